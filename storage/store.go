@@ -1,0 +1,161 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything monban keeps. Methods take ctx first and return
+// errors wrapping the sentinels in errors.go. Slices in returned values are
+// never shared with the store: callers may modify them.
+//
+// Single-use values are consumed in one atomic operation (never
+// get-then-delete), so concurrent callers see exactly one winner.
+type Store interface {
+	Users
+	Clients
+	AuthRequests
+	Sessions
+	Consents
+	RefreshTokens
+	SigningKeys
+
+	// Ping reports whether the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close()
+}
+
+// Users stores people who can sign in.
+type Users interface {
+	// CreateUser inserts u. ErrAlreadyExists if the ID or username is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns the user with the ID, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (*User, error)
+	// GetUserByUsername returns the user with the exact username, or ErrNotFound.
+	GetUserByUsername(ctx context.Context, username string) (*User, error)
+	// ListUsers returns all users ordered by username.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// UpdateUser replaces the stored user with u (matched by ID).
+	// ErrNotFound if absent; ErrAlreadyExists if the new username is taken.
+	UpdateUser(ctx context.Context, u *User) error
+}
+
+// Clients stores registered relying parties.
+type Clients interface {
+	// CreateClient inserts c. ErrAlreadyExists if the ID is taken.
+	CreateClient(ctx context.Context, c *Client) error
+	// GetClient returns the client, or ErrNotFound.
+	GetClient(ctx context.Context, id string) (*Client, error)
+	// ListClients returns all clients ordered by ID.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// UpdateClient replaces the stored client with c (matched by ID).
+	UpdateClient(ctx context.Context, c *Client) error
+	// DeleteClient removes the client, or returns ErrNotFound.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// AuthRequests stores authorization requests and their codes.
+type AuthRequests interface {
+	// CreateAuthRequest inserts r. ErrAlreadyExists if the ID is taken.
+	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
+	// GetAuthRequest returns the request, or ErrNotFound.
+	GetAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
+	// AuthenticateAuthRequest binds a user to the request. ErrNotFound if
+	// absent; ErrConflict once a code was issued for it.
+	AuthenticateAuthRequest(ctx context.Context, id string, res AuthResult) error
+	// SetAuthRequestConsent records the user's answer on the consent page:
+	// granted sets ConsentGranted, otherwise Denied. ErrNotFound if absent;
+	// ErrConflict once a code was issued.
+	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error
+	// IssueAuthCode stores the hash of the request's authorization code.
+	// It succeeds at most once per request: ErrConflict if a code was
+	// already issued, ErrNotFound if the request is absent.
+	IssueAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error
+	// ConsumeAuthCode atomically removes and returns the request whose code
+	// hash matches. A code is consumed at most once even under concurrency.
+	// An expired code is removed too, but ErrNotFound is returned, as for an
+	// unknown one.
+	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*AuthRequest, error)
+	// DeleteAuthRequest removes the request, or returns ErrNotFound.
+	DeleteAuthRequest(ctx context.Context, id string) error
+	// DeleteExpiredAuthRequests removes requests that expired before now
+	// and returns how many it removed.
+	DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error)
+}
+
+// Sessions stores provider-side SSO sessions.
+type Sessions interface {
+	// CreateSession inserts s. ErrAlreadyExists if the ID or token hash is taken.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session by ID (revoked or not), or ErrNotFound.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// GetSessionByTokenHash returns the session whose cookie token hashes to
+	// tokenHash (revoked or not), or ErrNotFound.
+	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
+	// ListUserSessions returns the user's sessions that are not revoked,
+	// newest first.
+	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// TouchSession sets LastSeenAt, or returns ErrNotFound.
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// RevokeSession marks the session revoked at the given time. Revoking
+	// an already revoked session keeps the first time. ErrNotFound if absent.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeUserSessions revokes every live session of the user and returns
+	// the IDs it revoked.
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error)
+	// AddSessionClient records that the session was used to sign in to the
+	// client. Idempotent. ErrNotFound if the session is absent.
+	AddSessionClient(ctx context.Context, sessionID, clientID string) error
+	// ListSessionClients returns the client IDs the session has served,
+	// ordered by ID.
+	ListSessionClients(ctx context.Context, sessionID string) ([]string, error)
+}
+
+// Consents stores remembered consent decisions.
+type Consents interface {
+	// GetConsent returns the user's consent for the client, or ErrNotFound.
+	GetConsent(ctx context.Context, userID, clientID string) (*Consent, error)
+	// SaveConsent stores c, adding its scopes to any already consented.
+	SaveConsent(ctx context.Context, c *Consent) error
+	// DeleteConsent removes the consent, or returns ErrNotFound.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+// RefreshTokens stores refresh tokens and their families.
+type RefreshTokens interface {
+	// CreateRefreshToken inserts t, the first token of a family (or a
+	// successor created by RotateRefreshToken). ErrAlreadyExists on a
+	// duplicate ID or hash.
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	// GetRefreshToken returns the token by hash (in any state), or ErrNotFound.
+	GetRefreshToken(ctx context.Context, tokenHash string) (*RefreshToken, error)
+	// RotateRefreshToken atomically marks the live token with oldHash as
+	// rotated and inserts next (whose FamilyID, ClientID, UserID,
+	// SessionID, Scopes, AuthTime, AMR and FamilyExpiresAt are copied from
+	// the old token by the store). It returns the stored successor.
+	//  - unknown, revoked or expired at now (own or family expiry): ErrNotFound;
+	//  - already rotated: the whole family is revoked at now in the same
+	//    transaction and ErrTokenReused is returned.
+	// Of N concurrent rotations of one token exactly one succeeds.
+	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (*RefreshToken, error)
+	// RevokeRefreshFamily revokes every token of the family at the given time.
+	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+	// RevokeSessionRefreshTokens revokes the live tokens issued from the
+	// browser session, except those whose scopes include offline_access
+	// when keepOffline is true.
+	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
+}
+
+// SigningKeys stores the provider's (encrypted) signing keys.
+type SigningKeys interface {
+	// CreateSigningKey inserts k. ErrAlreadyExists if the ID is taken.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns all keys, oldest first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// UpdateSigningKey replaces the stored key with k (matched by ID), or
+	// returns ErrNotFound.
+	UpdateSigningKey(ctx context.Context, k *SigningKey) error
+	// DeleteSigningKey removes the key, or returns ErrNotFound.
+	DeleteSigningKey(ctx context.Context, id string) error
+}

@@ -1,0 +1,199 @@
+package storage
+
+import (
+	"slices"
+	"time"
+)
+
+// User is a person who can sign in.
+type User struct {
+	ID            string // stable subject identifier (`sub`), never reused
+	Username      string // unique, case-sensitive login name
+	Email         string
+	EmailVerified bool
+	Name          string // full display name
+	GivenName     string
+	FamilyName    string
+	PasswordHash  string // argon2id PHC string; empty means password sign-in is impossible
+	Disabled      bool
+	Admin         bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Client authentication methods (OIDC Core §9).
+const (
+	AuthMethodBasic = "client_secret_basic"
+	AuthMethodPost  = "client_secret_post"
+	AuthMethodNone  = "none"
+)
+
+// Application types (OIDC Dynamic Client Registration §2).
+const (
+	ApplicationWeb    = "web"
+	ApplicationNative = "native"
+)
+
+// Client is a registered relying party.
+type Client struct {
+	ID         string
+	Name       string
+	SecretHash string // HashToken of the secret; empty for public clients
+	// AuthMethod is the token_endpoint_auth_method: AuthMethodBasic,
+	// AuthMethodPost or AuthMethodNone (public client).
+	AuthMethod string
+	// ApplicationType is ApplicationWeb or ApplicationNative. Only native
+	// clients get the loopback-port exception of RFC 8252 §7.3.
+	ApplicationType        string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	GrantTypes             []string // e.g. authorization_code, refresh_token
+	Scopes                 []string // scopes the client may request
+	// RequireConsent makes the provider ask the user before releasing
+	// claims to this client (third-party clients).
+	RequireConsent bool
+	// IDTokenSigningAlg is id_token_signed_response_alg; empty means RS256.
+	IDTokenSigningAlg string
+	AccessTokenTTL    time.Duration // zero means the provider default
+	IDTokenTTL        time.Duration // zero means the provider default
+	RefreshTokenTTL   time.Duration // zero means the provider default
+	// BackchannelLogoutURI receives logout tokens (Back-Channel Logout 1.0).
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	Disabled                         bool
+	CreatedAt                        time.Time
+	UpdatedAt                        time.Time
+}
+
+// Public reports whether the client cannot keep a secret.
+func (c *Client) Public() bool { return c.AuthMethod == AuthMethodNone }
+
+// HasGrant reports whether the client may use the grant type.
+func (c *Client) HasGrant(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
+
+// AuthRequest is a pending authorization request (OIDC Core §3.1.2), from
+// the moment /authorize accepted it until its code is redeemed.
+type AuthRequest struct {
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	Nonce               string
+	ResponseMode        string
+	CodeChallenge       string // S256 challenge; empty when none was sent
+	CodeChallengeMethod string
+	Prompt              []string
+	MaxAge              *time.Duration // nil when max_age was not sent
+	LoginHint           string
+	HintSubject         string // `sub` of a valid id_token_hint
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+
+	// Set when a user has authenticated (or an existing session was reused).
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	AMR       []string
+
+	// ConsentGranted is set when the user approved this request on the
+	// consent page; Denied when they refused it.
+	ConsentGranted bool
+	Denied         bool
+
+	// Set once, when the authorization code is issued.
+	CodeHash      string
+	CodeExpiresAt time.Time
+}
+
+// Authenticated reports whether a user is bound to the request.
+func (a *AuthRequest) Authenticated() bool { return a.UserID != "" }
+
+// AuthResult is what a successful authentication binds to a request.
+type AuthResult struct {
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	AMR       []string
+}
+
+// Session is the provider-side single sign-on session of one browser. The
+// browser holds a random token in a cookie; the row stores its hash.
+type Session struct {
+	ID         string // public identifier, used as the `sid` claim
+	TokenHash  string // HashToken of the cookie value
+	UserID     string
+	AuthTime   time.Time
+	AMR        []string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute expiry
+	RevokedAt  time.Time // zero while the session is live
+}
+
+// Active reports whether the session may be used at now, given the idle
+// timeout (zero means no idle timeout).
+func (s *Session) Active(now time.Time, idle time.Duration) bool {
+	if !s.RevokedAt.IsZero() || !now.Before(s.ExpiresAt) {
+		return false
+	}
+	return idle <= 0 || now.Before(s.LastSeenAt.Add(idle))
+}
+
+// Consent records the scopes a user allowed a client to receive.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// Covers reports whether the consent includes every scope in scopes.
+func (c *Consent) Covers(scopes []string) bool {
+	for _, s := range scopes {
+		if !slices.Contains(c.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// RefreshToken is one opaque refresh token. Tokens descended from the same
+// authorization grant share a FamilyID; rotation marks the presented token
+// rotated and creates its successor in the same family.
+type RefreshToken struct {
+	ID              string
+	TokenHash       string
+	FamilyID        string
+	ClientID        string
+	UserID          string
+	SessionID       string // browser session the grant came from
+	Scopes          []string
+	AuthTime        time.Time
+	AMR             []string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time // this token's expiry
+	FamilyExpiresAt time.Time // absolute lifetime of the whole family
+	RotatedAt       time.Time // zero until rotated
+	RevokedAt       time.Time // zero until revoked
+}
+
+// Signing key states, in lifecycle order.
+const (
+	KeyNext    = "next"    // published in the JWKS, not yet signing
+	KeyCurrent = "current" // signing
+	KeyRetired = "retired" // published, verifies tokens it signed earlier
+)
+
+// SigningKey is a private signing key. The key material is encrypted by the
+// caller before it reaches the store.
+type SigningKey struct {
+	ID           string // `kid`
+	Algorithm    string // JWS alg, e.g. RS256, ES256
+	State        string // KeyNext, KeyCurrent or KeyRetired
+	EncryptedKey []byte // caller-encrypted PKCS#8 DER
+	CreatedAt    time.Time
+	ActivatedAt  time.Time // zero while next
+	RetiredAt    time.Time // zero unless retired
+	RemoveAfter  time.Time // zero unless retired
+}
