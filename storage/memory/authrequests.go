@@ -1,0 +1,153 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// CreateAuthRequest implements storage.AuthRequests. ErrNotFound if the
+// client does not exist.
+func (s *Store) CreateAuthRequest(_ context.Context, r *storage.AuthRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.authRequests[r.ID]; ok {
+		return exists("auth request", r.ID)
+	}
+	if err := s.needClient(r.ClientID); err != nil {
+		return err
+	}
+	if r.CodeHash != "" {
+		if _, ok := s.authByCode[r.CodeHash]; ok {
+			return exists("auth code for request", r.ID)
+		}
+		s.authByCode[r.CodeHash] = r.ID
+	}
+	s.authRequests[r.ID] = cloneAuthRequest(r)
+	return nil
+}
+
+// GetAuthRequest implements storage.AuthRequests.
+func (s *Store) GetAuthRequest(_ context.Context, id string) (*storage.AuthRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.authRequests[id]
+	if !ok {
+		return nil, notFound("auth request", id)
+	}
+	return cloneAuthRequest(r), nil
+}
+
+// pendingAuthRequest returns the stored request that has no code yet, or
+// ErrNotFound / ErrConflict. The caller holds s.mu.
+func (s *Store) pendingAuthRequest(id string) (*storage.AuthRequest, error) {
+	r, ok := s.authRequests[id]
+	if !ok {
+		return nil, notFound("auth request", id)
+	}
+	if r.CodeHash != "" {
+		return nil, fmt.Errorf("memory: auth request %q already has a code: %w", id, storage.ErrConflict)
+	}
+	return r, nil
+}
+
+// AuthenticateAuthRequest implements storage.AuthRequests. It replaces any
+// earlier authentication of the request.
+func (s *Store) AuthenticateAuthRequest(_ context.Context, id string, res storage.AuthResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.pendingAuthRequest(id)
+	if err != nil {
+		return err
+	}
+	r.UserID, r.SessionID, r.AuthTime = res.UserID, res.SessionID, ts(res.AuthTime)
+	r.AMR = slices.Clone(res.AMR)
+	return nil
+}
+
+// SetAuthRequestConsent implements storage.AuthRequests. The answer replaces
+// any earlier one: ConsentGranted = granted, Denied = !granted.
+func (s *Store) SetAuthRequestConsent(_ context.Context, id string, granted bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.pendingAuthRequest(id)
+	if err != nil {
+		return err
+	}
+	r.ConsentGranted, r.Denied = granted, !granted
+	return nil
+}
+
+// IssueAuthCode implements storage.AuthRequests.
+func (s *Store) IssueAuthCode(_ context.Context, id, codeHash string, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.pendingAuthRequest(id)
+	if err != nil {
+		return err
+	}
+	if codeHash == "" {
+		return fmt.Errorf("memory: auth request %q: empty code hash: %w", id, storage.ErrConflict)
+	}
+	if _, ok := s.authByCode[codeHash]; ok {
+		return exists("auth code for request", id)
+	}
+	r.CodeHash, r.CodeExpiresAt = codeHash, ts(expiresAt)
+	s.authByCode[codeHash] = id
+	return nil
+}
+
+// ConsumeAuthCode implements storage.AuthRequests.
+func (s *Store) ConsumeAuthCode(_ context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.authByCode[codeHash]
+	if !ok || codeHash == "" {
+		return nil, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
+	}
+	r := s.authRequests[id]
+	s.deleteAuthRequest(id)
+	if expired(r.CodeExpiresAt, now) {
+		return nil, fmt.Errorf("memory: auth code of request %q expired: %w", id, storage.ErrNotFound)
+	}
+	return r, nil // removed from the store, so no copy is needed
+}
+
+// DeleteAuthRequest implements storage.AuthRequests.
+func (s *Store) DeleteAuthRequest(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.authRequests[id]; !ok {
+		return notFound("auth request", id)
+	}
+	s.deleteAuthRequest(id)
+	return nil
+}
+
+// DeleteExpiredAuthRequests implements storage.AuthRequests: it removes
+// requests whose ExpiresAt is before now.
+func (s *Store) DeleteExpiredAuthRequests(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	now = ts(now)
+	for id, r := range s.authRequests {
+		if r.ExpiresAt.Before(now) {
+			s.deleteAuthRequest(id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// deleteAuthRequest removes the request and its code index. The caller
+// holds s.mu.
+func (s *Store) deleteAuthRequest(id string) {
+	if r, ok := s.authRequests[id]; ok && r.CodeHash != "" {
+		delete(s.authByCode, r.CodeHash)
+	}
+	delete(s.authRequests, id)
+}

@@ -1,0 +1,126 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// CreateRefreshToken implements storage.RefreshTokens. ErrNotFound if the
+// client or user does not exist; the session is not checked, because
+// offline tokens outlive it.
+func (s *Store) CreateRefreshToken(_ context.Context, t *storage.RefreshToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkNewRefresh(t); err != nil {
+		return err
+	}
+	if err := cmp.Or(s.needClient(t.ClientID), s.needUser(t.UserID)); err != nil {
+		return err
+	}
+	s.insertRefresh(cloneRefresh(t))
+	return nil
+}
+
+// checkNewRefresh returns ErrAlreadyExists if t's ID or hash is taken. The
+// caller holds s.mu.
+func (s *Store) checkNewRefresh(t *storage.RefreshToken) error {
+	if _, ok := s.refreshIDs[t.ID]; ok {
+		return exists("refresh token", t.ID)
+	}
+	if _, ok := s.refresh[t.TokenHash]; ok {
+		return exists("refresh token hash of", t.ID)
+	}
+	return nil
+}
+
+// insertRefresh stores t, which the caller no longer shares. The caller
+// holds s.mu.
+func (s *Store) insertRefresh(t *storage.RefreshToken) {
+	s.refresh[t.TokenHash] = t
+	s.refreshIDs[t.ID] = t.TokenHash
+}
+
+// GetRefreshToken implements storage.RefreshTokens.
+func (s *Store) GetRefreshToken(_ context.Context, tokenHash string) (*storage.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.refresh[tokenHash]
+	if !ok {
+		return nil, notFound("refresh token", "")
+	}
+	return cloneRefresh(t), nil
+}
+
+// RotateRefreshToken implements storage.RefreshTokens. The checks run in
+// this order: unknown, revoked or expired (ErrNotFound), then rotated
+// (ErrTokenReused, family revoked), then a taken successor ID or hash
+// (ErrAlreadyExists, nothing changed).
+func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *storage.RefreshToken, now time.Time) (*storage.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.refresh[oldHash]
+	switch {
+	case !ok:
+		return nil, notFound("refresh token", "")
+	case !old.RevokedAt.IsZero():
+		return nil, fmt.Errorf("memory: refresh token %q is revoked: %w", old.ID, storage.ErrNotFound)
+	case expired(old.ExpiresAt, now) || expired(old.FamilyExpiresAt, now):
+		return nil, fmt.Errorf("memory: refresh token %q expired: %w", old.ID, storage.ErrNotFound)
+	case !old.RotatedAt.IsZero():
+		s.revokeFamily(old.FamilyID, now)
+		return nil, fmt.Errorf("memory: refresh token %q of family %q: %w", old.ID, old.FamilyID, storage.ErrTokenReused)
+	}
+	if err := s.checkNewRefresh(next); err != nil {
+		return nil, err
+	}
+	n := cloneRefresh(next)
+	n.FamilyID, n.ClientID, n.UserID, n.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
+	n.Scopes, n.AMR = slices.Clone(old.Scopes), slices.Clone(old.AMR)
+	n.AuthTime, n.FamilyExpiresAt = old.AuthTime, old.FamilyExpiresAt
+	n.RotatedAt, n.RevokedAt = time.Time{}, time.Time{}
+	old.RotatedAt = ts(now)
+	s.insertRefresh(n)
+	return cloneRefresh(n), nil
+}
+
+// RevokeRefreshFamily implements storage.RefreshTokens. Tokens already
+// revoked keep their first revocation time; an unknown family is no error.
+func (s *Store) RevokeRefreshFamily(_ context.Context, familyID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revokeFamily(familyID, at)
+	return nil
+}
+
+// revokeFamily revokes every unrevoked token of the family. The caller holds
+// s.mu.
+func (s *Store) revokeFamily(familyID string, at time.Time) {
+	for _, t := range s.refresh {
+		if t.FamilyID == familyID && t.RevokedAt.IsZero() {
+			t.RevokedAt = ts(at)
+		}
+	}
+}
+
+// RevokeSessionRefreshTokens implements storage.RefreshTokens. Every
+// unrevoked token of the session is revoked (rotated ones included), except
+// offline_access tokens when keepOffline is true.
+func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, keepOffline bool, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.refresh {
+		if t.SessionID != sessionID || !t.RevokedAt.IsZero() {
+			continue
+		}
+		if keepOffline && slices.Contains(t.Scopes, "offline_access") {
+			continue
+		}
+		t.RevokedAt = ts(at)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// CreateSession implements storage.Sessions. ErrNotFound if the user does
+// not exist.
+func (s *Store) CreateSession(_ context.Context, ss *storage.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[ss.ID]; ok {
+		return exists("session", ss.ID)
+	}
+	if _, ok := s.sessionByHash[ss.TokenHash]; ok {
+		return exists("session token for session", ss.ID)
+	}
+	if err := s.needUser(ss.UserID); err != nil {
+		return err
+	}
+	s.sessions[ss.ID] = cloneSession(ss)
+	s.sessionByHash[ss.TokenHash] = ss.ID
+	return nil
+}
+
+// GetSession implements storage.Sessions.
+func (s *Store) GetSession(_ context.Context, id string) (*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return nil, notFound("session", id)
+	}
+	return cloneSession(ss), nil
+}
+
+// GetSessionByTokenHash implements storage.Sessions.
+func (s *Store) GetSessionByTokenHash(_ context.Context, tokenHash string) (*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.sessionByHash[tokenHash]
+	if !ok {
+		return nil, notFound("session token", "")
+	}
+	return cloneSession(s.sessions[id]), nil
+}
+
+// ListUserSessions implements storage.Sessions. Sessions created at the same
+// instant are ordered by ID.
+func (s *Store) ListUserSessions(_ context.Context, userID string) ([]*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*storage.Session{}
+	for _, ss := range s.sessions {
+		if ss.UserID == userID && ss.RevokedAt.IsZero() {
+			out = append(out, cloneSession(ss))
+		}
+	}
+	slices.SortFunc(out, func(a, b *storage.Session) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// TouchSession implements storage.Sessions.
+func (s *Store) TouchSession(_ context.Context, id string, lastSeen time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return notFound("session", id)
+	}
+	ss.LastSeenAt = ts(lastSeen)
+	return nil
+}
+
+// RevokeSession implements storage.Sessions.
+func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return notFound("session", id)
+	}
+	if ss.RevokedAt.IsZero() {
+		ss.RevokedAt = ts(at)
+	}
+	return nil
+}
+
+// RevokeUserSessions implements storage.Sessions. A live session is one not
+// yet revoked; the IDs are returned in ascending order.
+func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := []string{}
+	for id, ss := range s.sessions {
+		if ss.UserID == userID && ss.RevokedAt.IsZero() {
+			ss.RevokedAt = ts(at)
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// AddSessionClient implements storage.Sessions.
+func (s *Store) AddSessionClient(_ context.Context, sessionID, clientID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[sessionID]; !ok {
+		return notFound("session", sessionID)
+	}
+	set := s.sessionClient[sessionID]
+	if set == nil {
+		set = make(map[string]struct{})
+		s.sessionClient[sessionID] = set
+	}
+	set[clientID] = struct{}{}
+	return nil
+}
+
+// ListSessionClients implements storage.Sessions. An unknown session has no
+// clients.
+func (s *Store) ListSessionClients(_ context.Context, sessionID string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{}, slices.Sorted(maps.Keys(s.sessionClient[sessionID]))...), nil
+}

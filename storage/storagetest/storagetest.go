@@ -1,0 +1,106 @@
+// Package storagetest is the conformance suite every storage.Store backend
+// must pass. A backend opts in with a tiny test file:
+//
+//	func TestStore(t *testing.T) {
+//		storagetest.Run(t, func(t *testing.T) storage.Store { return memory.New() })
+//	}
+//
+// The suite is the definition of "behaves identically": every rule a caller
+// may rely on (error sentinels, ordering, copies, atomicity, expiry
+// boundaries) is asserted here, so the memory and PostgreSQL stores cannot
+// drift apart silently.
+//
+// Rules the suite pins where the storage.Store doc comments leave room
+// (each is a named subtest, so a backend that disagrees fails by name):
+//   - Expiry compares against the now argument, never the wall clock. A value
+//     that expires at E is usable while now < E (as in Session.Active);
+//     DeleteExpiredAuthRequests removes requests with ExpiresAt < now.
+//   - Times come back in UTC, truncated to microseconds (PostgreSQL's
+//     precision), and now is compared at that precision.
+//   - A nil slice comes back nil and an empty one empty; a nil MaxAge stays
+//     nil and a zero one stays zero.
+//   - Rows that belong to a user or a client (sessions, auth requests,
+//     consents, refresh tokens) cannot be created for a missing one
+//     (ErrNotFound); DeleteClient deletes the client's auth requests,
+//     consents and refresh tokens.
+//   - Revoking keeps the first revocation time, for sessions and refresh
+//     tokens alike. A revoked or expired refresh token is ErrNotFound even if
+//     it was also rotated; only a rotated, unrevoked, unexpired one is a
+//     reuse. A failed rotation (including a taken successor ID or hash,
+//     ErrAlreadyExists) changes nothing.
+//   - "Live" means not revoked: ListUserSessions and RevokeUserSessions
+//     include sessions past ExpiresAt (the store has no clock), and
+//     RevokeSessionRefreshTokens revokes rotated tokens too.
+//   - AuthenticateAuthRequest replaces an earlier authentication until a
+//     code is issued. SetAuthRequestConsent(granted) leaves exactly one of
+//     ConsentGranted and Denied set. ConsumeAuthCode("") matches nothing.
+//   - SaveConsent keeps each scope once and takes GrantedAt from its
+//     argument. AddSessionClient works on a revoked session, and
+//     ListSessionClients of an unknown session is empty, not an error.
+//
+// Conventions of the suite itself:
+//   - Errors are matched with errors.Is, so backends may (and should) wrap
+//     the sentinels with context.
+//   - Fixture times are UTC with microsecond precision and are compared with
+//     time.Time.Equal. Durations are whole seconds.
+//   - Outside SlicesNilVsEmpty, a nil slice and an empty slice are equal.
+//   - Rows that others reference are created first.
+//   - Usernames and client IDs in ordering tests are lower-case ASCII, so
+//     byte order and any database collation agree.
+package storagetest
+
+import (
+	"testing"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Run runs the conformance suite as named subtests of t. Every subtest calls
+// newStore for a fresh, empty store; newStore should register any cleanup
+// (such as Close) with t.Cleanup. The subtests do not call t.Parallel, so a
+// backend may share one database between them if newStore empties it.
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s storage.Store)
+	}{
+		{"Ping", testPing},
+		{"UserCRUD", testUserCRUD},
+		{"ClientCRUD", testClientCRUD},
+		{"AuthRequestLifecycle", testAuthRequestLifecycle},
+		{"AuthRequestConsent", testAuthRequestConsent},
+		{"AuthCodeSingleUse", testAuthCodeSingleUse},
+		{"AuthCodeExpiry", testAuthCodeExpiry},
+		{"ExpiredAuthRequestCleanup", testExpiredAuthRequestCleanup},
+		{"SessionLifecycle", testSessionLifecycle},
+		{"SessionList", testSessionList},
+		{"SessionClients", testSessionClients},
+		{"Consent", testConsent},
+		{"RefreshRotation", testRefreshRotation},
+		{"RefreshReuseRevokesFamily", testRefreshReuseRevokesFamily},
+		{"RefreshExpiry", testRefreshExpiry},
+		{"RevokeRefreshFamily", testRevokeRefreshFamily},
+		{"RevokeSessionRefreshTokens", testRevokeSessionRefreshTokens},
+		{"SigningKeys", testSigningKeys},
+		{"ReferencedRowsMustExist", testReferencedRowsMustExist},
+		{"DeleteClientCascades", testDeleteClientCascades},
+		{"TimesUTCMicroseconds", testTimesUTCMicroseconds},
+		{"SlicesNilVsEmpty", testSlicesNilVsEmpty},
+		{"ConcurrentCodeConsume", testConcurrentCodeConsume},
+		{"ConcurrentCodeIssue", testConcurrentCodeIssue},
+		{"ConcurrentRefreshRotate", testConcurrentRefreshRotate},
+		{"ConcurrentConsentSave", testConcurrentConsentSave},
+		{"ConcurrentSessionClientAdd", testConcurrentSessionClientAdd},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+func testPing(t *testing.T, s storage.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
