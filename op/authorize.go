@@ -1,0 +1,240 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// authorize is the authorization endpoint (OIDC Core §3.1.2). It validates
+// the request, then decides before showing any page whether the browser's
+// SSO session can be reused, and answers with a code, a page or an error.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v, err := readAuthorizeParams(w, r)
+	if err != nil {
+		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid", err.Error()+". Go back to the application and try again.")
+		return
+	}
+	c, redirectURI, ok := p.authorizeClient(w, r, v)
+	if !ok {
+		return
+	}
+	params, oerr := parseAuthParams(v, c)
+	if oerr != nil {
+		p.redirectError(w, r, redirectURI, params.state, params.stateOK, oerr)
+		return
+	}
+	var hintSubject string
+	if params.idTokenHint != "" {
+		hint, err := p.parseIDTokenHint(params.idTokenHint)
+		if err != nil {
+			p.redirectError(w, r, redirectURI, params.state, true, oidc.ErrInvalidRequest().WithDescription("id_token_hint is not valid"))
+			return
+		}
+		hintSubject = hint.Subject
+	}
+	now := p.now()
+	req := &storage.AuthRequest{
+		ID: storage.NewID(), ClientID: c.ID, RedirectURI: redirectURI, Scopes: params.scopes,
+		State: params.state, Nonce: params.nonce, ResponseMode: params.responseMode,
+		CodeChallenge: params.challenge, CodeChallengeMethod: params.method,
+		Prompt: params.prompt, MaxAge: params.maxAge, LoginHint: params.loginHint, HintSubject: hintSubject,
+		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
+	}
+	sess, err := p.reusableSession(ctx, r, req)
+	if err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	promptNone := slices.Contains(req.Prompt, "none")
+	if sess == nil {
+		if promptNone { // OIDC Core §3.1.2.6
+			p.redirectError(w, r, redirectURI, req.State, true, oidc.ErrLoginRequired())
+			return
+		}
+		p.saveAndGo(w, r, req, p.browser.LoginURL(req.ID))
+		return
+	}
+	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
+	needConsent, err := p.needsConsent(ctx, c, req)
+	if err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	if needConsent {
+		if promptNone {
+			p.redirectError(w, r, redirectURI, req.State, true, &oidc.Error{ErrorType: "consent_required"})
+			return
+		}
+		p.saveAndGo(w, r, req, p.browser.ConsentURL(req.ID))
+		return
+	}
+	// Fast path: the session is good and nothing needs asking. The request
+	// is stored with its code in one write and the browser goes straight
+	// back to the client, without a hop through a page.
+	code := storage.NewToken()
+	req.CodeHash, req.CodeExpiresAt = storage.HashToken(code), now.Add(p.cfg.CodeTTL)
+	if err := p.store.CreateAuthRequest(ctx, req); err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	p.sendCode(w, r, req, code)
+}
+
+// authorizeClient checks client_id and redirect_uri. Problems with either
+// are shown on the provider's own error page and never redirected
+// (RFC 6749 §4.1.2.1, RFC 9700 §4.1): the redirect target is not trusted.
+func (p *Provider) authorizeClient(w http.ResponseWriter, r *http.Request, v url.Values) (*storage.Client, string, bool) {
+	clientID, ok1 := single(v, "client_id")
+	redirectURI, ok2 := single(v, "redirect_uri")
+	if !ok1 || !ok2 || clientID == "" {
+		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid",
+			"The application sent an incomplete or repeated client identifier or redirect address. Contact the application's administrator.")
+		return nil, "", false
+	}
+	c, err := p.store.GetClient(r.Context(), clientID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		p.unavailable(w, r, err)
+		return nil, "", false
+	}
+	if err != nil || c.Disabled { // unknown and disabled look the same (no client enumeration)
+		p.browser.RenderError(w, r, http.StatusBadRequest, "Unknown application",
+			"The application that sent you here is not registered with this sign-in service. Contact the application's administrator.")
+		return nil, "", false
+	}
+	// OIDC Core §3.1.2.1: redirect_uri is REQUIRED; we never pick a default.
+	if redirectURI == "" || !redirectURIAllowed(c, redirectURI) {
+		p.browser.RenderError(w, r, http.StatusBadRequest, "Redirect address not registered",
+			"The application asked to send you to an address it has not registered, so this sign-in was stopped to protect you. Contact the application's administrator.")
+		return nil, "", false
+	}
+	return c, redirectURI, true
+}
+
+// reusableSession returns the browser's SSO session when it may answer req
+// without asking the person to sign in again, or nil. A new sign-in is
+// needed for prompt=login, an exceeded max_age, an id_token_hint for
+// another subject, or a disabled user (OIDC Core §3.1.2.1).
+func (p *Provider) reusableSession(ctx context.Context, r *http.Request, req *storage.AuthRequest) (*storage.Session, error) {
+	sess, err := p.browser.CurrentSession(r)
+	if err != nil || sess == nil {
+		return nil, err
+	}
+	switch {
+	case slices.Contains(req.Prompt, "login"):
+		return nil, nil
+	case req.MaxAge != nil && (*req.MaxAge == 0 || p.now().Sub(sess.AuthTime) > *req.MaxAge):
+		return nil, nil // max_age=0 is prompt=login (OIDC Core §3.1.2.1)
+	case req.HintSubject != "" && req.HintSubject != sess.UserID:
+		return nil, nil
+	}
+	u, err := p.store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// needsConsent reports whether the user must be asked before the client
+// gets the requested scopes: only for clients registered as requiring
+// consent, unless this request already got it, and always for
+// prompt=consent.
+func (p *Provider) needsConsent(ctx context.Context, c *storage.Client, req *storage.AuthRequest) (bool, error) {
+	if !c.RequireConsent || req.ConsentGranted {
+		return false, nil
+	}
+	if slices.Contains(req.Prompt, "consent") {
+		return true, nil
+	}
+	consent, err := p.store.GetConsent(ctx, req.UserID, c.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !consent.Covers(req.Scopes), nil
+}
+
+// saveAndGo stores the pending request and sends the browser to a page.
+func (p *Provider) saveAndGo(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, page string) {
+	if err := p.store.CreateAuthRequest(r.Context(), req); err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	redirect(w, r, page)
+}
+
+// sendCode records that the session served the client (for logout) and
+// sends the code to the client.
+func (p *Provider) sendCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) {
+	if err := p.store.AddSessionClient(r.Context(), req.SessionID, req.ClientID); err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	q := url.Values{"code": {code}}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	p.redirectToClient(w, r, req.RedirectURI, q)
+}
+
+// redirectError sends an error response to the client (RFC 6749 §4.1.2.1).
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, echoState bool, e *oidc.Error) {
+	q := url.Values{"error": {string(e.ErrorType)}}
+	if e.Description != "" {
+		q.Set("error_description", e.Description)
+	}
+	if echoState && state != "" {
+		q.Set("state", state)
+	}
+	p.redirectToClient(w, r, redirectURI, q)
+}
+
+// redirectToClient adds q and the RFC 9207 `iss` to the registered redirect
+// URI (keeping its own query) and redirects the browser there.
+func (p *Provider) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, q url.Values) {
+	u, err := url.Parse(redirectURI)
+	if err != nil { // registered URIs are validated at registration
+		p.browser.RenderError(w, r, http.StatusInternalServerError, "Application misconfigured", "The application's redirect address is not valid.")
+		return
+	}
+	merged := u.Query()
+	for k, vals := range q {
+		merged[k] = vals
+	}
+	merged.Set("iss", p.issuer) // RFC 9207 §2
+	u.RawQuery = merged.Encode()
+	redirect(w, r, u.String())
+}
+
+// redirect answers 302 to a GET and 303 to a POST (RFC 9700 §4.12 forbids
+// 307 after a form POST). The Location may carry a code: never cache it.
+func redirect(w http.ResponseWriter, r *http.Request, location string) {
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", location)
+	w.WriteHeader(status)
+}
+
+// unavailable shows a page when the store failed. The cause is logged,
+// never shown.
+func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	p.log.ErrorContext(r.Context(), "authorization request failed", "path", r.URL.Path, "error", err)
+	w.Header().Set("Retry-After", "5")
+	p.browser.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is temporarily unavailable",
+		"Something went wrong on our side. Wait a moment and try again.")
+}

@@ -1,0 +1,218 @@
+package op
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// maxQueryBytes bounds the authorization request's query string (ASVS 15.2.2).
+const maxQueryBytes = 8 << 10
+
+// singleValued are the authorization request parameters that must not be
+// repeated (RFC 6749 §3.1: "Request and response parameters MUST NOT be
+// included more than once").
+var singleValued = []string{
+	"response_type", "scope", "state", "nonce", "response_mode", "prompt", "max_age",
+	"code_challenge", "code_challenge_method", "id_token_hint", "login_hint",
+	"request", "request_uri", "ui_locales", "acr_values", "display", "claims",
+}
+
+var (
+	// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
+	s256Challenge = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	// RFC 7636 §4.1: 43 to 128 unreserved characters.
+	codeVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+)
+
+// readAuthorizeParams returns the request's parameters: the query for GET,
+// the form body for POST (OIDC Core §3.1.2.1 requires both). Errors here are
+// shown on the provider's error page: the client is not known yet.
+func readAuthorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	switch r.Method {
+	case http.MethodGet:
+		if len(r.URL.RawQuery) > maxQueryBytes {
+			return nil, errors.New("the request is too large")
+		}
+		return url.ParseQuery(r.URL.RawQuery)
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			return nil, errors.New("the request body could not be read")
+		}
+		return r.PostForm, nil
+	}
+	return nil, errors.New("only GET and POST are allowed")
+}
+
+// single returns the only value of key: "" when absent, ok=false when repeated.
+func single(v url.Values, key string) (string, bool) {
+	vals := v[key]
+	if len(vals) > 1 {
+		return "", false
+	}
+	if len(vals) == 0 {
+		return "", true
+	}
+	return vals[0], true
+}
+
+// authParams is a syntactically valid authorization request for a known
+// client and a registered redirect URI.
+type authParams struct {
+	state        string
+	stateOK      bool // false when state must not be echoed (invalid)
+	scopes       []string
+	nonce        string
+	prompt       []string
+	maxAge       *time.Duration
+	challenge    string
+	method       string
+	idTokenHint  string
+	loginHint    string
+	responseMode string
+}
+
+// parseAuthParams validates everything after client_id and redirect_uri.
+// Its errors go back to the client's redirect URI (RFC 6749 §4.1.2.1).
+// Descriptions are fixed strings: input is never reflected.
+func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error) {
+	a := &authParams{}
+	a.state, a.stateOK = single(v, "state")
+	if a.stateOK && (!utf8.ValidString(a.state) || len(a.state) > maxParamLength) {
+		a.stateOK = false
+		return a, oidc.ErrInvalidRequest().WithDescription("state is too long or not valid UTF-8")
+	}
+	for _, k := range singleValued {
+		if len(v[k]) > 1 {
+			return a, oidc.ErrInvalidRequest().WithDescription("a parameter is included more than once")
+		}
+	}
+	for k, vals := range v {
+		if len(vals[0]) > maxParamLength || !utf8.ValidString(vals[0]) {
+			return a, oidc.ErrInvalidRequest().WithDescription("parameter %s is too long or not valid UTF-8", safeName(k))
+		}
+	}
+	// OIDC Core §6: we support neither request objects nor request_uri.
+	switch {
+	case v.Get("request") != "" && v.Get("request_uri") != "":
+		return a, oidc.ErrInvalidRequest().WithDescription("request and request_uri must not both be used")
+	case v.Get("request") != "":
+		return a, oidc.ErrRequestNotSupported()
+	case v.Get("request_uri") != "":
+		return a, &oidc.Error{ErrorType: "request_uri_not_supported"}
+	}
+	switch rt := v.Get("response_type"); {
+	case rt == "":
+		return a, oidc.ErrInvalidRequest().WithDescription("response_type is required")
+	case rt != string(oidc.ResponseTypeCode):
+		return a, &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+	case !c.HasGrant(string(oidc.GrantTypeCode)):
+		return a, oidc.ErrUnauthorizedClient().WithDescription("client may not use the authorization code grant")
+	}
+	a.responseMode = v.Get("response_mode")
+	if a.responseMode != "" && a.responseMode != "query" {
+		return a, oidc.ErrInvalidRequest().WithDescription("only response_mode=query is supported")
+	}
+	var err *oidc.Error
+	if a.scopes, err = grantedScopes(strings.Fields(v.Get("scope")), c); err != nil {
+		return a, err
+	}
+	if a.prompt, err = parsePrompt(v.Get("prompt")); err != nil {
+		return a, err
+	}
+	if ma := v.Get("max_age"); ma != "" {
+		n, convErr := strconv.ParseUint(ma, 10, 31)
+		if convErr != nil {
+			return a, oidc.ErrInvalidRequest().WithDescription("max_age must be a non-negative integer")
+		}
+		d := time.Duration(n) * time.Second
+		a.maxAge = &d
+	}
+	if err := a.parsePKCE(v, c); err != nil {
+		return a, err
+	}
+	a.nonce = v.Get("nonce")
+	a.idTokenHint = v.Get("id_token_hint")
+	a.loginHint = v.Get("login_hint")
+	return a, nil
+}
+
+// parsePKCE enforces S256-only PKCE (RFC 7636 §4.3, RFC 9700 §2.1.1):
+// required for public clients, optional for confidential ones, and a
+// challenge must be well formed so we never issue an unredeemable code.
+func (a *authParams) parsePKCE(v url.Values, c *storage.Client) *oidc.Error {
+	a.challenge, a.method = v.Get("code_challenge"), v.Get("code_challenge_method")
+	switch {
+	case a.challenge == "" && a.method != "":
+		return oidc.ErrInvalidRequest().WithDescription("code_challenge_method without code_challenge")
+	case a.challenge == "" && c.Public():
+		return oidc.ErrInvalidRequest().WithDescription("PKCE code_challenge is required for public clients")
+	case a.challenge == "":
+		return nil
+	case a.method != string(oidc.CodeChallengeMethodS256):
+		// An absent method means "plain" (RFC 7636 §4.3), which we refuse.
+		return oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	case !s256Challenge.MatchString(a.challenge):
+		return oidc.ErrInvalidRequest().WithDescription("code_challenge is not a valid S256 challenge")
+	}
+	return nil
+}
+
+// grantedScopes keeps the known scopes the client may have. Unknown scopes
+// are ignored (OIDC Core §3.1.2.1); a known scope the client is not allowed
+// is an error (RFC 6749 §4.1.2.1 invalid_scope).
+func grantedScopes(requested []string, c *storage.Client) ([]string, *oidc.Error) {
+	var out []string
+	for _, s := range requested {
+		if !slices.Contains(knownScopes, s) || slices.Contains(out, s) {
+			continue
+		}
+		if !slices.Contains(c.Scopes, s) {
+			return nil, oidc.ErrInvalidScope().WithDescription("the client may not request one of the scopes")
+		}
+		if s == scopeOfflineAccess && !c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
+			continue // offline access means refresh tokens; the client cannot use them
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parsePrompt validates prompt (OIDC Core §3.1.2.1): "none" must be alone.
+func parsePrompt(s string) ([]string, *oidc.Error) {
+	vals := strings.Fields(s)
+	for _, p := range vals {
+		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, p) {
+			return nil, oidc.ErrInvalidRequest().WithDescription("unsupported prompt value")
+		}
+	}
+	if slices.Contains(vals, "none") && len(vals) > 1 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("prompt=none must not be combined with other values")
+	}
+	return vals, nil
+}
+
+// safeName returns a parameter name fit for error_description (RFC 6749
+// §5.2 limits it to printable ASCII without " and \).
+func safeName(k string) string {
+	if len(k) > 40 {
+		return "(long name)"
+	}
+	for _, r := range k {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return "(unprintable name)"
+		}
+	}
+	return k
+}

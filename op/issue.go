@@ -1,0 +1,100 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// grant is what a token response is issued for.
+type grant struct {
+	userID, sessionID string
+	scopes            []string
+	authTime          time.Time
+	amr               []string
+	nonce             string // only from the authorization request (OIDC Core §12.2)
+}
+
+// refreshResult carries the rotated refresh token into the response.
+type refreshResult struct{ token string }
+
+// issueTokens mints the access token, a refresh token (first of a new
+// family unless one was just rotated) and, for openid requests, the ID token.
+func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, refreshed *refreshResult) (*zop.Response, error) {
+	now := p.now()
+	u, err := p.store.GetUser(ctx, g.userID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	atTTL := p.cfg.AccessTokenTTL
+	if c.AccessTokenTTL > 0 {
+		atTTL = c.AccessTokenTTL
+	}
+	at := accessTokenClaims{
+		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
+		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
+		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(), SID: g.sessionID,
+	}
+	accessToken, err := p.keys.sign(accessTokenAlg, typAccessToken, at)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	resp := &oidc.AccessTokenResponse{
+		AccessToken: accessToken, TokenType: oidc.BearerToken,
+		ExpiresIn: uint64(atTTL.Seconds()), Scope: g.scopes,
+	}
+	switch {
+	case refreshed != nil:
+		resp.RefreshToken = refreshed.token
+	case c.HasGrant(string(oidc.GrantTypeRefreshToken)):
+		rt := p.newRefreshToken(storage.NewID(), c, now)
+		rec := rt.record
+		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr
+		if err := p.store.CreateRefreshToken(ctx, rec); err != nil {
+			return nil, serverError(err)
+		}
+		resp.RefreshToken = rt.token
+	}
+	if slices.Contains(g.scopes, scopeOpenID) {
+		if resp.IDToken, err = p.idToken(c, u, g, accessToken); err != nil {
+			return nil, serverError(err)
+		}
+	}
+	return zop.NewResponse(resp), nil
+}
+
+// idToken mints the ID token (OIDC Core §2, §3.1.3.6) with the client's
+// registered algorithm (id_token_signed_response_alg), RS256 by default.
+func (p *Provider) idToken(c *storage.Client, u *storage.User, g grant, accessToken string) (string, error) {
+	now := p.now()
+	alg := defaultIDTokAlg
+	if c.IDTokenSigningAlg != "" {
+		alg = jose.SignatureAlgorithm(c.IDTokenSigningAlg)
+	}
+	ttl := p.cfg.IDTokenTTL
+	if c.IDTokenTTL > 0 {
+		ttl = c.IDTokenTTL
+	}
+	hash, err := atHash(accessToken, alg)
+	if err != nil {
+		return "", err
+	}
+	claims := idTokenClaims{
+		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
+		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), AuthTime: g.authTime.Unix(),
+		Nonce: g.nonce, AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
+		userClaims: claimsFor(u, g.scopes),
+	}
+	return p.keys.sign(alg, typIDToken, claims)
+}

@@ -1,0 +1,197 @@
+package op
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+)
+
+// JWS `typ` header values.
+const (
+	typIDToken     = "JWT"
+	typAccessToken = "at+jwt" // RFC 9068 §2.1
+)
+
+// maxJWTSize bounds what we parse: larger inputs are rejected before any
+// base64 or JSON work (RFC 8725 §3; CVE-2025-30204 class of DoS).
+const maxJWTSize = 8 << 10
+
+// sign serializes claims and signs them with the current key for alg.
+func (k *Keys) sign(alg jose.SignatureAlgorithm, typ string, claims any) (string, error) {
+	key, err := k.signer(alg)
+	if err != nil {
+		return "", err
+	}
+	s, err := key.signer(typ)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// errInvalidJWT is returned for every JWT we do not accept; callers never
+// show its details to clients.
+var errInvalidJWT = errors.New("invalid token")
+
+// verify checks a compact JWS against our published keys and returns its
+// payload. Only algorithms we sign with are accepted, and the key is chosen
+// by `kid` among our own keys: the header's `alg` must match the key's
+// (RFC 8725 §2.1, §3.1). jku/x5u/jwk headers are never followed.
+func (k *Keys) verify(token, wantTyp string) ([]byte, error) {
+	if len(token) > maxJWTSize || strings.Count(token, ".") != 2 {
+		return nil, errInvalidJWT
+	}
+	if !plainHeader(token[:strings.IndexByte(token, '.')]) {
+		return nil, errInvalidJWT
+	}
+	jws, err := jose.ParseSigned(token, SupportedAlgorithms)
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, errInvalidJWT
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, wantTyp) {
+		return nil, errInvalidJWT
+	}
+	key, ok := k.publicKey(h.KeyID)
+	if !ok || key.Algorithm != h.Algorithm {
+		return nil, errInvalidJWT
+	}
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return nil, errInvalidJWT
+	}
+	return payload, nil
+}
+
+// plainHeader reports whether a JOSE header carries none of the
+// key-selection or extension members we refuse: keys are only ever our own
+// (RFC 8725 §3.10), and we understand no critical extensions (RFC 7515
+// §4.1.11).
+func plainHeader(b64 string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil {
+		return false
+	}
+	var h map[string]json.RawMessage
+	if json.Unmarshal(raw, &h) != nil {
+		return false
+	}
+	for _, k := range []string{"jku", "x5u", "jwk", "x5c", "crit", "zip", "enc"} {
+		if _, ok := h[k]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// idTokenClaims are the claims of an ID token (OIDC Core §2) plus the
+// profile and email claims released by scope (§5.4).
+type idTokenClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience []string `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	AuthTime int64    `json:"auth_time,omitempty"`
+	Nonce    string   `json:"nonce,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	AZP      string   `json:"azp,omitempty"`
+	AtHash   string   `json:"at_hash,omitempty"`
+	SID      string   `json:"sid,omitempty"`
+	userClaims
+}
+
+// accessTokenClaims are the claims of a JWT access token (RFC 9068 §2.2).
+type accessTokenClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience []string `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	JTI      string   `json:"jti"`
+	ClientID string   `json:"client_id"`
+	Scope    string   `json:"scope,omitempty"`
+	AuthTime int64    `json:"auth_time,omitempty"`
+	SID      string   `json:"sid,omitempty"`
+}
+
+// atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.
+func atHash(accessToken string, alg jose.SignatureAlgorithm) (string, error) {
+	return oidc.ClaimHash(accessToken, alg)
+}
+
+// parseAccessToken verifies a JWT access token we issued and checks iss,
+// exp and iat at now (with leeway).
+func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenClaims, error) {
+	payload, err := p.keys.verify(token, typAccessToken)
+	if err != nil {
+		return nil, err
+	}
+	var c accessTokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, errInvalidJWT
+	}
+	if c.Issuer != p.issuer || c.Subject == "" || c.JTI == "" {
+		return nil, errInvalidJWT
+	}
+	if now.Unix() >= c.Expiry+int64(clockLeeway.Seconds()) || c.IssuedAt > now.Unix()+int64(clockLeeway.Seconds()) {
+		return nil, fmt.Errorf("%w: expired", errInvalidJWT)
+	}
+	return &c, nil
+}
+
+// idTokenHint is what we take from a verified id_token_hint.
+type idTokenHint struct {
+	Subject  string   `json:"sub"`
+	Issuer   string   `json:"iss"`
+	Audience []string `json:"aud"`
+	SID      string   `json:"sid"`
+}
+
+// UnmarshalJSON accepts `aud` as a string or an array (RFC 7519 §4.1.3).
+func (h *idTokenHint) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Subject  string          `json:"sub"`
+		Issuer   string          `json:"iss"`
+		Audience json.RawMessage `json:"aud"`
+		SID      string          `json:"sid"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	h.Subject, h.Issuer, h.SID = raw.Subject, raw.Issuer, raw.SID
+	var one string
+	if json.Unmarshal(raw.Audience, &one) == nil {
+		h.Audience = []string{one}
+		return nil
+	}
+	return json.Unmarshal(raw.Audience, &h.Audience)
+}
+
+// parseIDTokenHint verifies an ID token we issued. Expired hints are
+// accepted, as OIDC Core §3.1.2.1 and RP-Initiated Logout §2 allow.
+func (p *Provider) parseIDTokenHint(token string) (*idTokenHint, error) {
+	payload, err := p.keys.verify(token, typIDToken)
+	if err != nil {
+		return nil, err
+	}
+	var h idTokenHint
+	if err := json.Unmarshal(payload, &h); err != nil || h.Issuer != p.issuer || h.Subject == "" {
+		return nil, errInvalidJWT
+	}
+	return &h, nil
+}

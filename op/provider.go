@@ -1,0 +1,169 @@
+package op
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Browser is what the provider needs from the browser-facing pages (package
+// web): the SSO session behind the request's cookie, and pages for people.
+type Browser interface {
+	// CurrentSession returns the live session of the request's cookie, or
+	// nil when there is none. An error means the store failed.
+	CurrentSession(r *http.Request) (*storage.Session, error)
+	// ClearSession expires the session cookie.
+	ClearSession(w http.ResponseWriter)
+	// RenderError writes a readable HTML error page.
+	RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string)
+	// LoginURL and ConsentURL are the pages that finish an authorization
+	// request; they send the browser back to CallbackPath.
+	LoginURL(authRequestID string) string
+	ConsentURL(authRequestID string) string
+}
+
+// Config configures a Provider. Zero durations take the defaults below.
+type Config struct {
+	Issuer  string // absolute URL without path, e.g. https://id.example.com
+	Store   storage.Store
+	Keys    *Keys
+	Browser Browser
+	Now     func() time.Time
+	Logger  *slog.Logger
+
+	AuthRequestTTL  time.Duration // time a person has to sign in; default 30m
+	CodeTTL         time.Duration // authorization code lifetime; default 60s (ASVS 10.4.3)
+	AccessTokenTTL  time.Duration // default 5m (RFC 9068 tokens stay short)
+	IDTokenTTL      time.Duration // default 10m
+	RefreshTokenTTL time.Duration // default 30 days, also the family's absolute lifetime
+	// SessionIdleTimeout is the SSO session's idle timeout, used to decide
+	// whether session-bound refresh tokens are still usable.
+	SessionIdleTimeout time.Duration
+	// LoggedOutPath is the page shown after a logout that does not redirect
+	// back to a client; default "/logged-out".
+	LoggedOutPath string
+}
+
+// Default lifetimes.
+const (
+	DefaultAuthRequestTTL  = 30 * time.Minute
+	DefaultCodeTTL         = 60 * time.Second
+	DefaultAccessTokenTTL  = 5 * time.Minute
+	DefaultIDTokenTTL      = 10 * time.Minute
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+)
+
+// clockLeeway tolerates small clock differences on tokens we verify
+// (RFC 7519 §4.1.4).
+const clockLeeway = 30 * time.Second
+
+// Paths of the provider's endpoints, relative to the issuer.
+const (
+	PathDiscovery    = "/.well-known/openid-configuration"
+	PathJWKS         = "/jwks"
+	PathAuthorize    = "/authorize"
+	CallbackPath     = "/authorize/callback"
+	PathToken        = "/token"
+	PathUserinfo     = "/userinfo"
+	PathEndSession   = "/end_session"
+	callbackIDParam  = "id"
+	defaultIDTokAlg  = jose.RS256
+	accessTokenAlg   = jose.RS256
+	maxParamLength   = 2048
+	maxFormBodyBytes = 64 << 10
+)
+
+// Provider serves the OpenID Provider endpoints.
+type Provider struct {
+	cfg       Config
+	issuer    string
+	store     storage.Store
+	keys      *Keys
+	browser   Browser
+	now       func() time.Time
+	log       *slog.Logger
+	discovery []byte
+	token     http.Handler
+}
+
+// New validates cfg and builds a Provider.
+func New(cfg Config) (*Provider, error) {
+	var errs []error
+	u, err := url.Parse(cfg.Issuer)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "":
+		errs = append(errs, fmt.Errorf("issuer %q is not an absolute URL", cfg.Issuer))
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+		errs = append(errs, fmt.Errorf("issuer %q must not have a path, query or fragment", cfg.Issuer))
+	}
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Browser == nil {
+		errs = append(errs, errors.New("op: Store, Keys and Browser are required"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	setDefault(&cfg.AuthRequestTTL, DefaultAuthRequestTTL)
+	setDefault(&cfg.CodeTTL, DefaultCodeTTL)
+	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
+	setDefault(&cfg.IDTokenTTL, DefaultIDTokenTTL)
+	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	if cfg.LoggedOutPath == "" {
+		cfg.LoggedOutPath = "/logged-out"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Provider{
+		cfg:     cfg,
+		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
+		store:   cfg.Store,
+		keys:    cfg.Keys,
+		browser: cfg.Browser,
+		now:     func() time.Time { return cfg.Now().UTC() },
+		log:     cfg.Logger,
+	}
+	if p.discovery, err = p.discoveryDocument(); err != nil {
+		return nil, err
+	}
+	endpoints := zop.Endpoints{Token: zop.NewEndpoint(PathToken)}
+	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
+	return p, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Issuer returns the issuer identifier.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Routes registers the provider's endpoints on mux.
+func (p *Provider) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+PathDiscovery, p.serveDiscovery)
+	mux.HandleFunc("GET "+PathJWKS, p.serveJWKS)
+	mux.HandleFunc(PathAuthorize, p.authorize)
+	mux.HandleFunc("GET "+CallbackPath, p.callback)
+	mux.Handle(PathToken, tokenGuard(p.token))
+	mux.HandleFunc(PathUserinfo, p.userinfo)
+	mux.HandleFunc(PathEndSession, p.endSession)
+}
+
+// CallbackURL returns where the login and consent pages send the browser
+// once they have done their part of the authorization request.
+func CallbackURL(authRequestID string) string {
+	return CallbackPath + "?" + callbackIDParam + "=" + url.QueryEscape(authRequestID)
+}

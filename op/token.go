@@ -1,0 +1,148 @@
+package op
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// CodeExchange redeems an authorization code (RFC 6749 §4.1.3). The code is
+// consumed in one atomic store operation before anything else, so of many
+// concurrent redemptions exactly one can win; a code redeemed by the wrong
+// client or with the wrong redirect_uri or verifier is burned.
+func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
+	p := s.p
+	c := r.Client.(client).c
+	now := p.now()
+	req, err := p.store.ConsumeAuthCode(ctx, storage.HashToken(r.Data.Code), now)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	if req.ClientID != c.ID {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
+	}
+	if r.Data.RedirectURI != req.RedirectURI { // RFC 6749 §4.1.3: identical value
+		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
+	}
+	if err := verifyPKCE(req.CodeChallenge, r.Data.CodeVerifier); err != nil {
+		return nil, err
+	}
+	return p.issueTokens(ctx, c, grant{
+		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
+		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce,
+	}, nil)
+}
+
+// verifyPKCE checks the code_verifier (RFC 7636 §4.6). Once a challenge
+// was sent the verifier is mandatory, and a verifier for a code issued
+// without a challenge is a downgrade attempt (RFC 9700 §4.8): both fail.
+func verifyPKCE(challenge, verifier string) error {
+	switch {
+	case challenge == "" && verifier == "":
+		return nil
+	case challenge == "":
+		return oidc.ErrInvalidGrant().WithDescription("code_verifier sent for a code issued without PKCE")
+	case !codeVerifier.MatchString(verifier):
+		return oidc.ErrInvalidGrant().WithDescription("code_verifier is missing or malformed")
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) != 1 {
+		return oidc.ErrInvalidGrant().WithDescription("code_verifier does not match the code_challenge")
+	}
+	return nil
+}
+
+// RefreshToken rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2):
+// every use returns a new token, and presenting a rotated token again
+// revokes its whole family.
+func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
+	p := s.p
+	c := r.Client.(client).c
+	now := p.now()
+	hash := storage.HashToken(r.Data.RefreshToken)
+	old, err := p.store.GetRefreshToken(ctx, hash)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	// Another client's token is refused without touching it: that is a
+	// client bug, not a sign of theft (RFC 6749 §6).
+	if old.ClientID != c.ID {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
+	}
+	scopes := old.Scopes
+	if len(r.Data.Scopes) > 0 { // narrower scopes only (RFC 6749 §6)
+		for _, sc := range r.Data.Scopes {
+			if !slices.Contains(old.Scopes, sc) {
+				return nil, oidc.ErrInvalidScope().WithDescription("a requested scope was not granted originally")
+			}
+		}
+		scopes = r.Data.Scopes
+	}
+	if !slices.Contains(old.Scopes, scopeOfflineAccess) {
+		// Without offline_access the grant lives only as long as the
+		// browser session it came from.
+		sess, err := p.store.GetSession(ctx, old.SessionID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, serverError(err)
+		}
+		if sess == nil || !sess.Active(now, p.cfg.SessionIdleTimeout) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
+		}
+	}
+	next := p.newRefreshToken(old.FamilyID, c, now)
+	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now)
+	switch {
+	case errors.Is(err, storage.ErrTokenReused):
+		p.log.WarnContext(ctx, "refresh token reuse detected; family revoked",
+			"event", "refresh_token_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	case err != nil:
+		return nil, serverError(err)
+	}
+	return p.issueTokens(ctx, c, grant{
+		userID: stored.UserID, sessionID: stored.SessionID, scopes: scopes,
+		authTime: stored.AuthTime, amr: stored.AMR,
+	}, &refreshResult{token: next.token})
+}
+
+// newToken pairs a refresh token with the record the store keeps.
+type newToken struct {
+	token  string
+	record *storage.RefreshToken
+}
+
+// newRefreshToken makes a refresh token of the family for c. The family's
+// absolute lifetime is set when the family starts; the store keeps it on
+// rotation.
+func (p *Provider) newRefreshToken(familyID string, c *storage.Client, n time.Time) newToken {
+	tok := storage.NewToken()
+	ttl := p.cfg.RefreshTokenTTL
+	if c.RefreshTokenTTL > 0 {
+		ttl = c.RefreshTokenTTL
+	}
+	return newToken{token: tok, record: &storage.RefreshToken{
+		ID: storage.NewID(), TokenHash: storage.HashToken(tok), FamilyID: familyID,
+		ClientID: c.ID, CreatedAt: n, ExpiresAt: n.Add(ttl), FamilyExpiresAt: n.Add(ttl),
+	}}
+}
+
+// scopeString joins scopes as OAuth writes them.
+func scopeString(scopes []string) string { return strings.Join(scopes, " ") }

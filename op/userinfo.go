@@ -1,0 +1,99 @@
+package op
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// userinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes
+// in the Authorization header or, for POST, the form body (RFC 6750 §2.1,
+// §2.2); never in the URL, where it would be logged (RFC 6750 §2.3 is not
+// supported). Claims are released by the token's scopes (OIDC Core §5.4).
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		bearerError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET or POST")
+		return
+	}
+	if r.URL.Query().Has("access_token") {
+		bearerError(w, http.StatusBadRequest, "invalid_request", "the access token must not be sent in the URL")
+		return
+	}
+	token, ok := bearerToken(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	at, err := p.parseAccessToken(token, p.now())
+	if err != nil {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid or expired")
+		return
+	}
+	if !slices.Contains(strings.Fields(at.Scope), scopeOpenID) {
+		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
+		return
+	}
+	u, err := p.store.GetUser(ctx, at.Subject)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid or expired")
+		return
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "userinfo failed", "error", err)
+		w.Header().Set("Retry-After", "5")
+		bearerError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(userinfoResponse{Subject: u.ID, userClaims: claimsFor(u, strings.Fields(at.Scope))})
+}
+
+// bearerToken extracts the access token, answering the error itself when
+// there is none or it was sent in two ways.
+func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var fromBody string
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			bearerError(w, http.StatusBadRequest, "invalid_request", "the body could not be read")
+			return "", false
+		}
+		if len(r.PostForm["access_token"]) > 1 {
+			bearerError(w, http.StatusBadRequest, "invalid_request", "access_token is included more than once")
+			return "", false
+		}
+		fromBody = r.PostForm.Get("access_token")
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, fromHeader, _ := strings.Cut(auth, " ")
+	switch {
+	case auth != "" && fromBody != "":
+		bearerError(w, http.StatusBadRequest, "invalid_request", "the access token was sent in more than one way")
+		return "", false
+	case auth != "" && strings.EqualFold(scheme, "Bearer") && fromHeader != "":
+		return strings.TrimSpace(fromHeader), true
+	case fromBody != "":
+		return fromBody, true
+	}
+	// RFC 6750 §3.1: no error code when no token was sent at all.
+	w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	return "", false
+}
+
+// bearerError answers with an RFC 6750 §3 error: the code in
+// WWW-Authenticate and a JSON body.
+func bearerError(w http.ResponseWriter, status int, code, desc string) {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+desc+`"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}

@@ -1,0 +1,141 @@
+package op
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// tokenServer implements zitadel's op.Server for the token endpoint. Grants
+// it does not override answer unsupported_grant_type.
+type tokenServer struct {
+	zop.UnimplementedServer
+	p *Provider
+}
+
+// errInvalidClient is the one answer for every client authentication
+// failure (RFC 6749 §5.2), so unknown clients and wrong secrets look alike.
+func errInvalidClient() error {
+	return zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), http.StatusUnauthorized)
+}
+
+// VerifyClient authenticates the client with the method it registered
+// (OIDC Core §9): client_secret_basic only in the Authorization header,
+// client_secret_post only in the body, none with no secret at all. Secrets
+// are compared by their SHA-256 in constant time.
+func (s *tokenServer) VerifyClient(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
+	cc := r.Data
+	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
+		return nil, errInvalidClient()
+	}
+	c, err := s.p.store.GetClient(ctx, cc.ClientID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errInvalidClient()
+		}
+		return nil, serverError(err)
+	}
+	if c.Disabled {
+		return nil, errInvalidClient()
+	}
+	_, _, basic := basicAuth(r.Header)
+	switch c.AuthMethod {
+	case storage.AuthMethodNone:
+		if cc.ClientSecret != "" || basic {
+			return nil, errInvalidClient()
+		}
+		return client{c}, nil
+	case storage.AuthMethodBasic:
+		if !basic {
+			return nil, errInvalidClient()
+		}
+	case storage.AuthMethodPost:
+		if basic {
+			return nil, errInvalidClient()
+		}
+	default:
+		return nil, errInvalidClient()
+	}
+	if cc.ClientSecret == "" || c.SecretHash == "" ||
+		subtle.ConstantTimeCompare([]byte(storage.HashToken(cc.ClientSecret)), []byte(c.SecretHash)) != 1 {
+		return nil, errInvalidClient()
+	}
+	return client{c}, nil
+}
+
+func basicAuth(h http.Header) (string, string, bool) {
+	r := http.Request{Header: h}
+	return r.BasicAuth()
+}
+
+// tokenGuard enforces HTTP hygiene on the token endpoint before the
+// library sees the request (RFC 6749 §3.2, §5.1; ASVS 15.2.2, 15.3.7):
+// POST only, form-encoded body only (credentials never in the URL), a
+// bounded body, no repeated parameters, a supported grant_type, and
+// `Cache-Control: no-store` plus `WWW-Authenticate` on 401.
+func tokenGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		if r.Method != http.MethodPost {
+			h.Set("Allow", http.MethodPost)
+			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the token endpoint accepts only POST"))
+			return
+		}
+		ct := r.Header.Get("Content-Type")
+		if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded") {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the body must be application/x-www-form-urlencoded"))
+			return
+		}
+		if r.URL.RawQuery != "" {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("parameters must be sent in the body, not the URL"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusRequestEntityTooLarge, oidc.ErrInvalidRequest().WithDescription("the body is too large or malformed"))
+			return
+		}
+		for _, vals := range r.PostForm {
+			if len(vals) > 1 {
+				writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("a parameter is included more than once"))
+				return
+			}
+		}
+		switch gt := r.PostForm.Get("grant_type"); gt {
+		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken):
+		case "":
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("grant_type is required"))
+			return
+		default:
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType())
+			return
+		}
+		next.ServeHTTP(&challengeWriter{ResponseWriter: w, basic: r.Header.Get("Authorization") != ""}, r)
+	})
+}
+
+// challengeWriter adds `WWW-Authenticate` to 401 answers (RFC 6749 §5.2).
+type challengeWriter struct {
+	http.ResponseWriter
+	basic bool
+}
+
+func (c *challengeWriter) WriteHeader(status int) {
+	if status == http.StatusUnauthorized {
+		scheme := `Basic realm="token"`
+		if !c.basic {
+			scheme = `Basic realm="token", error="invalid_client"`
+		}
+		c.Header().Set("WWW-Authenticate", scheme)
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
