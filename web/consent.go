@@ -1,0 +1,139 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/view"
+)
+
+// scopeDescriptions explains well-known scopes in plain language.
+var scopeDescriptions = map[string]string{
+	"openid":         "Sign you in",
+	"profile":        "Your name",
+	"email":          "Your email address",
+	"offline_access": "Stay signed in to the app when you are away",
+}
+
+// describeScopes lists the scopes for the consent page, known ones with a
+// description, unknown ones by name, without duplicates.
+func describeScopes(scopes []string) []view.Scope {
+	out := make([]view.Scope, 0, len(scopes))
+	seen := make(map[string]bool, len(scopes))
+	for _, s := range scopes {
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		d, ok := scopeDescriptions[s]
+		out = append(out, view.Scope{Name: s, Description: d, Known: ok})
+	}
+	return out
+}
+
+// consentRequest loads the request for the consent page and checks that it
+// was authenticated by this very browser: its current session must be the
+// one bound to the request. On failure it has written an error page.
+func (h *Handler) consentRequest(w http.ResponseWriter, r *http.Request, id string) *pendingRequest {
+	p := h.loadRequest(r.Context(), w, r, id)
+	if p == nil {
+		return nil
+	}
+	if !p.req.Authenticated() {
+		h.RenderError(w, r, http.StatusBadRequest, "Sign in first",
+			"This sign-in request has not been completed yet. Go back to the application and sign in again.")
+		return nil
+	}
+	s, err := h.CurrentSession(r)
+	if err != nil {
+		h.renderStoreError(w, r, "current session", err)
+		return nil
+	}
+	if s == nil || s.ID != p.req.SessionID || s.UserID != p.req.UserID {
+		h.log.WarnContext(r.Context(), "consent for another session refused", "auth_request", id)
+		h.RenderError(w, r, http.StatusForbidden, "This page belongs to another sign-in",
+			"This request was started in another browser or by another session. Go back to the application and sign in again.")
+		return nil
+	}
+	return p
+}
+
+func (h *Handler) getConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := h.consentRequest(w, r, r.URL.Query().Get("id"))
+	if p == nil {
+		return
+	}
+	var userName string
+	u, err := h.store.GetUser(ctx, p.req.UserID)
+	switch {
+	case err == nil:
+		userName = u.Username
+		if u.Name != "" {
+			userName = u.Name + " (" + u.Username + ")"
+		}
+	case !errors.Is(err, storage.ErrNotFound):
+		h.renderStoreError(w, r, "get user", err)
+		return
+	}
+	AllowFormAction(w, r, p.req.RedirectURI)
+	h.render(w, r, http.StatusOK, view.Consent(view.ConsentForm{
+		RequestID:  p.req.ID,
+		CSRFToken:  h.ensureCSRF(w, r),
+		ClientName: clientName(p.client),
+		UserName:   userName,
+		Scopes:     describeScopes(p.req.Scopes),
+	}))
+}
+
+// postConsent records the answer and continues at CallbackURL, which
+// answers the application (access_denied after Deny, checklist A20).
+func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
+	if !h.parsePost(w, r) {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostForm.Get("id")
+	p := h.consentRequest(w, r, id)
+	if p == nil {
+		return
+	}
+	var granted bool
+	switch r.PostForm.Get("action") {
+	case "approve":
+		granted = true
+	case "deny":
+	default:
+		h.RenderError(w, r, http.StatusBadRequest, "Invalid form",
+			"Choose Approve or Deny. Go back, reload the page and try again.")
+		return
+	}
+	if granted {
+		err := h.store.SaveConsent(ctx, &storage.Consent{
+			UserID:    p.req.UserID,
+			ClientID:  p.req.ClientID,
+			Scopes:    append([]string(nil), p.req.Scopes...),
+			GrantedAt: h.now().UTC(),
+		})
+		if err != nil {
+			h.renderStoreError(w, r, "save consent", err)
+			return
+		}
+	}
+	err := h.store.SetAuthRequestConsent(ctx, id, granted)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		h.renderExpired(w, r)
+		return
+	case errors.Is(err, storage.ErrConflict):
+		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
+		return
+	case err != nil:
+		h.renderStoreError(w, r, "set auth request consent", err)
+		return
+	}
+	h.log.InfoContext(ctx, "consent answered", "user_id", p.req.UserID, "client_id", p.req.ClientID,
+		"auth_request", id, "granted", granted)
+	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
+}

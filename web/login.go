@@ -1,0 +1,155 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/view"
+)
+
+// Limits on sign-in input (checklist B2, B3).
+const (
+	maxPasswordBytes = 1024
+	maxUsernameBytes = 256
+)
+
+// badCredentials is the one message for every failed sign-in: unknown
+// user, wrong password and disabled account look the same (checklist S11).
+const badCredentials = "Incorrect username or password."
+
+func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
+	p := h.loadRequest(r.Context(), w, r, r.URL.Query().Get("id"))
+	if p == nil {
+		return
+	}
+	hint := p.req.LoginHint
+	if len(hint) > maxUsernameBytes || !utf8.ValidString(hint) {
+		hint = ""
+	}
+	h.renderLogin(w, r, http.StatusOK, p, hint, "")
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
+	AllowFormAction(w, r, p.req.RedirectURI)
+	h.render(w, r, status, view.Login(view.LoginForm{
+		RequestID:  p.req.ID,
+		CSRFToken:  h.ensureCSRF(w, r),
+		ClientName: clientName(p.client),
+		Username:   username,
+		Error:      msg,
+	}))
+}
+
+// postLogin checks the credentials. Only the request id from the body is
+// used to continue: query parameters such as return_to are ignored and the
+// browser only ever goes on to CallbackURL (checklist S14, A19).
+func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
+	if !h.parsePost(w, r) {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostForm.Get("id")
+	p := h.loadRequest(ctx, w, r, id)
+	if p == nil {
+		return
+	}
+	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	if len(password) > maxPasswordBytes || len(username) > maxUsernameBytes || !utf8.ValidString(username) {
+		// Refused before any hashing; the text is the generic one.
+		h.renderLogin(w, r, http.StatusBadRequest, p, "", badCredentials)
+		return
+	}
+	if username == "" || password == "" {
+		h.renderLogin(w, r, http.StatusBadRequest, p, username, "Enter your username and password.")
+		return
+	}
+
+	user, err := h.store.GetUserByUsername(ctx, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		h.renderStoreError(w, r, "get user by username", err)
+		return
+	}
+	ok, rehash, reason := h.checkPassword(user, password)
+	if !ok {
+		attrs := []any{"auth_request", id, "client_id", p.req.ClientID, "reason", reason}
+		if user != nil {
+			attrs = append(attrs, "user_id", user.ID)
+		}
+		h.log.WarnContext(ctx, "sign-in failed", attrs...)
+		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
+		return
+	}
+
+	now := h.now().UTC()
+	if rehash {
+		h.rehash(r, user, password, now)
+	}
+	s, err := h.startSession(ctx, w, r, user.ID, now)
+	if err != nil {
+		h.renderStoreError(w, r, "start session", err)
+		return
+	}
+	err = h.store.AuthenticateAuthRequest(ctx, id, storage.AuthResult{
+		UserID:    user.ID,
+		SessionID: s.ID,
+		AuthTime:  s.AuthTime,
+		AMR:       s.AMR,
+	})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		h.renderExpired(w, r)
+		return
+	case errors.Is(err, storage.ErrConflict):
+		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
+		return
+	case err != nil:
+		h.renderStoreError(w, r, "authenticate auth request", err)
+		return
+	}
+	h.log.InfoContext(ctx, "signed in", "user_id", user.ID, "session_id", s.ID,
+		"auth_request", id, "client_id", p.req.ClientID)
+	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
+}
+
+// checkPassword verifies password for user (nil when unknown), spending the
+// same argon2id effort in every case. reason is for the log only.
+func (h *Handler) checkPassword(user *storage.User, password string) (ok, rehash bool, reason string) {
+	if user == nil {
+		h.hasher.VerifyDummy(password)
+		return false, false, "unknown_user"
+	}
+	if user.PasswordHash == "" {
+		h.hasher.VerifyDummy(password)
+		return false, false, "no_password"
+	}
+	ok, rehash, err := h.hasher.Verify(password, user.PasswordHash)
+	switch {
+	case err != nil:
+		h.log.Error("verify password: stored hash unusable", "user_id", user.ID, "err", err)
+		return false, false, "bad_hash"
+	case user.Disabled:
+		return false, false, "disabled"
+	case !ok:
+		return false, false, "wrong_password"
+	}
+	return true, rehash, ""
+}
+
+// rehash stores a new hash for a user whose hash has outdated parameters.
+// Failure is logged, not fatal: the old hash still works.
+func (h *Handler) rehash(r *http.Request, user *storage.User, password string, now time.Time) {
+	phc, err := h.hasher.Hash(password)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "rehash password", "user_id", user.ID, "err", err)
+		return
+	}
+	u := *user
+	u.PasswordHash = phc
+	u.UpdatedAt = now
+	if err := h.store.UpdateUser(r.Context(), &u); err != nil {
+		h.log.ErrorContext(r.Context(), "store rehashed password", "user_id", user.ID, "err", err)
+	}
+}

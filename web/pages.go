@@ -1,0 +1,136 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/view"
+)
+
+// Texts of the error pages; each says what happened and what to do.
+const (
+	expiredTitle   = "Sign-in request expired"
+	expiredDetail  = "This sign-in request has expired or is invalid. Go back to the application and sign in again."
+	formTitle      = "This form has expired"
+	formDetail     = "The form was too old, or it was sent from another site. Go back, reload the page and try again."
+	unavailTitle   = "Something went wrong"
+	unavailDetail  = "We could not complete your request. Please wait a moment and try again."
+	completedTitle = "Sign-in already completed"
+	completedDet   = "This sign-in request was already completed. Go back to the application and sign in again."
+)
+
+// RenderError writes a readable HTML error page with the given status. Title
+// and detail are shown to a person as plain text: say what happened and what
+// to do, never a Go error string. The security headers are set if the
+// response does not carry them yet.
+func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
+	r = ensurePageHeaders(w, r)
+	h.render(w, r, status, view.ErrorPage(title, detail))
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if err := c.Render(r.Context(), w); err != nil {
+		h.log.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "err", err)
+	}
+}
+
+func (h *Handler) renderExpired(w http.ResponseWriter, r *http.Request) {
+	h.RenderError(w, r, http.StatusBadRequest, expiredTitle, expiredDetail)
+}
+
+func (h *Handler) renderFormExpired(w http.ResponseWriter, r *http.Request) {
+	h.RenderError(w, r, http.StatusForbidden, formTitle, formDetail)
+}
+
+func (h *Handler) renderStoreError(w http.ResponseWriter, r *http.Request, op string, err error) {
+	h.log.ErrorContext(r.Context(), "store failure", "op", op, "err", err)
+	h.RenderError(w, r, http.StatusServiceUnavailable, unavailTitle, unavailDetail)
+}
+
+func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, view.LoggedOut())
+}
+
+// pendingRequest is a live authorization request and its client.
+type pendingRequest struct {
+	req    *storage.AuthRequest
+	client *storage.Client
+}
+
+// loadRequest loads a pending authorization request that can still be
+// completed. On failure it has already written an error page and returns
+// nil.
+func (h *Handler) loadRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) *pendingRequest {
+	if id == "" || len(id) > 128 {
+		h.renderExpired(w, r)
+		return nil
+	}
+	req, err := h.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		h.renderExpired(w, r)
+		return nil
+	}
+	if err != nil {
+		h.renderStoreError(w, r, "get auth request", err)
+		return nil
+	}
+	if !h.now().Before(req.ExpiresAt) {
+		h.renderExpired(w, r)
+		return nil
+	}
+	if req.CodeHash != "" {
+		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
+		return nil
+	}
+	client, err := h.store.GetClient(ctx, req.ClientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
+		h.renderExpired(w, r)
+		return nil
+	}
+	if err != nil {
+		h.renderStoreError(w, r, "get client", err)
+		return nil
+	}
+	return &pendingRequest{req: req, client: client}
+}
+
+// clientName is the name shown for a client: its display name, or its ID.
+func clientName(c *storage.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// parsePost limits and parses a form body. On failure it has written an
+// error page and returns false.
+func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.RenderError(w, r, http.StatusRequestEntityTooLarge, "Form too large",
+				"The form you sent was too large. Go back and try again.")
+			return false
+		}
+		h.RenderError(w, r, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back, reload the page and try again.")
+		return false
+	}
+	if !h.validCSRF(r) {
+		h.log.WarnContext(r.Context(), "csrf token missing or invalid", "path", r.URL.Path)
+		h.renderFormExpired(w, r)
+		return false
+	}
+	return true
+}
+
+// maxFormBytes bounds every form body (checklist B2).
+const maxFormBytes = 64 << 10

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// touchInterval limits how often CurrentSession writes LastSeenAt.
+const touchInterval = time.Minute
+
+// CurrentSession returns the browser's live single sign-on session. It
+// returns (nil, nil) when there is no session cookie, or the cookie names
+// no session, or the session is revoked, idle too long or past its absolute
+// expiry. An error means the store failed. LastSeenAt is refreshed at most
+// once a minute.
+func (h *Handler) CurrentSession(r *http.Request) (*storage.Session, error) {
+	c, err := r.Cookie(h.sessionName)
+	if err != nil || !wellFormedToken(c.Value) {
+		return nil, nil
+	}
+	ctx := r.Context()
+	s, err := h.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: look up session: %w", err)
+	}
+	now := h.now().UTC()
+	if !s.Active(now, h.idle) {
+		return nil, nil
+	}
+	if now.Sub(s.LastSeenAt) >= touchInterval {
+		err := h.store.TouchSession(ctx, s.ID, now)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("web: touch session: %w", err)
+		}
+		s.LastSeenAt = now
+	}
+	return s, nil
+}
+
+// ClearSession expires the session cookie in the browser. It does not
+// revoke the server-side session; callers do that first.
+func (h *Handler) ClearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     h.sessionName,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Secure:   h.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// startSession creates a fresh session for the user, revokes the session
+// the browser presented (if any: no fixation, checklist S4) and sets the
+// new cookie.
+func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, now time.Time) (*storage.Session, error) {
+	if c, err := r.Cookie(h.sessionName); err == nil && wellFormedToken(c.Value) {
+		old, err := h.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
+		switch {
+		case err == nil:
+			if err := h.store.RevokeSession(ctx, old.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, fmt.Errorf("web: revoke previous session: %w", err)
+			}
+		case !errors.Is(err, storage.ErrNotFound):
+			return nil, fmt.Errorf("web: look up previous session: %w", err)
+		}
+	}
+	token := storage.NewToken()
+	s := &storage.Session{
+		ID:         storage.NewID(),
+		TokenHash:  storage.HashToken(token),
+		UserID:     userID,
+		AuthTime:   now,
+		AMR:        []string{"pwd"},
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(h.maxAge),
+	}
+	if err := h.store.CreateSession(ctx, s); err != nil {
+		return nil, fmt.Errorf("web: create session: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     h.sessionName,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(h.maxAge / time.Second),
+		Secure:   h.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+	return s, nil
+}

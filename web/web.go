@@ -1,0 +1,197 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/static"
+)
+
+// Store is the part of storage.Store the browser pages use.
+type Store interface {
+	GetUser(ctx context.Context, id string) (*storage.User, error)
+	GetUserByUsername(ctx context.Context, username string) (*storage.User, error)
+	UpdateUser(ctx context.Context, u *storage.User) error
+	GetClient(ctx context.Context, id string) (*storage.Client, error)
+	GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error)
+	AuthenticateAuthRequest(ctx context.Context, id string, res storage.AuthResult) error
+	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error
+	CreateSession(ctx context.Context, s *storage.Session) error
+	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error)
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	SaveConsent(ctx context.Context, c *storage.Consent) error
+}
+
+// Every storage.Store is a Store.
+var _ Store = storage.Store(nil)
+
+// PasswordHasher verifies and creates password hashes (argon2id PHC
+// strings; package storage/password implements it).
+type PasswordHasher interface {
+	// Verify reports whether password matches phc, and whether phc should
+	// be replaced by a fresh Hash because its parameters are outdated.
+	Verify(password, phc string) (ok, needsRehash bool, err error)
+	// VerifyDummy spends the same effort as Verify on a hash that matches
+	// nothing, so unknown users cannot be told apart by timing.
+	VerifyDummy(password string)
+	// Hash returns a new PHC string for password.
+	Hash(password string) (string, error)
+}
+
+// Default session lifetimes (security checklist S5).
+const (
+	DefaultSessionIdleTimeout = time.Hour
+	DefaultSessionMaxAge      = 12 * time.Hour
+)
+
+// Config configures the browser pages. Store, Hasher, Issuer and
+// CallbackURL are required.
+type Config struct {
+	Store  Store
+	Hasher PasswordHasher
+	// Issuer is the provider's issuer URL, e.g. http://localhost:8080 or
+	// https://id.example.com. With https, cookies are Secure and use the
+	// __Host- prefix, and pages send Strict-Transport-Security.
+	Issuer string
+	// CallbackURL returns where the browser continues after signing in or
+	// answering the consent page (op's authorization callback).
+	CallbackURL func(authRequestID string) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// SessionIdleTimeout ends a session after this long without use; zero
+	// means DefaultSessionIdleTimeout.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge is the absolute lifetime of a session; zero means
+	// DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// CSRFKey signs CSRF tokens. It must be at least 32 bytes and the same
+	// on every replica behind one issuer; nil means a random per-process
+	// key (fine for a single process: forms opened before a restart then
+	// fail once with a readable 403).
+	CSRFKey []byte
+	// Logger receives security events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves the browser pages. Create it with New.
+type Handler struct {
+	store       Store
+	hasher      PasswordHasher
+	callback    func(string) string
+	now         func() time.Time
+	idle        time.Duration
+	maxAge      time.Duration
+	log         *slog.Logger
+	secure      bool // issuer is https
+	sessionName string
+	csrfName    string
+	csrfKey     []byte
+	crossOrigin *http.CrossOriginProtection
+}
+
+// New checks cfg and returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("web: Store is required"))
+	}
+	if cfg.Hasher == nil {
+		errs = append(errs, errors.New("web: Hasher is required"))
+	}
+	if cfg.CallbackURL == nil {
+		errs = append(errs, errors.New("web: CallbackURL is required"))
+	}
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || (iss.Scheme != "http" && iss.Scheme != "https") || iss.Host == "" {
+		errs = append(errs, fmt.Errorf("web: Issuer %q must be an absolute http or https URL", cfg.Issuer))
+	}
+	if cfg.CSRFKey != nil && len(cfg.CSRFKey) < 32 {
+		errs = append(errs, errors.New("web: CSRFKey must be at least 32 bytes"))
+	}
+	if cfg.SessionIdleTimeout < 0 || cfg.SessionMaxAge < 0 {
+		errs = append(errs, errors.New("web: session timeouts must not be negative"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	h := &Handler{
+		store:    cfg.Store,
+		hasher:   cfg.Hasher,
+		callback: cfg.CallbackURL,
+		now:      cfg.Now,
+		idle:     cfg.SessionIdleTimeout,
+		maxAge:   cfg.SessionMaxAge,
+		log:      cfg.Logger,
+		secure:   iss.Scheme == "https",
+		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.idle == 0 {
+		h.idle = DefaultSessionIdleTimeout
+	}
+	if h.maxAge == 0 {
+		h.maxAge = DefaultSessionMaxAge
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if len(h.csrfKey) == 0 {
+		h.csrfKey = make([]byte, 32)
+		_, _ = rand.Read(h.csrfKey)
+	}
+	h.sessionName, h.csrfName = "monban_session", "monban_csrf"
+	if h.secure {
+		h.sessionName, h.csrfName = "__Host-"+h.sessionName, "__Host-"+h.csrfName
+	}
+	h.crossOrigin = http.NewCrossOriginProtection()
+	h.crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.log.WarnContext(r.Context(), "cross-origin form post refused",
+			"path", r.URL.Path, "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "origin", r.Header.Get("Origin"))
+		h.renderFormExpired(w, r)
+	}))
+	return h, nil
+}
+
+// Routes registers the browser pages on mux: GET and POST /login, GET and
+// POST /consent, GET /logged-out and GET /static/.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.Handle("GET /login", h.page(http.HandlerFunc(h.getLogin)))
+	mux.Handle("POST /login", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogin))))
+	mux.Handle("GET /consent", h.page(http.HandlerFunc(h.getConsent)))
+	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postConsent))))
+	mux.Handle("GET /logged-out", h.page(http.HandlerFunc(h.getLoggedOut)))
+	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))
+}
+
+// LoginURL returns the sign-in page for the pending authorization request.
+func (h *Handler) LoginURL(authRequestID string) string {
+	return "/login?id=" + url.QueryEscape(authRequestID)
+}
+
+// ConsentURL returns the consent page for the pending authorization request.
+func (h *Handler) ConsentURL(authRequestID string) string {
+	return "/consent?id=" + url.QueryEscape(authRequestID)
+}
+
+// page wraps an HTML page handler with the security headers (and HSTS when
+// the issuer is https).
+func (h *Handler) page(next http.Handler) http.Handler {
+	return h.hsts(SecurityHeaders(next))
+}
+
+func (h *Handler) hsts(next http.Handler) http.Handler {
+	if !h.secure {
+		return next
+	}
+	return StrictTransportSecurity(next)
+}
