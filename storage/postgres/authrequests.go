@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// authRequestColumns lists the columns in the order scanAuthRequest reads
+// them. code_hash is NULL until a code is issued.
+const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_mode,
+	code_challenge, code_challenge_method, prompt, max_age, login_hint, hint_subject,
+	created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted, denied,
+	COALESCE(code_hash, ''), code_expires_at`
+
+// scanAuthRequest scans authRequestColumns, then any extra columns into
+// extra.
+func scanAuthRequest(row pgx.Row, extra ...any) (*storage.AuthRequest, error) {
+	var r storage.AuthRequest
+	dest := []any{&r.ID, &r.ClientID, &r.RedirectURI, &r.Scopes, &r.State, &r.Nonce, &r.ResponseMode,
+		&r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.HintSubject,
+		&r.CreatedAt, &r.ExpiresAt, &r.UserID, &r.SessionID, scanOptTime{&r.AuthTime}, &r.AMR,
+		&r.ConsentGranted, &r.Denied, &r.CodeHash, scanOptTime{&r.CodeExpiresAt}}
+	err := row.Scan(append(dest, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+const authRequestExists = `SELECT EXISTS (SELECT 1 FROM auth_requests WHERE id = $1)`
+
+// CreateAuthRequest implements storage.AuthRequests. ErrNotFound if the
+// client does not exist.
+func (s *Store) CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO auth_requests (id, client_id, redirect_uri, scopes, state,
+		nonce, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
+		hint_subject, created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted,
+		denied, code_hash, code_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+		$20, $21, $22, $23)`,
+		r.ID, r.ClientID, r.RedirectURI, r.Scopes, r.State,
+		r.Nonce, r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint,
+		r.HintSubject, r.CreatedAt, r.ExpiresAt, r.UserID, r.SessionID, optTime(r.AuthTime), r.AMR, r.ConsentGranted,
+		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt))
+	if err != nil {
+		return wrapErr(err, "create auth request %q", r.ID)
+	}
+	return nil
+}
+
+// GetAuthRequest implements storage.AuthRequests.
+func (s *Store) GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error) {
+	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests WHERE id = $1`, id))
+	if err != nil {
+		return nil, wrapErr(err, "get auth request %q", id)
+	}
+	return r, nil
+}
+
+// AuthenticateAuthRequest implements storage.AuthRequests.
+func (s *Store) AuthenticateAuthRequest(ctx context.Context, id string, res storage.AuthResult) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET user_id = $2, session_id = $3, auth_time = $4, amr = $5
+		WHERE id = $1 AND code_hash IS NULL`,
+		id, res.UserID, res.SessionID, optTime(res.AuthTime), res.AMR)
+	if err != nil {
+		return wrapErr(err, "authenticate auth request %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.notFoundOr(ctx, storage.ErrConflict, authRequestExists, id, "authenticate auth request %q: code already issued", id)
+	}
+	return nil
+}
+
+// SetAuthRequestConsent implements storage.AuthRequests. The latest answer
+// wins: granting clears Denied and denying clears ConsentGranted.
+func (s *Store) SetAuthRequestConsent(ctx context.Context, id string, granted bool) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET consent_granted = $2, denied = NOT $2
+		WHERE id = $1 AND code_hash IS NULL`, id, granted)
+	if err != nil {
+		return wrapErr(err, "set consent of auth request %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.notFoundOr(ctx, storage.ErrConflict, authRequestExists, id, "set consent of auth request %q: code already issued", id)
+	}
+	return nil
+}
+
+// IssueAuthCode implements storage.AuthRequests. A code hash already used
+// by another request is ErrAlreadyExists.
+func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET code_hash = $2, code_expires_at = $3
+		WHERE id = $1 AND code_hash IS NULL`, id, codeHash, expiresAt)
+	if err != nil {
+		return wrapErr(err, "issue code for auth request %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.notFoundOr(ctx, storage.ErrConflict, authRequestExists, id, "issue code for auth request %q: code already issued", id)
+	}
+	return nil
+}
+
+// ConsumeAuthCode implements storage.AuthRequests with a single DELETE …
+// RETURNING: of concurrent callers exactly one gets the row. An expired
+// code is deleted as well and reported as ErrNotFound. The expiry is
+// compared in the statement, so now has the stored times' microsecond
+// precision.
+func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	var live bool
+	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `DELETE FROM auth_requests WHERE code_hash = $1
+		RETURNING `+authRequestColumns+`, code_expires_at > $2`, codeHash, now), &live)
+	if err != nil {
+		return nil, wrapErr(err, "consume auth code")
+	}
+	if !live {
+		return nil, wrapErr(pgx.ErrNoRows, "consume auth code: code of request %q expired at %s", r.ID, r.CodeExpiresAt.Format(time.RFC3339Nano))
+	}
+	return r, nil
+}
+
+// DeleteAuthRequest implements storage.AuthRequests.
+func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id)
+	if err != nil {
+		return wrapErr(err, "delete auth request %q", id)
+	}
+	return affected(tag.RowsAffected(), "delete auth request %q", id)
+}
+
+// DeleteExpiredAuthRequests implements storage.AuthRequests: it deletes
+// the requests with expires_at < now.
+func (s *Store) DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE expires_at < $1`, now)
+	if err != nil {
+		return 0, wrapErr(err, "delete expired auth requests")
+	}
+	return int(tag.RowsAffected()), nil
+}

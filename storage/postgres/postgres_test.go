@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/storage/postgres/pgtest"
+	"github.com/monban-idp/monban/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// open returns a store on a fresh, migrated database.
+func open(t *testing.T) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t) })
+}
+
+var t0 = time.Date(2030, time.March, 14, 15, 9, 26, 535897000, time.UTC)
+
+func mustOK(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// seed creates a user and a client for rows that reference them.
+func seed(t *testing.T, s *postgres.Store) {
+	t.Helper()
+	ctx := t.Context()
+	mustOK(t, s.CreateUser(ctx, &storage.User{ID: "u1", Username: "alice", CreatedAt: t0, UpdatedAt: t0}), "CreateUser")
+	mustOK(t, s.CreateClient(ctx, &storage.Client{ID: "c1", AuthMethod: storage.AuthMethodNone, CreatedAt: t0, UpdatedAt: t0}), "CreateClient")
+}
+
+// A long chain of rotations replayed from its middle revokes the whole
+// chain, including tokens created before and after the replayed one.
+func TestReplayInLongChainRevokesAll(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	seed(t, s)
+	tok := func(i int) *storage.RefreshToken {
+		return &storage.RefreshToken{
+			ID: "t" + string(rune('a'+i)), TokenHash: "hash-" + string(rune('a'+i)), FamilyID: "f1", ClientID: "c1",
+			UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), FamilyExpiresAt: t0.Add(24 * time.Hour),
+		}
+	}
+	mustOK(t, s.CreateRefreshToken(ctx, tok(0)), "CreateRefreshToken")
+	const n = 10
+	for i := 1; i < n; i++ {
+		_, err := s.RotateRefreshToken(ctx, tok(i-1).TokenHash, tok(i), t0.Add(time.Duration(i)*time.Second))
+		mustOK(t, err, "RotateRefreshToken")
+	}
+	replay := t0.Add(time.Minute)
+	if _, err := s.RotateRefreshToken(ctx, tok(4).TokenHash, tok(n), replay); !errors.Is(err, storage.ErrTokenReused) {
+		t.Fatalf("replay = %v, want ErrTokenReused", err)
+	}
+	for i := range n {
+		got, err := s.GetRefreshToken(ctx, tok(i).TokenHash)
+		mustOK(t, err, "GetRefreshToken")
+		if !got.RevokedAt.Equal(replay) {
+			t.Errorf("token %d RevokedAt = %v, want %v", i, got.RevokedAt, replay)
+		}
+	}
+}
+
+func TestOpenFails(t *testing.T) {
+	tests := []struct {
+		name string
+		dsn  string
+	}{
+		{"unparsable DSN", "postgres://%zz"},
+		{"bad pool setting", pgtest.NewDatabase(t) + " pool_max_conns=zero"},
+		{"no such database", pgtest.NewDatabase(t) + " dbname=monban_no_such_database"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := postgres.Open(t.Context(), tc.dsn)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+		})
+	}
+}
+
+// The database going away and coming back: Ping reports it, and the same
+// pool works again afterwards without reopening the store. Each pooled
+// connection that the restart broke fails one use and is then discarded,
+// so a bounded number of attempts must succeed.
+func TestServerOutage(t *testing.T) {
+	s := open(t)
+	mustOK(t, s.Ping(t.Context()), "Ping before the outage")
+
+	pgtest.StopServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); err == nil {
+		t.Errorf("Ping during the outage succeeded")
+	}
+
+	pgtest.StartServer(t)
+	var err error
+	for range 5 {
+		if err = s.Ping(t.Context()); err == nil {
+			break
+		}
+	}
+	mustOK(t, err, "Ping after the outage")
+	_, err = s.ListUsers(t.Context())
+	mustOK(t, err, "ListUsers after the outage")
+}

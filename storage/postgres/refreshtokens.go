@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+const refreshTokenColumns = `id, token_hash, family_id, client_id, user_id, session_id, scopes,
+	auth_time, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at`
+
+func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
+	var t storage.RefreshToken
+	err := row.Scan(&t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &t.Scopes,
+		&t.AuthTime, &t.AMR, &t.CreatedAt, &t.ExpiresAt, &t.FamilyExpiresAt,
+		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+
+func refreshTokenArgs(t *storage.RefreshToken) []any {
+	return []any{t.ID, t.TokenHash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, t.Scopes,
+		t.AuthTime, t.AMR, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt,
+		optTime(t.RotatedAt), optTime(t.RevokedAt)}
+}
+
+// CreateRefreshToken implements storage.RefreshTokens. ErrNotFound if the
+// client or user does not exist.
+func (s *Store) CreateRefreshToken(ctx context.Context, t *storage.RefreshToken) error {
+	if _, err := s.pool.Exec(ctx, insertRefreshToken, refreshTokenArgs(t)...); err != nil {
+		return wrapErr(err, "create refresh token %q", t.ID)
+	}
+	return nil
+}
+
+// GetRefreshToken implements storage.RefreshTokens.
+func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (*storage.RefreshToken, error) {
+	t, err := scanRefreshToken(s.pool.QueryRow(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens
+		WHERE token_hash = $1`, tokenHash))
+	if err != nil {
+		return nil, wrapErr(err, "get refresh token")
+	}
+	return t, nil
+}
+
+// RotateRefreshToken implements storage.RefreshTokens in one transaction.
+//
+// A conditional UPDATE marks the old token rotated only if it is live at
+// now; concurrent rotations queue on the row lock and, under READ
+// COMMITTED, re-check the condition against the winner's committed row, so
+// exactly one succeeds. When no row matched, the token is examined:
+// revoked, expired or unknown is ErrNotFound (revocation and expiry are
+// checked before rotation); a live token that was already rotated is
+// reuse, and its whole family is revoked and committed before
+// ErrTokenReused is returned.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time) (*storage.RefreshToken, error) {
+	const op = "rotate refresh token"
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrapErr(err, op)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+
+	succ := *next
+	succ.RotatedAt, succ.RevokedAt = time.Time{}, time.Time{}
+	err = tx.QueryRow(ctx, `UPDATE refresh_tokens SET rotated_at = $2
+		WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL
+			AND expires_at > $2 AND family_expires_at > $2
+		RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at`,
+		oldHash, now).Scan(&succ.FamilyID, &succ.ClientID, &succ.UserID, &succ.SessionID, &succ.Scopes,
+		&succ.AuthTime, &succ.AMR, &succ.FamilyExpiresAt)
+	switch {
+	case err == nil:
+		// Return the row as stored (UTC, microseconds), sharing nothing
+		// with next.
+		stored, err := scanRefreshToken(tx.QueryRow(ctx, insertRefreshToken+` RETURNING `+refreshTokenColumns,
+			refreshTokenArgs(&succ)...))
+		if err != nil {
+			return nil, wrapErr(err, "%s: insert successor %q", op, succ.ID)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return nil, wrapErr(err, op)
+		}
+		return stored, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, wrapErr(err, op)
+	}
+
+	var familyID string
+	var rotated, live bool
+	err = tx.QueryRow(ctx, `SELECT family_id, rotated_at IS NOT NULL,
+			revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2
+		FROM refresh_tokens WHERE token_hash = $1`, oldHash, now).Scan(&familyID, &rotated, &live)
+	if err != nil {
+		return nil, wrapErr(err, op)
+	}
+	if !live || !rotated {
+		return nil, wrapErr(pgx.ErrNoRows, "%s: token revoked or expired", op)
+	}
+	if _, err := tx.Exec(ctx, revokeFamily, familyID, now); err != nil {
+		return nil, wrapErr(err, "%s: revoke family %q", op, familyID)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrapErr(err, "%s: revoke family %q", op, familyID)
+	}
+	return nil, fmt.Errorf("postgres: %s: family %q revoked: %w", op, familyID, storage.ErrTokenReused)
+}
+
+// revokeFamily revokes the live members of family $1 at $2. It locks the
+// rows in ID order first, so concurrent revocations of one family (two
+// replays at once) queue instead of deadlocking.
+const revokeFamily = `UPDATE refresh_tokens SET revoked_at = $2
+	WHERE id IN (SELECT id FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL
+		ORDER BY id FOR UPDATE)`
+
+// RevokeRefreshFamily implements storage.RefreshTokens. Tokens already
+// revoked keep their first revocation time.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, revokeFamily, familyID, at); err != nil {
+		return wrapErr(err, "revoke refresh family %q", familyID)
+	}
+	return nil
+}
+
+// RevokeSessionRefreshTokens implements storage.RefreshTokens. It revokes
+// every token of the session not revoked yet (rotated ones included, which
+// changes nothing for them but their RevokedAt), sparing tokens with the
+// offline_access scope when keepOffline is set.
+func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $3
+		WHERE session_id = $1 AND revoked_at IS NULL
+			AND NOT ($2 AND 'offline_access' = ANY (COALESCE(scopes, '{}')))`,
+		sessionID, keepOffline, at); err != nil {
+		return wrapErr(err, "revoke refresh tokens of session %q", sessionID)
+	}
+	return nil
+}
