@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Client registration rules.
+const (
+	maxClientIDLen   = 100
+	maxClientNameLen = 200
+	defaultGrants    = "authorization_code,refresh_token"
+	defaultScopes    = "openid profile email offline_access"
+)
+
+// supportedGrants are the grant types the provider implements.
+var supportedGrants = []string{"authorization_code", "refresh_token"}
+
+// client runs "monban client add|list|show|delete|rotate-secret".
+func (c *cli) client(ctx context.Context, args []string) error {
+	sub, rest, err := c.subcommand("client", args, "add", "list", "show", "delete", "rotate-secret")
+	if err != nil {
+		return named("client", err)
+	}
+	name := "client " + sub
+	switch sub {
+	case "add":
+		return named(name, c.clientAdd(ctx, rest))
+	case "list":
+		return named(name, c.clientList(ctx, rest))
+	case "show":
+		return named(name, c.clientShow(ctx, rest))
+	case "delete":
+		return named(name, c.clientDelete(ctx, rest))
+	default:
+		return named(name, c.clientRotateSecret(ctx, rest))
+	}
+}
+
+// clientJSON is a client as "--output json" prints it. It never carries
+// the secret hash; ClientSecret is set only by add and rotate-secret.
+type clientJSON struct {
+	ClientID                string    `json:"client_id"`
+	ClientSecret            string    `json:"client_secret,omitempty"`
+	Name                    string    `json:"name"`
+	RedirectURIs            []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
+	GrantTypes              []string  `json:"grant_types"`
+	Scopes                  []string  `json:"scopes"`
+	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
+	ApplicationType         string    `json:"application_type"`
+	RequireConsent          bool      `json:"require_consent"`
+	CreatedAt               time.Time `json:"created_at"`
+}
+
+func toClientJSON(cl *storage.Client) clientJSON {
+	return clientJSON{
+		ClientID:                cl.ID,
+		Name:                    cl.Name,
+		RedirectURIs:            nonNil(cl.RedirectURIs),
+		PostLogoutRedirectURIs:  nonNil(cl.PostLogoutRedirectURIs),
+		GrantTypes:              nonNil(cl.GrantTypes),
+		Scopes:                  nonNil(cl.Scopes),
+		TokenEndpointAuthMethod: cl.AuthMethod,
+		ApplicationType:         cl.ApplicationType,
+		RequireConsent:          cl.RequireConsent,
+		CreatedAt:               cl.CreatedAt.UTC(),
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+// String implements flag.Value.
+func (l *stringList) String() string { return strings.Join(*l, " ") }
+
+// Set implements flag.Value: each use of the flag adds one value.
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func (c *cli) clientAdd(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--output json]")
+	id := fs.String("id", "", "client `ID` (required)")
+	name := fs.String("name", "", "display `name` shown to users (required)")
+	var redirects, postLogout stringList
+	fs.Var(&redirects, "redirect-uri", "redirect `URI` (repeatable)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "post-logout redirect `URI` (repeatable)")
+	public := fs.Bool("public", false, "public client: no secret (token_endpoint_auth_method none), PKCE required")
+	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
+	consent := fs.Bool("consent", false, "ask users for consent (third-party client)")
+	grants := fs.String("grant", defaultGrants, "comma-separated grant `types`")
+	scopes := fs.String("scope", defaultScopes, "space-separated `scopes` the client may request")
+	asJSON := outputFlag(fs)
+	cf := addConfigFlags(fs, "database_url")
+	if _, err := parseArgs(fs, args, 0); err != nil {
+		return err
+	}
+	js, err := asJSON()
+	if err != nil {
+		return err
+	}
+	switch {
+	case *id == "":
+		return usagef("--id is required")
+	case *name == "":
+		return usagef("--name is required")
+	}
+
+	cl := &storage.Client{
+		ID:                     *id,
+		Name:                   *name,
+		AuthMethod:             storage.AuthMethodBasic,
+		ApplicationType:        storage.ApplicationWeb,
+		RedirectURIs:           redirects,
+		PostLogoutRedirectURIs: postLogout,
+		GrantTypes:             splitGrants(*grants),
+		Scopes:                 strings.Fields(*scopes),
+		RequireConsent:         *consent,
+	}
+	if *public {
+		cl.AuthMethod = storage.AuthMethodNone
+	}
+	if *native {
+		cl.ApplicationType = storage.ApplicationNative
+	}
+	if err := validateClient(cl); err != nil {
+		return err
+	}
+	var secret string
+	if !cl.Public() {
+		secret = storage.NewToken()
+		cl.SecretHash = storage.HashToken(secret)
+	}
+	t := now()
+	cl.CreatedAt, cl.UpdatedAt = t, t
+
+	st, err := c.openStore(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CreateClient(ctx, cl); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return fmt.Errorf("client %q already exists", cl.ID)
+		}
+		return dbError(err)
+	}
+	if js {
+		out := toClientJSON(cl)
+		out.ClientSecret = secret
+		return writeJSON(c.stdout, out)
+	}
+	if cl.Public() {
+		c.printf("Created public client %q (no secret; PKCE required).\n", cl.ID)
+		return nil
+	}
+	c.printf("Created confidential client %q.\nClient secret: %s\n", cl.ID, secret)
+	c.printf("The secret is shown only this once: monban stores only its hash.\n")
+	return nil
+}
+
+// splitGrants splits a comma-separated list of grant types.
+func splitGrants(s string) []string {
+	var out []string
+	for _, g := range strings.Split(s, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// validateClient checks a client before it is registered and reports
+// every problem.
+func validateClient(cl *storage.Client) error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	switch {
+	case !utf8.ValidString(cl.ID):
+		add("client ID is not valid UTF-8")
+	case utf8.RuneCountInString(cl.ID) > maxClientIDLen:
+		add("client ID is longer than %d characters", maxClientIDLen)
+	case strings.ContainsFunc(cl.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		add("client ID %q must not contain white space or control characters", cl.ID)
+	}
+	switch {
+	case !utf8.ValidString(cl.Name):
+		add("client name is not valid UTF-8")
+	case utf8.RuneCountInString(cl.Name) > maxClientNameLen:
+		add("client name is longer than %d characters", maxClientNameLen)
+	case strings.ContainsFunc(cl.Name, unicode.IsControl):
+		add("client name %q must not contain control characters", cl.Name)
+	}
+
+	native := cl.ApplicationType == storage.ApplicationNative
+	if err := validateRedirectURIs("redirect URI", cl.RedirectURIs, native); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRedirectURIs("post-logout redirect URI", cl.PostLogoutRedirectURIs, native); err != nil {
+		errs = append(errs, err)
+	}
+
+	if len(cl.GrantTypes) == 0 {
+		add("at least one grant type is required (--grant %s)", defaultGrants)
+	}
+	for i, g := range cl.GrantTypes {
+		switch {
+		case !slices.Contains(supportedGrants, g):
+			add("grant type %q is not supported (supported: %s)", g, strings.Join(supportedGrants, ", "))
+		case slices.Contains(cl.GrantTypes[:i], g):
+			add("grant type %q is listed twice", g)
+		}
+	}
+	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") {
+		add("grant type refresh_token needs authorization_code")
+	}
+	if cl.HasGrant("authorization_code") && len(cl.RedirectURIs) == 0 {
+		add("at least one --redirect-uri is required for the authorization_code grant")
+	}
+
+	if len(cl.Scopes) == 0 {
+		add("at least one scope is required (--scope %q)", defaultScopes)
+	}
+	for i, s := range cl.Scopes {
+		switch {
+		case !validScopeToken(s):
+			add("scope %q is not a valid scope token (RFC 6749 §3.3)", s)
+		case slices.Contains(cl.Scopes[:i], s):
+			add("scope %q is listed twice", s)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
+// printable ASCII except space, double quote and backslash.
+func validScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *cli) clientList(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("client list", "[--output json]")
+	asJSON := outputFlag(fs)
+	cf := addConfigFlags(fs, "database_url")
+	if _, err := parseArgs(fs, args, 0); err != nil {
+		return err
+	}
+	js, err := asJSON()
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clients, err := st.ListClients(ctx)
+	if err != nil {
+		return dbError(err)
+	}
+	if js {
+		out := make([]clientJSON, 0, len(clients))
+		for _, cl := range clients {
+			out = append(out, toClientJSON(cl))
+		}
+		return writeJSON(c.stdout, out)
+	}
+	tw := newTable(c.stdout)
+	row(tw, "CLIENT ID", "NAME", "TYPE", "APPLICATION", "REDIRECT URIS", "CREATED")
+	for _, cl := range clients {
+		uris := "-"
+		if n := len(cl.RedirectURIs); n > 0 {
+			uris = cl.RedirectURIs[0]
+			if n > 1 {
+				uris += fmt.Sprintf(" (+%d)", n-1)
+			}
+		}
+		row(tw, cl.ID, cl.Name, clientType(cl), cl.ApplicationType, uris, formatTime(cl.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+// clientType is "public" or "confidential".
+func clientType(cl *storage.Client) string {
+	if cl.Public() {
+		return "public"
+	}
+	return "confidential"
+}
+
+func (c *cli) clientShow(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("client show", "ID [--output json]")
+	asJSON := outputFlag(fs)
+	cf := addConfigFlags(fs, "database_url")
+	pos, err := parseArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	js, err := asJSON()
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cl, err := getClient(ctx, st, pos[0])
+	if err != nil {
+		return err
+	}
+	if js {
+		return writeJSON(c.stdout, toClientJSON(cl))
+	}
+	tw := newTable(c.stdout)
+	field := func(label string, values ...string) {
+		if len(values) == 0 {
+			values = []string{"-"}
+		}
+		for i, v := range values {
+			row(tw, label, v)
+			if i == 0 {
+				label = ""
+			}
+		}
+	}
+	field("Client ID:", cl.ID)
+	field("Name:", cl.Name)
+	field("Type:", clientType(cl))
+	field("Token endpoint auth:", cl.AuthMethod)
+	field("Application type:", cl.ApplicationType)
+	field("Redirect URIs:", cl.RedirectURIs...)
+	field("Post-logout URIs:", cl.PostLogoutRedirectURIs...)
+	field("Grant types:", strings.Join(cl.GrantTypes, ", "))
+	field("Scopes:", strings.Join(cl.Scopes, " "))
+	field("Require consent:", yesNo(cl.RequireConsent))
+	if cl.Disabled {
+		field("Disabled:", "yes")
+	}
+	field("Created:", formatTime(cl.CreatedAt))
+	return tw.Flush()
+}
+
+func (c *cli) clientDelete(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("client delete", "ID")
+	cf := addConfigFlags(fs, "database_url")
+	pos, err := parseArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.DeleteClient(ctx, pos[0]); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("client %q not found", pos[0])
+	} else if err != nil {
+		return dbError(err)
+	}
+	c.printf("Deleted client %q.\n", pos[0])
+	return nil
+}
+
+func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("client rotate-secret", "ID [--output json]")
+	asJSON := outputFlag(fs)
+	cf := addConfigFlags(fs, "database_url")
+	pos, err := parseArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	js, err := asJSON()
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cl, err := getClient(ctx, st, pos[0])
+	if err != nil {
+		return err
+	}
+	if cl.Public() {
+		return fmt.Errorf("client %q is public: it has no secret to rotate", cl.ID)
+	}
+	secret := storage.NewToken()
+	cl.SecretHash = storage.HashToken(secret)
+	cl.UpdatedAt = now()
+	if err := st.UpdateClient(ctx, cl); err != nil {
+		return dbError(err)
+	}
+	if js {
+		return writeJSON(c.stdout, struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}{cl.ID, secret})
+	}
+	c.printf("New secret for client %q: %s\n", cl.ID, secret)
+	c.printf("The old secret no longer works. The new one is shown only this once.\n")
+	return nil
+}
+
+// getClient returns the client or a "not found" error for the operator.
+func getClient(ctx context.Context, st storage.Clients, id string) (*storage.Client, error) {
+	cl, err := st.GetClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("client %q not found", id)
+	} else if err != nil {
+		return nil, dbError(err)
+	}
+	return cl, nil
+}

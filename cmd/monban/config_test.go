@@ -1,0 +1,452 @@
+package main
+
+import (
+	"encoding/base64"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envMap turns a map into the env lookup function loadConfig takes.
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// writeFile writes content to a new file in a test directory.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loadArgs parses args as the serve command's config flags would and loads
+// the configuration.
+func loadArgs(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cf := addConfigFlags(fs, "issuer", "listen", "database_url")
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	return cf.load(envMap(env))
+}
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	file := writeFile(t, "monban.yaml", `
+issuer: https://file.example
+listen: ":7000"
+database_url: postgres://file/db
+session_idle_timeout: 30m
+log_format: text
+`)
+	other := writeFile(t, "other.yaml", "issuer: https://other.example\n")
+
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(c *Config)
+	}{
+		{
+			name: "defaults",
+			want: func(c *Config) {},
+		},
+		{
+			name: "file over defaults",
+			args: []string{"--config", file},
+			want: func(c *Config) {
+				c.Issuer = "https://file.example"
+				c.Listen = ":7000"
+				c.DatabaseURL = "postgres://file/db"
+				c.SessionIdleTimeout = 30 * time.Minute
+				c.LogFormat = "text"
+			},
+		},
+		{
+			name: "MONBAN_CONFIG names the file",
+			env:  map[string]string{"MONBAN_CONFIG": file},
+			want: func(c *Config) {
+				c.Issuer = "https://file.example"
+				c.Listen = ":7000"
+				c.DatabaseURL = "postgres://file/db"
+				c.SessionIdleTimeout = 30 * time.Minute
+				c.LogFormat = "text"
+			},
+		},
+		{
+			name: "--config over MONBAN_CONFIG",
+			args: []string{"--config", other},
+			env:  map[string]string{"MONBAN_CONFIG": file},
+			want: func(c *Config) { c.Issuer = "https://other.example" },
+		},
+		{
+			name: "env over file",
+			args: []string{"--config", file},
+			env: map[string]string{
+				"MONBAN_ISSUER":               "https://env.example",
+				"MONBAN_SESSION_IDLE_TIMEOUT": "10m",
+				"MONBAN_SECRETS":              "aaa, bbb,,ccc",
+			},
+			want: func(c *Config) {
+				c.Issuer = "https://env.example"
+				c.Listen = ":7000"
+				c.DatabaseURL = "postgres://file/db"
+				c.SessionIdleTimeout = 10 * time.Minute
+				c.LogFormat = "text"
+				c.Secrets = []string{"aaa", "bbb", "ccc"}
+			},
+		},
+		{
+			name: "flag over env over file",
+			args: []string{"--config", file, "--issuer", "https://flag.example", "--database-url", "postgres://flag/db"},
+			env: map[string]string{
+				"MONBAN_ISSUER":       "https://env.example",
+				"MONBAN_LISTEN":       ":7001",
+				"MONBAN_DATABASE_URL": "postgres://env/db",
+			},
+			want: func(c *Config) {
+				c.Issuer = "https://flag.example"
+				c.Listen = ":7001"
+				c.DatabaseURL = "postgres://flag/db"
+				c.SessionIdleTimeout = 30 * time.Minute
+				c.LogFormat = "text"
+			},
+		},
+		{
+			name: "empty env var counts as unset",
+			args: []string{"--config", file},
+			env:  map[string]string{"MONBAN_ISSUER": ""},
+			want: func(c *Config) {
+				c.Issuer = "https://file.example"
+				c.Listen = ":7000"
+				c.DatabaseURL = "postgres://file/db"
+				c.SessionIdleTimeout = 30 * time.Minute
+				c.LogFormat = "text"
+			},
+		},
+		{
+			name: "flag given as empty overrides",
+			env:  map[string]string{"MONBAN_LISTEN": ":7001"},
+			args: []string{"--listen="},
+			want: func(c *Config) { c.Listen = "" },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := loadArgs(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			want := defaultConfig()
+			tc.want(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigFileVariants(t *testing.T) {
+	dsnFile := writeFile(t, "dsn", "postgres://u:p@db/monban\n")
+	secretsFile := writeFile(t, "secrets", "first-secret\nsecond-secret\r\n")
+	emptyFile := writeFile(t, "empty", "\n")
+
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantDSN     string
+		wantSecrets []string
+		wantErr     string
+	}{
+		{
+			name:    "database URL from file, trailing newline trimmed",
+			env:     map[string]string{"MONBAN_DATABASE_URL_FILE": dsnFile},
+			wantDSN: "postgres://u:p@db/monban",
+		},
+		{
+			name:        "secrets from file, one per line",
+			env:         map[string]string{"MONBAN_SECRETS_FILE": secretsFile},
+			wantSecrets: []string{"first-secret", "second-secret"},
+		},
+		{
+			name:    "value and file both set",
+			env:     map[string]string{"MONBAN_DATABASE_URL": "postgres://x", "MONBAN_DATABASE_URL_FILE": dsnFile},
+			wantErr: "MONBAN_DATABASE_URL and MONBAN_DATABASE_URL_FILE are both set",
+		},
+		{
+			name:    "missing file",
+			env:     map[string]string{"MONBAN_SECRETS_FILE": filepath.Join(t.TempDir(), "nope")},
+			wantErr: "MONBAN_SECRETS_FILE: open",
+		},
+		{
+			name:    "empty file",
+			env:     map[string]string{"MONBAN_DATABASE_URL_FILE": emptyFile},
+			wantErr: "MONBAN_DATABASE_URL_FILE: file " + emptyFile + " is empty",
+		},
+		{
+			name:    "non-secret has no file variant",
+			env:     map[string]string{"MONBAN_ISSUER_FILE": dsnFile},
+			wantDSN: "",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := loadConfig("", nil, envMap(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if got.DatabaseURL != tc.wantDSN {
+				t.Errorf("DatabaseURL = %q, want %q", got.DatabaseURL, tc.wantDSN)
+			}
+			if !reflect.DeepEqual(got.Secrets, tc.wantSecrets) {
+				t.Errorf("Secrets = %q, want %q", got.Secrets, tc.wantSecrets)
+			}
+			if got.Issuer != "" {
+				t.Errorf("Issuer = %q, want empty", got.Issuer)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string // written to a file when not empty
+		env  map[string]string
+		want []string // every string must appear in the error
+	}{
+		{
+			name: "unknown YAML key",
+			yaml: "issuer: https://id.example\nisuer: typo\n",
+			want: []string{`line 2: unknown key "isuer"`},
+		},
+		{
+			name: "duplicate YAML key",
+			yaml: "listen: \":1\"\nlisten: \":2\"\n",
+			want: []string{`line 2: key "listen" appears twice`},
+		},
+		{
+			name: "mapping where a value belongs",
+			yaml: "issuer:\n  url: https://id.example\n",
+			want: []string{"line 1: issuer must be a single value"},
+		},
+		{
+			name: "not a mapping",
+			yaml: "- issuer\n",
+			want: []string{"want a mapping"},
+		},
+		{
+			name: "invalid YAML",
+			yaml: "issuer: [\n",
+			want: []string{"config file"},
+		},
+		{
+			name: "bad durations everywhere, all reported",
+			yaml: "session_max_age: forever\n",
+			env:  map[string]string{"MONBAN_SESSION_IDLE_TIMEOUT": "5x"},
+			want: []string{
+				`line 1: session_max_age: invalid duration "forever"`,
+				`MONBAN_SESSION_IDLE_TIMEOUT: invalid duration "5x"`,
+			},
+		},
+		{
+			name: "missing config file",
+			env:  map[string]string{"MONBAN_CONFIG": "/nonexistent/monban.yaml"},
+			want: []string{"config file: open /nonexistent/monban.yaml"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.yaml != "" {
+				path = writeFile(t, "monban.yaml", tc.yaml)
+			}
+			_, err := loadConfig(path, nil, envMap(tc.env))
+			if err == nil {
+				t.Fatal("load succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadConfigEmptyFiles(t *testing.T) {
+	for _, tc := range []struct{ name, yaml string }{
+		{name: "empty", yaml: ""},
+		{name: "only comments", yaml: "# nothing yet\n"},
+		{name: "document marker", yaml: "---\n"},
+		{name: "empty mapping", yaml: "{}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(writeFile(t, "monban.yaml", tc.yaml), nil, envMap(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c, defaultConfig()) {
+				t.Errorf("got %+v, want the defaults", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigYAMLForms(t *testing.T) {
+	path := writeFile(t, "monban.yaml", `
+secrets:
+  - 0123456789abcdef0123456789abcdef
+  - fedcba9876543210fedcba9876543210
+session_max_age: 8h
+log_level:
+`)
+	c, err := loadConfig(path, nil, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}
+	if !reflect.DeepEqual(c.Secrets, want) {
+		t.Errorf("Secrets = %q, want %q", c.Secrets, want)
+	}
+	if c.SessionMaxAge != 8*time.Hour {
+		t.Errorf("SessionMaxAge = %s, want 8h", c.SessionMaxAge)
+	}
+	if c.LogLevel != defaultLogLevel {
+		t.Errorf("null log_level changed LogLevel to %q", c.LogLevel)
+	}
+}
+
+// validSecret is a valid key-encryption secret (32 bytes, base64).
+var validSecret = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+
+func TestValidate(t *testing.T) {
+	valid := func() *Config {
+		c := defaultConfig()
+		c.Issuer = "https://id.example.com"
+		c.DatabaseURL = "postgres://db/monban"
+		c.Secrets = []string{validSecret}
+		return c
+	}
+	tests := []struct {
+		name   string
+		dev    bool
+		modify func(c *Config)
+		want   []string // each must appear; none means valid
+	}{
+		{name: "valid", modify: func(c *Config) {}},
+		{name: "valid with issuer path", modify: func(c *Config) { c.Issuer = "https://example.com/idp" }},
+		{name: "http localhost issuer", modify: func(c *Config) { c.Issuer = "http://localhost:8080" }},
+		{name: "http 127.0.0.1 issuer", modify: func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }},
+		{name: "http [::1] issuer", modify: func(c *Config) { c.Issuer = "http://[::1]:8080" }},
+		{
+			name: "dev needs nothing",
+			dev:  true,
+			modify: func(c *Config) {
+				c.Issuer, c.DatabaseURL, c.Secrets = "", "", nil
+			},
+		},
+		{name: "dev allows http anywhere", dev: true, modify: func(c *Config) { c.Issuer = "http://monban:8080" }},
+		{
+			name: "everything missing, all reported",
+			modify: func(c *Config) {
+				c.Issuer, c.DatabaseURL, c.Secrets = "", "", nil
+			},
+			want: []string{"issuer is required", "database URL is required", "at least one secret is required"},
+		},
+		{
+			name: "many bad values, all reported",
+			modify: func(c *Config) {
+				c.Issuer = "http://id.example.com"
+				c.Listen = "8080"
+				c.Secrets = []string{"hunter2"}
+				c.SessionIdleTimeout = 0
+				c.SessionMaxAge = -time.Second
+				c.LogLevel = "loud"
+				c.LogFormat = "xml"
+			},
+			want: []string{
+				`issuer "http://id.example.com" must use https`,
+				`listen address "8080" must be host:port`,
+				"secret #1 is not the base64 encoding of 32 bytes",
+				"session idle timeout must be positive",
+				"session max age must be positive",
+				`log level "loud"`,
+				`log format "xml"`,
+			},
+		},
+		{
+			name:   "idle longer than max age",
+			modify: func(c *Config) { c.SessionIdleTimeout = 13 * time.Hour },
+			want:   []string{"must not exceed session max age"},
+		},
+		{name: "relative issuer", modify: func(c *Config) { c.Issuer = "id.example.com" }, want: []string{"must be an absolute URL"}},
+		{name: "issuer with query", modify: func(c *Config) { c.Issuer = "https://id.example.com?x=1" }, want: []string{"must not have a query or fragment"}},
+		{name: "issuer with fragment", modify: func(c *Config) { c.Issuer = "https://id.example.com#x" }, want: []string{"must not have a query or fragment"}},
+		{name: "issuer with trailing slash", modify: func(c *Config) { c.Issuer = "https://id.example.com/" }, want: []string{"must not end with a slash"}},
+		{name: "issuer with userinfo", modify: func(c *Config) { c.Issuer = "https://u@id.example.com" }, want: []string{"must not contain user information"}},
+		{name: "issuer with other scheme", modify: func(c *Config) { c.Issuer = "ftp://id.example.com" }, want: []string{"must use https"}},
+		{name: "localhost lookalike", modify: func(c *Config) { c.Issuer = "http://localhost.evil.test" }, want: []string{"must use https"}},
+		{name: "second secret bad and not echoed", modify: func(c *Config) { c.Secrets = []string{validSecret, "hunter2"} }, want: []string{"secret #2 is not the base64"}},
+		{name: "secret of 31 bytes", modify: func(c *Config) { c.Secrets = []string{base64.StdEncoding.EncodeToString(make([]byte, 31))} }, want: []string{"secret #1 is not the base64"}},
+		{name: "secret in base64url", modify: func(c *Config) { c.Secrets = []string{strings.Repeat("-", 43) + "="} }, want: []string{"secret #1 is not the base64"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.modify(c)
+			err := c.Validate(tc.dev)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate succeeded, want errors")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+			for _, s := range c.Secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error reveals a secret: %q", err)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigLogValueRedacts(t *testing.T) {
+	c := defaultConfig()
+	c.DatabaseURL = "postgres://monban:s3cr3t-pw@db:5432/monban?sslmode=disable"
+	c.Secrets = []string{"kek-0123456789abcdef0123456789abcdef"}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	for _, secret := range []string{"s3cr3t-pw", "kek-0123456789abcdef"} {
+		if strings.Contains(b.String(), secret) {
+			t.Errorf("log output reveals %q: %s", secret, b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "db:5432") {
+		t.Errorf("log output lost the database host: %s", b.String())
+	}
+}

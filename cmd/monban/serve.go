@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/monban-idp/monban/migrations"
+	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/postgres"
+)
+
+// devIssuer and devListen are what `monban serve --dev` uses by default.
+const (
+	devIssuer = "http://localhost:8080"
+	devListen = "localhost:8080"
+)
+
+// runServe runs the provider until ctx is cancelled. With dev it uses the
+// in-memory store, a generated signing key and seeded demo data; without it,
+// PostgreSQL, whose schema must be current (`monban migrate up`).
+func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) error {
+	logger := newLogger(cfg, os.Stderr)
+	slog.SetDefault(logger)
+	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge}
+	listen := cfg.Listen
+	if dev {
+		app.Issuer = devIssuer
+		if cfg.Issuer != "" {
+			app.Issuer = cfg.Issuer
+		}
+		if listen == defaultListen {
+			listen = devListen
+		}
+		store := memory.New()
+		app.Store = store
+		app.KEK = op.RandomKeyEncryptionKeys()
+		creds, err := seedDemo(ctx, store)
+		if err != nil {
+			return err
+		}
+		printDemo(stdout, app.Issuer, creds)
+	} else {
+		kek, err := op.ParseKeyEncryptionKeys(cfg.Secrets)
+		if err != nil {
+			return fmt.Errorf("MONBAN_SECRETS: %w", err)
+		}
+		pending, err := migrations.Pending(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if pending > 0 {
+			return fmt.Errorf("database schema is not current (%d migrations pending): run `monban migrate up`", pending)
+		}
+		store, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		defer store.Close()
+		app.Store, app.KEK, app.Issuer = store, kek, cfg.Issuer
+		app.CSRFKey = deriveKey(cfg.Secrets[0], "csrf")
+	}
+	handler, err := newApp(ctx, app)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, ln, handler, logger, app.Issuer)
+}
+
+// serveHTTP serves until ctx is cancelled, then shuts down gracefully:
+// the listener closes at once and in-flight requests get time to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, issuer string) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second, // slowloris (checklist R13)
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("monban is serving", "issuer", issuer, "listen", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("monban stopped")
+	return nil
+}
+
+// newLogger builds the structured logger from the configuration.
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+var _ storage.Store = (*postgres.Store)(nil)
