@@ -36,6 +36,6 @@ check-generated:
 	@if ! git diff --quiet -- '*_templ.go'; then \
 	  echo "generated templ files are stale: run 'make generate' and commit"; git diff --stat -- '*_templ.go'; exit 1; fi
 
-## bench: Go micro-benchmarks (the load tool and its targets come with the benchmark issue)
+## bench: Go benchmarks: SSO code flow, discovery, JWKS, hashing (a load tool comes with the benchmark issue)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./op/... ./storage/...
+	$(GO) test -run '^$$' -bench . -benchmem ./...

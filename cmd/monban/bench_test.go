@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/memory"
+)
+
+// benchApp is the composed handler on the memory store with a user, a
+// confidential client and a live SSO session whose cookie is known.
+type benchApp struct {
+	h            http.Handler
+	cookie       *http.Cookie
+	clientSecret string
+}
+
+func newBenchApp(b *testing.B) *benchApp {
+	b.Helper()
+	ctx := context.Background()
+	store := memory.New()
+	now := time.Now().UTC()
+	h, err := newApp(ctx, appConfig{Issuer: "http://localhost:8080", Store: store, KEK: op.RandomKeyEncryptionKeys(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := &storage.User{ID: storage.NewID(), Username: "alice", CreatedAt: now, UpdatedAt: now}
+	secret := storage.NewToken()
+	c := &storage.Client{ID: "app", Name: "App", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
+		SecretHash: storage.HashToken(secret), RedirectURIs: []string{"https://app.example/cb"},
+		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"}, CreatedAt: now, UpdatedAt: now}
+	token := storage.NewToken()
+	s := &storage.Session{ID: storage.NewID(), TokenHash: storage.HashToken(token), UserID: u.ID, AuthTime: now,
+		AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(12 * time.Hour)}
+	for _, err := range []error{store.CreateUser(ctx, u), store.CreateClient(ctx, c), store.CreateSession(ctx, s)} {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return &benchApp{h: h, cookie: &http.Cookie{Name: "monban_session", Value: token}, clientSecret: secret}
+}
+
+// BenchmarkSSOCodeFlow measures one sign-in for a browser that already has
+// an SSO session: authorize (with PKCE) → code → token exchange, with an
+// RS256 ID token and a JWT access token, served in-process.
+func BenchmarkSSOCodeFlow(b *testing.B) {
+	app := newBenchApp(b)
+	verifier := oauth2.GenerateVerifier()
+	q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
+		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	authorizeURL := "/authorize?" + q.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, authorizeURL, nil)
+		req.AddCookie(app.cookie)
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if err != nil || loc.Query().Get("code") == "" {
+			b.Fatalf("authorize: %d %s", rec.Code, rec.Header().Get("Location"))
+		}
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+			"redirect_uri": {"https://app.example/cb"}, "code_verifier": {verifier}}
+		req = httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("app", app.clientSecret)
+		rec = httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("token: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkDiscovery and BenchmarkJWKS measure the precomputed metadata.
+func BenchmarkDiscovery(b *testing.B) { benchmarkGET(b, op.PathDiscovery) }
+
+// BenchmarkJWKS measures serving the public key set.
+func BenchmarkJWKS(b *testing.B) { benchmarkGET(b, op.PathJWKS) }
+
+func benchmarkGET(b *testing.B, path string) {
+	app := newBenchApp(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("%s: %d", path, rec.Code)
+		}
+	}
+}
