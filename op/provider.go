@@ -157,8 +157,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathJWKS, p.serveJWKS)
 	mux.HandleFunc(PathAuthorize, p.authorize)
 	mux.HandleFunc("GET "+CallbackPath, p.callback)
-	mux.Handle(PathToken, tokenGuard(p.token))
-	mux.HandleFunc(PathUserinfo, p.userinfo)
+	cors := &corsPolicy{p: p}
+	mux.Handle(PathToken, cors.wrap(tokenGuard(p.token)))
+	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))
 	mux.HandleFunc(PathEndSession, p.endSession)
 }
 
