@@ -26,23 +26,13 @@ var supportedGrants = []string{"authorization_code", "refresh_token"}
 
 // client runs "monban client add|list|show|delete|rotate-secret".
 func (c *cli) client(ctx context.Context, args []string) error {
-	sub, rest, err := c.subcommand("client", args, "add", "list", "show", "delete", "rotate-secret")
-	if err != nil {
-		return named("client", err)
-	}
-	name := "client " + sub
-	switch sub {
-	case "add":
-		return named(name, c.clientAdd(ctx, rest))
-	case "list":
-		return named(name, c.clientList(ctx, rest))
-	case "show":
-		return named(name, c.clientShow(ctx, rest))
-	case "delete":
-		return named(name, c.clientDelete(ctx, rest))
-	default:
-		return named(name, c.clientRotateSecret(ctx, rest))
-	}
+	return c.runGroup(ctx, "client", args,
+		subcmd{"add", c.clientAdd},
+		subcmd{"list", c.clientList},
+		subcmd{"show", c.clientShow},
+		subcmd{"delete", c.clientDelete},
+		subcmd{"rotate-secret", c.clientRotateSecret},
+	)
 }
 
 // clientJSON is a client as "--output json" prints it. It never carries
@@ -86,7 +76,8 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--output json]")
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--output json]", true)
+	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	name := fs.String("name", "", "display `name` shown to users (required)")
 	var redirects, postLogout stringList
@@ -97,12 +88,7 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	consent := fs.Bool("consent", false, "ask users for consent (third-party client)")
 	grants := fs.String("grant", defaultGrants, "comma-separated grant `types`")
 	scopes := fs.String("scope", defaultScopes, "space-separated `scopes` the client may request")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	js, err := asJSON()
+	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
 	}
@@ -141,29 +127,26 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	t := now()
 	cl.CreatedAt, cl.UpdatedAt = t, t
 
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.CreateClient(ctx, cl); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return fmt.Errorf("client %q already exists", cl.ID)
+	return cmd.withStore(ctx, func(st storage.Store) error {
+		if err := st.CreateClient(ctx, cl); err != nil {
+			if errors.Is(err, storage.ErrAlreadyExists) {
+				return fmt.Errorf("client %q already exists", cl.ID)
+			}
+			return dbError(err)
 		}
-		return dbError(err)
-	}
-	if js {
-		out := toClientJSON(cl)
-		out.ClientSecret = secret
-		return writeJSON(c.stdout, out)
-	}
-	if cl.Public() {
-		c.printf("Created public client %q (no secret; PKCE required).\n", cl.ID)
+		if js {
+			out := toClientJSON(cl)
+			out.ClientSecret = secret
+			return writeJSON(c.stdout, out)
+		}
+		if cl.Public() {
+			c.printf("Created public client %q (no secret; PKCE required).\n", cl.ID)
+			return nil
+		}
+		c.printf("Created confidential client %q.\nClient secret: %s\n", cl.ID, secret)
+		c.printf("The secret is shown only this once: monban stores only its hash.\n")
 		return nil
-	}
-	c.printf("Created confidential client %q.\nClient secret: %s\n", cl.ID, secret)
-	c.printf("The secret is shown only this once: monban stores only its hash.\n")
-	return nil
+	})
 }
 
 // splitGrants splits a comma-separated list of grant types.
@@ -255,45 +238,29 @@ func validScopeToken(s string) bool {
 }
 
 func (c *cli) clientList(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("client list", "[--output json]")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	js, err := asJSON()
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	clients, err := st.ListClients(ctx)
-	if err != nil {
-		return dbError(err)
-	}
-	if js {
-		out := make([]clientJSON, 0, len(clients))
+	cmd := c.dbCommand("client list", "[--output json]", true)
+	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
+		clients, err := st.ListClients(ctx)
+		if err != nil {
+			return dbError(err)
+		}
+		if js {
+			return writeJSON(c.stdout, jsonList(clients, toClientJSON))
+		}
+		tw := newTable(c.stdout)
+		row(tw, "CLIENT ID", "NAME", "TYPE", "APPLICATION", "REDIRECT URIS", "CREATED")
 		for _, cl := range clients {
-			out = append(out, toClientJSON(cl))
-		}
-		return writeJSON(c.stdout, out)
-	}
-	tw := newTable(c.stdout)
-	row(tw, "CLIENT ID", "NAME", "TYPE", "APPLICATION", "REDIRECT URIS", "CREATED")
-	for _, cl := range clients {
-		uris := "-"
-		if n := len(cl.RedirectURIs); n > 0 {
-			uris = cl.RedirectURIs[0]
-			if n > 1 {
-				uris += fmt.Sprintf(" (+%d)", n-1)
+			uris := "-"
+			if n := len(cl.RedirectURIs); n > 0 {
+				uris = cl.RedirectURIs[0]
+				if n > 1 {
+					uris += fmt.Sprintf(" (+%d)", n-1)
+				}
 			}
+			row(tw, cl.ID, cl.Name, clientType(cl), cl.ApplicationType, uris, formatTime(cl.CreatedAt))
 		}
-		row(tw, cl.ID, cl.Name, clientType(cl), cl.ApplicationType, uris, formatTime(cl.CreatedAt))
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 // clientType is "public" or "confidential".
@@ -305,29 +272,21 @@ func clientType(cl *storage.Client) string {
 }
 
 func (c *cli) clientShow(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("client show", "ID [--output json]")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	js, err := asJSON()
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cl, err := getClient(ctx, st, pos[0])
-	if err != nil {
-		return err
-	}
-	if js {
-		return writeJSON(c.stdout, toClientJSON(cl))
-	}
+	cmd := c.dbCommand("client show", "ID [--output json]", true)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, js bool) error {
+		cl, err := getClient(ctx, st, pos[0])
+		if err != nil {
+			return err
+		}
+		if js {
+			return writeJSON(c.stdout, toClientJSON(cl))
+		}
+		return c.printClient(cl)
+	})
+}
+
+// printClient prints a client as "client show" does.
+func (c *cli) printClient(cl *storage.Client) error {
 	tw := newTable(c.stdout)
 	field := func(label string, values ...string) {
 		if len(values) == 0 {
@@ -358,65 +317,44 @@ func (c *cli) clientShow(ctx context.Context, args []string) error {
 }
 
 func (c *cli) clientDelete(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("client delete", "ID")
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.DeleteClient(ctx, pos[0]); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("client %q not found", pos[0])
-	} else if err != nil {
-		return dbError(err)
-	}
-	c.printf("Deleted client %q.\n", pos[0])
-	return nil
+	cmd := c.dbCommand("client delete", "ID", false)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
+		if err := st.DeleteClient(ctx, pos[0]); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("client %q not found", pos[0])
+		} else if err != nil {
+			return dbError(err)
+		}
+		c.printf("Deleted client %q.\n", pos[0])
+		return nil
+	})
 }
 
 func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("client rotate-secret", "ID [--output json]")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	js, err := asJSON()
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cl, err := getClient(ctx, st, pos[0])
-	if err != nil {
-		return err
-	}
-	if cl.Public() {
-		return fmt.Errorf("client %q is public: it has no secret to rotate", cl.ID)
-	}
-	secret := storage.NewToken()
-	cl.SecretHash = storage.HashToken(secret)
-	cl.UpdatedAt = now()
-	if err := st.UpdateClient(ctx, cl); err != nil {
-		return dbError(err)
-	}
-	if js {
-		return writeJSON(c.stdout, struct {
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-		}{cl.ID, secret})
-	}
-	c.printf("New secret for client %q: %s\n", cl.ID, secret)
-	c.printf("The old secret no longer works. The new one is shown only this once.\n")
-	return nil
+	cmd := c.dbCommand("client rotate-secret", "ID [--output json]", true)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, js bool) error {
+		cl, err := getClient(ctx, st, pos[0])
+		if err != nil {
+			return err
+		}
+		if cl.Public() {
+			return fmt.Errorf("client %q is public: it has no secret to rotate", cl.ID)
+		}
+		secret := storage.NewToken()
+		cl.SecretHash = storage.HashToken(secret)
+		cl.UpdatedAt = now()
+		if err := st.UpdateClient(ctx, cl); err != nil {
+			return dbError(err)
+		}
+		if js {
+			return writeJSON(c.stdout, struct {
+				ClientID     string `json:"client_id"`
+				ClientSecret string `json:"client_secret"`
+			}{cl.ID, secret})
+		}
+		c.printf("New secret for client %q: %s\n", cl.ID, secret)
+		c.printf("The old secret no longer works. The new one is shown only this once.\n")
+		return nil
+	})
 }
 
 // getClient returns the client or a "not found" error for the operator.

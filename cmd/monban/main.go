@@ -244,6 +244,27 @@ func (c *cli) subcommand(group string, args []string, subs ...string) (string, [
 	return "", nil, usagef("unknown subcommand %q (want one of %s)", args[0], strings.Join(subs, ", "))
 }
 
+// subcmd is one subcommand of a command group, such as "add" of "client".
+type subcmd struct {
+	name string
+	run  func(ctx context.Context, args []string) error
+}
+
+// runGroup runs the subcommand of group that args start with (see
+// subcommand) and names its errors after it, e.g. "client add".
+func (c *cli) runGroup(ctx context.Context, group string, args []string, subs ...subcmd) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	name, rest, err := c.subcommand(group, args, names...)
+	if err != nil {
+		return named(group, err)
+	}
+	sub := subs[slices.Index(names, name)]
+	return named(group+" "+name, sub.run(ctx, rest))
+}
+
 // groupUsage returns the lines of usageText for one command group.
 func groupUsage(group string) string {
 	var b strings.Builder

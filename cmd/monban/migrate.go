@@ -10,38 +10,28 @@ import (
 
 // migrate runs "monban migrate up|status".
 func (c *cli) migrate(ctx context.Context, args []string) error {
-	sub, rest, err := c.subcommand("migrate", args, "up", "status")
-	if err != nil {
-		return named("migrate", err)
-	}
-	switch sub {
-	case "up":
-		return named("migrate up", c.migrateUp(ctx, rest))
-	default:
-		return named("migrate status", c.migrateStatus(ctx, rest))
-	}
+	return c.runGroup(ctx, "migrate", args,
+		subcmd{"up", c.migrateUp},
+		subcmd{"status", c.migrateStatus},
+	)
 }
 
 // migrateUp applies every pending migration. Several replicas may run it
 // at once: package migrations serialises them with an advisory lock.
 func (c *cli) migrateUp(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("migrate up", "[--config FILE] [--database-url DSN]")
-	cf := addConfigFlags(fs, "database_url")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	cfg, err := c.loadDBConfig(cf)
+	cmd := c.dbCommand("migrate up", "[--config FILE] [--database-url DSN]", false)
+	dsn, _, err := cmd.parseDSN(args)
 	if err != nil {
 		return err
 	}
-	before, err := migrations.Status(ctx, cfg.DatabaseURL)
+	before, err := migrations.Status(ctx, dsn)
 	if err != nil {
 		return dbError(err)
 	}
-	if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
+	if err := migrations.Up(ctx, dsn); err != nil {
 		return dbError(err)
 	}
-	after, err := migrations.Status(ctx, cfg.DatabaseURL)
+	after, err := migrations.Status(ctx, dsn)
 	if err != nil {
 		return dbError(err)
 	}
@@ -70,37 +60,28 @@ type migrationJSON struct {
 	AppliedAt *time.Time `json:"applied_at,omitempty"`
 }
 
+func toMigrationJSON(st migrations.MigrationStatus) migrationJSON {
+	m := migrationJSON{Version: st.Version, Name: st.Name, Applied: st.Applied}
+	if st.Applied {
+		at := st.AppliedAt.UTC()
+		m.AppliedAt = &at
+	}
+	return m
+}
+
 // migrateStatus lists the known migrations and whether each is applied.
 func (c *cli) migrateStatus(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("migrate status", "[--config FILE] [--database-url DSN] [--output json]")
-	cf := addConfigFlags(fs, "database_url")
-	asJSON := outputFlag(fs)
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	js, err := asJSON()
+	cmd := c.dbCommand("migrate status", "[--config FILE] [--database-url DSN] [--output json]", true)
+	dsn, js, err := cmd.parseDSN(args)
 	if err != nil {
 		return err
 	}
-	cfg, err := c.loadDBConfig(cf)
-	if err != nil {
-		return err
-	}
-	sts, err := migrations.Status(ctx, cfg.DatabaseURL)
+	sts, err := migrations.Status(ctx, dsn)
 	if err != nil {
 		return dbError(err)
 	}
 	if js {
-		out := make([]migrationJSON, 0, len(sts))
-		for _, st := range sts {
-			m := migrationJSON{Version: st.Version, Name: st.Name, Applied: st.Applied}
-			if st.Applied {
-				at := st.AppliedAt.UTC()
-				m.AppliedAt = &at
-			}
-			out = append(out, m)
-		}
-		return writeJSON(c.stdout, out)
+		return writeJSON(c.stdout, jsonList(sts, toMigrationJSON))
 	}
 	tw := newTable(c.stdout)
 	row(tw, "VERSION", "NAME", "APPLIED")

@@ -89,3 +89,13 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// jsonList converts every element of xs with toJSON, for printing a list
+// with "--output json"; an empty list is [] rather than null.
+func jsonList[T, J any](xs []T, toJSON func(T) J) []J {
+	out := make([]J, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, toJSON(x))
+	}
+	return out
+}

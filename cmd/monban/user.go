@@ -28,23 +28,13 @@ const (
 
 // user runs "monban user add|list|passwd|disable|grant-admin".
 func (c *cli) user(ctx context.Context, args []string) error {
-	sub, rest, err := c.subcommand("user", args, "add", "list", "passwd", "disable", "grant-admin")
-	if err != nil {
-		return named("user", err)
-	}
-	name := "user " + sub
-	switch sub {
-	case "add":
-		return named(name, c.userAdd(ctx, rest))
-	case "list":
-		return named(name, c.userList(ctx, rest))
-	case "passwd":
-		return named(name, c.userPasswd(ctx, rest))
-	case "disable":
-		return named(name, c.userDisable(ctx, rest))
-	default:
-		return named(name, c.userGrantAdmin(ctx, rest))
-	}
+	return c.runGroup(ctx, "user", args,
+		subcmd{"add", c.userAdd},
+		subcmd{"list", c.userList},
+		subcmd{"passwd", c.userPasswd},
+		subcmd{"disable", c.userDisable},
+		subcmd{"grant-admin", c.userGrantAdmin},
+	)
 }
 
 // userJSON is a user as "--output json" prints it. It never carries the
@@ -67,18 +57,14 @@ func toUserJSON(u *storage.User) userJSON {
 }
 
 func (c *cli) userAdd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("user add", "--username U [--email E] [--name N] [--admin] --password-stdin [--output json]")
+	cmd := c.dbCommand("user add", "--username U [--email E] [--name N] [--admin] --password-stdin [--output json]", true)
+	fs := cmd.fs
 	username := fs.String("username", "", "login `name` (required)")
 	email := fs.String("email", "", "e-mail `address`")
 	fullName := fs.String("name", "", "full display `name`")
 	admin := fs.Bool("admin", false, "give the user the admin role")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin (required)")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	js, err := asJSON()
+	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
 	}
@@ -96,79 +82,59 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 		return err
 	}
 
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	t := now()
-	u := &storage.User{
-		ID:           storage.NewID(),
-		Username:     *username,
-		Email:        *email,
-		Name:         *fullName,
-		PasswordHash: hash,
-		Admin:        *admin,
-		CreatedAt:    t,
-		UpdatedAt:    t,
-	}
-	if err := st.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return fmt.Errorf("user %q already exists", *username)
+	return cmd.withStore(ctx, func(st storage.Store) error {
+		t := now()
+		u := &storage.User{
+			ID:           storage.NewID(),
+			Username:     *username,
+			Email:        *email,
+			Name:         *fullName,
+			PasswordHash: hash,
+			Admin:        *admin,
+			CreatedAt:    t,
+			UpdatedAt:    t,
 		}
-		return dbError(err)
-	}
-	if js {
-		return writeJSON(c.stdout, toUserJSON(u))
-	}
-	role := "user"
-	if u.Admin {
-		role = "admin user"
-	}
-	c.printf("Created %s %q (id %s).\n", role, u.Username, u.ID)
-	return nil
+		if err := st.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, storage.ErrAlreadyExists) {
+				return fmt.Errorf("user %q already exists", *username)
+			}
+			return dbError(err)
+		}
+		if js {
+			return writeJSON(c.stdout, toUserJSON(u))
+		}
+		role := "user"
+		if u.Admin {
+			role = "admin user"
+		}
+		c.printf("Created %s %q (id %s).\n", role, u.Username, u.ID)
+		return nil
+	})
 }
 
 func (c *cli) userList(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("user list", "[--output json]")
-	asJSON := outputFlag(fs)
-	cf := addConfigFlags(fs, "database_url")
-	if _, err := parseArgs(fs, args, 0); err != nil {
-		return err
-	}
-	js, err := asJSON()
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	users, err := st.ListUsers(ctx)
-	if err != nil {
-		return dbError(err)
-	}
-	if js {
-		out := make([]userJSON, 0, len(users))
-		for _, u := range users {
-			out = append(out, toUserJSON(u))
+	cmd := c.dbCommand("user list", "[--output json]", true)
+	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return dbError(err)
 		}
-		return writeJSON(c.stdout, out)
-	}
-	tw := newTable(c.stdout)
-	row(tw, "USERNAME", "ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "CREATED")
-	for _, u := range users {
-		row(tw, u.Username, u.ID, orDash(u.Email), orDash(u.Name), yesNo(u.Admin), yesNo(u.Disabled), formatTime(u.CreatedAt))
-	}
-	return tw.Flush()
+		if js {
+			return writeJSON(c.stdout, jsonList(users, toUserJSON))
+		}
+		tw := newTable(c.stdout)
+		row(tw, "USERNAME", "ID", "EMAIL", "NAME", "ADMIN", "DISABLED", "CREATED")
+		for _, u := range users {
+			row(tw, u.Username, u.ID, orDash(u.Email), orDash(u.Name), yesNo(u.Admin), yesNo(u.Disabled), formatTime(u.CreatedAt))
+		}
+		return tw.Flush()
+	})
 }
 
 func (c *cli) userPasswd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("user passwd", "USERNAME --password-stdin")
-	pwStdin := fs.Bool("password-stdin", false, "read the new password from the first line of stdin (required)")
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
+	cmd := c.dbCommand("user passwd", "USERNAME --password-stdin", false)
+	pwStdin := cmd.fs.Bool("password-stdin", false, "read the new password from the first line of stdin (required)")
+	pos, _, err := cmd.parse(args, 1)
 	if err != nil {
 		return err
 	}
@@ -179,52 +145,43 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := c.updateUser(ctx, cf, pos[0], true, func(u *storage.User) { u.PasswordHash = hash })
-	if err != nil {
-		return err
-	}
-	c.printf("Changed the password of %q; signed out %d session(s).\n", pos[0], n)
-	return nil
+	return cmd.withStore(ctx, func(st storage.Store) error {
+		n, err := updateUser(ctx, st, pos[0], true, func(u *storage.User) { u.PasswordHash = hash })
+		if err != nil {
+			return err
+		}
+		c.printf("Changed the password of %q; signed out %d session(s).\n", pos[0], n)
+		return nil
+	})
 }
 
 func (c *cli) userDisable(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("user disable", "USERNAME")
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	n, err := c.updateUser(ctx, cf, pos[0], true, func(u *storage.User) { u.Disabled = true })
-	if err != nil {
-		return err
-	}
-	c.printf("Disabled user %q; signed out %d session(s).\n", pos[0], n)
-	return nil
+	cmd := c.dbCommand("user disable", "USERNAME", false)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
+		n, err := updateUser(ctx, st, pos[0], true, func(u *storage.User) { u.Disabled = true })
+		if err != nil {
+			return err
+		}
+		c.printf("Disabled user %q; signed out %d session(s).\n", pos[0], n)
+		return nil
+	})
 }
 
 func (c *cli) userGrantAdmin(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("user grant-admin", "USERNAME")
-	cf := addConfigFlags(fs, "database_url")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	if _, err := c.updateUser(ctx, cf, pos[0], false, func(u *storage.User) { u.Admin = true }); err != nil {
-		return err
-	}
-	c.printf("User %q is now an admin.\n", pos[0])
-	return nil
+	cmd := c.dbCommand("user grant-admin", "USERNAME", false)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
+		if _, err := updateUser(ctx, st, pos[0], false, func(u *storage.User) { u.Admin = true }); err != nil {
+			return err
+		}
+		c.printf("User %q is now an admin.\n", pos[0])
+		return nil
+	})
 }
 
 // updateUser applies change to the user with the username and stores it.
 // With signOut it then revokes the user's live sessions and the refresh
 // tokens issued from them, and returns how many sessions it revoked.
-func (c *cli) updateUser(ctx context.Context, cf *configFlags, username string, signOut bool, change func(*storage.User)) (int, error) {
-	st, err := c.openStore(ctx, cf)
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
+func updateUser(ctx context.Context, st storage.Store, username string, signOut bool, change func(*storage.User)) (int, error) {
 	u, err := st.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, fmt.Errorf("user %q not found", username)
