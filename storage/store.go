@@ -18,7 +18,10 @@ type Store interface {
 	Sessions
 	Consents
 	RefreshTokens
+	AccessTokens
+	LogoutDeliveries
 	SigningKeys
+	LoginThrottles
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error
@@ -98,6 +101,12 @@ type Sessions interface {
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// TouchSession sets LastSeenAt, or returns ErrNotFound.
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// RenewSession records a new authentication on a live session: it
+	// replaces the cookie token's hash (so the old cookie stops working)
+	// and sets AuthTime, AMR and LastSeenAt to the renewal. The session ID
+	// (`sid`) and the clients it served stay. ErrNotFound if the session is
+	// absent or revoked; ErrAlreadyExists if the new hash is taken.
+	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
 	// RevokeSession marks the session revoked at the given time. Revoking
 	// an already revoked session keeps the first time. ErrNotFound if absent.
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -110,6 +119,19 @@ type Sessions interface {
 	// ListSessionClients returns the client IDs the session has served,
 	// ordered by ID.
 	ListSessionClients(ctx context.Context, sessionID string) ([]string, error)
+	// EndSession records that the session's end was handled: it sets
+	// EndedAt and, in the same transaction, enqueues one LogoutDelivery
+	// (Subject = user, SessionID = the session) for every enabled client
+	// the session served that has a BackchannelLogoutURI (Back-Channel
+	// Logout 1.0 §2.3, §2.5). Only the first call for a session does this
+	// and returns the number enqueued; later calls return 0. ErrNotFound
+	// if the session is absent.
+	EndSession(ctx context.Context, id string, at time.Time) (int, error)
+	// ListSessionsToEnd returns up to limit sessions whose end has not been
+	// handled (EndedAt zero) although they are revoked, past ExpiresAt at
+	// now, or idle (LastSeenAt + idle <= now; idle 0 means no idle
+	// timeout), oldest first.
+	ListSessionsToEnd(ctx context.Context, now time.Time, idle time.Duration, limit int) ([]*Session, error)
 }
 
 // Consents stores remembered consent decisions.
@@ -134,28 +156,98 @@ type RefreshTokens interface {
 	// rotated and inserts next (whose FamilyID, ClientID, UserID,
 	// SessionID, Scopes, AuthTime, AMR and FamilyExpiresAt are copied from
 	// the old token by the store). It returns the stored successor.
-	//  - unknown, revoked or expired at now (own or family expiry): ErrNotFound;
-	//  - already rotated: the whole family is revoked at now in the same
-	//    transaction and ErrTokenReused is returned.
-	// Of N concurrent rotations of one token exactly one succeeds.
-	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (*RefreshToken, error)
+	//  - unknown, revoked or expired at now (own or family expiry), or a
+	//    member of a family with a revoked member: ErrNotFound;
+	//  - already rotated, less than grace.Window before now, and accepted
+	//    fewer than grace.MaxReuses times: another successor is inserted
+	//    and the old token's Reuses incremented (only when grace.On());
+	//  - otherwise already rotated: the whole family is revoked at now in
+	//    the same transaction and ErrTokenReused is returned.
+	// Of N concurrent rotations of one token exactly one succeeds (1 +
+	// grace.MaxReuses with a grace window).
+	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time, grace ReuseGrace) (*RefreshToken, error)
 	// RevokeRefreshFamily revokes every token of the family at the given time.
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	// RevokeSessionRefreshTokens revokes the live tokens issued from the
 	// browser session, except those whose scopes include offline_access
 	// when keepOffline is true.
 	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
+	// RevokeUserRefreshTokens revokes every live token of the user,
+	// offline_access ones included ("log out everywhere", user disabled).
+	RevokeUserRefreshTokens(ctx context.Context, userID string, at time.Time) error
+}
+
+// AccessTokens is the deny list of revoked JWT access tokens (RFC 7009
+// §2.1) and the one-round-trip liveness read that userinfo and
+// introspection use (RFC 7662 §2.2).
+type AccessTokens interface {
+	// RevokeAccessToken puts the jti on the deny list until expiresAt, the
+	// token's own expiry. Idempotent.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// IsAccessTokenRevoked reports whether the jti is on the deny list.
+	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+	// GetAccessTokenStatus reads, in one round trip, the deny-list entry,
+	// session, refresh family and user that q names.
+	GetAccessTokenStatus(ctx context.Context, q AccessTokenQuery) (*AccessTokenStatus, error)
+	// DeleteExpiredAccessTokenRevocations removes deny-list entries whose
+	// token expired before now and returns how many it removed.
+	DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time) (int, error)
+}
+
+// LogoutDeliveries is the durable outbox of back-channel logout tokens
+// (Back-Channel Logout 1.0 §2.5, §2.8). Workers on any number of replicas
+// claim due deliveries with a lease, so no two send the same one at once,
+// and report the outcome guarded by the attempt number they claimed, so a
+// worker whose lease ran out cannot overwrite a newer attempt.
+type LogoutDeliveries interface {
+	// EnqueueLogoutDeliveries inserts ds (due at NextAttemptAt).
+	// ErrAlreadyExists on a taken ID; ErrNotFound for an unknown client.
+	EnqueueLogoutDeliveries(ctx context.Context, ds []*LogoutDelivery) error
+	// ClaimLogoutDeliveries leases up to limit deliveries that are due at
+	// now, not failed and not leased (ClaimedUntil <= now), oldest due
+	// first: each gets Attempts+1 and ClaimedUntil = now+lease.
+	// Concurrent claims never return the same delivery.
+	ClaimLogoutDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*LogoutDelivery, error)
+	// CompleteLogoutDelivery removes the delivery claimed as attempt.
+	// ErrNotFound if absent or claimed again since (a newer attempt).
+	CompleteLogoutDelivery(ctx context.Context, id string, attempt int) error
+	// RetryLogoutDelivery releases the delivery claimed as attempt, due
+	// again at next, recording why it failed. ErrNotFound as for Complete.
+	RetryLogoutDelivery(ctx context.Context, id string, attempt int, next time.Time, lastError string) error
+	// FailLogoutDelivery gives the delivery claimed as attempt up at the
+	// given time: it is never claimed again and is listed by
+	// ListFailedLogoutDeliveries. ErrNotFound as for Complete.
+	FailLogoutDelivery(ctx context.Context, id string, attempt int, at time.Time, lastError string) error
+	// ListFailedLogoutDeliveries returns the deliveries given up, newest
+	// first.
+	ListFailedLogoutDeliveries(ctx context.Context) ([]*LogoutDelivery, error)
 }
 
 // SigningKeys stores the provider's (encrypted) signing keys.
+//
+// An algorithm has at most one KeyNext and at most one KeyCurrent key at any
+// moment, whoever writes: several replicas may rotate at once, and the store
+// (not the callers) keeps that invariant. Keys change state only through
+// PromoteSigningKey, so a key never goes back to an earlier state.
 type SigningKeys interface {
-	// CreateSigningKey inserts k. ErrAlreadyExists if the ID is taken.
+	// CreateSigningKey inserts k. ErrAlreadyExists if the ID is taken, or if
+	// k is next or current and its algorithm already has a key in that state.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns all keys, oldest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
-	// UpdateSigningKey replaces the stored key with k (matched by ID), or
-	// returns ErrNotFound.
-	UpdateSigningKey(ctx context.Context, k *SigningKey) error
+	// PromoteSigningKey atomically makes the next key id the current key of
+	// its algorithm (ActivatedAt = at) and retires the algorithm's previous
+	// current key, if any (RetiredAt = at, RemoveAfter = removeAfter).
+	// ErrNotFound if there is no key id; ErrConflict if it is not next (a
+	// concurrent rotation promoted it first), and then nothing changes.
+	PromoteSigningKey(ctx context.Context, id string, at, removeAfter time.Time) error
+	// UpdateSigningKeyCiphertext replaces only the key's EncryptedKey (to
+	// re-encrypt it under another secret), or returns ErrNotFound.
+	UpdateSigningKeyCiphertext(ctx context.Context, id string, encryptedKey []byte) error
+	// DeleteRetiredSigningKeys deletes the retired keys whose RemoveAfter is
+	// before now (a retired key without RemoveAfter is kept) and returns
+	// their IDs, sorted.
+	DeleteRetiredSigningKeys(ctx context.Context, now time.Time) ([]string, error)
 	// DeleteSigningKey removes the key, or returns ErrNotFound.
 	DeleteSigningKey(ctx context.Context, id string) error
 }

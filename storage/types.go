@@ -129,6 +129,10 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute expiry
 	RevokedAt  time.Time // zero while the session is live
+	// EndedAt is set once, when the end of the session (logout, revocation
+	// or expiry) has been handled: its back-channel logout deliveries were
+	// enqueued (Back-Channel Logout 1.0 §2.5). Zero until then.
+	EndedAt time.Time
 }
 
 // Active reports whether the session may be used at now, given the idle
@@ -176,9 +180,63 @@ type RefreshToken struct {
 	FamilyExpiresAt time.Time // absolute lifetime of the whole family
 	RotatedAt       time.Time // zero until rotated
 	RevokedAt       time.Time // zero until revoked
+	// Reuses counts how often this token was presented again after its
+	// rotation and accepted inside the reuse grace window (see ReuseGrace).
+	Reuses int
 }
 
-// Signing key states, in lifecycle order.
+// ReuseGrace is the optional grace window for refresh-token rotation
+// (RFC 9700 §4.14.2 leaves reuse detection to the server): a rotated token
+// presented again within Window of its rotation, at most MaxReuses times,
+// gets another successor instead of revoking the family, so clients whose
+// concurrent requests race are not logged out. The zero value turns it off.
+type ReuseGrace struct {
+	Window    time.Duration
+	MaxReuses int
+}
+
+// On reports whether the grace window is enabled.
+func (g ReuseGrace) On() bool { return g.Window > 0 && g.MaxReuses > 0 }
+
+// AccessTokenQuery names the server-side state a JWT access token depends
+// on (RFC 9068 §2.2 plus monban's private `fid` claim, RFC 7519 §4.3). Empty
+// fields are not looked up.
+type AccessTokenQuery struct {
+	JTI       string // `jti`: checked against the deny list
+	SessionID string // `sid`: the browser session the token is bound to
+	FamilyID  string // `fid`: the refresh-token family (the grant)
+	UserID    string // `sub`
+}
+
+// AccessTokenStatus is the state an access token's liveness depends on,
+// read in one round trip (RFC 7662 §2.2 `active`; RFC 7009 §2.1).
+type AccessTokenStatus struct {
+	Revoked bool     // the jti is on the deny list
+	Session *Session // nil when not asked for or absent
+	// FamilyRevoked is true when the family has a revoked member or no
+	// member at all (deleted with its client). False when not asked for.
+	FamilyRevoked bool
+	User          *User // nil when not asked for or absent
+}
+
+// LogoutDelivery is one back-channel logout token to deliver to one client
+// (Back-Channel Logout 1.0 §2.5): a row of the durable outbox. The token
+// itself is signed at delivery time, so retries carry fresh iat/exp.
+type LogoutDelivery struct {
+	ID            string
+	ClientID      string
+	Subject       string // `sub` of the logout token (the user ID)
+	SessionID     string // `sid` of the logout token; empty when none
+	CreatedAt     time.Time
+	NextAttemptAt time.Time // due from this time on
+	Attempts      int       // attempts claimed so far
+	ClaimedUntil  time.Time // lease of the worker sending it; zero when unclaimed
+	LastError     string    // why the last attempt failed, for operators
+	FailedAt      time.Time // set when the delivery was given up
+}
+
+// Signing key states, in lifecycle order: next → current → retired →
+// deleted (see SigningKeys and op.RotationPolicy for the timing).
 const (
 	KeyNext    = "next"    // published in the JWKS, not yet signing
 	KeyCurrent = "current" // signing
@@ -188,12 +246,12 @@ const (
 // SigningKey is a private signing key. The key material is encrypted by the
 // caller before it reaches the store.
 type SigningKey struct {
-	ID           string // `kid`
-	Algorithm    string // JWS alg, e.g. RS256, ES256
-	State        string // KeyNext, KeyCurrent or KeyRetired
-	EncryptedKey []byte // caller-encrypted PKCS#8 DER
-	CreatedAt    time.Time
-	ActivatedAt  time.Time // zero while next
-	RetiredAt    time.Time // zero unless retired
-	RemoveAfter  time.Time // zero unless retired
+	ID           string    // `kid`
+	Algorithm    string    // JWS alg, e.g. RS256, ES256
+	State        string    // KeyNext, KeyCurrent or KeyRetired
+	EncryptedKey []byte    // caller-encrypted PKCS#8 DER
+	CreatedAt    time.Time // also when it was first published
+	ActivatedAt  time.Time // when it started signing; zero while next
+	RetiredAt    time.Time // when it stopped signing; zero unless retired
+	RemoveAfter  time.Time // when it may leave the JWKS; zero unless retired
 }

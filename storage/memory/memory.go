@@ -42,7 +42,10 @@ type Store struct {
 	consents      map[consentKey]*storage.Consent
 	refresh       map[string]*storage.RefreshToken // by token hash
 	refreshIDs    map[string]string                // ID → token hash
+	deniedJTIs    map[string]time.Time             // access-token jti → its expiry
+	deliveries    map[string]*storage.LogoutDelivery
 	keys          map[string]*storage.SigningKey
+	throttles     map[string]storage.LoginThrottle // by key; created on first use
 }
 
 type consentKey struct{ userID, clientID string }
@@ -61,6 +64,8 @@ func New() *Store {
 		consents:      make(map[consentKey]*storage.Consent),
 		refresh:       make(map[string]*storage.RefreshToken),
 		refreshIDs:    make(map[string]string),
+		deniedJTIs:    make(map[string]time.Time),
+		deliveries:    make(map[string]*storage.LogoutDelivery),
 		keys:          make(map[string]*storage.SigningKey),
 	}
 }
@@ -220,6 +225,11 @@ func (s *Store) DeleteClient(_ context.Context, id string) error {
 			delete(s.refreshIDs, t.ID)
 		}
 	}
+	for did, d := range s.deliveries {
+		if d.ClientID == id {
+			delete(s.deliveries, did)
+		}
+	}
 	return nil
 }
 
@@ -248,7 +258,24 @@ func (s *Store) CreateSigningKey(_ context.Context, k *storage.SigningKey) error
 	if _, ok := s.keys[k.ID]; ok {
 		return exists("signing key", k.ID)
 	}
+	if k.State == storage.KeyNext || k.State == storage.KeyCurrent {
+		if other := s.keyInState(k.Algorithm, k.State); other != nil {
+			return fmt.Errorf("memory: signing key %q: %s already has a %s key %q: %w",
+				k.ID, k.Algorithm, k.State, other.ID, storage.ErrAlreadyExists)
+		}
+	}
 	s.keys[k.ID] = cloneKey(k)
+	return nil
+}
+
+// keyInState returns the key of the algorithm in the state, if any. The
+// caller holds s.mu.
+func (s *Store) keyInState(alg, state string) *storage.SigningKey {
+	for _, k := range s.keys {
+		if k.Algorithm == alg && k.State == state {
+			return k
+		}
+	}
 	return nil
 }
 
@@ -267,15 +294,49 @@ func (s *Store) ListSigningKeys(context.Context) ([]*storage.SigningKey, error) 
 	return out, nil
 }
 
-// UpdateSigningKey implements storage.SigningKeys.
-func (s *Store) UpdateSigningKey(_ context.Context, k *storage.SigningKey) error {
+// PromoteSigningKey implements storage.SigningKeys.
+func (s *Store) PromoteSigningKey(_ context.Context, id string, at, removeAfter time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.keys[k.ID]; !ok {
-		return notFound("signing key", k.ID)
+	k, ok := s.keys[id]
+	if !ok {
+		return notFound("signing key", id)
 	}
-	s.keys[k.ID] = cloneKey(k)
+	if k.State != storage.KeyNext {
+		return fmt.Errorf("memory: promote signing key %q: it is %s, not next: %w", id, k.State, storage.ErrConflict)
+	}
+	if old := s.keyInState(k.Algorithm, storage.KeyCurrent); old != nil {
+		old.State, old.RetiredAt, old.RemoveAfter = storage.KeyRetired, ts(at), ts(removeAfter)
+	}
+	k.State, k.ActivatedAt = storage.KeyCurrent, ts(at)
 	return nil
+}
+
+// UpdateSigningKeyCiphertext implements storage.SigningKeys.
+func (s *Store) UpdateSigningKeyCiphertext(_ context.Context, id string, encryptedKey []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	if !ok {
+		return notFound("signing key", id)
+	}
+	k.EncryptedKey = slices.Clone(encryptedKey)
+	return nil
+}
+
+// DeleteRetiredSigningKeys implements storage.SigningKeys.
+func (s *Store) DeleteRetiredSigningKeys(_ context.Context, now time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, k := range s.keys {
+		if k.State == storage.KeyRetired && !k.RemoveAfter.IsZero() && k.RemoveAfter.Before(ts(now)) {
+			ids = append(ids, id)
+			delete(s.keys, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // DeleteSigningKey implements storage.SigningKeys.
@@ -378,7 +439,7 @@ func cloneSession(s *storage.Session) *storage.Session {
 	o := *s
 	o.AMR = slices.Clone(s.AMR)
 	o.AuthTime, o.CreatedAt, o.LastSeenAt = ts(s.AuthTime), ts(s.CreatedAt), ts(s.LastSeenAt)
-	o.ExpiresAt, o.RevokedAt = ts(s.ExpiresAt), ts(s.RevokedAt)
+	o.ExpiresAt, o.RevokedAt, o.EndedAt = ts(s.ExpiresAt), ts(s.RevokedAt), ts(s.EndedAt)
 	return &o
 }
 

@@ -57,35 +57,62 @@ func (s *Store) GetRefreshToken(_ context.Context, tokenHash string) (*storage.R
 }
 
 // RotateRefreshToken implements storage.RefreshTokens. The checks run in
-// this order: unknown, revoked or expired (ErrNotFound), then rotated
+// this order: unknown, revoked or expired, or in a family with a revoked
+// member (ErrNotFound), then rotated outside the grace window
 // (ErrTokenReused, family revoked), then a taken successor ID or hash
 // (ErrAlreadyExists, nothing changed).
-func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *storage.RefreshToken, now time.Time) (*storage.RefreshToken, error) {
+func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.refresh[oldHash]
 	switch {
 	case !ok:
 		return nil, notFound("refresh token", "")
-	case !old.RevokedAt.IsZero():
+	case !old.RevokedAt.IsZero() || s.familyRevoked(old.FamilyID):
 		return nil, fmt.Errorf("memory: refresh token %q is revoked: %w", old.ID, storage.ErrNotFound)
 	case expired(old.ExpiresAt, now) || expired(old.FamilyExpiresAt, now):
 		return nil, fmt.Errorf("memory: refresh token %q expired: %w", old.ID, storage.ErrNotFound)
-	case !old.RotatedAt.IsZero():
+	case !old.RotatedAt.IsZero() && !inGrace(old, now, grace):
 		s.revokeFamily(old.FamilyID, now)
 		return nil, fmt.Errorf("memory: refresh token %q of family %q: %w", old.ID, old.FamilyID, storage.ErrTokenReused)
 	}
 	if err := s.checkNewRefresh(next); err != nil {
 		return nil, err
 	}
+	if !old.RotatedAt.IsZero() {
+		old.Reuses++ // accepted inside the grace window
+	} else {
+		old.RotatedAt = ts(now)
+	}
 	n := cloneRefresh(next)
 	n.FamilyID, n.ClientID, n.UserID, n.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
 	n.Scopes, n.AMR = slices.Clone(old.Scopes), slices.Clone(old.AMR)
 	n.AuthTime, n.FamilyExpiresAt = old.AuthTime, old.FamilyExpiresAt
-	n.RotatedAt, n.RevokedAt = time.Time{}, time.Time{}
-	old.RotatedAt = ts(now)
+	n.RotatedAt, n.RevokedAt, n.Reuses = time.Time{}, time.Time{}, 0
 	s.insertRefresh(n)
 	return cloneRefresh(n), nil
+}
+
+// inGrace reports whether the rotated token t may be rotated once more at
+// now under grace.
+func inGrace(t *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) bool {
+	return grace.On() && ts(now).Before(t.RotatedAt.Add(grace.Window)) && t.Reuses < grace.MaxReuses
+}
+
+// familyRevoked reports whether the family has a revoked member or none at
+// all. The caller holds s.mu.
+func (s *Store) familyRevoked(familyID string) bool {
+	found := false
+	for _, t := range s.refresh {
+		if t.FamilyID != familyID {
+			continue
+		}
+		if !t.RevokedAt.IsZero() {
+			return true
+		}
+		found = true
+	}
+	return !found
 }
 
 // RevokeRefreshFamily implements storage.RefreshTokens. Tokens already
@@ -121,6 +148,18 @@ func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, 
 			continue
 		}
 		t.RevokedAt = ts(at)
+	}
+	return nil
+}
+
+// RevokeUserRefreshTokens implements storage.RefreshTokens.
+func (s *Store) RevokeUserRefreshTokens(_ context.Context, userID string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.refresh {
+		if t.UserID == userID && t.RevokedAt.IsZero() {
+			t.RevokedAt = ts(at)
+		}
 	}
 	return nil
 }

@@ -80,6 +80,25 @@ func (s *Store) TouchSession(_ context.Context, id string, lastSeen time.Time) e
 	return nil
 }
 
+// RenewSession implements storage.Sessions.
+func (s *Store) RenewSession(_ context.Context, id, newTokenHash string, authTime time.Time, amr []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok || !ss.RevokedAt.IsZero() {
+		return notFound("session", id)
+	}
+	if _, taken := s.sessionByHash[newTokenHash]; taken {
+		return exists("session token hash of", id)
+	}
+	delete(s.sessionByHash, ss.TokenHash)
+	ss.TokenHash = newTokenHash
+	s.sessionByHash[newTokenHash] = id
+	ss.AuthTime, ss.LastSeenAt = ts(authTime), ts(authTime)
+	ss.AMR = slices.Clone(amr)
+	return nil
+}
+
 // RevokeSession implements storage.Sessions.
 func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
@@ -132,4 +151,54 @@ func (s *Store) ListSessionClients(_ context.Context, sessionID string) ([]strin
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string{}, slices.Sorted(maps.Keys(s.sessionClient[sessionID]))...), nil
+}
+
+// EndSession implements storage.Sessions.
+func (s *Store) EndSession(_ context.Context, id string, at time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return 0, notFound("session", id)
+	}
+	if !ss.EndedAt.IsZero() {
+		return 0, nil
+	}
+	ss.EndedAt = ts(at)
+	n := 0
+	for _, cid := range slices.Sorted(maps.Keys(s.sessionClient[id])) {
+		c, ok := s.clients[cid]
+		if !ok || c.Disabled || c.BackchannelLogoutURI == "" {
+			continue
+		}
+		d := &storage.LogoutDelivery{ID: storage.NewID(), ClientID: cid, Subject: ss.UserID, SessionID: id,
+			CreatedAt: ts(at), NextAttemptAt: ts(at)}
+		s.deliveries[d.ID] = d
+		n++
+	}
+	return n, nil
+}
+
+// ListSessionsToEnd implements storage.Sessions. Sessions created at the
+// same instant are ordered by ID.
+func (s *Store) ListSessionsToEnd(_ context.Context, now time.Time, idle time.Duration, limit int) ([]*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*storage.Session{}
+	for _, ss := range s.sessions {
+		if !ss.EndedAt.IsZero() {
+			continue
+		}
+		if ss.RevokedAt.IsZero() && !expired(ss.ExpiresAt, now) && (idle <= 0 || !expired(ss.LastSeenAt.Add(idle), now)) {
+			continue
+		}
+		out = append(out, cloneSession(ss))
+	}
+	slices.SortFunc(out, func(a, b *storage.Session) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

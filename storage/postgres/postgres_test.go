@@ -61,11 +61,11 @@ func TestReplayInLongChainRevokesAll(t *testing.T) {
 	mustOK(t, s.CreateRefreshToken(ctx, tok(0)), "CreateRefreshToken")
 	const n = 10
 	for i := 1; i < n; i++ {
-		_, err := s.RotateRefreshToken(ctx, tok(i-1).TokenHash, tok(i), t0.Add(time.Duration(i)*time.Second))
+		_, err := s.RotateRefreshToken(ctx, tok(i-1).TokenHash, tok(i), t0.Add(time.Duration(i)*time.Second), storage.ReuseGrace{})
 		mustOK(t, err, "RotateRefreshToken")
 	}
 	replay := t0.Add(time.Minute)
-	if _, err := s.RotateRefreshToken(ctx, tok(4).TokenHash, tok(n), replay); !errors.Is(err, storage.ErrTokenReused) {
+	if _, err := s.RotateRefreshToken(ctx, tok(4).TokenHash, tok(n), replay, storage.ReuseGrace{}); !errors.Is(err, storage.ErrTokenReused) {
 		t.Fatalf("replay = %v, want ErrTokenReused", err)
 	}
 	for i := range n {

@@ -12,13 +12,13 @@ import (
 )
 
 const refreshTokenColumns = `id, token_hash, family_id, client_id, user_id, session_id, scopes,
-	auth_time, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at`
+	auth_time, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, reuses`
 
 func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	err := row.Scan(&t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &t.Scopes,
 		&t.AuthTime, &t.AMR, &t.CreatedAt, &t.ExpiresAt, &t.FamilyExpiresAt,
-		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt})
+		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt}, &t.Reuses)
 	if err != nil {
 		return nil, err
 	}
@@ -26,12 +26,12 @@ func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
 }
 
 const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 func refreshTokenArgs(t *storage.RefreshToken) []any {
 	return []any{t.ID, t.TokenHash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, t.Scopes,
 		t.AuthTime, t.AMR, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt,
-		optTime(t.RotatedAt), optTime(t.RevokedAt)}
+		optTime(t.RotatedAt), optTime(t.RevokedAt), t.Reuses}
 }
 
 // CreateRefreshToken implements storage.RefreshTokens. ErrNotFound if the
@@ -56,14 +56,49 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (*storage
 // RotateRefreshToken implements storage.RefreshTokens in one transaction.
 //
 // A conditional UPDATE marks the old token rotated only if it is live at
-// now; concurrent rotations queue on the row lock and, under READ
-// COMMITTED, re-check the condition against the winner's committed row, so
-// exactly one succeeds. When no row matched, the token is examined:
+// now (or, with a grace window, counts one more accepted reuse);
+// concurrent rotations queue on the row lock and, under READ COMMITTED,
+// re-check the condition against the winner's committed row, so exactly
+// one succeeds (1 + MaxReuses with grace). A family with a revoked member
+// is revoked as a whole: a revocation that raced a rotation and missed the
+// successor still stops it. When no row matched, the token is examined:
 // revoked, expired or unknown is ErrNotFound (revocation and expiry are
 // checked before rotation); a live token that was already rotated is
 // reuse, and its whole family is revoked and committed before
 // ErrTokenReused is returned.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time) (*storage.RefreshToken, error) {
+//
+// Two replays of one family can deadlock while revoking it: a replay whose
+// UPDATE waited for the winner keeps the presented row locked, and takes
+// the family's other rows in ID order after it. PostgreSQL aborts one of
+// them; the victim's transaction is retried from the start (see
+// retryConflict), and then finds the family revoked.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
+	var t *storage.RefreshToken
+	err := retryConflict(func() (err error) {
+		t, err = s.rotateOnce(ctx, oldHash, next, now, grace)
+		return err
+	})
+	return t, err
+}
+
+// retryConflict runs fn, a whole transaction or statement, again when
+// PostgreSQL aborted it as a deadlock victim or serialization failure
+// (storage.ErrConflict), at most three times in all. Revocations of
+// refresh tokens lock rows of the same families in different orders (a
+// replay holds the presented row first), so they can deadlock; running the
+// victim again is safe because its work was rolled back.
+func retryConflict(fn func() error) error {
+	var err error
+	for range 3 {
+		if err = fn(); !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// rotateOnce is one attempt of RotateRefreshToken, in one transaction.
+func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
 	const op = "rotate refresh token"
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -72,13 +107,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *st
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
 
 	succ := *next
-	succ.RotatedAt, succ.RevokedAt = time.Time{}, time.Time{}
-	err = tx.QueryRow(ctx, `UPDATE refresh_tokens SET rotated_at = $2
-		WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL
+	succ.RotatedAt, succ.RevokedAt, succ.Reuses = time.Time{}, time.Time{}, 0
+	err = tx.QueryRow(ctx, `UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $2),
+			reuses = reuses + CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END
+		WHERE token_hash = $1 AND revoked_at IS NULL
 			AND expires_at > $2 AND family_expires_at > $2
+			AND (rotated_at IS NULL OR ($3 AND rotated_at > $4 AND reuses < $5))
+			AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+				WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)
 		RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at`,
-		oldHash, now).Scan(&succ.FamilyID, &succ.ClientID, &succ.UserID, &succ.SessionID, &succ.Scopes,
-		&succ.AuthTime, &succ.AMR, &succ.FamilyExpiresAt)
+		oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses).Scan(&succ.FamilyID, &succ.ClientID,
+		&succ.UserID, &succ.SessionID, &succ.Scopes, &succ.AuthTime, &succ.AMR, &succ.FamilyExpiresAt)
 	switch {
 	case err == nil:
 		// Return the row as stored (UTC, microseconds), sharing nothing
@@ -100,7 +139,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *st
 	var rotated, live bool
 	err = tx.QueryRow(ctx, `SELECT family_id, rotated_at IS NOT NULL,
 			revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2
-		FROM refresh_tokens WHERE token_hash = $1`, oldHash, now).Scan(&familyID, &rotated, &live)
+			AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+				WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)
+		FROM refresh_tokens t WHERE token_hash = $1`, oldHash, now).Scan(&familyID, &rotated, &live)
 	if err != nil {
 		return nil, wrapErr(err, op)
 	}
@@ -126,10 +167,12 @@ const revokeFamily = `UPDATE refresh_tokens SET revoked_at = $2
 // RevokeRefreshFamily implements storage.RefreshTokens. Tokens already
 // revoked keep their first revocation time.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, revokeFamily, familyID, at); err != nil {
-		return wrapErr(err, "revoke refresh family %q", familyID)
-	}
-	return nil
+	return retryConflict(func() error {
+		if _, err := s.pool.Exec(ctx, revokeFamily, familyID, at); err != nil {
+			return wrapErr(err, "revoke refresh family %q", familyID)
+		}
+		return nil
+	})
 }
 
 // RevokeSessionRefreshTokens implements storage.RefreshTokens. It revokes
@@ -137,11 +180,27 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 // changes nothing for them but their RevokedAt), sparing tokens with the
 // offline_access scope when keepOffline is set.
 func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $3
-		WHERE session_id = $1 AND revoked_at IS NULL
-			AND NOT ($2 AND 'offline_access' = ANY (COALESCE(scopes, '{}')))`,
-		sessionID, keepOffline, at); err != nil {
-		return wrapErr(err, "revoke refresh tokens of session %q", sessionID)
-	}
-	return nil
+	return retryConflict(func() error {
+		if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $3
+			WHERE session_id = $1 AND revoked_at IS NULL
+				AND NOT ($2 AND 'offline_access' = ANY (COALESCE(scopes, '{}')))`,
+			sessionID, keepOffline, at); err != nil {
+			return wrapErr(err, "revoke refresh tokens of session %q", sessionID)
+		}
+		return nil
+	})
+}
+
+// RevokeUserRefreshTokens implements storage.RefreshTokens. Rows are
+// locked in ID order first, as revokeFamily does; a deadlock with a replay
+// that holds a row out of order is retried (retryConflict).
+func (s *Store) RevokeUserRefreshTokens(ctx context.Context, userID string, at time.Time) error {
+	return retryConflict(func() error {
+		if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+			WHERE id IN (SELECT id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL
+				ORDER BY id FOR UPDATE)`, userID, at); err != nil {
+			return wrapErr(err, "revoke refresh tokens of user %q", userID)
+		}
+		return nil
+	})
 }

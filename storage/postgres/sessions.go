@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -10,12 +11,12 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-const sessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_seen_at, expires_at, revoked_at`
+const sessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_seen_at, expires_at, revoked_at, ended_at`
 
 func scanSession(row pgx.Row) (*storage.Session, error) {
 	var ss storage.Session
 	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.AuthTime, &ss.AMR, &ss.CreatedAt,
-		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt})
+		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -26,9 +27,9 @@ func scanSession(row pgx.Row) (*storage.Session, error) {
 // not exist.
 func (s *Store) CreateSession(ctx context.Context, ss *storage.Session) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		ss.ID, ss.TokenHash, ss.UserID, ss.AuthTime, ss.AMR, ss.CreatedAt,
-		ss.LastSeenAt, ss.ExpiresAt, optTime(ss.RevokedAt))
+		ss.LastSeenAt, ss.ExpiresAt, optTime(ss.RevokedAt), optTime(ss.EndedAt))
 	if err != nil {
 		return wrapErr(err, "create session %q", ss.ID)
 	}
@@ -75,6 +76,16 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return affected(tag.RowsAffected(), "touch session %q", id)
 }
 
+// RenewSession implements storage.Sessions.
+func (s *Store) RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET token_hash = $2, auth_time = $3, last_seen_at = $3, amr = $4
+		WHERE id = $1 AND revoked_at IS NULL`, id, newTokenHash, authTime, amr)
+	if err != nil {
+		return wrapErr(err, "renew session %q", id)
+	}
+	return affected(tag.RowsAffected(), "renew session %q", id)
+}
+
 // RevokeSession implements storage.Sessions.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at)
@@ -118,4 +129,62 @@ func (s *Store) ListSessionClients(ctx context.Context, sessionID string) ([]str
 		return nil, wrapErr(err, "list clients of session %q", sessionID)
 	}
 	return ids, nil
+}
+
+// EndSession implements storage.Sessions in one transaction: the
+// conditional UPDATE lets exactly one of several concurrent callers (two
+// replicas sweeping at once) mark the session ended, and only that caller
+// enqueues the deliveries.
+func (s *Store) EndSession(ctx context.Context, id string, at time.Time) (int, error) {
+	const op = "end session %q"
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, wrapErr(err, op, id)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	var userID string
+	err = tx.QueryRow(ctx, `UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL
+		RETURNING user_id`, id, at).Scan(&userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, id).Scan(&exists); err != nil {
+			return 0, wrapErr(err, op, id)
+		}
+		if !exists {
+			return 0, wrapErr(pgx.ErrNoRows, op, id)
+		}
+		return 0, nil
+	}
+	if err != nil {
+		return 0, wrapErr(err, op, id)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO logout_deliveries (id, client_id, subject, session_id, created_at,
+			next_attempt_at, attempts, last_error)
+		SELECT replace(gen_random_uuid()::text, '-', ''), c.id, $2, $1, $3, $3, 0, ''
+		FROM session_clients sc JOIN clients c ON c.id = sc.client_id
+		WHERE sc.session_id = $1 AND c.backchannel_logout_uri <> '' AND NOT c.disabled`, id, userID, at)
+	if err != nil {
+		return 0, wrapErr(err, op+": enqueue logout deliveries", id)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, wrapErr(err, op, id)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ListSessionsToEnd implements storage.Sessions.
+func (s *Store) ListSessionsToEnd(ctx context.Context, now time.Time, idle time.Duration, limit int) ([]*storage.Session, error) {
+	idleBefore := optTime(time.Time{})
+	if idle > 0 {
+		idleBefore = optTime(now.Add(-idle))
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE ended_at IS NULL
+			AND (revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2)
+		ORDER BY created_at, id COLLATE "C" LIMIT $3`, now, idleBefore, limit)
+	sessions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Session, error) { return scanSession(r) })
+	if err != nil {
+		return nil, wrapErr(err, "list sessions to end")
+	}
+	return sessions, nil
 }

@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,7 +28,9 @@ func signingKeyArgs(k *storage.SigningKey) []any {
 		optTime(k.ActivatedAt), optTime(k.RetiredAt), optTime(k.RemoveAfter)}
 }
 
-// CreateSigningKey implements storage.SigningKeys.
+// CreateSigningKey implements storage.SigningKeys. A second next or current
+// key of an algorithm violates a partial unique index (migration 00002) and
+// is ErrAlreadyExists, like a taken ID.
 func (s *Store) CreateSigningKey(ctx context.Context, k *storage.SigningKey) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, signingKeyArgs(k)...)
@@ -47,15 +52,59 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, err
 	return keys, nil
 }
 
-// UpdateSigningKey implements storage.SigningKeys.
-func (s *Store) UpdateSigningKey(ctx context.Context, k *storage.SigningKey) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE signing_keys SET algorithm = $2, state = $3, encrypted_key = $4,
-		created_at = $5, activated_at = $6, retired_at = $7, remove_after = $8
-		WHERE id = $1`, signingKeyArgs(k)...)
+// PromoteSigningKey implements storage.SigningKeys in one transaction. The
+// next key's row is locked first: a concurrent promotion of the same key
+// waits for it and then, under READ COMMITTED, sees the committed state
+// (current) and gets ErrConflict. The old current key is retired before the
+// next one becomes current, because the partial unique index
+// signing_keys_one_current_per_algorithm is checked row by row.
+func (s *Store) PromoteSigningKey(ctx context.Context, id string, at, removeAfter time.Time) error {
+	const op = "promote signing key %q"
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return wrapErr(err, "update signing key %q", k.ID)
+		return wrapErr(err, op, id)
 	}
-	return affected(tag.RowsAffected(), "update signing key %q", k.ID)
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	var alg, state string
+	if err := tx.QueryRow(ctx, `SELECT algorithm, state FROM signing_keys WHERE id = $1 FOR UPDATE`, id).Scan(&alg, &state); err != nil {
+		return wrapErr(err, op, id)
+	}
+	if state != storage.KeyNext {
+		return fmt.Errorf("postgres: "+op+": it is %s, not next: %w", id, state, storage.ErrConflict)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE signing_keys SET state = 'retired', retired_at = $2, remove_after = $3
+		WHERE algorithm = $1 AND state = 'current'`, alg, at, removeAfter); err != nil {
+		return wrapErr(err, op+": retire the current key", id)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE signing_keys SET state = 'current', activated_at = $2 WHERE id = $1`, id, at); err != nil {
+		return wrapErr(err, op, id)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrapErr(err, op, id)
+	}
+	return nil
+}
+
+// UpdateSigningKeyCiphertext implements storage.SigningKeys. It writes only
+// the ciphertext, so it cannot undo a concurrent state change.
+func (s *Store) UpdateSigningKeyCiphertext(ctx context.Context, id string, encryptedKey []byte) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE signing_keys SET encrypted_key = $2 WHERE id = $1`, id, encryptedKey)
+	if err != nil {
+		return wrapErr(err, "update signing key ciphertext %q", id)
+	}
+	return affected(tag.RowsAffected(), "update signing key ciphertext %q", id)
+}
+
+// DeleteRetiredSigningKeys implements storage.SigningKeys.
+func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `DELETE FROM signing_keys
+		WHERE state = 'retired' AND remove_after < $1 RETURNING id`, now)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrapErr(err, "delete retired signing keys")
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // DeleteSigningKey implements storage.SigningKeys.

@@ -119,7 +119,7 @@ func testConcurrentRefreshRotate(t *testing.T, s storage.Store) {
 	results := make([]*storage.RefreshToken, n)
 	errs := race(n, func(i int) error {
 		var err error
-		results[i], err = s.RotateRefreshToken(ctx, old.TokenHash, nexts[i], now)
+		results[i], err = s.RotateRefreshToken(ctx, old.TokenHash, nexts[i], now, storage.ReuseGrace{})
 		return err
 	})
 	ok, counts := tally(t, "RotateRefreshToken", errs, storage.ErrTokenReused, storage.ErrNotFound)
@@ -186,4 +186,25 @@ func testConcurrentSessionClientAdd(t *testing.T, s storage.Store) {
 	ids, err := s.ListSessionClients(ctx, sd.session.ID)
 	mustOK(t, err, "ListSessionClients")
 	assertStrings(t, "session clients after concurrent adds", []string{sd.client.ID, sd.client2.ID}, ids)
+}
+
+// testConcurrentRefreshRotateGrace (checklist R5 with a grace window): of N
+// concurrent rotations of one token exactly 1 + MaxReuses succeed.
+func testConcurrentRefreshRotateGrace(t *testing.T, s storage.Store) {
+	const n = 20
+	grace := storage.ReuseGrace{Window: time.Minute, MaxReuses: 2}
+	ctx := t.Context()
+	sd := seedRows(t, s)
+	old := newRefreshToken("rt-race", "fam-race", sd.client.ID, sd.user.ID, sd.session.ID)
+	mustOK(t, s.CreateRefreshToken(ctx, old), "CreateRefreshToken")
+	now := at(time.Minute)
+	errs := race(n, func(i int) error {
+		_, err := s.RotateRefreshToken(ctx, old.TokenHash, successor(fmt.Sprintf("rt-race-%d", i), now), now, grace)
+		return err
+	})
+	ok, counts := tally(t, "RotateRefreshToken", errs, storage.ErrTokenReused, storage.ErrNotFound)
+	if ok != 1+grace.MaxReuses || counts[storage.ErrTokenReused] == 0 {
+		t.Fatalf("%d concurrent rotations with %d reuses allowed: %d succeeded, %d reused, %d not found; want %d successes and a reuse",
+			n, grace.MaxReuses, ok, counts[storage.ErrTokenReused], counts[storage.ErrNotFound], 1+grace.MaxReuses)
+	}
 }

@@ -79,7 +79,7 @@ func testRefreshRotation(t *testing.T, s storage.Store) {
 		wantErr(t, err, storage.ErrNotFound, "GetRefreshToken of a rejected duplicate")
 		_, err = s.GetRefreshToken(ctx, storage.HashToken("unknown"))
 		wantErr(t, err, storage.ErrNotFound, "GetRefreshToken(unknown)")
-		_, err = s.RotateRefreshToken(ctx, storage.HashToken("unknown"), successor("rt-never", at(0)), at(0))
+		_, err = s.RotateRefreshToken(ctx, storage.HashToken("unknown"), successor("rt-never", at(0)), at(0), storage.ReuseGrace{})
 		wantErr(t, err, storage.ErrNotFound, "RotateRefreshToken(unknown)")
 		_, err = s.GetRefreshToken(ctx, storage.HashToken("refresh-rt-never"))
 		wantErr(t, err, storage.ErrNotFound, "successor of a failed rotation")
@@ -89,7 +89,7 @@ func testRefreshRotation(t *testing.T, s storage.Store) {
 		now := at(time.Minute)
 		next := successor("rt-2", now)
 		want := wantSuccessor(&first, next)
-		got, err := s.RotateRefreshToken(ctx, first.TokenHash, next, now)
+		got, err := s.RotateRefreshToken(ctx, first.TokenHash, next, now, storage.ReuseGrace{})
 		mustOK(t, err, "RotateRefreshToken")
 		assertEqual(t, "RotateRefreshToken result", want, got)
 		scribble(got)
@@ -103,7 +103,7 @@ func testRefreshRotation(t *testing.T, s storage.Store) {
 		// The chain continues from the successor.
 		now3 := at(2 * time.Minute)
 		next3 := successor("rt-3", now3)
-		got3, err := s.RotateRefreshToken(ctx, want.TokenHash, next3, now3)
+		got3, err := s.RotateRefreshToken(ctx, want.TokenHash, next3, now3, storage.ReuseGrace{})
 		mustOK(t, err, "RotateRefreshToken of the successor")
 		assertEqual(t, "third token", wantSuccessor(&first, next3), got3)
 	})
@@ -127,14 +127,14 @@ func testRefreshRotation(t *testing.T, s storage.Store) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := s.RotateRefreshToken(ctx, live.TokenHash, tc.next, at(0))
+				_, err := s.RotateRefreshToken(ctx, live.TokenHash, tc.next, at(0), storage.ReuseGrace{})
 				wantErr(t, err, storage.ErrAlreadyExists, "RotateRefreshToken")
 				if rt := getRefresh(t, s, live.TokenHash); !rt.RotatedAt.IsZero() || !rt.RevokedAt.IsZero() {
 					t.Errorf("failed rotation changed the old token: rotated %v revoked %v", rt.RotatedAt, rt.RevokedAt)
 				}
 			})
 		}
-		_, err := s.RotateRefreshToken(ctx, live.TokenHash, successor("rt-live-2", at(0)), at(0))
+		_, err := s.RotateRefreshToken(ctx, live.TokenHash, successor("rt-live-2", at(0)), at(0), storage.ReuseGrace{})
 		mustOK(t, err, "RotateRefreshToken after failed attempts")
 	})
 }
@@ -147,11 +147,11 @@ func testRefreshReuseRevokesFamily(t *testing.T, s storage.Store) {
 	bystander := newRefreshToken("rt-other-family", "fam-2", sd.client.ID, sd.user.ID, sd.session.ID)
 	mustOK(t, s.CreateRefreshToken(ctx, bystander), "CreateRefreshToken")
 
-	t2, err := s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2", at(time.Minute)), at(time.Minute))
+	t2, err := s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2", at(time.Minute)), at(time.Minute), storage.ReuseGrace{})
 	mustOK(t, err, "RotateRefreshToken(t1)")
 
 	reuseAt := at(2 * time.Minute)
-	_, err = s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2-attacker", reuseAt), reuseAt)
+	_, err = s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2-attacker", reuseAt), reuseAt, storage.ReuseGrace{})
 	wantErr(t, err, storage.ErrTokenReused, "RotateRefreshToken of an already rotated token")
 	_, err = s.GetRefreshToken(ctx, storage.HashToken("refresh-rt-2-attacker"))
 	wantErr(t, err, storage.ErrNotFound, "successor of a reused token")
@@ -179,7 +179,7 @@ func testRefreshReuseRevokesFamily(t *testing.T, s storage.Store) {
 	// is checked before rotation, and the first revocation time is kept.
 	later := at(3 * time.Minute)
 	for _, hash := range []string{t2.TokenHash, t1.TokenHash} {
-		_, err = s.RotateRefreshToken(ctx, hash, successor("rt-after-revoke", later), later)
+		_, err = s.RotateRefreshToken(ctx, hash, successor("rt-after-revoke", later), later, storage.ReuseGrace{})
 		wantErr(t, err, storage.ErrNotFound, "RotateRefreshToken in a revoked family")
 		if rt := getRefresh(t, s, hash); !rt.RevokedAt.Equal(reuseAt) {
 			t.Errorf("token %s RevokedAt = %v after another attempt, want %v", rt.ID, rt.RevokedAt, reuseAt)
@@ -216,7 +216,7 @@ func testRefreshExpiry(t *testing.T, s storage.Store) {
 			mustOK(t, s.CreateRefreshToken(ctx, rt), "CreateRefreshToken")
 
 			next := successor(id+"-next", tc.now)
-			got, err := s.RotateRefreshToken(ctx, rt.TokenHash, next, tc.now)
+			got, err := s.RotateRefreshToken(ctx, rt.TokenHash, next, tc.now, storage.ReuseGrace{})
 			if tc.wantOK {
 				mustOK(t, err, "RotateRefreshToken")
 				if got.FamilyID != rt.FamilyID {
@@ -238,9 +238,9 @@ func testRefreshExpiry(t *testing.T, s storage.Store) {
 		old := newRefreshToken("rt-rotated-expired", "fam-rotated-expired", sd.client.ID, sd.user.ID, sd.session.ID)
 		old.ExpiresAt = at(time.Hour)
 		mustOK(t, s.CreateRefreshToken(ctx, old), "CreateRefreshToken")
-		next, err := s.RotateRefreshToken(ctx, old.TokenHash, successor("rt-rotated-expired-2", at(0)), at(0))
+		next, err := s.RotateRefreshToken(ctx, old.TokenHash, successor("rt-rotated-expired-2", at(0)), at(0), storage.ReuseGrace{})
 		mustOK(t, err, "RotateRefreshToken")
-		_, err = s.RotateRefreshToken(ctx, old.TokenHash, successor("rt-rotated-expired-3", at(time.Hour)), at(time.Hour))
+		_, err = s.RotateRefreshToken(ctx, old.TokenHash, successor("rt-rotated-expired-3", at(time.Hour)), at(time.Hour), storage.ReuseGrace{})
 		wantErr(t, err, storage.ErrNotFound, "RotateRefreshToken of a rotated, expired token")
 		for _, hash := range []string{old.TokenHash, next.TokenHash} {
 			if rt := getRefresh(t, s, hash); !rt.RevokedAt.IsZero() {
@@ -255,7 +255,7 @@ func testRevokeRefreshFamily(t *testing.T, s storage.Store) {
 	sd := seedRows(t, s)
 	t1 := newRefreshToken("rt-1", "fam-1", sd.client.ID, sd.user.ID, sd.session.ID)
 	mustOK(t, s.CreateRefreshToken(ctx, t1), "CreateRefreshToken")
-	t2, err := s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2", at(0)), at(0))
+	t2, err := s.RotateRefreshToken(ctx, t1.TokenHash, successor("rt-2", at(0)), at(0), storage.ReuseGrace{})
 	mustOK(t, err, "RotateRefreshToken")
 	other := newRefreshToken("rt-other", "fam-2", sd.client.ID, sd.user.ID, sd.session.ID)
 	mustOK(t, s.CreateRefreshToken(ctx, other), "CreateRefreshToken")
@@ -280,7 +280,7 @@ func testRevokeRefreshFamily(t *testing.T, s storage.Store) {
 			}
 		})
 	}
-	_, err = s.RotateRefreshToken(ctx, t2.TokenHash, successor("rt-3", at(2*time.Minute)), at(2*time.Minute))
+	_, err = s.RotateRefreshToken(ctx, t2.TokenHash, successor("rt-3", at(2*time.Minute)), at(2*time.Minute), storage.ReuseGrace{})
 	wantErr(t, err, storage.ErrNotFound, "RotateRefreshToken of a revoked token")
 }
 
@@ -302,7 +302,7 @@ func testRevokeSessionRefreshTokens(t *testing.T, s storage.Store) {
 	elsewhere := mk("other-session", "session-2", "openid")
 	// A rotated token is revoked too, and so is its successor (same session).
 	rotated := mk("rotated", sd.session.ID, "openid")
-	successor, err := s.RotateRefreshToken(ctx, rotated.TokenHash, successor("rotated-2", at(0)), at(0))
+	successor, err := s.RotateRefreshToken(ctx, rotated.TokenHash, successor("rotated-2", at(0)), at(0), storage.ReuseGrace{})
 	mustOK(t, err, "RotateRefreshToken")
 
 	mustOK(t, s.RevokeSessionRefreshTokens(ctx, "no-such-session", false, at(0)), "RevokeSessionRefreshTokens(no-such-session)")

@@ -37,6 +37,13 @@
 //   - SaveConsent keeps each scope once and takes GrantedAt from its
 //     argument. AddSessionClient works on a revoked session, and
 //     ListSessionClients of an unknown session is empty, not an error.
+//   - A refresh family with one revoked member is revoked as a whole, and a
+//     family without members counts as revoked. The reuse grace window is
+//     open while now < RotatedAt + Window.
+//   - A deny-list entry is removed once its expiry is before now. A
+//     session is due for ending when revoked, when ExpiresAt <= now, or
+//     when LastSeenAt + idle <= now. Deliveries due at the same instant are
+//     claimed in ID order; delivered ones are deleted.
 //
 // Conventions of the suite itself:
 //   - Errors are matched with errors.Is, so backends may (and should) wrap
@@ -75,12 +82,21 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SessionLifecycle", testSessionLifecycle},
 		{"SessionList", testSessionList},
 		{"SessionClients", testSessionClients},
+		{"RenewSession", testRenewSession},
 		{"Consent", testConsent},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuseRevokesFamily},
 		{"RefreshExpiry", testRefreshExpiry},
 		{"RevokeRefreshFamily", testRevokeRefreshFamily},
 		{"RevokeSessionRefreshTokens", testRevokeSessionRefreshTokens},
+		{"RevokeUserRefreshTokens", testRevokeUserRefreshTokens},
+		{"RefreshReuseGrace", testRefreshReuseGrace},
+		{"PartlyRevokedFamily", testPartlyRevokedFamily},
+		{"AccessTokenDenyList", testAccessTokenDenyList},
+		{"AccessTokenStatus", testAccessTokenStatus},
+		{"EndSession", testEndSession},
+		{"ListSessionsToEnd", testListSessionsToEnd},
+		{"LogoutDeliveryLifecycle", testLogoutDeliveryLifecycle},
 		{"SigningKeys", testSigningKeys},
 		{"ReferencedRowsMustExist", testReferencedRowsMustExist},
 		{"DeleteClientCascades", testDeleteClientCascades},
@@ -89,8 +105,14 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentCodeConsume", testConcurrentCodeConsume},
 		{"ConcurrentCodeIssue", testConcurrentCodeIssue},
 		{"ConcurrentRefreshRotate", testConcurrentRefreshRotate},
+		{"ConcurrentRefreshRotateGrace", testConcurrentRefreshRotateGrace},
 		{"ConcurrentConsentSave", testConcurrentConsentSave},
 		{"ConcurrentSessionClientAdd", testConcurrentSessionClientAdd},
+		{"LoginThrottleSchedule", testLoginThrottleSchedule},
+		{"LoginThrottleWindow", testLoginThrottleWindow},
+		{"ConcurrentLoginFailures", testConcurrentLoginFailures},
+		{"ConcurrentLogoutClaim", testConcurrentLogoutClaim},
+		{"ConcurrentEndSession", testConcurrentEndSession},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,61 @@
+package memory
+
+import (
+	"context"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// RevokeAccessToken implements storage.AccessTokens. A second revocation
+// keeps the later expiry.
+func (s *Store) RevokeAccessToken(_ context.Context, jti string, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.deniedJTIs[jti]; !ok || old.Before(ts(expiresAt)) {
+		s.deniedJTIs[jti] = ts(expiresAt)
+	}
+	return nil
+}
+
+// IsAccessTokenRevoked implements storage.AccessTokens.
+func (s *Store) IsAccessTokenRevoked(_ context.Context, jti string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.deniedJTIs[jti]
+	return ok, nil
+}
+
+// GetAccessTokenStatus implements storage.AccessTokens.
+func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQuery) (*storage.AccessTokenStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st storage.AccessTokenStatus
+	if q.JTI != "" {
+		_, st.Revoked = s.deniedJTIs[q.JTI]
+	}
+	if ss, ok := s.sessions[q.SessionID]; ok && q.SessionID != "" {
+		st.Session = cloneSession(ss)
+	}
+	if q.FamilyID != "" {
+		st.FamilyRevoked = s.familyRevoked(q.FamilyID)
+	}
+	if u, ok := s.users[q.UserID]; ok && q.UserID != "" {
+		st.User = cloneUser(u)
+	}
+	return &st, nil
+}
+
+// DeleteExpiredAccessTokenRevocations implements storage.AccessTokens.
+func (s *Store) DeleteExpiredAccessTokenRevocations(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for jti, exp := range s.deniedJTIs {
+		if exp.Before(ts(now)) {
+			delete(s.deniedJTIs, jti)
+			n++
+		}
+	}
+	return n, nil
+}

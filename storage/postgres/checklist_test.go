@@ -1,0 +1,15 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/storagetest"
+)
+
+// TestChecklistStore lists the storage-level checklist items (T1, T4, T9,
+// R2, R4–R6, S10) for PostgreSQL.
+func TestChecklistStore(t *testing.T) {
+	storagetest.Checklist(t, func(t *testing.T) storage.Store { return open(t) })
+	t.Run("R2/pool-recovers-after-outage", TestServerOutage)
+}
