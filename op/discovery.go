@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
-// discoveryCacheSeconds is how long clients may cache discovery and JWKS.
-// Keys are published ahead of use by more than this (see Keys).
-const discoveryCacheSeconds = 300
+// discoveryMaxAge is how long clients may cache the discovery document.
+// The JWKS has its own, JWKSMaxAge, which the key pre-publication lead
+// exceeds (see RotationPolicy).
+const discoveryMaxAge = 5 * time.Minute
 
 // discoveryDocument builds the provider metadata once (OIDC Discovery §3,
 // RFC 8414 §2). Everything advertised is implemented and tested; what is
@@ -37,13 +40,22 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			ResponseModesSupported:            []string{"query"},
 			GrantTypesSupported:               []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken},
 			SubjectTypesSupported:             []string{"public"},
-			IDTokenSigningAlgValuesSupported:  []string{string(defaultIDTokAlg)},
+			IDTokenSigningAlgValuesSupported:  p.keys.Algorithms(), // each has a current key, kept by Keys.Rotate
 			TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 			CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 			ClaimsSupported: []string{
 				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid",
 				"name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
 			},
+			// Revocation authenticates like the token endpoint (public
+			// clients by client_id, RFC 7009 §2.1); introspection only
+			// confidential clients (RFC 7662 §2.1).
+			RevocationEndpoint:                        p.issuer + PathRevocation,
+			RevocationEndpointAuthMethodsSupported:    []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
+			IntrospectionEndpoint:                     p.issuer + PathIntrospection,
+			IntrospectionEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost},
+			BackChannelLogoutSupported:                true, // Back-Channel Logout 1.0 §2.1
+			BackChannelLogoutSessionSupported:         true,
 		},
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3
@@ -52,27 +64,43 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 }
 
 func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
-	writeCacheable(w, r, p.discovery, "", "application/json")
+	writeCacheable(w, r, p.discovery, "", "application/json", discoveryMaxAge)
 }
 
+// serveJWKS serves the precomputed key set (RFC 7517 §5) with an ETag, so
+// a client revalidating its copy gets 304 Not Modified until the keys
+// change.
 func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	body, etag := p.keys.JWKS()
-	writeCacheable(w, r, body, etag, "application/jwk-set+json")
+	writeCacheable(w, r, body, etag, "application/jwk-set+json", JWKSMaxAge)
 }
 
-// writeCacheable serves public metadata: cacheable, and readable from any
-// origin without credentials (it holds nothing secret).
-func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte, etag, contentType string) {
+// writeCacheable serves public metadata: cacheable for maxAge, and readable
+// from any origin without credentials (it holds nothing secret).
+func writeCacheable(w http.ResponseWriter, r *http.Request, body []byte, etag, contentType string, maxAge time.Duration) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(discoveryCacheSeconds))
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
 	h.Set("Access-Control-Allow-Origin", "*")
 	if etag != "" {
 		h.Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
 	_, _ = w.Write(body)
+}
+
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 §13.1.2):
+// the header is "*" or a comma-separated list of entity tags, each maybe
+// marked weak with W/.
+func etagMatches(header, etag string) bool {
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,8 @@
 //	/authorize                         authorization endpoint, GET and POST (OIDC Core §3.1.2)
 //	/authorize/callback                where the login and consent pages hand the browser back
 //	/token                             token endpoint (RFC 6749 §3.2), through zitadel's op.Server router
+//	/revoke                            token revocation (RFC 7009), same router
+//	/introspect                        token introspection (RFC 7662), same router
 //	/userinfo                          UserInfo (OIDC Core §5.3)
 //	/end_session                       RP-Initiated Logout 1.0
 //
@@ -22,7 +24,13 @@
 // UserInfo are ours so that what is advertised is exactly what works and the
 // bytes are computed once.
 //
-// The browser side (login and consent pages, cookies) lives in package web;
-// cmd hands this package a Browser that reads the SSO session and renders
-// error pages.
+// The browser side (login, consent and sign-out confirmation pages,
+// cookies) lives in package web; cmd hands this package a Browser that
+// reads the SSO session and renders pages.
+//
+// Taking access away: Logout is the one place that ends sessions (logout,
+// confirmation page, forced logout, expiry) and enqueues back-channel
+// logout; Worker sweeps expired sessions and delivers logout tokens from
+// the store's outbox; activeAccessToken is the one liveness check of
+// access tokens (UserInfo, introspection).
 package op

@@ -10,11 +10,21 @@ import (
 )
 
 // endSession is the RP-Initiated Logout endpoint (RP-Initiated Logout 1.0
-// §2, §3). A request with a valid id_token_hint ends the browser's SSO
-// session and, when post_logout_redirect_uri exactly matches one the client
-// registered, returns the browser there with state. A request without a
-// valid hint changes nothing (§6: it could be a cross-site forgery); the
-// person is told how to sign out instead.
+// §2, §3; checklist L1–L4).
+//
+//   - With a valid id_token_hint (signed by us; expired is fine), and
+//     client_id, if sent, among its audiences: the browser's session ends
+//     at once if it belongs to the hint's subject, and the browser goes to
+//     post_logout_redirect_uri with state.
+//   - Without a hint, a live session is not ended on a request anyone
+//     could forge (§6): the person is asked to confirm on a page whose
+//     CSRF-protected form ends it (Browser.ConfirmLogout).
+//   - An invalid hint, a client_id that does not match it, or a
+//     post_logout_redirect_uri that is not exactly one the client
+//     registered is refused on an error page: no redirect, nothing ends.
+//
+// Without a session there is nothing to end: the browser goes straight to
+// the validated post-logout URI or the signed-out page.
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	v, err := readAuthorizeParams(w, r)
 	if err != nil {
@@ -27,60 +37,89 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hintToken, clientID, postLogout := v.Get("id_token_hint"), v.Get("client_id"), v.Get("post_logout_redirect_uri")
-	if hintToken == "" {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out was not confirmed",
-			"This sign-out request did not come with proof from the application, so you are still signed in. Sign out from within the application.")
-		return
-	}
-	hint, err := p.parseIDTokenHint(hintToken)
-	if err != nil || (clientID != "" && !slices.Contains(hint.Audience, clientID)) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid",
-			"The application sent a sign-out request this service cannot verify. You are still signed in.")
-		return
-	}
-	if clientID == "" && len(hint.Audience) > 0 {
-		clientID = hint.Audience[0]
-	}
-	target := p.cfg.LoggedOutPath
-	if postLogout != "" {
-		c, err := p.store.GetClient(r.Context(), clientID)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			p.unavailable(w, r, err)
+	hintToken, clientID, postLogout, state := v.Get("id_token_hint"), v.Get("client_id"), v.Get("post_logout_redirect_uri"), v.Get("state")
+	var hint *idTokenHint
+	if hintToken != "" {
+		hint, err = p.parseIDTokenHint(hintToken)
+		if err != nil || (clientID != "" && !slices.Contains(hint.Audience, clientID)) {
+			p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid",
+				"The application sent a sign-out request this service cannot verify. You are still signed in.")
 			return
 		}
-		// §3: only an exact match of a registered URI is ever followed.
-		if err != nil || c.Disabled || !slices.Contains(c.PostLogoutRedirectURIs, postLogout) {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-				"The application asked to send you to an address it has not registered. You were not signed out.")
-			return
+		if clientID == "" && len(hint.Audience) > 0 {
+			clientID = hint.Audience[0]
 		}
-		u, _ := url.Parse(postLogout)
-		if state := v.Get("state"); state != "" {
-			q := u.Query()
-			q.Set("state", state)
-			u.RawQuery = q.Encode()
-		}
-		target = u.String()
+	}
+	c, ok := p.postLogoutClient(w, r, clientID, postLogout)
+	if !ok {
+		return
 	}
 	sess, err := p.browser.CurrentSession(r)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
 	}
-	// Only the session of the user the hint names is ended.
-	if sess != nil && sess.UserID == hint.Subject {
-		now := p.now()
-		if err := p.store.RevokeSession(r.Context(), sess.ID, now); err != nil {
-			p.unavailable(w, r, err)
-			return
-		}
-		if err := p.store.RevokeSessionRefreshTokens(r.Context(), sess.ID, true, now); err != nil {
-			p.unavailable(w, r, err)
-			return
-		}
-		p.log.InfoContext(r.Context(), "session ended by client", "event", "logout", "session_id", sess.ID, "client_id", clientID)
+	if sess != nil && hint == nil {
+		p.browser.ConfirmLogout(w, r, c, postLogout, state)
+		return
 	}
-	p.browser.ClearSession(w)
+	// Only the session of the user the hint names is ended; another
+	// user's session is left alone, cookie included.
+	switch {
+	case sess == nil:
+		p.browser.ClearSession(w)
+	case sess.UserID == hint.Subject:
+		if err := p.logout.EndSession(r.Context(), sess.ID, ReasonLogout); err != nil {
+			p.unavailable(w, r, err)
+			return
+		}
+		p.browser.ClearSession(w)
+	}
+	target := p.cfg.LoggedOutPath
+	if postLogout != "" {
+		target = postLogoutURL(postLogout, state)
+	}
 	redirect(w, r, target)
+}
+
+// postLogoutClient loads the client named by client_id (or the hint) and
+// checks post_logout_redirect_uri against its registration: only an exact
+// match of a registered URI is ever followed (RP-Initiated Logout 1.0 §3).
+// On failure it has written an error page.
+func (p *Provider) postLogoutClient(w http.ResponseWriter, r *http.Request, clientID, postLogout string) (*storage.Client, bool) {
+	if clientID == "" {
+		if postLogout != "" {
+			p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
+				"The application asked to send you to an address without saying which application it is. You were not signed out.")
+			return nil, false
+		}
+		return nil, true
+	}
+	c, err := p.store.GetClient(r.Context(), clientID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		p.unavailable(w, r, err)
+		return nil, false
+	}
+	if err != nil || c.Disabled {
+		c = nil
+	}
+	if postLogout != "" && (c == nil || !slices.Contains(c.PostLogoutRedirectURIs, postLogout)) {
+		p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
+			"The application asked to send you to an address it has not registered. You were not signed out.")
+		return nil, false
+	}
+	return c, true
+}
+
+// PostLogoutURL returns a validated post_logout_redirect_uri with state
+// added to its query when state is not empty (RP-Initiated Logout 1.0 §3).
+func postLogoutURL(postLogoutRedirectURI, state string) string {
+	u, err := url.Parse(postLogoutRedirectURI)
+	if err != nil || state == "" {
+		return postLogoutRedirectURI
+	}
+	q := u.Query()
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

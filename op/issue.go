@@ -21,6 +21,12 @@ type grant struct {
 	authTime          time.Time
 	amr               []string
 	nonce             string // only from the authorization request (OIDC Core §12.2)
+	// familyID is the refresh-token family of a refresh grant; empty for a
+	// code exchange, which starts a family when the client may refresh.
+	familyID string
+	// offline is set when the grant's original scopes include
+	// offline_access: its tokens outlive the browser session.
+	offline bool
 }
 
 // refreshResult carries the rotated refresh token into the response.
@@ -28,6 +34,10 @@ type refreshResult struct{ token string }
 
 // issueTokens mints the access token, a refresh token (first of a new
 // family unless one was just rotated) and, for openid requests, the ID token.
+//
+// The access token names what can take it away again: `fid`, its refresh
+// family, and `sid`, its browser session, except for offline_access
+// families, which survive the session (see activeAccessToken).
 func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, refreshed *refreshResult) (*zop.Response, error) {
 	now := p.now()
 	u, err := p.store.GetUser(ctx, g.userID)
@@ -41,12 +51,21 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	if c.AccessTokenTTL > 0 {
 		atTTL = c.AccessTokenTTL
 	}
+	var first *newToken // the first token of a new family
+	if refreshed == nil && c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
+		rt := p.newRefreshToken(storage.NewID(), c, now)
+		first, g.familyID = &rt, rt.record.FamilyID
+	}
 	at := accessTokenClaims{
 		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
 		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
-		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(), SID: g.sessionID,
+		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(),
+		SID: g.sessionID, FamilyID: g.familyID,
 	}
-	accessToken, err := p.keys.sign(accessTokenAlg, typAccessToken, at)
+	if g.offline && g.familyID != "" {
+		at.SID = ""
+	}
+	accessToken, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
 		return nil, serverError(err)
 	}
@@ -57,14 +76,13 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	switch {
 	case refreshed != nil:
 		resp.RefreshToken = refreshed.token
-	case c.HasGrant(string(oidc.GrantTypeRefreshToken)):
-		rt := p.newRefreshToken(storage.NewID(), c, now)
-		rec := rt.record
+	case first != nil:
+		rec := first.record
 		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr
 		if err := p.store.CreateRefreshToken(ctx, rec); err != nil {
 			return nil, serverError(err)
 		}
-		resp.RefreshToken = rt.token
+		resp.RefreshToken = first.token
 	}
 	if slices.Contains(g.scopes, scopeOpenID) {
 		if resp.IDToken, err = p.idToken(c, u, g, accessToken); err != nil {

@@ -127,6 +127,10 @@ type accessTokenClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	SID      string   `json:"sid,omitempty"`
+	// FamilyID names the refresh-token family (the grant) the token was
+	// issued with, a private claim (RFC 7519 §4.3): revoking the family
+	// revokes its access tokens (RFC 7009 §2.1).
+	FamilyID string `json:"fid,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/aes"
@@ -29,12 +30,23 @@ import (
 )
 
 // SupportedAlgorithms are the JWS algorithms monban can sign with. RS256 is
-// mandatory to implement for ID tokens (OIDC Core §15.1).
+// mandatory to implement for ID tokens (OIDC Core §15.1) and must be
+// supported for JWT access tokens (RFC 9068 §2.1); ES256 (RFC 7518 §3.4),
+// PS256 (§3.5) and EdDSA with Ed25519 (RFC 8037 §3.1) are the modern
+// alternatives.
 var SupportedAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256, jose.EdDSA}
+
+// rsaKeyBits is the size of generated RSA keys: RFC 7518 §3.3 requires at
+// least 2048 bits. RS256/PS256 exist for interoperability; ES256 and EdDSA
+// give 128-bit security at a fraction of the cost.
+const rsaKeyBits = 2048
 
 // KeyEncryptionKeys encrypt signing keys at rest with AES-256-GCM. The
 // first key encrypts; every key is tried when decrypting, so an operator can
-// move to a new secret by putting it first.
+// move to a new secret by putting it first (then `monban keys reencrypt`).
+//
+// A sealed key is nonce ‖ ciphertext ‖ tag, with the key ID as additional
+// authenticated data so a ciphertext cannot be moved to another key row.
 type KeyEncryptionKeys struct {
 	aeads []cipher.AEAD
 }
@@ -70,8 +82,7 @@ func RandomKeyEncryptionKeys() *KeyEncryptionKeys {
 	return k
 }
 
-// seal encrypts plaintext, binding it to the key ID as additional data so a
-// ciphertext cannot be moved to another key row.
+// seal encrypts plaintext under the first secret, bound to the key ID.
 func (k *KeyEncryptionKeys) seal(kid string, plaintext []byte) []byte {
 	aead := k.aeads[0]
 	nonce := make([]byte, aead.NonceSize())
@@ -79,17 +90,19 @@ func (k *KeyEncryptionKeys) seal(kid string, plaintext []byte) []byte {
 	return aead.Seal(nonce, nonce, plaintext, []byte(kid))
 }
 
-func (k *KeyEncryptionKeys) open(kid string, sealed []byte) ([]byte, error) {
-	for _, aead := range k.aeads {
+// open decrypts a sealed key with the first secret that can, and returns
+// which one (0 is the first).
+func (k *KeyEncryptionKeys) open(kid string, sealed []byte) ([]byte, int, error) {
+	for i, aead := range k.aeads {
 		if len(sealed) < aead.NonceSize() {
 			break
 		}
 		nonce, ct := sealed[:aead.NonceSize()], sealed[aead.NonceSize():]
 		if pt, err := aead.Open(nil, nonce, ct, []byte(kid)); err == nil {
-			return pt, nil
+			return pt, i, nil
 		}
 	}
-	return nil, fmt.Errorf("signing key %s cannot be decrypted with the configured secrets (wrong or missing MONBAN_SECRETS?)", kid)
+	return nil, 0, fmt.Errorf("signing key %s cannot be decrypted with the configured secrets (wrong or missing MONBAN_SECRETS?)", kid)
 }
 
 // signingKey is a parsed private key with a cached signer per JWS `typ`.
@@ -118,62 +131,61 @@ func (k *signingKey) signer(typ string) (jose.Signer, error) {
 	return s, nil
 }
 
-// keySet is an immutable snapshot of the usable keys.
+// keySet is an immutable snapshot of the stored keys.
 type keySet struct {
+	version string                                  // fingerprint of the (id, algorithm, state) list it was built from
+	parsed  map[string]*signingKey                  // every stored key by kid, reused by the next snapshot
 	current map[jose.SignatureAlgorithm]*signingKey // signing key per algorithm
 	public  map[string]jose.JSONWebKey              // every published key by kid
 	jwks    []byte                                  // serialized JWKS document
 	etag    string
 }
 
-// Keys loads signing keys from the store, keeps them parsed in memory and
-// serves the JWKS from precomputed bytes.
+// Keys loads signing keys from the store, keeps them parsed in memory,
+// serves the JWKS from precomputed bytes and rotates them (rotation.go).
+//
+// Every stored key — next, current and retired — is published in the JWKS;
+// the current key of each algorithm signs. Request handlers read an atomic
+// snapshot, so they never wait for the store.
 type Keys struct {
-	store storage.SigningKeys
-	kek   *KeyEncryptionKeys
-	now   func() time.Time
-	set   atomic.Pointer[keySet]
+	store  storage.SigningKeys
+	kek    *KeyEncryptionKeys
+	now    func() time.Time
+	policy RotationPolicy
+	algs   []jose.SignatureAlgorithm // kept by Ensure and Rotate
+
+	loadMu sync.Mutex // one snapshot builder at a time
+	set    atomic.Pointer[keySet]
 }
 
-// NewKeys returns a key manager over store. Call Load (or Ensure) before use.
+// NewKeys returns a key manager over store with DefaultRotationPolicy.
+// Call Ensure before use.
 func NewKeys(store storage.SigningKeys, kek *KeyEncryptionKeys, now func() time.Time) *Keys {
-	return &Keys{store: store, kek: kek, now: now}
+	if now == nil {
+		now = time.Now
+	}
+	return &Keys{store: store, kek: kek, now: now, policy: DefaultRotationPolicy()}
 }
 
-// Ensure creates a current key for each algorithm in algs that has none,
-// then loads the key set.
-func (k *Keys) Ensure(ctx context.Context, algs ...jose.SignatureAlgorithm) error {
-	stored, err := k.store.ListSigningKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("list signing keys: %w", err)
-	}
-	for _, alg := range algs {
-		if slices.ContainsFunc(stored, func(s *storage.SigningKey) bool {
-			return s.State == storage.KeyCurrent && s.Algorithm == string(alg)
-		}) {
-			continue
-		}
-		if _, err := k.Generate(ctx, alg, storage.KeyCurrent); err != nil {
-			return err
-		}
-	}
-	return k.Load(ctx)
-}
+// clock returns now as the store keeps it: UTC, microseconds.
+func (k *Keys) clock() time.Time { return k.now().UTC().Truncate(time.Microsecond) }
 
-// Generate creates, encrypts and stores a new key in the given state.
-func (k *Keys) Generate(ctx context.Context, alg jose.SignatureAlgorithm, state string) (string, error) {
+// newKey generates a key for alg and returns its record, encrypted, in
+// state with CreatedAt (and, for a current key, ActivatedAt) at now. The
+// key ID is a truncated SHA-256 of the public key: unique, stable, not
+// secret.
+func (k *Keys) newKey(alg jose.SignatureAlgorithm, state string, now time.Time) (*storage.SigningKey, error) {
 	priv, err := generatePrivateKey(alg)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return "", fmt.Errorf("marshal %s key: %w", alg, err)
+		return nil, fmt.Errorf("marshal %s key: %w", alg, err)
 	}
 	pub, _ := x509.MarshalPKIXPublicKey(priv.Public())
 	sum := sha256.Sum256(pub)
-	kid := hex.EncodeToString(sum[:12]) // key thumbprint: stable, unique, not secret
-	now := k.now().UTC()
+	kid := hex.EncodeToString(sum[:12])
 	rec := &storage.SigningKey{
 		ID: kid, Algorithm: string(alg), State: state,
 		EncryptedKey: k.kek.seal(kid, der), CreatedAt: now,
@@ -181,16 +193,13 @@ func (k *Keys) Generate(ctx context.Context, alg jose.SignatureAlgorithm, state 
 	if state == storage.KeyCurrent {
 		rec.ActivatedAt = now
 	}
-	if err := k.store.CreateSigningKey(ctx, rec); err != nil {
-		return "", fmt.Errorf("store signing key: %w", err)
-	}
-	return kid, nil
+	return rec, nil
 }
 
 func generatePrivateKey(alg jose.SignatureAlgorithm) (crypto.Signer, error) {
 	switch alg {
 	case jose.RS256, jose.PS256:
-		return rsa.GenerateKey(rand.Reader, 2048)
+		return rsa.GenerateKey(rand.Reader, rsaKeyBits)
 	case jose.ES256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case jose.EdDSA:
@@ -200,45 +209,119 @@ func generatePrivateKey(alg jose.SignatureAlgorithm) (crypto.Signer, error) {
 	return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
 }
 
-// Load reads every key from the store, decrypts and parses it, and swaps in
-// the new snapshot. A key that cannot be decrypted is a hard error: the
-// provider must never silently mint new keys over a configuration mistake.
+// checkKeyType reports whether priv can sign with alg.
+func checkKeyType(alg jose.SignatureAlgorithm, priv crypto.Signer) bool {
+	switch p := priv.(type) {
+	case *rsa.PrivateKey:
+		return (alg == jose.RS256 || alg == jose.PS256) && p.N.BitLen() >= rsaKeyBits
+	case *ecdsa.PrivateKey:
+		return alg == jose.ES256 && p.Curve == elliptic.P256()
+	case ed25519.PrivateKey:
+		return alg == jose.EdDSA
+	}
+	return false
+}
+
+// Load reads the keys from the store and, when the (id, algorithm, state)
+// list changed since the last Load, swaps in a new snapshot: keys it has
+// parsed before are reused, new ones decrypted and parsed. So calling it
+// every few seconds costs one small query. A key that cannot be decrypted
+// is a hard error and leaves the previous snapshot in place: the provider
+// must never silently mint new keys over a configuration mistake.
 func (k *Keys) Load(ctx context.Context) error {
 	stored, err := k.store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list signing keys: %w", err)
 	}
-	set := &keySet{current: map[jose.SignatureAlgorithm]*signingKey{}, public: map[string]jose.JSONWebKey{}}
-	var published []jose.JSONWebKey
+	return k.install(stored)
+}
+
+// install builds and stores the snapshot of stored (oldest first).
+func (k *Keys) install(stored []*storage.SigningKey) error {
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	version := fingerprint(stored)
+	prev := k.set.Load()
+	if prev != nil && prev.version == version {
+		return nil
+	}
+	set := &keySet{
+		version: version,
+		parsed:  make(map[string]*signingKey, len(stored)),
+		current: make(map[jose.SignatureAlgorithm]*signingKey),
+		public:  make(map[string]jose.JSONWebKey, len(stored)),
+	}
 	for _, rec := range stored { // oldest first: a newer current key wins
-		der, err := k.kek.open(rec.ID, rec.EncryptedKey)
+		key, err := k.parse(prev, rec)
 		if err != nil {
 			return err
 		}
-		parsed, err := x509.ParsePKCS8PrivateKey(der)
-		if err != nil {
-			return fmt.Errorf("parse signing key %s: %w", rec.ID, err)
-		}
-		priv, ok := parsed.(crypto.Signer)
-		if !ok {
-			return fmt.Errorf("signing key %s is not a signer", rec.ID)
-		}
-		alg := jose.SignatureAlgorithm(rec.Algorithm)
-		jwk := jose.JSONWebKey{Key: priv.Public(), KeyID: rec.ID, Algorithm: rec.Algorithm, Use: "sig"}
-		set.public[rec.ID] = jwk
-		published = append(published, jwk)
+		set.parsed[rec.ID] = key
+		set.public[rec.ID] = jose.JSONWebKey{Key: key.private.Public(), KeyID: rec.ID, Algorithm: rec.Algorithm, Use: "sig"}
 		if rec.State == storage.KeyCurrent {
-			set.current[alg] = &signingKey{id: rec.ID, alg: alg, private: priv, signers: map[string]jose.Signer{}}
+			set.current[key.alg] = key
 		}
 	}
-	set.jwks, err = json.Marshal(jose.JSONWebKeySet{Keys: published})
-	if err != nil {
+	// Current keys first, RS256 first among them: a client that naively
+	// takes the first key gets the one that signs ID tokens by default.
+	published := slices.Clone(stored)
+	slices.SortStableFunc(published, func(a, b *storage.SigningKey) int {
+		return cmp.Or(cmp.Compare(stateRank(a.State), stateRank(b.State)),
+			cmp.Compare(algRank(a.Algorithm), algRank(b.Algorithm)))
+	})
+	doc := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(published))}
+	for _, rec := range published {
+		doc.Keys = append(doc.Keys, set.public[rec.ID])
+	}
+	var err error
+	if set.jwks, err = json.Marshal(doc); err != nil {
 		return fmt.Errorf("marshal JWKS: %w", err)
 	}
 	sum := sha256.Sum256(set.jwks)
 	set.etag = `"` + hex.EncodeToString(sum[:8]) + `"`
 	k.set.Store(set)
 	return nil
+}
+
+// parse returns the parsed key of rec, from prev when it has it.
+func (k *Keys) parse(prev *keySet, rec *storage.SigningKey) (*signingKey, error) {
+	alg := jose.SignatureAlgorithm(rec.Algorithm)
+	if prev != nil {
+		if key, ok := prev.parsed[rec.ID]; ok && key.alg == alg {
+			return key, nil
+		}
+	}
+	der, _, err := k.kek.open(rec.ID, rec.EncryptedKey)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key %s: %w", rec.ID, err)
+	}
+	priv, ok := parsed.(crypto.Signer)
+	if !ok || !checkKeyType(alg, priv) {
+		return nil, fmt.Errorf("signing key %s: a %T cannot sign %s", rec.ID, parsed, alg)
+	}
+	return &signingKey{id: rec.ID, alg: alg, private: priv, signers: map[string]jose.Signer{}}, nil
+}
+
+// fingerprint identifies what a snapshot depends on. Re-encryption and
+// time stamps do not change it.
+func fingerprint(stored []*storage.SigningKey) string {
+	h := sha256.New()
+	for _, rec := range stored {
+		fmt.Fprintf(h, "%s %s %s\n", rec.ID, rec.Algorithm, rec.State)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func stateRank(state string) int {
+	return slices.Index([]string{storage.KeyCurrent, storage.KeyNext, storage.KeyRetired}, state)
+}
+
+func algRank(alg string) int {
+	return slices.Index(SupportedAlgorithms, jose.SignatureAlgorithm(alg))
 }
 
 // signer returns the current key for alg.
@@ -254,15 +337,19 @@ func (k *Keys) signer(alg jose.SignatureAlgorithm) (*signingKey, error) {
 	return key, nil
 }
 
-// Algorithms returns the algorithms that have a current signing key, sorted.
+// Algorithms returns the algorithms the provider signs with, sorted: those
+// given to Ensure, whose keys it keeps current (for discovery's
+// id_token_signing_alg_values_supported, OIDC Discovery §3). Before Ensure,
+// the algorithms that have a current key.
 func (k *Keys) Algorithms() []string {
-	set := k.set.Load()
-	if set == nil {
-		return nil
-	}
 	var algs []string
-	for alg := range set.current {
+	for _, alg := range k.algs {
 		algs = append(algs, string(alg))
+	}
+	if set := k.set.Load(); len(algs) == 0 && set != nil {
+		for alg := range set.current {
+			algs = append(algs, string(alg))
+		}
 	}
 	slices.Sort(algs)
 	return algs
@@ -278,7 +365,9 @@ func (k *Keys) publicKey(kid string) (jose.JSONWebKey, bool) {
 	return key, ok
 }
 
-// JWKS returns the serialized public key set and its entity tag.
+// JWKS returns the serialized public key set (RFC 7517 §5) and its entity
+// tag. It holds every stored key, so a next key is published before it
+// signs and a retired one until RemoveAfter.
 func (k *Keys) JWKS() (body []byte, etag string) {
 	set := k.set.Load()
 	if set == nil {

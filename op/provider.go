@@ -29,6 +29,12 @@ type Browser interface {
 	// request; they send the browser back to CallbackPath.
 	LoginURL(authRequestID string) string
 	ConsentURL(authRequestID string) string
+	// ConfirmLogout renders the page that asks the person to confirm a
+	// sign-out request that came without a valid id_token_hint
+	// (RP-Initiated Logout 1.0 §6). client is the requesting client, or
+	// nil; postLogoutRedirectURI is empty or already validated as one of
+	// client's registered URIs; state is echoed there afterwards.
+	ConfirmLogout(w http.ResponseWriter, r *http.Request, client *storage.Client, postLogoutRedirectURI, state string)
 }
 
 // Config configures a Provider. Zero durations take the defaults below.
@@ -45,9 +51,17 @@ type Config struct {
 	AccessTokenTTL  time.Duration // default 5m (RFC 9068 tokens stay short)
 	IDTokenTTL      time.Duration // default 10m
 	RefreshTokenTTL time.Duration // default 30 days, also the family's absolute lifetime
+	// AccessTokenAlg signs JWT access tokens; default DefaultAccessTokenAlg.
+	// Keys must sign with it (Keys.Ensure).
+	AccessTokenAlg jose.SignatureAlgorithm
 	// SessionIdleTimeout is the SSO session's idle timeout, used to decide
-	// whether session-bound refresh tokens are still usable.
+	// whether session-bound refresh and access tokens are still usable.
 	SessionIdleTimeout time.Duration
+	// RefreshReuseGrace is the optional grace window for refresh-token
+	// reuse (off when zero; see storage.ReuseGrace).
+	RefreshReuseGrace storage.ReuseGrace
+	// Logout ends browser sessions; nil means one over Store.
+	Logout *Logout
 	// LoggedOutPath is the page shown after a logout that does not redirect
 	// back to a client; default "/logged-out".
 	LoggedOutPath string
@@ -62,24 +76,32 @@ const (
 	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
 )
 
+// DefaultAccessTokenAlg signs access tokens unless configured otherwise.
+// Resource servers must accept RS256 (RFC 9068 §2.1), but ES256 (RFC 7518
+// §3.4) signs about 25 times faster than RSA-2048, with 128-bit rather than
+// 112-bit security, and every token response carries an access token. ID
+// tokens keep RS256 by default, as OIDC Core §15.1 requires.
+const DefaultAccessTokenAlg = jose.ES256
+
 // clockLeeway tolerates small clock differences on tokens we verify
 // (RFC 7519 §4.1.4).
 const clockLeeway = 30 * time.Second
 
 // Paths of the provider's endpoints, relative to the issuer.
 const (
-	PathDiscovery    = "/.well-known/openid-configuration"
-	PathJWKS         = "/jwks"
-	PathAuthorize    = "/authorize"
-	CallbackPath     = "/authorize/callback"
-	PathToken        = "/token"
-	PathUserinfo     = "/userinfo"
-	PathEndSession   = "/end_session"
-	callbackIDParam  = "id"
-	defaultIDTokAlg  = jose.RS256
-	accessTokenAlg   = jose.RS256
-	maxParamLength   = 2048
-	maxFormBodyBytes = 64 << 10
+	PathDiscovery     = "/.well-known/openid-configuration"
+	PathJWKS          = "/jwks"
+	PathAuthorize     = "/authorize"
+	CallbackPath      = "/authorize/callback"
+	PathToken         = "/token"
+	PathUserinfo      = "/userinfo"
+	PathEndSession    = "/end_session"
+	PathRevocation    = "/revoke"     // RFC 7009
+	PathIntrospection = "/introspect" // RFC 7662
+	callbackIDParam   = "id"
+	defaultIDTokAlg   = jose.RS256
+	maxParamLength    = 2048
+	maxFormBodyBytes  = 64 << 10
 )
 
 // Provider serves the OpenID Provider endpoints.
@@ -93,6 +115,7 @@ type Provider struct {
 	log       *slog.Logger
 	discovery []byte
 	token     http.Handler
+	logout    *Logout
 }
 
 // New validates cfg and builds a Provider.
@@ -116,6 +139,12 @@ func New(cfg Config) (*Provider, error) {
 	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
 	setDefault(&cfg.IDTokenTTL, DefaultIDTokenTTL)
 	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	if cfg.AccessTokenAlg == "" {
+		cfg.AccessTokenAlg = DefaultAccessTokenAlg
+	}
+	if err := checkKeys(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.LoggedOutPath == "" {
 		cfg.LoggedOutPath = "/logged-out"
 	}
@@ -134,10 +163,17 @@ func New(cfg Config) (*Provider, error) {
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     cfg.Logger,
 	}
+	if p.logout = cfg.Logout; p.logout == nil {
+		p.logout = NewLogout(LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
+	}
 	if p.discovery, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
-	endpoints := zop.Endpoints{Token: zop.NewEndpoint(PathToken)}
+	endpoints := zop.Endpoints{
+		Token:         zop.NewEndpoint(PathToken),
+		Revocation:    zop.NewEndpoint(PathRevocation),
+		Introspection: zop.NewEndpoint(PathIntrospection),
+	}
 	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
 	return p, nil
 }
@@ -158,7 +194,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc(PathAuthorize, p.authorize)
 	mux.HandleFunc("GET "+CallbackPath, p.callback)
 	cors := &corsPolicy{p: p}
-	mux.Handle(PathToken, cors.wrap(tokenGuard(p.token)))
+	mux.Handle(PathToken, cors.wrap(formGuard(tokenEndpoint, p.token)))
+	mux.Handle(PathRevocation, cors.wrap(formGuard(revocationEndpoint, p.token)))
+	mux.Handle(PathIntrospection, formGuard(introspectionEndpoint, p.token))
 	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))
 	mux.HandleFunc(PathEndSession, p.endSession)
 }

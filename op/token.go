@@ -43,6 +43,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	return p.issueTokens(ctx, c, grant{
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce,
+		offline: slices.Contains(req.Scopes, scopeOfflineAccess),
 	}, nil)
 }
 
@@ -67,7 +68,8 @@ func verifyPKCE(challenge, verifier string) error {
 
 // RefreshToken rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2):
 // every use returns a new token, and presenting a rotated token again
-// revokes its whole family.
+// revokes its whole family, refresh and access tokens alike, unless the
+// optional reuse grace window (Config.RefreshReuseGrace) accepts it.
 func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
@@ -86,13 +88,16 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
 	}
 	scopes := old.Scopes
-	if len(r.Data.Scopes) > 0 { // narrower scopes only (RFC 6749 §6)
-		for _, sc := range r.Data.Scopes {
+	// An empty scope parameter is the same as none (RFC 6749 §3.1): the
+	// original scopes (checklist B6).
+	requested := slices.DeleteFunc(slices.Clone([]string(r.Data.Scopes)), func(s string) bool { return s == "" })
+	if len(requested) > 0 { // narrower scopes only (RFC 6749 §6)
+		for _, sc := range requested {
 			if !slices.Contains(old.Scopes, sc) {
 				return nil, oidc.ErrInvalidScope().WithDescription("a requested scope was not granted originally")
 			}
 		}
-		scopes = r.Data.Scopes
+		scopes = requested
 	}
 	if !slices.Contains(old.Scopes, scopeOfflineAccess) {
 		// Without offline_access the grant lives only as long as the
@@ -106,20 +111,27 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		}
 	}
 	next := p.newRefreshToken(old.FamilyID, c, now)
-	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now)
+	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace)
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		p.log.WarnContext(ctx, "refresh token reuse detected; family revoked",
 			"event", "refresh_token_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrConflict):
+		// ErrConflict: the store kept losing a race against another use of
+		// this token's family (only concurrent reuse causes that), so this
+		// request lost too (checklist R5).
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	case err != nil:
 		return nil, serverError(err)
+	case !old.RotatedAt.IsZero():
+		p.log.InfoContext(ctx, "rotated refresh token accepted again inside the grace window",
+			"event", "refresh_token_grace_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: stored.UserID, sessionID: stored.SessionID, scopes: scopes,
 		authTime: stored.AuthTime, amr: stored.AMR,
+		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
 	}, &refreshResult{token: next.token})
 }
 

@@ -6,14 +6,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/monban-idp/monban/storage"
 )
 
 // userinfo is the UserInfo endpoint (OIDC Core §5.3). The access token comes
 // in the Authorization header or, for POST, the form body (RFC 6750 §2.1,
 // §2.2); never in the URL, where it would be logged (RFC 6750 §2.3 is not
-// supported). Claims are released by the token's scopes (OIDC Core §5.4).
+// supported). It must be active (activeAccessToken): a revoked, logged-out
+// or disabled user's token is 401 invalid_token (RFC 6750 §3.1). Claims are
+// released by the token's scopes (OIDC Core §5.4).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -30,24 +30,19 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	at, err := p.parseAccessToken(token, p.now())
-	if err != nil {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid or expired")
-		return
-	}
-	if !slices.Contains(strings.Fields(at.Scope), scopeOpenID) {
-		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
-		return
-	}
-	u, err := p.store.GetUser(ctx, at.Subject)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid or expired")
+	at, u, err := p.activeAccessToken(ctx, token)
+	if errors.Is(err, errTokenInactive) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
 		return
 	}
 	if err != nil {
 		p.log.ErrorContext(ctx, "userinfo failed", "error", err)
 		w.Header().Set("Retry-After", "5")
 		bearerError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
+		return
+	}
+	if !slices.Contains(strings.Fields(at.Scope), scopeOpenID) {
+		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

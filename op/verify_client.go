@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -75,19 +76,52 @@ func basicAuth(h http.Header) (string, string, bool) {
 	return r.BasicAuth()
 }
 
-// tokenGuard enforces HTTP hygiene on the token endpoint before the
-// library sees the request (RFC 6749 §3.2, §5.1; ASVS 15.2.2, 15.3.7):
-// POST only, form-encoded body only (credentials never in the URL), a
-// bounded body, no repeated parameters, a supported grant_type, and
-// `Cache-Control: no-store` plus `WWW-Authenticate` on 401.
-func tokenGuard(next http.Handler) http.Handler {
+// formEndpoint is one of the endpoints clients POST forms to with their
+// credentials: token (RFC 6749 §3.2), revocation (RFC 7009 §2.1) and
+// introspection (RFC 7662 §2.1). check validates the endpoint's own
+// required parameter; its error is answered with 400.
+type formEndpoint struct {
+	name  string // for error descriptions: "the token endpoint"
+	check func(form url.Values) *oidc.Error
+}
+
+var (
+	tokenEndpoint = formEndpoint{name: "the token endpoint", check: func(form url.Values) *oidc.Error {
+		switch form.Get("grant_type") {
+		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken):
+			return nil
+		case "":
+			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")
+		}
+		return oidc.ErrUnsupportedGrantType()
+	}}
+	revocationEndpoint    = formEndpoint{name: "the revocation endpoint", check: requireToken}
+	introspectionEndpoint = formEndpoint{name: "the introspection endpoint", check: requireToken}
+)
+
+// requireToken checks the token parameter of revocation (RFC 7009 §2.1)
+// and introspection (RFC 7662 §2.1) requests.
+func requireToken(form url.Values) *oidc.Error {
+	if form.Get("token") == "" {
+		return oidc.ErrInvalidRequest().WithDescription("token is required")
+	}
+	return nil
+}
+
+// formGuard enforces HTTP hygiene on a form endpoint before the library
+// sees the request (RFC 6749 §3.2, §5.1; RFC 7009 §2.1; RFC 7662 §2.1;
+// ASVS 15.2.2, 15.3.7): POST only, form-encoded body only (credentials
+// never in the URL), a bounded body, no repeated parameters, the
+// endpoint's own check, and `Cache-Control: no-store` plus
+// `WWW-Authenticate` on 401.
+func formGuard(e formEndpoint, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
 		if r.Method != http.MethodPost {
 			h.Set("Allow", http.MethodPost)
-			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("the token endpoint accepts only POST"))
+			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("%s accepts only POST", e.name))
 			return
 		}
 		ct := r.Header.Get("Content-Type")
@@ -110,13 +144,14 @@ func tokenGuard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		switch gt := r.PostForm.Get("grant_type"); gt {
-		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken):
-		case "":
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("grant_type is required"))
+		// RFC 6749 §2.3: a client MUST NOT use more than one authentication
+		// method in a request (checklist T7).
+		if r.Header.Get("Authorization") != "" && (r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion")) {
+			writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("client authentication must use only one method"))
 			return
-		default:
-			writeOAuthError(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType())
+		}
+		if oerr := e.check(r.PostForm); oerr != nil {
+			writeOAuthError(w, http.StatusBadRequest, oerr)
 			return
 		}
 		next.ServeHTTP(&challengeWriter{ResponseWriter: w, basic: r.Header.Get("Authorization") != ""}, r)

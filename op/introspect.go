@@ -1,0 +1,105 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// errTokenInactive means an access token is not, or no longer, usable.
+var errTokenInactive = errors.New("access token inactive")
+
+// activeAccessToken verifies a JWT access token and checks, in one store
+// round trip, that nothing has taken it away since it was issued
+// (RFC 7662 §2.2 `active`; RFC 7009 §2.1):
+//   - its jti is not on the deny list (revoked at /revoke);
+//   - its refresh family (`fid`) is not revoked (refresh-token revocation,
+//     reuse detection, logout of a session-bound grant, forced logout);
+//   - the browser session it names (`sid`) is live: not logged out,
+//     revoked, idle or expired. Tokens of offline_access grants carry no
+//     `sid` (see issueTokens) and so survive the session, not their family;
+//   - its user exists and is not disabled.
+//
+// It returns errTokenInactive for a token that is not active; any other
+// error is a store failure.
+func (p *Provider) activeAccessToken(ctx context.Context, token string) (*accessTokenClaims, *storage.User, error) {
+	now := p.now()
+	at, err := p.parseAccessToken(token, now)
+	if err != nil {
+		return nil, nil, errTokenInactive
+	}
+	st, err := p.store.GetAccessTokenStatus(ctx, storage.AccessTokenQuery{
+		JTI: at.JTI, SessionID: at.SID, FamilyID: at.FamilyID, UserID: at.Subject,
+	})
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case st.Revoked, st.FamilyRevoked, st.User == nil, st.User.Disabled:
+		return nil, nil, errTokenInactive
+	case at.SID != "" && (st.Session == nil || !st.Session.Active(now, p.cfg.SessionIdleTimeout)):
+		return nil, nil, errTokenInactive
+	}
+	return at, st.User, nil
+}
+
+// introspectionResponse is the answer of the introspection endpoint
+// (RFC 7662 §2.2). An inactive token gets only {"active": false}.
+type introspectionResponse struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+}
+
+// Introspect is the token introspection endpoint (RFC 7662 §2). The
+// caller must authenticate as a confidential client, with the same rules
+// as at the token endpoint (VerifyClient); public clients cannot
+// introspect. It answers for JWT access tokens: active only when
+// activeAccessToken accepts the token and the caller is the client it was
+// issued to or one of its audiences (§2.1: the server decides which
+// tokens a caller may learn about). Every other token, a refresh token
+// included, is inactive. A store failure is 503, never active:false for a
+// live token nor active:true for a revoked one.
+func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.IntrospectionRequest]) (*zop.Response, error) {
+	caller, err := s.VerifyClient(ctx, &zop.Request[zop.ClientCredentials]{
+		Method: r.Method, URL: r.URL, Header: r.Header, Form: r.Form, Data: r.Data.ClientCredentials,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := caller.(client).c
+	if c.Public() {
+		return nil, errInvalidClient()
+	}
+	inactive := zop.NewResponse(introspectionResponse{Active: false})
+	token := r.Data.Token
+	if !strings.Contains(token, ".") {
+		return inactive, nil
+	}
+	at, _, err := s.p.activeAccessToken(ctx, token)
+	switch {
+	case errors.Is(err, errTokenInactive):
+		return inactive, nil
+	case err != nil:
+		return nil, serverError(err)
+	case at.ClientID != c.ID && !slices.Contains(at.Audience, c.ID):
+		return inactive, nil
+	}
+	return zop.NewResponse(introspectionResponse{
+		Active: true, Scope: at.Scope, ClientID: at.ClientID,
+		TokenType: oidc.BearerToken, Expiry: at.Expiry, IssuedAt: at.IssuedAt,
+		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI,
+	}), nil
+}
