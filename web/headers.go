@@ -33,6 +33,20 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// BaseHeaders sets the headers every response carries, HTML or not
+// (checklist S9, A18; RFC 9700 §4.2.4): X-Content-Type-Options: nosniff, so
+// no JSON or JWKS body is ever sniffed into something executable, and
+// Referrer-Policy: no-referrer, so no URL with a code or state leaks in a
+// Referer. Pages add the rest with SecurityHeaders.
+func BaseHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // StrictTransportSecurity adds Strict-Transport-Security (one year,
 // includeSubDomains) to every response. Use it only for https issuers.
 func StrictTransportSecurity(next http.Handler) http.Handler {

@@ -17,8 +17,13 @@ const (
 )
 
 // badCredentials is the one message for every failed sign-in: unknown
-// user, wrong password and disabled account look the same (checklist S11).
+// user, wrong password, disabled account and a locked username look the
+// same (checklist S10, S11).
 const badCredentials = "Incorrect username or password."
+
+// tooManyAttempts answers attempts refused for their client address
+// (checklist S10); it says nothing about any account.
+const tooManyAttempts = "Too many sign-in attempts from your network. Wait a minute, then try again."
 
 func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
 	p := h.loadRequest(r.Context(), w, r, r.URL.Query().Get("id"))
@@ -67,6 +72,24 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Counted before the password is checked, so parallel attempts cannot
+	// slip past the limit (checklist S10, CVE-2023-47111).
+	addr := h.clientAddr(r)
+	att, err := h.countAttempt(ctx, username, addr)
+	if err != nil {
+		h.renderStoreError(w, r, "count sign-in attempt", err)
+		return
+	}
+	switch att.verdict {
+	case refusedAddress:
+		w.Header().Set("Retry-After", retryAfterSeconds(att.retryAfter))
+		h.renderLogin(w, r, http.StatusTooManyRequests, p, username, tooManyAttempts)
+		return
+	case refusedAccount: // no password check: a right password reveals nothing
+		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
+		return
+	}
+
 	user, err := h.store.GetUserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		h.renderStoreError(w, r, "get user by username", err)
@@ -79,10 +102,12 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "user_id", user.ID)
 		}
 		h.log.WarnContext(ctx, "sign-in failed", attrs...)
+		h.logLocks(ctx, att, addr, user)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
 		return
 	}
 
+	h.clearAttempts(ctx, username, addr)
 	now := h.now().UTC()
 	if rehash {
 		h.rehash(r, user, password, now)

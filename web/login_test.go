@@ -256,9 +256,13 @@ func TestLoginRotatesSession(t *testing.T) {
 	tests := []struct {
 		name    string
 		initial func(e *testEnv, c *http.Client) (cookie string, sessionID string)
+		// renewed: the same user's live session keeps its ID (sid) and gets
+		// a new cookie value and AuthTime; otherwise the old one is revoked.
+		renewed bool
 	}{
 		{
-			name: "previous real session is revoked",
+			name:    "same user's session is renewed in place",
+			renewed: true,
 			initial: func(e *testEnv, c *http.Client) (string, string) {
 				if p := e.login(c, e.newRequest(), "alice", alicePassword); p.status != http.StatusSeeOther {
 					e.t.Fatalf("first login: %d", p.status)
@@ -307,10 +311,16 @@ func TestLoginRotatesSession(t *testing.T) {
 				t.Fatalf("session cookie not renewed: old %q new %q", oldValue, newValue)
 			}
 			ar := e.authRequest(id)
-			if ar.SessionID == oldID {
+			switch {
+			case tt.renewed:
+				s, err := e.store.GetSession(context.Background(), oldID)
+				e.must(err)
+				if ar.SessionID != oldID || !s.RevokedAt.IsZero() || !s.AuthTime.Equal(e.clock.Now()) {
+					t.Errorf("session not renewed in place: request bound to %s, session %+v", ar.SessionID, s)
+				}
+			case ar.SessionID == oldID:
 				t.Error("auth request bound to the old session")
-			}
-			if oldID != "" {
+			case oldID != "":
 				old, err := e.store.GetSession(context.Background(), oldID)
 				e.must(err)
 				if old.RevokedAt.IsZero() {

@@ -62,13 +62,28 @@ func (h *Handler) ClearSession(w http.ResponseWriter) {
 	})
 }
 
-// startSession creates a fresh session for the user, revokes the session
-// the browser presented (if any: no fixation, checklist S4) and sets the
-// new cookie.
+// startSession records a sign-in and sets a new session cookie. The cookie
+// value is always new, so a value planted before sign-in is worthless
+// (session fixation, checklist S4). When the browser's live session belongs
+// to the same user, that session is renewed in place: it keeps its ID (the
+// `sid` its apps hold) and its clients, and gets the new AuthTime, so a
+// step-up (prompt=login, max_age) does not log the person out of every
+// other app. A session of another user is revoked and a fresh one created.
 func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, now time.Time) (*storage.Session, error) {
+	token := storage.NewToken()
 	if c, err := r.Cookie(h.sessionName); err == nil && wellFormedToken(c.Value) {
 		old, err := h.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
 		switch {
+		case err == nil && old.UserID == userID && old.Active(now, h.idle):
+			err := h.store.RenewSession(ctx, old.ID, storage.HashToken(token), now, []string{"pwd"})
+			if err == nil {
+				old.TokenHash, old.AuthTime, old.LastSeenAt, old.AMR = storage.HashToken(token), now, now, []string{"pwd"}
+				h.setSessionCookie(w, token, old.ExpiresAt.Sub(now))
+				return old, nil
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				return nil, fmt.Errorf("web: renew session: %w", err)
+			}
 		case err == nil:
 			if err := h.store.RevokeSession(ctx, old.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return nil, fmt.Errorf("web: revoke previous session: %w", err)
@@ -77,7 +92,6 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 			return nil, fmt.Errorf("web: look up previous session: %w", err)
 		}
 	}
-	token := storage.NewToken()
 	s := &storage.Session{
 		ID:         storage.NewID(),
 		TokenHash:  storage.HashToken(token),
@@ -91,14 +105,20 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	if err := h.store.CreateSession(ctx, s); err != nil {
 		return nil, fmt.Errorf("web: create session: %w", err)
 	}
+	h.setSessionCookie(w, token, h.maxAge)
+	return s, nil
+}
+
+// setSessionCookie sets the session cookie (checklist S1): HttpOnly,
+// SameSite=Lax, Path=/, no Domain; Secure with the __Host- name on https.
+func (h *Handler) setSessionCookie(w http.ResponseWriter, token string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     h.sessionName,
 		Value:    token,
 		Path:     "/",
-		MaxAge:   int(h.maxAge / time.Second),
+		MaxAge:   int(maxAge / time.Second),
 		Secure:   h.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
-	return s, nil
 }

@@ -26,8 +26,11 @@ type Store interface {
 	CreateSession(ctx context.Context, s *storage.Session) error
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error)
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	SaveConsent(ctx context.Context, c *storage.Consent) error
+	// Sign-in throttling counters (checklist S10).
+	storage.LoginThrottles
 }
 
 // Every storage.Store is a Store.
@@ -79,6 +82,12 @@ type Config struct {
 	CSRFKey []byte
 	// Logger receives security events; nil means slog.Default().
 	Logger *slog.Logger
+	// Sessions ends a session when the person confirms a sign-out (POST
+	// /logout). Without it, sign-out confirmation answers 503.
+	Sessions SessionEnder
+	// Throttle limits sign-in attempts (checklist S10); zero policies take
+	// DefaultThrottle's.
+	Throttle ThrottleConfig
 }
 
 // Handler serves the browser pages. Create it with New.
@@ -95,6 +104,8 @@ type Handler struct {
 	csrfName    string
 	csrfKey     []byte
 	crossOrigin *http.CrossOriginProtection
+	sessions    SessionEnder
+	throttle    ThrottleConfig
 }
 
 // New checks cfg and returns a Handler.
@@ -119,6 +130,10 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.SessionIdleTimeout < 0 || cfg.SessionMaxAge < 0 {
 		errs = append(errs, errors.New("web: session timeouts must not be negative"))
 	}
+	throttle, err := cfg.Throttle.resolve()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -132,6 +147,8 @@ func New(cfg Config) (*Handler, error) {
 		log:      cfg.Logger,
 		secure:   iss.Scheme == "https",
 		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
+		sessions: cfg.Sessions,
+		throttle: throttle,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -163,12 +180,14 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Routes registers the browser pages on mux: GET and POST /login, GET and
-// POST /consent, GET /logged-out and GET /static/.
+// POST /consent, POST /logout (the sign-out confirmation, see
+// ConfirmLogout), GET /logged-out and GET /static/.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", h.page(http.HandlerFunc(h.getLogin)))
 	mux.Handle("POST /login", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogin))))
 	mux.Handle("GET /consent", h.page(http.HandlerFunc(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postConsent))))
+	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(http.HandlerFunc(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))
 }
