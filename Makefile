@@ -3,7 +3,13 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/monban
 
-.PHONY: run build test test-short generate lint bench check-generated
+.PHONY: run build test test-short generate lint bench check-generated fuzz checklist
+
+# Fuzz targets as package:FuzzName (checklist B13). Seeds live in each
+# package's testdata/fuzz/<FuzzName>/ and run as plain tests in `go test`.
+FUZZ_TARGETS := ./op:FuzzRedirectURIAllowed ./op:FuzzAuthorizeRequest ./op:FuzzVerifyJWT \
+	./web:FuzzLoginForm ./web:FuzzClientAddr ./storage/password:FuzzDecodePHC ./storage/password:FuzzCheckPolicy
+FUZZTIME ?= 30s
 
 ## run: start the provider on its embedded in-memory store (http://localhost:8080), demo user and clients printed
 run:
@@ -13,9 +19,22 @@ run:
 build:
 	$(GO) build -o $(BIN) ./cmd/monban
 
-## test: everything, with the race detector; PostgreSQL tests start their own throwaway server
+## test: everything, with the race detector; PostgreSQL tests start their own throwaway server; then each fuzz target briefly
 test: lint
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s; go test -fuzz takes one target per run)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run "^$$name\$$" -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## checklist: list the security checklist ids the tests cover (see SECURITY.md)
+checklist:
+	@$(GO) test -count=1 -run Checklist -v ./... 2>&1 | grep -E '^\s*--- (PASS|SKIP|FAIL): TestChecklist' | \
+	  sed -E 's/^\s*--- ([A-Z]+): ([^ ]+).*/\1 \2/'
 
 ## test-short: the same without the race detector, for a quick loop
 test-short:

@@ -30,11 +30,53 @@ type appConfig struct {
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
 	Hasher        *password.Hasher // nil: argon2id with OWASP parameters
+	// Throttle limits sign-in attempts; zero policies: web.DefaultThrottle
+	// (checklist S10).
+	Throttle web.ThrottleConfig
+	// RefreshReuseGrace is the refresh-token reuse grace window; zero: off.
+	RefreshReuseGrace storage.ReuseGrace
+	// AllowPrivateBackchannel lets back-channel logout tokens go to
+	// loopback and private addresses (development, tests).
+	AllowPrivateBackchannel bool
+	// AccessTokenAlg signs access tokens; empty: op.DefaultAccessTokenAlg.
+	AccessTokenAlg string
+	// KeyRotationPeriod is how long a signing key signs; zero:
+	// op.DefaultKeyRotationPeriod.
+	KeyRotationPeriod time.Duration
+	// RotateKeys runs the signing-key refresh and rotation loop (op.Keys.Run)
+	// until ctx ends, as serve does. Tests leave it off and drive the keys
+	// with their clock.
+	RotateKeys bool
 }
 
-// newApp composes the provider and the browser pages into one handler:
-// the only place that knows both.
+// application is the composed HTTP handler and the background worker that
+// serve runs beside it (op.Worker: session sweep, back-channel logout,
+// deny-list pruning).
+type application struct {
+	Handler http.Handler
+	Worker  *op.Worker
+}
+
+// newApp composes the application and returns its handler, for callers
+// that run no background work.
 func newApp(ctx context.Context, cfg appConfig) (http.Handler, error) {
+	a, err := buildApp(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return a.Handler, nil
+}
+
+// buildApp composes the provider, the browser pages and the background
+// worker: the only place that knows them all. One op.Logout ends sessions
+// for all of them (RP-initiated logout, the confirmation page, the sweep).
+func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = web.DefaultSessionIdleTimeout
+	}
+	if cfg.SessionMaxAge == 0 {
+		cfg.SessionMaxAge = web.DefaultSessionMaxAge
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -44,14 +86,17 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, error) {
 	if cfg.Hasher == nil {
 		cfg.Hasher = newHasher()
 	}
-	keys := op.NewKeys(cfg.Store, cfg.KEK, cfg.Now)
-	if err := keys.Ensure(ctx, jose.RS256); err != nil {
+	keys, err := newKeys(ctx, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	var worker *op.Worker
+	logout := op.NewLogout(op.LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now,
+		Notify: func() { worker.Notify() }})
 	pages, err := web.New(web.Config{
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, SessionIdleTimeout: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
-		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger,
+		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Sessions: logout, Throttle: cfg.Throttle,
 	})
 	if err != nil {
 		return nil, err
@@ -59,9 +104,22 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, error) {
 	provider, err := op.New(op.Config{
 		Issuer: cfg.Issuer, Store: cfg.Store, Keys: keys, Browser: pages, Now: cfg.Now,
 		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
+		AccessTokenAlg: jose.SignatureAlgorithm(cfg.AccessTokenAlg),
+		Logout:         logout, RefreshReuseGrace: cfg.RefreshReuseGrace,
 	})
 	if err != nil {
 		return nil, err
+	}
+	worker, err = op.NewWorker(op.WorkerConfig{
+		Issuer: provider.Issuer(), Store: cfg.Store, Keys: keys, Logout: logout, Now: cfg.Now,
+		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
+		AllowPrivateNetworks: cfg.AllowPrivateBackchannel,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RotateKeys {
+		go keys.Run(ctx, cfg.Logger)
 	}
 	mux := http.NewServeMux()
 	pages.Routes(mux)
@@ -70,10 +128,11 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, error) {
 		pages.RenderError(w, r, http.StatusNotFound, "monban sign-in service",
 			"This is a sign-in service. Applications send you here when you sign in to them.")
 	})
+	a := &application{Handler: web.BaseHeaders(mux), Worker: worker} // checklist S9
 	if strings.HasPrefix(cfg.Issuer, "https://") {
-		return web.StrictTransportSecurity(mux), nil // checklist S9: every response
+		a.Handler = web.StrictTransportSecurity(a.Handler) // checklist S9: every response
 	}
-	return mux, nil
+	return a, nil
 }
 
 // newHasher returns the argon2id hasher with OWASP parameters, allowing as

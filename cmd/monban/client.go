@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,16 +19,30 @@ const (
 	maxClientIDLen   = 100
 	maxClientNameLen = 200
 	defaultGrants    = "authorization_code,refresh_token"
-	defaultScopes    = "openid profile email offline_access"
+	defaultScopes    = "openid profile email"
+	// Token lifetimes an operator may set per client. Access tokens stay
+	// short (checklist J5: at most 10 minutes); a refresh token's lifetime
+	// is also its family's absolute lifetime (checklist T12: at most 30
+	// days).
+	minAccessTokenTTL  = 30 * time.Second
+	maxAccessTokenTTL  = 10 * time.Minute
+	minRefreshTokenTTL = 5 * time.Minute
+	maxRefreshTokenTTL = 30 * 24 * time.Hour
 )
+
+// scopeOfflineAccess lets a client get refresh tokens that outlive the
+// browser session (OIDC Core §11): they survive logout, but not "log out
+// everywhere", disabling the user or a password change.
+const scopeOfflineAccess = "offline_access"
 
 // supportedGrants are the grant types the provider implements.
 var supportedGrants = []string{"authorization_code", "refresh_token"}
 
-// client runs "monban client add|list|show|delete|rotate-secret".
+// client runs "monban client add|update|list|show|delete|rotate-secret".
 func (c *cli) client(ctx context.Context, args []string) error {
 	return c.runGroup(ctx, "client", args,
 		subcmd{"add", c.clientAdd},
+		subcmd{"update", c.clientUpdate},
 		subcmd{"list", c.clientList},
 		subcmd{"show", c.clientShow},
 		subcmd{"delete", c.clientDelete},
@@ -48,6 +63,10 @@ type clientJSON struct {
 	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
 	ApplicationType         string    `json:"application_type"`
 	RequireConsent          bool      `json:"require_consent"`
+	BackchannelLogoutURI    string    `json:"backchannel_logout_uri"`
+	AccessTokenTTLSeconds   int64     `json:"access_token_ttl_seconds"`  // 0: the provider default
+	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
+	IDTokenSignedAlg        string    `json:"id_token_signed_response_alg"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -62,6 +81,10 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		TokenEndpointAuthMethod: cl.AuthMethod,
 		ApplicationType:         cl.ApplicationType,
 		RequireConsent:          cl.RequireConsent,
+		BackchannelLogoutURI:    cl.BackchannelLogoutURI,
+		AccessTokenTTLSeconds:   int64(cl.AccessTokenTTL / time.Second),
+		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
+		IDTokenSignedAlg:        cmp.Or(cl.IDTokenSigningAlg, "RS256"),
 		CreatedAt:               cl.CreatedAt.UTC(),
 	}
 }
@@ -76,18 +99,12 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
-	name := fs.String("name", "", "display `name` shown to users (required)")
-	var redirects, postLogout stringList
-	fs.Var(&redirects, "redirect-uri", "redirect `URI` (repeatable)")
-	fs.Var(&postLogout, "post-logout-redirect-uri", "post-logout redirect `URI` (repeatable)")
 	public := fs.Bool("public", false, "public client: no secret (token_endpoint_auth_method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
-	consent := fs.Bool("consent", false, "ask users for consent (third-party client)")
-	grants := fs.String("grant", defaultGrants, "comma-separated grant `types`")
-	scopes := fs.String("scope", defaultScopes, "space-separated `scopes` the client may request")
+	cf := addClientFlags(fs, false)
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -95,27 +112,19 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	switch {
 	case *id == "":
 		return usagef("--id is required")
-	case *name == "":
+	case *cf.name == "":
 		return usagef("--name is required")
 	}
 
-	cl := &storage.Client{
-		ID:                     *id,
-		Name:                   *name,
-		AuthMethod:             storage.AuthMethodBasic,
-		ApplicationType:        storage.ApplicationWeb,
-		RedirectURIs:           redirects,
-		PostLogoutRedirectURIs: postLogout,
-		GrantTypes:             splitGrants(*grants),
-		Scopes:                 strings.Fields(*scopes),
-		RequireConsent:         *consent,
-	}
+	cl := &storage.Client{ID: *id, AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb}
 	if *public {
 		cl.AuthMethod = storage.AuthMethodNone
 	}
 	if *native {
 		cl.ApplicationType = storage.ApplicationNative
 	}
+	visited := flagsSet(fs)
+	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
 	if err := validateClient(cl); err != nil {
 		return err
 	}
@@ -189,6 +198,14 @@ func validateClient(cl *storage.Client) error {
 	}
 	if err := validateRedirectURIs("post-logout redirect URI", cl.PostLogoutRedirectURIs, native); err != nil {
 		errs = append(errs, err)
+	}
+	if err := validateClientLogout(cl); err != nil {
+		errs = append(errs, err)
+	}
+	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
+	// the provider signs with (never "none").
+	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {
+		add("ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", cl.IDTokenSigningAlg)
 	}
 
 	if len(cl.GrantTypes) == 0 {
@@ -309,6 +326,9 @@ func (c *cli) printClient(cl *storage.Client) error {
 	field("Grant types:", strings.Join(cl.GrantTypes, ", "))
 	field("Scopes:", strings.Join(cl.Scopes, " "))
 	field("Require consent:", yesNo(cl.RequireConsent))
+	field("Back-channel logout:", orDash(cl.BackchannelLogoutURI))
+	field("Access token TTL:", ttlOrDefault(cl.AccessTokenTTL))
+	field("Refresh token TTL:", ttlOrDefault(cl.RefreshTokenTTL))
 	if cl.Disabled {
 		field("Disabled:", "yes")
 	}
@@ -355,6 +375,14 @@ func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 		c.printf("The old secret no longer works. The new one is shown only this once.\n")
 		return nil
 	})
+}
+
+// ttlOrDefault shows a per-client lifetime, zero meaning the provider's.
+func ttlOrDefault(d time.Duration) string {
+	if d == 0 {
+		return "provider default"
+	}
+	return d.String()
 }
 
 // getClient returns the client or a "not found" error for the operator.

@@ -13,8 +13,9 @@ import (
 // clientJSONKeys are the keys of a client in --output json, per the CLI
 // contract (client_secret only from add and rotate-secret).
 var clientJSONKeys = []string{
-	"application_type", "client_id", "created_at", "grant_types", "name", "post_logout_redirect_uris",
-	"redirect_uris", "require_consent", "scopes", "token_endpoint_auth_method",
+	"access_token_ttl_seconds", "application_type", "backchannel_logout_uri", "client_id", "created_at",
+	"grant_types", "id_token_signed_response_alg", "name", "post_logout_redirect_uris", "redirect_uris", "refresh_token_ttl_seconds",
+	"require_consent", "scopes", "token_endpoint_auth_method",
 }
 
 // jsonKeys returns the sorted keys of a JSON object.
@@ -72,7 +73,7 @@ func TestClientAddConfidential(t *testing.T) {
 		RedirectURIs:           []string{"https://app1.example/cb", "https://app1.example/cb2"},
 		PostLogoutRedirectURIs: []string{"https://app1.example/"},
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
-		Scopes:                 []string{"openid", "profile", "email", "offline_access"},
+		Scopes:                 []string{"openid", "profile", "email"}, // offline_access only with --offline-access
 		CreatedAt:              cl.CreatedAt, UpdatedAt: cl.UpdatedAt,
 	}
 	if !reflect.DeepEqual(cl, want) {
@@ -284,7 +285,7 @@ func TestClientShowAndDelete(t *testing.T) {
 		"--redirect-uri", "https://app2.example/cb2")
 
 	show := mustRun(t, env, "", "client", "show", "web2").stdout
-	for _, w := range []string{"Client ID:", "web2", "Web Two", "confidential", "client_secret_basic", "https://app2.example/cb2", "openid profile email offline_access"} {
+	for _, w := range []string{"Client ID:", "web2", "Web Two", "confidential", "client_secret_basic", "https://app2.example/cb2", "openid profile email"} {
 		if !strings.Contains(show, w) {
 			t.Errorf("client show output lacks %q:\n%s", w, show)
 		}

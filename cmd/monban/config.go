@@ -9,10 +9,15 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"gopkg.in/yaml.v3"
+
+	"github.com/monban-idp/monban/op"
 )
 
 // Config is the effective configuration of monban. It is built by
@@ -37,6 +42,27 @@ type Config struct {
 	// SessionMaxAge ends an SSO session this long after sign-in, however
 	// active it is.
 	SessionMaxAge time.Duration
+	// AccessTokenAlg is the JWS algorithm of access tokens: ES256 (the
+	// default: about 25 times cheaper to sign than RSA-2048), RS256, PS256
+	// or EdDSA. ID tokens use each client's id_token_signed_response_alg,
+	// RS256 by default.
+	AccessTokenAlg string
+	// KeyRotationPeriod is how long a signing key signs before the next,
+	// already published one takes over. It must exceed the key's
+	// pre-publication lead (op.DefaultKeyLead, 1h).
+	KeyRotationPeriod time.Duration
+	// RefreshReuseGrace and RefreshReuseMax are the optional grace window
+	// for clients that race their refreshes (RFC 9700 §4.14.2): a rotated
+	// refresh token presented again within the window, at most
+	// RefreshReuseMax times, gets a successor instead of revoking the
+	// family. Off (zero) by default.
+	RefreshReuseGrace time.Duration
+	RefreshReuseMax   int
+	// BackchannelAllowPrivateNetworks lets back-channel logout tokens go to
+	// loopback and private addresses (apps on an internal network). Off by
+	// default, so a registered URI cannot make the provider reach internal
+	// services (checklist L6); always on with --dev.
+	BackchannelAllowPrivateNetworks bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -62,6 +88,8 @@ func defaultConfig() *Config {
 		Listen:             defaultListen,
 		SessionIdleTimeout: defaultSessionIdleTimeout,
 		SessionMaxAge:      defaultSessionMaxAge,
+		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
+		KeyRotationPeriod:  op.DefaultKeyRotationPeriod,
 		LogLevel:           defaultLogLevel,
 		LogFormat:          defaultLogFormat,
 	}
@@ -86,6 +114,13 @@ var options = []option{
 	{key: "secrets", secret: true, list: true, set: func(c *Config, v string) error { c.Secrets = splitList(v); return nil }},
 	{key: "session_idle_timeout", set: func(c *Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
 	{key: "session_max_age", set: func(c *Config, v string) error { return setDuration(&c.SessionMaxAge, v) }},
+	{key: "access_token_alg", set: func(c *Config, v string) error { c.AccessTokenAlg = v; return nil }},
+	{key: "key_rotation_period", set: func(c *Config, v string) error { return setDuration(&c.KeyRotationPeriod, v) }},
+	{key: "refresh_reuse_grace", set: func(c *Config, v string) error { return setDuration(&c.RefreshReuseGrace, v) }},
+	{key: "refresh_reuse_max", set: func(c *Config, v string) error { return setInt(&c.RefreshReuseMax, v) }},
+	{key: "backchannel_allow_private_networks", set: func(c *Config, v string) error {
+		return setBool(&c.BackchannelAllowPrivateNetworks, v)
+	}},
 	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 }
@@ -102,14 +137,25 @@ func lookupOption(key string) (option, bool) {
 func (o option) envName() string  { return envPrefix + strings.ToUpper(o.key) }
 func (o option) flagName() string { return strings.ReplaceAll(o.key, "_", "-") }
 
+// setDuration parses a Go duration ("90m", "12h") or a whole number of
+// days ("30d").
 func setDuration(d *time.Duration, v string) error {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n <= maxDays {
+			*d = time.Duration(n) * 24 * time.Hour
+			return nil
+		}
+	}
 	x, err := time.ParseDuration(v)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (use for example 30m or 12h)", v)
+		return fmt.Errorf("invalid duration %q (use for example 30m, 12h or 30d)", v)
 	}
 	*d = x
 	return nil
 }
+
+// maxDays keeps a duration in days within time.Duration's range.
+const maxDays = 100 * 365
 
 // splitList splits a list given as one string on commas and newlines,
 // trimming spaces and dropping empty elements.
@@ -339,6 +385,23 @@ func (c *Config) Validate(dev bool) error {
 		add("session idle timeout (%s) must not exceed session max age (%s)", c.SessionIdleTimeout, c.SessionMaxAge)
 	}
 
+	if !slices.Contains(op.SupportedAlgorithms, jose.SignatureAlgorithm(c.AccessTokenAlg)) {
+		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
+	}
+	if c.KeyRotationPeriod < op.DefaultKeyLead {
+		add("key rotation period %s must be at least the %s a new key is published before it signs", c.KeyRotationPeriod, op.DefaultKeyLead)
+	}
+
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
+		add("refresh reuse grace %s must be between 0 and 1m", c.RefreshReuseGrace)
+	}
+	if c.RefreshReuseMax < 0 || c.RefreshReuseMax > 10 {
+		add("refresh reuse max %d must be between 0 and 10", c.RefreshReuseMax)
+	}
+	if (c.RefreshReuseGrace > 0) != (c.RefreshReuseMax > 0) {
+		add("refresh reuse grace and refresh reuse max must be set together")
+	}
+
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		add("log level %q is not one of debug, info, warn, error", c.LogLevel)
@@ -347,6 +410,15 @@ func (c *Config) Validate(dev bool) error {
 		add("log format %q is not one of json, text", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// algList lists the supported signing algorithms for messages.
+func algList() string {
+	var names []string
+	for _, a := range op.SupportedAlgorithms {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ", ")
 }
 
 // validateIssuer checks the issuer identifier (OIDC Discovery §3: https,
@@ -395,6 +467,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("secrets", len(c.Secrets)),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_max_age", c.SessionMaxAge),
+		slog.String("access_token_alg", c.AccessTokenAlg),
+		slog.Duration("key_rotation_period", c.KeyRotationPeriod),
+		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
+		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
+		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
@@ -412,4 +489,27 @@ func redactDSN(dsn string) string {
 		return u.Redacted()
 	}
 	return "(key=value connection string redacted)"
+}
+
+// setInt parses a whole number.
+func setInt(dst *int, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	*dst = n
+	return nil
+}
+
+// setBool parses true/false (also 1/0, yes/no).
+func setBool(dst *bool, v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes":
+		*dst = true
+	case "false", "0", "no":
+		*dst = false
+	default:
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	return nil
 }

@@ -450,3 +450,98 @@ func TestConfigLogValueRedacts(t *testing.T) {
 		t.Errorf("log output lost the database host: %s", b.String())
 	}
 }
+
+// TestConfigKeySettings covers access_token_alg and key_rotation_period:
+// every source sets them, durations take days, and Validate refuses an
+// unknown algorithm or a period shorter than the key pre-publication lead.
+func TestConfigKeySettings(t *testing.T) {
+	file := writeFile(t, "keys.yaml", "access_token_alg: EdDSA\nkey_rotation_period: 7d\n")
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantAlg    string
+		wantPeriod time.Duration
+		wantErr    string // from Validate
+	}{
+		{name: "defaults", wantAlg: "ES256", wantPeriod: 30 * 24 * time.Hour},
+		{name: "file", args: []string{"--config", file}, wantAlg: "EdDSA", wantPeriod: 7 * 24 * time.Hour},
+		{name: "environment over file", args: []string{"--config", file},
+			env:     map[string]string{"MONBAN_ACCESS_TOKEN_ALG": "RS256", "MONBAN_KEY_ROTATION_PERIOD": "90d"},
+			wantAlg: "RS256", wantPeriod: 90 * 24 * time.Hour},
+		{name: "hours", env: map[string]string{"MONBAN_KEY_ROTATION_PERIOD": "36h"}, wantAlg: "ES256", wantPeriod: 36 * time.Hour},
+		{name: "unknown algorithm", env: map[string]string{"MONBAN_ACCESS_TOKEN_ALG": "HS256"}, wantAlg: "HS256", wantPeriod: 30 * 24 * time.Hour,
+			wantErr: `access token algorithm "HS256" is not one of RS256, ES256, PS256, EdDSA`},
+		{name: "algorithm names are case-sensitive", env: map[string]string{"MONBAN_ACCESS_TOKEN_ALG": "es256"}, wantAlg: "es256",
+			wantPeriod: 30 * 24 * time.Hour, wantErr: `access token algorithm "es256"`},
+		{name: "period within the lead", env: map[string]string{"MONBAN_KEY_ROTATION_PERIOD": "30m"}, wantAlg: "ES256", wantPeriod: 30 * time.Minute,
+			wantErr: "key rotation period 30m0s must be at least the 1h0m0s a new key is published before it signs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadArgs(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if c.AccessTokenAlg != tc.wantAlg || c.KeyRotationPeriod != tc.wantPeriod {
+				t.Fatalf("access_token_alg %q, key_rotation_period %s; want %q, %s", c.AccessTokenAlg, c.KeyRotationPeriod, tc.wantAlg, tc.wantPeriod)
+			}
+			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+			err = c.Validate(false)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+
+	for _, bad := range []string{"30x", "d", "-1d", "1.5d"} {
+		if _, err := loadArgs(t, nil, map[string]string{"MONBAN_KEY_ROTATION_PERIOD": bad}); err == nil || !strings.Contains(err.Error(), "invalid duration") {
+			t.Errorf("key_rotation_period %q: %v, want an invalid duration", bad, err)
+		}
+	}
+}
+
+// TestConfigRefreshGraceAndBackchannel covers refresh_reuse_grace,
+// refresh_reuse_max and backchannel_allow_private_networks.
+func TestConfigRefreshGraceAndBackchannel(t *testing.T) {
+	file := writeFile(t, "grace.yaml", "refresh_reuse_grace: 10s\nrefresh_reuse_max: 2\nbackchannel_allow_private_networks: true\n")
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		wantGrace time.Duration
+		wantMax   int
+		wantPriv  bool
+		wantErr   string
+	}{
+		{name: "defaults-off"},
+		{name: "file", args: []string{"--config", file}, wantGrace: 10 * time.Second, wantMax: 2, wantPriv: true},
+		{name: "env-over-file", args: []string{"--config", file},
+			env:       map[string]string{"MONBAN_REFRESH_REUSE_MAX": "1", "MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "false"},
+			wantGrace: 10 * time.Second, wantMax: 1},
+		{name: "grace-without-max", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "5s"}, wantGrace: 5 * time.Second,
+			wantErr: "must be set together"},
+		{name: "grace-too-long", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "5m", "MONBAN_REFRESH_REUSE_MAX": "1"},
+			wantGrace: 5 * time.Minute, wantMax: 1, wantErr: "between 0 and 1m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadArgs(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if c.RefreshReuseGrace != tc.wantGrace || c.RefreshReuseMax != tc.wantMax || c.BackchannelAllowPrivateNetworks != tc.wantPriv {
+				t.Fatalf("got grace %s max %d private %v", c.RefreshReuseGrace, c.RefreshReuseMax, c.BackchannelAllowPrivateNetworks)
+			}
+			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+			err = c.Validate(false)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	for _, bad := range []string{"maybe", "2"} {
+		if _, err := loadArgs(t, nil, map[string]string{"MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": bad}); err == nil {
+			t.Errorf("backchannel_allow_private_networks=%q accepted", bad)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -77,7 +78,7 @@ func TestConsent(t *testing.T) {
 }
 
 // TestIDTokenHintAndSessionRenewal covers id_token_hint for another user
-// (checklist A12) and session renewal at every sign-in (S4).
+// (checklist A12) and what a sign-in does to the browser's session (S4).
 func TestIDTokenHintAndSessionRenewal(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		fx := newSSOFixture(t, store)
@@ -120,14 +121,34 @@ func TestIDTokenHintAndSessionRenewal(t *testing.T) {
 				t.Fatalf("want the login form, got %s", page.Request.URL)
 			}
 		})
-		t.Run("S4/new-sid-at-every-sign-in", func(t *testing.T) {
+		t.Run("S4/same-user-reauth-keeps-sid", func(t *testing.T) {
+			// A step-up renews the session in place: new cookie value and
+			// auth_time, same sid, so the other apps stay signed in.
+			fx.p.Clock.Advance(time.Minute)
 			again := fx.signIn(t, br, fx.a, oauth2.SetAuthURLParam("prompt", "login"))
-			if again.claims["sid"] == alice.claims["sid"] {
-				t.Fatalf("sid was not renewed at sign-in: %v", again.claims["sid"])
+			if again.claims["sid"] != alice.claims["sid"] || again.claims["auth_time"].(float64) <= alice.claims["auth_time"].(float64) {
+				t.Fatalf("re-auth: sid %v→%v auth_time %v→%v", alice.claims["sid"], again.claims["sid"],
+					alice.claims["auth_time"], again.claims["auth_time"])
+			}
+			s, err := store.GetSession(t.Context(), alice.claims["sid"].(string))
+			if err != nil || !s.RevokedAt.IsZero() {
+				t.Fatalf("session revoked by a re-authentication: %+v, %v", s, err)
+			}
+		})
+		t.Run("S4/other-user-gets-new-session", func(t *testing.T) {
+			f := fx.a.start(oauth2.SetAuthURLParam("prompt", "login"))
+			page, body := br.visit(f.URL)
+			resp, _ := br.submit(page, body, map[string]string{"username": "bob", "password": "bob's long passphrase"})
+			bob, err := fx.a.exchange(fx.a.callbackParams(resp, f, fx.p.URL).Get("code"), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bob.claims["sid"] == alice.claims["sid"] || bob.idToken.Subject == alice.idToken.Subject {
+				t.Fatalf("bob got alice's session: %v", bob.claims)
 			}
 			old, err := store.GetSession(t.Context(), alice.claims["sid"].(string))
 			if err != nil || old.RevokedAt.IsZero() {
-				t.Fatalf("previous session not revoked: %+v, %v", old, err)
+				t.Fatalf("alice's session not revoked when bob signed in: %+v, %v", old, err)
 			}
 		})
 	})

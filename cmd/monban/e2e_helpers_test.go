@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -46,29 +47,59 @@ func (c *testClock) Advance(d time.Duration) {
 
 // testProvider is a running provider over httptest.
 type testProvider struct {
-	URL   string
-	Store storage.Store
-	Clock *testClock
+	URL    string
+	Store  storage.Store
+	Clock  *testClock
+	KEK    *op.KeyEncryptionKeys
+	Worker *op.Worker // background work: tests call Step instead of waiting
+	srv    *httptest.Server
 }
 
 // startProvider runs the composed application (provider + pages) on store.
 func startProvider(t *testing.T, store storage.Store) *testProvider {
 	t.Helper()
+	return launchProvider(t, store, providerOptions{})
+}
+
+// providerOptions let a test start a provider as a restart of another one
+// over the same database: same address (so the same issuer), secrets and
+// clock. Zero values are fresh.
+type providerOptions struct {
+	listener net.Listener
+	kek      *op.KeyEncryptionKeys
+	clock    *testClock
+	grace    storage.ReuseGrace // refresh-token reuse grace window; zero: off
+}
+
+func launchProvider(t *testing.T, store storage.Store, o providerOptions) *testProvider {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
+	if o.listener != nil {
+		_ = srv.Listener.Close()
+		srv.Listener = o.listener
+	}
+	if o.kek == nil {
+		o.kek = op.RandomKeyEncryptionKeys()
+	}
+	if o.clock == nil {
+		o.clock = &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	}
 	issuer := "http://" + srv.Listener.Addr().String()
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
-	h, err := newApp(t.Context(), appConfig{
-		Issuer: issuer, Store: store, KEK: op.RandomKeyEncryptionKeys(), Now: clock.Now,
+	a, err := buildApp(t.Context(), appConfig{
+		Issuer: issuer, Store: store, KEK: o.kek, Now: o.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Hasher: password.NewHasher(testHashParams, 4),
+		// Test relying parties listen on 127.0.0.1.
+		AllowPrivateBackchannel: true,
+		RefreshReuseGrace:       o.grace,
 	})
 	if err != nil {
-		t.Fatalf("newApp: %v", err)
+		t.Fatalf("buildApp: %v", err)
 	}
-	srv.Config.Handler = h
+	srv.Config.Handler = a.Handler
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testProvider{URL: issuer, Store: store, Clock: clock}
+	return &testProvider{URL: issuer, Store: store, Clock: o.clock, KEK: o.kek, Worker: a.Worker, srv: srv}
 }
 
 // testHashParams keeps argon2id cheap in tests; production uses DefaultParams.

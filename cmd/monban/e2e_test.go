@@ -20,7 +20,7 @@ type ssoFixture struct {
 }
 
 const (
-	alicePassword = "correct horse battery staple"
+	alicePassword = "correct horse battery staple, alice"
 	redirectA     = "https://app-a.example/callback"
 	redirectB     = "https://app-b.example.net/callback"
 )

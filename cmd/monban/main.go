@@ -1,6 +1,6 @@
 // Command monban is the monban OpenID Connect provider: one binary that
 // serves the provider (serve), applies database migrations (migrate) and
-// manages users and clients (user, client).
+// manages users, clients and signing keys (user, client, keys).
 //
 // Run "monban help" for usage. Errors go to stderr as single lines
 // prefixed with "monban: <command>:"; the exit code is 0 on success, 1
@@ -35,22 +35,32 @@ Usage:
   monban user list
   monban user passwd U --password-stdin
   monban user disable U
+  monban user logout-everywhere U
   monban user grant-admin U
   monban client add --id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...]
-                    [--public] [--native] [--consent] [--grant G,G] [--scope "S S"]
+                    [--public] [--native] [--consent] [--grant G,G] [--scope "S S"] [--offline-access]
+                    [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D]
+  monban client update ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...]
+                    [--consent=BOOL] [--scope "S S"] [--offline-access=BOOL]
+                    [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D]
   monban client list
   monban client show ID
   monban client delete ID
   monban client rotate-secret ID
+  monban keys list
+  monban keys rotate [--immediately]
+  monban keys reencrypt
 
-The add, show, list, rotate-secret and migrate status commands take
---output json. The migrate, user and client commands take --config FILE
-and --database-url DSN.
+The add, update, show, list, rotate-secret, keys and migrate status
+commands take --output json. The migrate, user, client and keys commands
+take --config FILE and --database-url DSN; keys rotate and reencrypt also
+need MONBAN_SECRETS.
 
 Configuration (highest precedence first): flags, environment variables,
 the YAML file given by --config or $MONBAN_CONFIG, defaults.
   MONBAN_ISSUER  MONBAN_LISTEN  MONBAN_DATABASE_URL[_FILE]  MONBAN_SECRETS[_FILE]
   MONBAN_SESSION_IDLE_TIMEOUT  MONBAN_SESSION_MAX_AGE  MONBAN_LOG_LEVEL  MONBAN_LOG_FORMAT
+  MONBAN_ACCESS_TOKEN_ALG  MONBAN_KEY_ROTATION_PERIOD
 
 Run "monban <command> [<subcommand>] -h" for the flags of a command.
 `
@@ -89,6 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.user(ctx, rest)
 	case "client":
 		err = c.client(ctx, rest)
+	case "keys":
+		err = c.keys(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usageText)
 		return 2

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/monban-idp/monban/migrations"
@@ -30,7 +31,10 @@ const (
 func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) error {
 	logger := newLogger(cfg, os.Stderr)
 	slog.SetDefault(logger)
-	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge}
+	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge,
+		AccessTokenAlg: cfg.AccessTokenAlg, KeyRotationPeriod: cfg.KeyRotationPeriod, RotateKeys: true,
+		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
+		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks}
 	listen := cfg.Listen
 	if dev {
 		app.Issuer = devIssuer
@@ -43,6 +47,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 		store := memory.New()
 		app.Store = store
 		app.KEK = op.RandomKeyEncryptionKeys()
+		app.AllowPrivateBackchannel = true // demo clients run on localhost
 		creds, err := seedDemo(ctx, store)
 		if err != nil {
 			return err
@@ -68,7 +73,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 		app.Store, app.KEK, app.Issuer = store, kek, cfg.Issuer
 		app.CSRFKey = deriveKey(cfg.Secrets[0], "csrf")
 	}
-	handler, err := newApp(ctx, app)
+	a, err := buildApp(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -76,21 +81,20 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serveHTTP(ctx, ln, handler, logger, app.Issuer)
+	// The worker stops with ctx, after its current step, before the store
+	// is closed (checklist R7).
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	var worker sync.WaitGroup
+	worker.Go(func() { a.Worker.Run(workerCtx) })
+	defer worker.Wait()
+	defer stopWorker()
+	return serveHTTP(ctx, ln, a.Handler, logger, app.Issuer)
 }
 
 // serveHTTP serves until ctx is cancelled, then shuts down gracefully:
 // the listener closes at once and in-flight requests get time to finish.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, issuer string) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second, // slowloris (checklist R13)
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(h, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("monban is serving", "issuer", issuer, "listen", ln.Addr().String())
@@ -109,6 +113,22 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 	}
 	logger.Info("monban stopped")
 	return nil
+}
+
+// newHTTPServer returns the server with monban's resource limits
+// (checklist R13, B1; ASVS 15.2.2): a slow client cannot hold a
+// connection open by trickling headers or a body, an idle keep-alive
+// connection is closed, and headers over 16 KiB get 431.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second, // slowloris
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // newLogger builds the structured logger from the configuration.

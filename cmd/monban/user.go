@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
 )
@@ -26,13 +28,14 @@ const (
 	passwordMaxRead = 4*maxPasswordLen + 3 // UTF-8 worst case plus "\r\n", plus one to detect overflow
 )
 
-// user runs "monban user add|list|passwd|disable|grant-admin".
+// user runs "monban user add|list|passwd|disable|logout-everywhere|grant-admin".
 func (c *cli) user(ctx context.Context, args []string) error {
 	return c.runGroup(ctx, "user", args,
 		subcmd{"add", c.userAdd},
 		subcmd{"list", c.userList},
 		subcmd{"passwd", c.userPasswd},
 		subcmd{"disable", c.userDisable},
+		subcmd{"logout-everywhere", c.userLogoutEverywhere},
 		subcmd{"grant-admin", c.userGrantAdmin},
 	)
 }
@@ -146,7 +149,7 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 		return err
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
-		n, err := updateUser(ctx, st, pos[0], true, func(u *storage.User) { u.PasswordHash = hash })
+		n, err := updateUser(ctx, st, pos[0], reasonPasswordChanged, func(u *storage.User) { u.PasswordHash = hash })
 		if err != nil {
 			return err
 		}
@@ -158,7 +161,7 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 func (c *cli) userDisable(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("user disable", "USERNAME", false)
 	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
-		n, err := updateUser(ctx, st, pos[0], true, func(u *storage.User) { u.Disabled = true })
+		n, err := updateUser(ctx, st, pos[0], op.ReasonUserDisabled, func(u *storage.User) { u.Disabled = true })
 		if err != nil {
 			return err
 		}
@@ -170,7 +173,7 @@ func (c *cli) userDisable(ctx context.Context, args []string) error {
 func (c *cli) userGrantAdmin(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("user grant-admin", "USERNAME", false)
 	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
-		if _, err := updateUser(ctx, st, pos[0], false, func(u *storage.User) { u.Admin = true }); err != nil {
+		if _, err := updateUser(ctx, st, pos[0], "", func(u *storage.User) { u.Admin = true }); err != nil {
 			return err
 		}
 		c.printf("User %q is now an admin.\n", pos[0])
@@ -178,35 +181,56 @@ func (c *cli) userGrantAdmin(ctx context.Context, args []string) error {
 	})
 }
 
-// updateUser applies change to the user with the username and stores it.
-// With signOut it then revokes the user's live sessions and the refresh
-// tokens issued from them, and returns how many sessions it revoked.
-func updateUser(ctx context.Context, st storage.Store, username string, signOut bool, change func(*storage.User)) (int, error) {
+// reasonPasswordChanged is logged when a password change ends the user's
+// sessions (checklist T12).
+const reasonPasswordChanged = "password_changed"
+
+// userLogoutEverywhere ends every session of the user and revokes all
+// their refresh tokens, offline_access ones included; every application
+// the sessions served gets a back-channel logout token from the outbox
+// (checklist S6).
+func (c *cli) userLogoutEverywhere(ctx context.Context, args []string) error {
+	cmd := c.dbCommand("user logout-everywhere", "USERNAME", false)
+	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
+		n, err := updateUser(ctx, st, pos[0], op.ReasonForcedLogout, nil)
+		if err != nil {
+			return err
+		}
+		c.printf("Signed %q out everywhere: ended %d session(s) and revoked all refresh tokens.\n", pos[0], n)
+		return nil
+	})
+}
+
+// updateUser applies change (if any) to the user with the username and
+// stores it. With a sign-out reason it then ends all the user's sessions
+// through op.Logout, as the provider does: sessions and every refresh
+// token revoked (offline_access too), back-channel logout enqueued
+// (checklist S6, T12). It returns how many sessions were live.
+func updateUser(ctx context.Context, st storage.Store, username, signOut string, change func(*storage.User)) (int, error) {
 	u, err := st.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, fmt.Errorf("user %q not found", username)
 	} else if err != nil {
 		return 0, dbError(err)
 	}
-	change(u)
-	t := now()
-	u.UpdatedAt = t
-	if err := st.UpdateUser(ctx, u); err != nil {
-		return 0, dbError(err)
-	}
-	if !signOut {
-		return 0, nil
-	}
-	ids, err := st.RevokeUserSessions(ctx, u.ID, t)
-	if err != nil {
-		return 0, dbError(err)
-	}
-	for _, id := range ids {
-		if err := st.RevokeSessionRefreshTokens(ctx, id, false, t); err != nil {
+	if change != nil {
+		change(u)
+		u.UpdatedAt = now()
+		if err := st.UpdateUser(ctx, u); err != nil {
 			return 0, dbError(err)
 		}
 	}
-	return len(ids), nil
+	if signOut == "" {
+		return 0, nil
+	}
+	// The command's own output reports the result; the provider's logs
+	// record what its worker then delivers.
+	logout := op.NewLogout(op.LogoutConfig{Store: st, Now: now, Logger: slog.New(slog.DiscardHandler)})
+	n, err := logout.EndUserSessions(ctx, u.ID, signOut)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	return n, nil
 }
 
 // readPasswordHash reads the password from stdin and hashes it with
@@ -214,6 +238,9 @@ func updateUser(ctx context.Context, st storage.Store, username string, signOut 
 func (c *cli) readPasswordHash() (string, error) {
 	pw, err := readPassword(c.stdin)
 	if err != nil {
+		return "", err
+	}
+	if err := password.CheckPolicy(pw, "monban"); err != nil { // checklist S13
 		return "", err
 	}
 	hash, err := password.NewHasher(password.DefaultParams, 1).Hash(pw)

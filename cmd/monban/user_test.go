@@ -25,7 +25,7 @@ func TestUserAddAndList(t *testing.T) {
 	if got := jsonKeys(t, added); !reflect.DeepEqual(got, userJSONKeys) {
 		t.Errorf("JSON keys = %q, want %q", got, userJSONKeys)
 	}
-	mustRun(t, env, "hunter2hunter2\n", "user", "add", "--username", "bob", "--password-stdin")
+	mustRun(t, env, "hunter2 is not a passphrase\n", "user", "add", "--username", "bob", "--password-stdin")
 
 	u, err := st.GetUserByUsername(t.Context(), "alice")
 	if err != nil {

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// clientFlags are the client settings that "client add" and "client
+// update" share.
+type clientFlags struct {
+	name                  *string
+	redirects, postLogout stringList
+	consent               *bool
+	grants, scopes        *string
+	offline               *bool
+	backchannel           *string
+	accessTTL, refreshTTL *time.Duration
+	idTokenAlg            *string
+}
+
+// addClientFlags defines the shared flags on fs. For update they have no
+// defaults: only the flags given change the client.
+func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
+	grants, scopes := defaultGrants, defaultScopes
+	if forUpdate {
+		grants, scopes = "", ""
+	}
+	f := &clientFlags{}
+	f.name = fs.String("name", "", "display `name` shown to users")
+	fs.Var(&f.redirects, "redirect-uri", "redirect `URI` (repeatable; update replaces the list)")
+	fs.Var(&f.postLogout, "post-logout-redirect-uri", "post-logout redirect `URI` (repeatable; update replaces the list)")
+	f.consent = fs.Bool("consent", false, "ask users for consent (third-party client)")
+	f.grants = fs.String("grant", grants, "comma-separated grant `types`")
+	f.scopes = fs.String("scope", scopes, "space-separated `scopes` the client may request")
+	f.offline = fs.Bool("offline-access", false, "allow the offline_access scope: refresh tokens that survive the user's logout, "+
+		"but not 'user logout-everywhere', 'user disable' or a password change (=false removes it)")
+	f.backchannel = fs.String("backchannel-logout-uri", "", "`URI` that receives back-channel logout tokens "+
+		"(OpenID Connect Back-Channel Logout 1.0; https, or http on loopback; empty removes it)")
+	f.accessTTL = fs.Duration("access-token-ttl", 0, "access token `lifetime`, 30s to 10m (0: the provider default, 5m)")
+	f.idTokenAlg = fs.String("id-token-alg", "", "id_token_signed_response_alg: `ALG` RS256 (default), ES256, PS256 or EdDSA")
+	f.refreshTTL = fs.Duration("refresh-token-ttl", 0, "refresh token and grant `lifetime`, 5m to 720h (0: the provider default, 720h)")
+	return f
+}
+
+// flagsSet returns the names of the flags given on the command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// apply copies the flags for which set reports true into cl.
+func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
+	if set("name") {
+		cl.Name = *f.name
+	}
+	if set("redirect-uri") {
+		cl.RedirectURIs = []string(f.redirects)
+	}
+	if set("post-logout-redirect-uri") {
+		cl.PostLogoutRedirectURIs = []string(f.postLogout)
+	}
+	if set("consent") {
+		cl.RequireConsent = *f.consent
+	}
+	if set("grant") {
+		cl.GrantTypes = splitGrants(*f.grants)
+	}
+	if set("scope") {
+		cl.Scopes = strings.Fields(*f.scopes)
+	}
+	if set("offline-access") {
+		cl.Scopes = slices.DeleteFunc(cl.Scopes, func(s string) bool { return s == scopeOfflineAccess })
+		if *f.offline {
+			cl.Scopes = append(cl.Scopes, scopeOfflineAccess)
+		}
+	}
+	if set("backchannel-logout-uri") {
+		cl.BackchannelLogoutURI = *f.backchannel
+	}
+	if set("access-token-ttl") {
+		cl.AccessTokenTTL = *f.accessTTL
+	}
+	if set("refresh-token-ttl") {
+		cl.RefreshTokenTTL = *f.refreshTTL
+	}
+	if set("id-token-alg") {
+		cl.IDTokenSigningAlg = *f.idTokenAlg
+	}
+}
+
+// clientUpdate changes the settings given as flags and keeps the others.
+// The result is validated as a new registration would be.
+func (c *cli) clientUpdate(ctx context.Context, args []string) error {
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--output json]", true)
+	cf := addClientFlags(cmd.fs, true)
+	pos, js, err := cmd.parse(args, 1)
+	if err != nil {
+		return err
+	}
+	set := flagsSet(cmd.fs)
+	for _, f := range []string{"output", "config", "database-url"} {
+		delete(set, f)
+	}
+	if len(set) == 0 {
+		return usagef("nothing to change: give at least one setting")
+	}
+	return cmd.withStore(ctx, func(st storage.Store) error {
+		cl, err := getClient(ctx, st, pos[0])
+		if err != nil {
+			return err
+		}
+		cf.apply(cl, func(name string) bool { return set[name] })
+		if err := validateClient(cl); err != nil {
+			return err
+		}
+		cl.UpdatedAt = now()
+		if err := st.UpdateClient(ctx, cl); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("client %q not found", cl.ID)
+		} else if err != nil {
+			return dbError(err)
+		}
+		if js {
+			return writeJSON(c.stdout, toClientJSON(cl))
+		}
+		c.printf("Updated client %q.\n", cl.ID)
+		return nil
+	})
+}
+
+// validateClientLogout checks the back-channel logout URI and the token
+// lifetimes of a client.
+func validateClientLogout(cl *storage.Client) error {
+	var errs []error
+	if u := cl.BackchannelLogoutURI; u != "" {
+		// Back-Channel Logout 1.0 §2.2: an absolute URI without fragment;
+		// https except on loopback, like a redirect URI of a web client.
+		if err := validateRedirectURI(u, false); err != nil {
+			errs = append(errs, fmt.Errorf("back-channel logout URI %q %w", shorten(u), err))
+		}
+	}
+	if d := cl.AccessTokenTTL; d != 0 && (d < minAccessTokenTTL || d > maxAccessTokenTTL) {
+		errs = append(errs, fmt.Errorf("access token lifetime %s is out of range (%s to %s)", d, minAccessTokenTTL, maxAccessTokenTTL))
+	}
+	if d := cl.RefreshTokenTTL; d != 0 && (d < minRefreshTokenTTL || d > maxRefreshTokenTTL) {
+		errs = append(errs, fmt.Errorf("refresh token lifetime %s is out of range (%s to %s)", d, minRefreshTokenTTL, maxRefreshTokenTTL))
+	}
+	return errors.Join(errs...)
+}
