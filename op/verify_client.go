@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -31,42 +33,86 @@ func errInvalidClient() error {
 // (OIDC Core §9): client_secret_basic only in the Authorization header,
 // client_secret_post only in the body, none with no secret at all. Secrets
 // are compared by their SHA-256 in constant time.
+//
+// Failures are counted per client_id (checklist T6, RFC 6749 §2.3.1); see
+// clientAuthFailed.
 func (s *tokenServer) VerifyClient(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
+	c, err := s.authenticateClient(ctx, r)
+	if errors.Is(err, errClientAuthFailed) {
+		return nil, s.clientAuthFailed(ctx, r.Data.ClientID)
+	}
+	return c, err
+}
+
+// errClientAuthFailed marks a failed client authentication inside
+// authenticateClient; VerifyClient turns it into the answer.
+var errClientAuthFailed = errors.New("client authentication failed")
+
+// clientFailurePolicy limits failed authentications per client_id
+// (checklist T6, project choice: more than 20 a minute → 429). Secrets have
+// 256 bits, so this is about wasted work, not guessing.
+var clientFailurePolicy = storage.ThrottlePolicy{Window: time.Minute, Free: 20, Delay: time.Minute, MaxDelay: 15 * time.Minute}
+
+// clientAuthFailed counts a failed client authentication and answers 401
+// invalid_client, or 429 once the client_id is over the limit. Only
+// failures are counted, so a successful authentication costs no store
+// write, and a correct secret is always accepted: someone who spams wrong
+// secrets for another client's ID cannot lock that client out.
+func (s *tokenServer) clientAuthFailed(ctx context.Context, clientID string) error {
+	key := "client:" + clientID
+	if len(clientID) > 100 || !utf8.ValidString(clientID) {
+		key = "client-sha256:" + storage.HashToken(clientID)
+	}
+	_, admitted, err := s.p.store.RecordLoginFailure(ctx, key, s.p.now(), clientFailurePolicy)
+	if err != nil {
+		return serverError(err)
+	}
+	if !admitted {
+		s.p.log.WarnContext(ctx, "client authentication throttled", "event", "client_auth_throttled", "client_id_key", key)
+		return zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("too many failed client authentications; try again later"),
+			http.StatusTooManyRequests)
+	}
+	return errInvalidClient()
+}
+
+// authenticateClient does VerifyClient's checks; every refusal is
+// errClientAuthFailed.
+func (s *tokenServer) authenticateClient(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
 	cc := r.Data
 	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
-		return nil, errInvalidClient()
+		return nil, errClientAuthFailed
 	}
 	c, err := s.p.store.GetClient(ctx, cc.ClientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, errInvalidClient()
+			return nil, errClientAuthFailed
 		}
 		return nil, serverError(err)
 	}
 	if c.Disabled {
-		return nil, errInvalidClient()
+		return nil, errClientAuthFailed
 	}
 	_, _, basic := basicAuth(r.Header)
 	switch c.AuthMethod {
 	case storage.AuthMethodNone:
 		if cc.ClientSecret != "" || basic {
-			return nil, errInvalidClient()
+			return nil, errClientAuthFailed
 		}
 		return client{c}, nil
 	case storage.AuthMethodBasic:
 		if !basic {
-			return nil, errInvalidClient()
+			return nil, errClientAuthFailed
 		}
 	case storage.AuthMethodPost:
 		if basic {
-			return nil, errInvalidClient()
+			return nil, errClientAuthFailed
 		}
 	default:
-		return nil, errInvalidClient()
+		return nil, errClientAuthFailed
 	}
 	if cc.ClientSecret == "" || c.SecretHash == "" ||
 		subtle.ConstantTimeCompare([]byte(storage.HashToken(cc.ClientSecret)), []byte(c.SecretHash)) != 1 {
-		return nil, errInvalidClient()
+		return nil, errClientAuthFailed
 	}
 	return client{c}, nil
 }
@@ -165,6 +211,9 @@ type challengeWriter struct {
 }
 
 func (c *challengeWriter) WriteHeader(status int) {
+	if status == http.StatusTooManyRequests {
+		c.Header().Set("Retry-After", "60")
+	}
 	if status == http.StatusUnauthorized {
 		scheme := `Basic realm="token"`
 		if !c.basic {

@@ -186,6 +186,38 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 				t.Fatalf("bodies differ or lack invalid_client: %q", bodies)
 			}
 		})
+		t.Run("T6/failures-rate-limited-per-client", func(t *testing.T) {
+			secret := fx.p.addClient(t, storage.Client{ID: "t6-client", Name: "T6", RedirectURIs: []string{"https://t6.example/cb"}})
+			try := func(secret string) *http.Response {
+				req, _ := http.NewRequest(http.MethodPost, fx.p.URL+"/token", strings.NewReader("grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Ft6.example%2Fcb"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("t6-client", secret)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			for i := 1; i <= 20; i++ {
+				if resp := try("wrong"); resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("failure %d: %d, want 401", i, resp.StatusCode)
+				}
+			}
+			resp := try("wrong")
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("failure 21: %d Retry-After=%q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			// The right secret still authenticates (the code is bogus, so
+			// invalid_grant): nobody can lock a client out by spamming.
+			if resp := try(secret); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("correct secret while throttled: %d, want 400 invalid_grant", resp.StatusCode)
+			}
+			fx.p.Clock.Advance(16 * time.Minute)
+			if resp := try("wrong"); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("after the lock: %d, want 401", resp.StatusCode)
+			}
+		})
 		t.Run("T7/basic-client-secret-in-body", func(t *testing.T) {
 			code, f := fx.code(t)
 			form := redeemForm(code, f)
