@@ -50,9 +50,10 @@ Usage:
   monban keys list
   monban keys rotate [--immediately]
   monban keys reencrypt
+  monban logout-deliveries failed
 
-The add, update, show, list, rotate-secret, keys and migrate status
-commands take --output json. The migrate, user, client and keys commands
+The add, update, show, list, rotate-secret, keys, logout-deliveries and
+migrate status commands take --output json. The migrate, user, client and keys commands
 take --config FILE and --database-url DSN; keys rotate and reencrypt also
 need MONBAN_SECRETS.
 
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.client(ctx, rest)
 	case "keys":
 		err = c.keys(ctx, rest)
+	case "logout-deliveries":
+		err = c.logoutDeliveries(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usageText)
 		return 2
