@@ -122,15 +122,7 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	err := h.store.SetAuthRequestConsent(ctx, id, granted)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		h.renderExpired(w, r)
-		return
-	case errors.Is(err, storage.ErrConflict):
-		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
-		return
-	case err != nil:
-		h.renderStoreError(w, r, "set auth request consent", err)
+	if h.requestUpdateFailed(w, r, "set auth request consent", err) {
 		return
 	}
 	h.log.InfoContext(ctx, "consent answered", "user_id", p.req.UserID, "client_id", p.req.ClientID,

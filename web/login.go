@@ -123,15 +123,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime:  s.AuthTime,
 		AMR:       s.AMR,
 	})
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		h.renderExpired(w, r)
-		return
-	case errors.Is(err, storage.ErrConflict):
-		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
-		return
-	case err != nil:
-		h.renderStoreError(w, r, "authenticate auth request", err)
+	if h.requestUpdateFailed(w, r, "authenticate auth request", err) {
 		return
 	}
 	h.log.InfoContext(ctx, "signed in", "user_id", user.ID, "session_id", s.ID,

@@ -134,3 +134,21 @@ func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
 
 // maxFormBytes bounds every form body (checklist B2).
 const maxFormBytes = 64 << 10
+
+// requestUpdateFailed answers a failed update of an authorization request
+// (what names it for the log) and reports whether there was one: a request
+// that is gone has expired, one with a code was already completed, anything
+// else is a store failure.
+func (h *Handler) requestUpdateFailed(w http.ResponseWriter, r *http.Request, what string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, storage.ErrNotFound):
+		h.renderExpired(w, r)
+	case errors.Is(err, storage.ErrConflict):
+		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
+	default:
+		h.renderStoreError(w, r, what, err)
+	}
+	return true
+}
