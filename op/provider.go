@@ -49,7 +49,7 @@ type Config struct {
 	AuthRequestTTL  time.Duration // time a person has to sign in; default 30m
 	CodeTTL         time.Duration // authorization code lifetime; default 60s (ASVS 10.4.3)
 	AccessTokenTTL  time.Duration // default 5m (RFC 9068 tokens stay short)
-	IDTokenTTL      time.Duration // default 10m
+	IDTokenTTL      time.Duration // default 5m (checklist J4)
 	RefreshTokenTTL time.Duration // default 30 days, also the family's absolute lifetime
 	// AccessTokenAlg signs JWT access tokens; default DefaultAccessTokenAlg.
 	// Keys must sign with it (Keys.Ensure).
@@ -72,7 +72,7 @@ const (
 	DefaultAuthRequestTTL  = 30 * time.Minute
 	DefaultCodeTTL         = 60 * time.Second
 	DefaultAccessTokenTTL  = 5 * time.Minute
-	DefaultIDTokenTTL      = 10 * time.Minute
+	DefaultIDTokenTTL      = 5 * time.Minute
 	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
 )
 

@@ -37,7 +37,7 @@ const (
 	// takes over.
 	DefaultKeyRotationPeriod = 30 * 24 * time.Hour
 	// DefaultKeyRetention is how long a retired key is still needed to
-	// verify what it signed: access tokens (5 m) and ID tokens (10 m) by
+	// verify what it signed: access tokens (5 m) and ID tokens (5 m) by
 	// default, and ID tokens presented later as id_token_hint (OIDC Core
 	// §3.1.2.1, RP-Initiated Logout §2 accept expired ones), which matter
 	// for as long as the SSO session they came from can live (12 h by
