@@ -21,8 +21,9 @@ type grant struct {
 	authTime          time.Time
 	amr               []string
 	nonce             string // only from the authorization request (OIDC Core §12.2)
-	// familyID is the refresh-token family of a refresh grant; empty for a
-	// code exchange, which starts a family when the client may refresh.
+	// familyID is the family of the grant: for a refresh, the rotated
+	// token's; for a code exchange, the one ConsumeAuthCode started, which
+	// names what a replay of the code revokes (RFC 6749 §4.1.2).
 	familyID string
 	// offline is set when the grant's original scopes include
 	// offline_access: its tokens outlive the browser session.
@@ -32,12 +33,17 @@ type grant struct {
 // refreshResult carries the rotated refresh token into the response.
 type refreshResult struct{ token string }
 
-// issueTokens mints the access token, a refresh token (first of a new
-// family unless one was just rotated) and, for openid requests, the ID token.
+// issueTokens mints the access token, a refresh token (first of the code
+// exchange's family unless one was just rotated) and, for openid requests,
+// the ID token.
 //
 // The access token names what can take it away again: `fid`, its refresh
 // family, and `sid`, its browser session, except for offline_access
-// families, which survive the session (see activeAccessToken).
+// families, which survive the session (see activeAccessToken). `fid` is
+// set only when the family has refresh tokens, since a family without
+// members counts as revoked. So that a replayed code can revoke the access
+// token of a client without the refresh grant too, the first access token
+// of a code exchange has the family ID as its jti (see revokeCodeFamily).
 func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, refreshed *refreshResult) (*zop.Response, error) {
 	now := p.now()
 	u, err := p.store.GetUser(ctx, g.userID)
@@ -51,18 +57,25 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	if c.AccessTokenTTL > 0 {
 		atTTL = c.AccessTokenTTL
 	}
-	var first *newToken // the first token of a new family
-	if refreshed == nil && c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
-		rt := p.newRefreshToken(storage.NewID(), c, now)
-		first, g.familyID = &rt, rt.record.FamilyID
+	var first *newToken // the first token of the code exchange's family
+	fid, jti := g.familyID, storage.NewID()
+	if refreshed == nil { // a code exchange, which started g.familyID
+		if g.familyID == "" {
+			g.familyID = storage.NewID()
+		}
+		fid, jti = "", g.familyID
+		if c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
+			rt := p.newRefreshToken(g.familyID, c, now)
+			first, fid = &rt, g.familyID
+		}
 	}
 	at := accessTokenClaims{
 		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
-		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
+		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: jti,
 		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(),
-		SID: g.sessionID, FamilyID: g.familyID,
+		SID: g.sessionID, FamilyID: fid,
 	}
-	if g.offline && g.familyID != "" {
+	if g.offline && fid != "" {
 		at.SID = ""
 	}
 	accessToken, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)

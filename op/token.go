@@ -20,15 +20,32 @@ import (
 // consumed in one atomic store operation before anything else, so of many
 // concurrent redemptions exactly one can win; a code redeemed by the wrong
 // client or with the wrong redirect_uri or verifier is burned.
+//
+// Every exchange starts a token family (the FamilyID ConsumeAuthCode
+// returns). A second use of the code is denied and, RFC 6749 §4.1.2, the
+// tokens issued based on it are revoked (revokeCodeFamily), but only when
+// the client replaying it, already authenticated here, is the client the
+// code was issued to: another client must not be able to revoke a
+// stranger's grant with a leaked code.
 func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
 	now := p.now()
 	req, err := p.store.ConsumeAuthCode(ctx, storage.HashToken(r.Data.Code), now)
-	if errors.Is(err, storage.ErrNotFound) {
+	var reused *storage.CodeReusedError
+	switch {
+	case errors.As(err, &reused):
+		if reused.ClientID == c.ID {
+			if err := p.revokeCodeFamily(ctx, c, reused.FamilyID, now); err != nil {
+				return nil, serverError(err)
+			}
+			p.log.WarnContext(ctx, "authorization code reuse detected; tokens issued for it revoked",
+				"event", "auth_code_reuse", "client_id", c.ID, "family_id", reused.FamilyID, "request_id", reused.RequestID)
+		}
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
-	}
-	if err != nil {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
+	case err != nil:
 		return nil, serverError(err)
 	}
 	if req.ClientID != c.ID {
@@ -43,8 +60,26 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	return p.issueTokens(ctx, c, grant{
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce,
-		offline: slices.Contains(req.Scopes, scopeOfflineAccess),
+		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess),
 	}, nil)
+}
+
+// revokeCodeFamily revokes what a code exchange issued (RFC 6749 §4.1.2):
+// the refresh family, which takes every refresh token and every access
+// token carrying its `fid` with it, and the deny-list entry for the first
+// access token, whose jti is the family ID (see issueTokens), which covers
+// the access token of a client without the refresh grant. Both are
+// idempotent, and harmless when the first exchange failed and issued
+// nothing. The deny-list entry lasts as long as an access token issued now
+// would, which outlives the one issued at the first exchange.
+func (p *Provider) revokeCodeFamily(ctx context.Context, c *storage.Client, familyID string, now time.Time) error {
+	if familyID == "" {
+		return nil
+	}
+	if err := p.store.RevokeRefreshFamily(ctx, familyID, now); err != nil {
+		return err
+	}
+	return p.store.RevokeAccessToken(ctx, familyID, now.Add(max(p.cfg.AccessTokenTTL, c.AccessTokenTTL)))
 }
 
 // verifyPKCE checks the code_verifier (RFC 7636 §4.6). Once a challenge

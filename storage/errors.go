@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned (wrapped with %w) by every Store implementation.
 var (
@@ -16,4 +19,26 @@ var (
 	// presented again. The store has revoked the token's whole family in the
 	// same transaction (RFC 9700 §4.14.2).
 	ErrTokenReused = errors.New("storage: refresh token reused")
+	// ErrCodeReused means an authorization code that was already consumed
+	// was presented again (RFC 6749 §4.1.2). ConsumeAuthCode returns it
+	// inside a *CodeReusedError, which names the grant to revoke.
+	ErrCodeReused = errors.New("storage: authorization code reused")
 )
+
+// CodeReusedError is ConsumeAuthCode's answer for a code that was already
+// consumed and whose tombstone has not been cleaned up yet. It matches
+// ErrCodeReused with errors.Is; use errors.As to read it. RFC 6749 §4.1.2:
+// the server MUST deny the second use and SHOULD revoke the tokens issued
+// based on the code, which are the tokens of FamilyID.
+type CodeReusedError struct {
+	RequestID string // the authorization request the code was issued for
+	ClientID  string // the client the code was issued to
+	FamilyID  string // the family started by the first, successful consume
+}
+
+func (e *CodeReusedError) Error() string {
+	return fmt.Sprintf("storage: authorization code of request %q (client %q, family %q) reused", e.RequestID, e.ClientID, e.FamilyID)
+}
+
+// Unwrap makes errors.Is(err, ErrCodeReused) true.
+func (e *CodeReusedError) Unwrap() error { return ErrCodeReused }

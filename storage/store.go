@@ -76,14 +76,25 @@ type AuthRequests interface {
 	// already issued, ErrNotFound if the request is absent.
 	IssueAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error
 	// ConsumeAuthCode atomically removes and returns the request whose code
-	// hash matches. A code is consumed at most once even under concurrency.
-	// An expired code is removed too, but ErrNotFound is returned, as for an
-	// unknown one.
+	// hash matches, with a new FamilyID, and in the same atomic operation
+	// leaves a tombstone of the code (request ID, client ID, FamilyID) that
+	// lives until the code's expiry. A code is consumed at most once even
+	// under concurrency: of N concurrent callers exactly one succeeds.
+	//  - a code that has a tombstone (it was consumed before, including by
+	//    a concurrent caller that won): a *CodeReusedError (ErrCodeReused)
+	//    carrying the FamilyID the first consume returned, so the caller
+	//    can revoke the tokens issued based on the code (RFC 6749 §4.1.2:
+	//    MUST deny, SHOULD revoke). The tombstone stays, so every replay
+	//    until cleanup reports the same family;
+	//  - an expired code: removed, without a tombstone, and ErrNotFound,
+	//    as for an unknown one (nothing was issued based on it).
+	// The removed request is invisible to every other method, as before.
 	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*AuthRequest, error)
 	// DeleteAuthRequest removes the request, or returns ErrNotFound.
 	DeleteAuthRequest(ctx context.Context, id string) error
-	// DeleteExpiredAuthRequests removes requests that expired before now
-	// and returns how many it removed.
+	// DeleteExpiredAuthRequests removes requests that expired before now,
+	// and code tombstones whose code expired before now, and returns how
+	// many of both it removed.
 	DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error)
 }
 

@@ -104,6 +104,14 @@ type AuthRequest struct {
 	// Set once, when the authorization code is issued.
 	CodeHash      string
 	CodeExpiresAt time.Time
+
+	// FamilyID is set only on the request ConsumeAuthCode returns: a new
+	// ID that names everything issued based on the code (the refresh-token
+	// family, and the first access token), kept in the code's tombstone so
+	// that a replay can revoke it (RFC 6749 §4.1.2). It is not stored with
+	// the request: CreateAuthRequest ignores it and GetAuthRequest leaves
+	// it empty.
+	FamilyID string
 }
 
 // Authenticated reports whether a user is bound to the request.

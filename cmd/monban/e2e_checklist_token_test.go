@@ -99,7 +99,42 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 			status, _, _ := ckUserinfo(t, fx.p.URL, at)
 			resp, _, _ := fx.ckToken(t, "app-a", secretA, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first["refresh_token"].(string)}})
 			if status == http.StatusOK || resp.StatusCode == http.StatusOK {
-				ckOpen(t, "T1", "a replayed code does not revoke the tokens issued for it (RFC 6749 §4.1.2 SHOULD; storage deletes the request on first use, so nothing links the replay to its tokens); op/token.go")
+				t.Fatalf("after a replay of the code: userinfo with its access token %d, refresh %d; want both refused (RFC 6749 §4.1.2)", status, resp.StatusCode)
+			}
+		})
+		t.Run("T1/replay-revokes-access-token-of-client-without-refresh", func(t *testing.T) {
+			const redirectC = "https://app-c.example/callback"
+			secretC := fx.p.addClient(t, storage.Client{ID: "app-c", RedirectURIs: []string{redirectC}, GrantTypes: []string{"authorization_code"}})
+			c := newRP(t, fx.p.URL, "app-c", secretC, redirectC)
+			f := c.start()
+			code := fx.codeFor(t, fx.br, c, f)
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectC}, "code_verifier": {f.verifier}}
+			resp, first, _ := fx.ckToken(t, "app-c", secretC, form)
+			if resp.StatusCode != http.StatusOK || first["refresh_token"] != nil {
+				t.Fatalf("first redemption: %d %v, want an access token and no refresh token", resp.StatusCode, first)
+			}
+			at, _ := first["access_token"].(string)
+			if status, _, _ := ckUserinfo(t, fx.p.URL, at); status != http.StatusOK {
+				t.Fatalf("userinfo before the replay: %d", status)
+			}
+			resp, body, _ := fx.ckToken(t, "app-c", secretC, form)
+			wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+			if status, _, _ := ckUserinfo(t, fx.p.URL, at); status != http.StatusUnauthorized {
+				t.Fatalf("userinfo after the replay: %d, want 401 (RFC 6749 §4.1.2)", status)
+			}
+		})
+		t.Run("T1/replay-by-another-client-revokes-nothing", func(t *testing.T) {
+			code, f := fx.code(t)
+			resp, first, _ := fx.ckToken(t, "app-a", secretA, redeemForm(code, f))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("first redemption: %d %v", resp.StatusCode, first)
+			}
+			form := redeemForm(code, f)
+			form.Set("redirect_uri", redirectB)
+			resp, body, _ := fx.ckToken(t, "app-b", fx.secret["app-b"], form)
+			wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+			if status, _, _ := ckUserinfo(t, fx.p.URL, first["access_token"].(string)); status != http.StatusOK {
+				t.Fatalf("userinfo after another client replayed the code: %d, want 200", status)
 			}
 		})
 		t.Run("A6/no-openid-no-id-token", func(t *testing.T) {

@@ -100,18 +100,32 @@ func (s *Store) IssueAuthCode(_ context.Context, id, codeHash string, expiresAt 
 	return nil
 }
 
-// ConsumeAuthCode implements storage.AuthRequests.
+// ConsumeAuthCode implements storage.AuthRequests. The request is removed
+// and its code's tombstone recorded under s.mu, so the two are one atomic
+// step (RFC 6749 §4.1.2).
 func (s *Store) ConsumeAuthCode(_ context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if codeHash == "" {
+		return nil, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
+	}
 	id, ok := s.authByCode[codeHash]
-	if !ok || codeHash == "" {
+	if !ok {
+		if tb, ok := s.codeTombstones[codeHash]; ok {
+			return nil, fmt.Errorf("memory: consume auth code: %w", &storage.CodeReusedError{
+				RequestID: tb.requestID, ClientID: tb.clientID, FamilyID: tb.familyID,
+			})
+		}
 		return nil, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
 	}
 	r := s.authRequests[id]
 	s.deleteAuthRequest(id)
 	if expired(r.CodeExpiresAt, now) {
 		return nil, fmt.Errorf("memory: auth code of request %q expired: %w", id, storage.ErrNotFound)
+	}
+	r.FamilyID = storage.NewID()
+	s.codeTombstones[codeHash] = codeTombstone{
+		requestID: r.ID, clientID: r.ClientID, familyID: r.FamilyID, expiresAt: r.CodeExpiresAt,
 	}
 	return r, nil // removed from the store, so no copy is needed
 }
@@ -128,7 +142,8 @@ func (s *Store) DeleteAuthRequest(_ context.Context, id string) error {
 }
 
 // DeleteExpiredAuthRequests implements storage.AuthRequests: it removes
-// requests whose ExpiresAt is before now.
+// requests whose ExpiresAt is before now and code tombstones whose code
+// expired before now.
 func (s *Store) DeleteExpiredAuthRequests(_ context.Context, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -137,6 +152,12 @@ func (s *Store) DeleteExpiredAuthRequests(_ context.Context, now time.Time) (int
 	for id, r := range s.authRequests {
 		if r.ExpiresAt.Before(now) {
 			s.deleteAuthRequest(id)
+			n++
+		}
+	}
+	for hash, tb := range s.codeTombstones {
+		if tb.expiresAt.Before(now) {
+			delete(s.codeTombstones, hash)
 			n++
 		}
 	}
@@ -150,4 +171,12 @@ func (s *Store) deleteAuthRequest(id string) {
 		delete(s.authByCode, r.CodeHash)
 	}
 	delete(s.authRequests, id)
+}
+
+// codeTombstone is what remains of a consumed authorization code until the
+// code's expiry: enough to recognise a replay and name the family to revoke
+// (RFC 6749 §4.1.2).
+type codeTombstone struct {
+	requestID, clientID, familyID string
+	expiresAt                     time.Time
 }

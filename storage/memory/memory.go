@@ -31,21 +31,23 @@ var _ storage.Store = (*Store)(nil)
 type Store struct {
 	mu sync.Mutex
 
-	users         map[string]*storage.User // by ID
-	userByName    map[string]string        // username → ID
-	clients       map[string]*storage.Client
-	authRequests  map[string]*storage.AuthRequest
-	authByCode    map[string]string // code hash → request ID
-	sessions      map[string]*storage.Session
-	sessionByHash map[string]string              // token hash → session ID
-	sessionClient map[string]map[string]struct{} // session ID → client IDs
-	consents      map[consentKey]*storage.Consent
-	refresh       map[string]*storage.RefreshToken // by token hash
-	refreshIDs    map[string]string                // ID → token hash
-	deniedJTIs    map[string]time.Time             // access-token jti → its expiry
-	deliveries    map[string]*storage.LogoutDelivery
-	keys          map[string]*storage.SigningKey
-	throttles     map[string]storage.LoginThrottle // by key; created on first use
+	users        map[string]*storage.User // by ID
+	userByName   map[string]string        // username → ID
+	clients      map[string]*storage.Client
+	authRequests map[string]*storage.AuthRequest
+	authByCode   map[string]string // code hash → request ID
+	// code hash → what is left of a consumed code (RFC 6749 §4.1.2)
+	codeTombstones map[string]codeTombstone
+	sessions       map[string]*storage.Session
+	sessionByHash  map[string]string              // token hash → session ID
+	sessionClient  map[string]map[string]struct{} // session ID → client IDs
+	consents       map[consentKey]*storage.Consent
+	refresh        map[string]*storage.RefreshToken // by token hash
+	refreshIDs     map[string]string                // ID → token hash
+	deniedJTIs     map[string]time.Time             // access-token jti → its expiry
+	deliveries     map[string]*storage.LogoutDelivery
+	keys           map[string]*storage.SigningKey
+	throttles      map[string]storage.LoginThrottle // by key; created on first use
 }
 
 type consentKey struct{ userID, clientID string }
@@ -53,20 +55,21 @@ type consentKey struct{ userID, clientID string }
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		users:         make(map[string]*storage.User),
-		userByName:    make(map[string]string),
-		clients:       make(map[string]*storage.Client),
-		authRequests:  make(map[string]*storage.AuthRequest),
-		authByCode:    make(map[string]string),
-		sessions:      make(map[string]*storage.Session),
-		sessionByHash: make(map[string]string),
-		sessionClient: make(map[string]map[string]struct{}),
-		consents:      make(map[consentKey]*storage.Consent),
-		refresh:       make(map[string]*storage.RefreshToken),
-		refreshIDs:    make(map[string]string),
-		deniedJTIs:    make(map[string]time.Time),
-		deliveries:    make(map[string]*storage.LogoutDelivery),
-		keys:          make(map[string]*storage.SigningKey),
+		users:          make(map[string]*storage.User),
+		userByName:     make(map[string]string),
+		clients:        make(map[string]*storage.Client),
+		authRequests:   make(map[string]*storage.AuthRequest),
+		authByCode:     make(map[string]string),
+		codeTombstones: make(map[string]codeTombstone),
+		sessions:       make(map[string]*storage.Session),
+		sessionByHash:  make(map[string]string),
+		sessionClient:  make(map[string]map[string]struct{}),
+		consents:       make(map[consentKey]*storage.Consent),
+		refresh:        make(map[string]*storage.RefreshToken),
+		refreshIDs:     make(map[string]string),
+		deniedJTIs:     make(map[string]time.Time),
+		deliveries:     make(map[string]*storage.LogoutDelivery),
+		keys:           make(map[string]*storage.SigningKey),
 	}
 }
 
@@ -212,6 +215,11 @@ func (s *Store) DeleteClient(_ context.Context, id string) error {
 	for rid, r := range s.authRequests {
 		if r.ClientID == id {
 			s.deleteAuthRequest(rid)
+		}
+	}
+	for hash, tb := range s.codeTombstones {
+		if tb.clientID == id {
+			delete(s.codeTombstones, hash)
 		}
 	}
 	for key := range s.consents {

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,21 +105,45 @@ func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresA
 	return nil
 }
 
-// ConsumeAuthCode implements storage.AuthRequests with a single DELETE …
-// RETURNING: of concurrent callers exactly one gets the row. An expired
-// code is deleted as well and reported as ErrNotFound. The expiry is
-// compared in the statement, so now has the stored times' microsecond
-// precision.
+// ConsumeAuthCode implements storage.AuthRequests with a single statement:
+// a DELETE … RETURNING of the request and, in the same statement, the
+// INSERT of the code's tombstone (RFC 6749 §4.1.2), so of concurrent
+// callers exactly one gets the row and the tombstone is committed with the
+// deletion. An expired code is deleted as well, without a tombstone, and
+// reported as ErrNotFound. The expiry is compared in the statement, so now
+// has the stored times' microsecond precision.
+//
+// When nothing was deleted, a second read looks for the tombstone. It
+// runs after the DELETE, which waited for any concurrent winner to
+// commit, so a loser of a race always sees the winner's tombstone.
 func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	familyID := storage.NewID()
 	var live bool
-	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `DELETE FROM auth_requests WHERE code_hash = $1
-		RETURNING `+authRequestColumns+`, code_expires_at > $2`, codeHash, now), &live)
+	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `WITH consumed AS (
+			DELETE FROM auth_requests WHERE code_hash = $1 RETURNING *
+		), tombstone AS (
+			INSERT INTO auth_code_tombstones (code_hash, request_id, client_id, family_id, consumed_at, expires_at)
+			SELECT code_hash, id, client_id, $3, $2, code_expires_at FROM consumed WHERE code_expires_at > $2
+		)
+		SELECT `+authRequestColumns+`, code_expires_at > $2 FROM consumed`, codeHash, now, familyID), &live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var reused storage.CodeReusedError
+		terr := s.pool.QueryRow(ctx, `SELECT request_id, client_id, family_id FROM auth_code_tombstones
+			WHERE code_hash = $1`, codeHash).Scan(&reused.RequestID, &reused.ClientID, &reused.FamilyID)
+		switch {
+		case terr == nil:
+			return nil, fmt.Errorf("postgres: consume auth code: %w", &reused)
+		case !errors.Is(terr, pgx.ErrNoRows):
+			return nil, wrapErr(terr, "consume auth code: read tombstone")
+		}
+	}
 	if err != nil {
 		return nil, wrapErr(err, "consume auth code")
 	}
 	if !live {
 		return nil, wrapErr(pgx.ErrNoRows, "consume auth code: code of request %q expired at %s", r.ID, r.CodeExpiresAt.Format(time.RFC3339Nano))
 	}
+	r.FamilyID = familyID
 	return r, nil
 }
 
@@ -131,11 +157,18 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 }
 
 // DeleteExpiredAuthRequests implements storage.AuthRequests: it deletes
-// the requests with expires_at < now.
+// the requests with expires_at < now and, in the same statement, the code
+// tombstones whose code expired before now.
 func (s *Store) DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE expires_at < $1`, now)
+	var n int
+	err := s.pool.QueryRow(ctx, `WITH requests AS (
+			DELETE FROM auth_requests WHERE expires_at < $1 RETURNING 1
+		), tombstones AS (
+			DELETE FROM auth_code_tombstones WHERE expires_at < $1 RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM tombstones)`, now).Scan(&n)
 	if err != nil {
 		return 0, wrapErr(err, "delete expired auth requests")
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }

@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,6 +114,10 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 
 		consumed, err := s.ConsumeAuthCode(ctx, codeHash, at(59*time.Second))
 		mustOK(t, err, "ConsumeAuthCode")
+		if consumed.FamilyID == "" {
+			t.Errorf("ConsumeAuthCode returned no FamilyID")
+		}
+		want.FamilyID = consumed.FamilyID
 		assertEqual(t, "ConsumeAuthCode result", want, consumed)
 
 		_, err = s.GetAuthRequest(ctx, req.ID)
@@ -190,6 +196,26 @@ func testAuthRequestConsent(t *testing.T, s storage.Store) {
 	}
 }
 
+// wantCodeReused fails the test unless err is the *CodeReusedError of a
+// replayed code of request req with the family its first consume started
+// (RFC 6749 §4.1.2).
+func wantCodeReused(t *testing.T, err error, req *storage.AuthRequest, familyID, format string, args ...any) {
+	t.Helper()
+	var reused *storage.CodeReusedError
+	if !errors.As(err, &reused) || !errors.Is(err, storage.ErrCodeReused) {
+		t.Errorf("%s: got error %v, want a *CodeReusedError wrapping %v", fmt.Sprintf(format, args...), err, storage.ErrCodeReused)
+		return
+	}
+	if reused.RequestID != req.ID || reused.ClientID != req.ClientID || reused.FamilyID != familyID {
+		t.Errorf("%s: reuse of request %q client %q family %q, want %q %q %q", fmt.Sprintf(format, args...),
+			reused.RequestID, reused.ClientID, reused.FamilyID, req.ID, req.ClientID, familyID)
+	}
+}
+
+// testAuthCodeSingleUse: a code is consumed once; every replay is
+// ErrCodeReused naming the request, its client and the family the first
+// consume started, so the caller can revoke it (RFC 6749 §4.1.2), and the
+// consumed request stays invisible to the other methods.
 func testAuthCodeSingleUse(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
@@ -201,13 +227,38 @@ func testAuthCodeSingleUse(t *testing.T, s storage.Store) {
 
 	got, err := s.ConsumeAuthCode(ctx, codeHash, at(0))
 	mustOK(t, err, "first ConsumeAuthCode")
-	if got.ID != req.ID || got.UserID != sd.user.ID || got.CodeHash != codeHash {
-		t.Errorf("ConsumeAuthCode returned request %q user %q code %q", got.ID, got.UserID, got.CodeHash)
+	if got.ID != req.ID || got.UserID != sd.user.ID || got.CodeHash != codeHash || got.FamilyID == "" {
+		t.Errorf("ConsumeAuthCode returned request %q user %q code %q family %q", got.ID, got.UserID, got.CodeHash, got.FamilyID)
 	}
-	for i := range 2 {
-		_, err = s.ConsumeAuthCode(ctx, codeHash, at(time.Second))
-		wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode replay %d", i+1)
-	}
+	t.Run("replay returns ErrCodeReused with the same family", func(t *testing.T) {
+		for i := range 2 {
+			_, err := s.ConsumeAuthCode(ctx, codeHash, at(time.Second))
+			wantCodeReused(t, err, req, got.FamilyID, "ConsumeAuthCode replay %d", i+1)
+			if errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("ConsumeAuthCode replay %d also wraps ErrNotFound: %v", i+1, err)
+			}
+		}
+	})
+	t.Run("replay after the code expired, before cleanup", func(t *testing.T) {
+		_, err := s.ConsumeAuthCode(ctx, codeHash, at(time.Hour))
+		wantCodeReused(t, err, req, got.FamilyID, "ConsumeAuthCode replay after expiry")
+	})
+	t.Run("tombstone is not a request", func(t *testing.T) {
+		_, err := s.GetAuthRequest(ctx, req.ID)
+		wantErr(t, err, storage.ErrNotFound, "GetAuthRequest of a consumed request")
+		wantErr(t, s.DeleteAuthRequest(ctx, req.ID), storage.ErrNotFound, "DeleteAuthRequest of a consumed request")
+		wantErr(t, s.IssueAuthCode(ctx, req.ID, storage.HashToken("again"), at(time.Hour)), storage.ErrNotFound, "IssueAuthCode of a consumed request")
+	})
+	t.Run("each consume starts its own family", func(t *testing.T) {
+		other := newAuthRequest("req-single-2", sd.client.ID)
+		mustOK(t, s.CreateAuthRequest(ctx, other), "CreateAuthRequest")
+		mustOK(t, s.IssueAuthCode(ctx, other.ID, storage.HashToken("code-single-2"), at(time.Minute)), "IssueAuthCode")
+		got2, err := s.ConsumeAuthCode(ctx, storage.HashToken("code-single-2"), at(0))
+		mustOK(t, err, "ConsumeAuthCode of another code")
+		if got2.FamilyID == "" || got2.FamilyID == got.FamilyID {
+			t.Errorf("second code's family %q, first %q; want a new one", got2.FamilyID, got.FamilyID)
+		}
+	})
 }
 
 func testAuthCodeExpiry(t *testing.T, s storage.Store) {
@@ -236,17 +287,21 @@ func testAuthCodeExpiry(t *testing.T, s storage.Store) {
 			mustOK(t, s.IssueAuthCode(ctx, req.ID, codeHash, tc.expiresAt), "IssueAuthCode")
 
 			got, err := s.ConsumeAuthCode(ctx, codeHash, tc.now)
+			_, again := s.ConsumeAuthCode(ctx, codeHash, tc.expiresAt.Add(-time.Hour))
 			if tc.wantOK {
 				mustOK(t, err, "ConsumeAuthCode")
 				if got.ID != req.ID {
 					t.Errorf("ConsumeAuthCode returned request %q, want %q", got.ID, req.ID)
 				}
+				// A consumed code leaves a tombstone: the next use is a replay.
+				wantCodeReused(t, again, req, got.FamilyID, "ConsumeAuthCode after the first attempt")
 			} else {
+				// An expired code is removed without a tombstone: nothing
+				// was issued based on it, so there is nothing to revoke.
 				wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of an expired code")
+				wantErr(t, again, storage.ErrNotFound, "ConsumeAuthCode after the first attempt")
 			}
-			// Either way the code is gone, and so is its request.
-			_, err = s.ConsumeAuthCode(ctx, codeHash, tc.expiresAt.Add(-time.Hour))
-			wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode after the first attempt")
+			// Either way the request is gone.
 			_, err = s.GetAuthRequest(ctx, req.ID)
 			wantErr(t, err, storage.ErrNotFound, "GetAuthRequest after ConsumeAuthCode")
 		})
@@ -313,4 +368,36 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 	if n != 0 {
 		t.Errorf("second DeleteExpiredAuthRequests = %d, want 0", n)
 	}
+
+	// A code's tombstone lives until the code's expiry, however long its
+	// request would have lived.
+	t.Run("tombstone cleanup", func(t *testing.T) {
+		codeHash := storage.HashToken("code-live-with-code")
+		codeExp := now.Add(time.Hour)
+		got, err := s.ConsumeAuthCode(ctx, codeHash, now)
+		mustOK(t, err, "ConsumeAuthCode(live-with-code)")
+		req := &storage.AuthRequest{ID: "live-with-code", ClientID: sd.client.ID}
+		for _, step := range []struct {
+			cleanAt time.Time
+			want    int
+		}{
+			{now, 0},
+			{codeExp, 2}, // requests expires-exactly-now and live; the code expires at, not before, codeExp
+		} {
+			n, err := s.DeleteExpiredAuthRequests(ctx, step.cleanAt)
+			mustOK(t, err, "DeleteExpiredAuthRequests at %s", step.cleanAt)
+			if n != step.want {
+				t.Errorf("DeleteExpiredAuthRequests at %s = %d, want %d", step.cleanAt, n, step.want)
+			}
+			_, err = s.ConsumeAuthCode(ctx, codeHash, now)
+			wantCodeReused(t, err, req, got.FamilyID, "replay after cleanup at %s", step.cleanAt)
+		}
+		n, err := s.DeleteExpiredAuthRequests(ctx, codeExp.Add(time.Microsecond))
+		mustOK(t, err, "DeleteExpiredAuthRequests after the code's expiry")
+		if n != 1 {
+			t.Errorf("DeleteExpiredAuthRequests after the code's expiry = %d, want 1 (the tombstone)", n)
+		}
+		_, err = s.ConsumeAuthCode(ctx, codeHash, now)
+		wantErr(t, err, storage.ErrNotFound, "replay after the tombstone was cleaned up")
+	})
 }

@@ -15,7 +15,8 @@ func Checklist(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		id string
 		fn func(t *testing.T, s storage.Store)
 	}{
-		{"T1/code-consumed-at-most-once", testAuthCodeSingleUse},
+		{"T1/code-consumed-at-most-once-replay-names-family", testAuthCodeSingleUse},
+		{"T1/code-tombstone-expires-with-code", testExpiredAuthRequestCleanup},
 		{"T4/expired-code-refused", testAuthCodeExpiry},
 		{"T9/refresh-reuse-revokes-family", testRefreshReuseRevokesFamily},
 		{"R4/concurrent-code-consumers-one-winner", testConcurrentCodeConsume},

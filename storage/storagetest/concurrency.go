@@ -65,14 +65,25 @@ func testConcurrentCodeConsume(t *testing.T, s storage.Store) {
 		results[i], err = s.ConsumeAuthCode(ctx, codeHash, at(0))
 		return err
 	})
-	ok, counts := tally(t, "ConsumeAuthCode", errs, storage.ErrNotFound)
-	if ok != 1 || counts[storage.ErrNotFound] != n-1 {
-		t.Fatalf("%d concurrent ConsumeAuthCode: %d succeeded and %d got ErrNotFound; want 1 and %d",
-			n, ok, counts[storage.ErrNotFound], n-1)
+	// Every loser sees the winner's tombstone (RFC 6749 §4.1.2), never a
+	// half-consumed code.
+	ok, counts := tally(t, "ConsumeAuthCode", errs, storage.ErrCodeReused)
+	if ok != 1 || counts[storage.ErrCodeReused] != n-1 {
+		t.Fatalf("%d concurrent ConsumeAuthCode: %d succeeded and %d got ErrCodeReused; want 1 and %d",
+			n, ok, counts[storage.ErrCodeReused], n-1)
 	}
+	var winner *storage.AuthRequest
 	for i, r := range results {
-		if errs[i] == nil && (r == nil || r.ID != req.ID || r.UserID != sd.user.ID) {
-			t.Errorf("winner got %+v, want request %s of %s", r, req.ID, sd.user.ID)
+		if errs[i] == nil {
+			winner = r
+		}
+	}
+	if winner == nil || winner.ID != req.ID || winner.UserID != sd.user.ID || winner.FamilyID == "" {
+		t.Fatalf("winner got %+v, want request %s of %s with a family", winner, req.ID, sd.user.ID)
+	}
+	for i, err := range errs {
+		if err != nil {
+			wantCodeReused(t, err, req, winner.FamilyID, "loser %d", i)
 		}
 	}
 }

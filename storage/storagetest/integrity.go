@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -68,7 +69,8 @@ func testReferencedRowsMustExist(t *testing.T, s storage.Store) {
 }
 
 // testDeleteClientCascades: deleting a client deletes its pending
-// authorization requests (and their codes), consents and refresh tokens, so
+// authorization requests (and their codes, and the tombstones of its
+// consumed codes), consents and refresh tokens, so
 // a client registered again under the same ID inherits nothing. Sessions
 // keep the record that they served it.
 func testDeleteClientCascades(t *testing.T, s storage.Store) {
@@ -80,6 +82,11 @@ func testDeleteClientCascades(t *testing.T, s storage.Store) {
 		req := newAuthRequest("req-"+c, c)
 		mustOK(t, s.CreateAuthRequest(ctx, req), "CreateAuthRequest")
 		mustOK(t, s.IssueAuthCode(ctx, req.ID, storage.HashToken("code-"+c), at(time.Minute)), "IssueAuthCode")
+		consumed := newAuthRequest("consumed-"+c, c)
+		mustOK(t, s.CreateAuthRequest(ctx, consumed), "CreateAuthRequest")
+		mustOK(t, s.IssueAuthCode(ctx, consumed.ID, storage.HashToken("consumed-"+c), at(time.Minute)), "IssueAuthCode")
+		_, err := s.ConsumeAuthCode(ctx, storage.HashToken("consumed-"+c), at(0))
+		mustOK(t, err, "ConsumeAuthCode")
 		mustOK(t, s.SaveConsent(ctx, &storage.Consent{UserID: sd.user.ID, ClientID: c, Scopes: []string{"openid"}, GrantedAt: at(0)}), "SaveConsent")
 		mustOK(t, s.CreateRefreshToken(ctx, newRefreshToken("rt-"+c, "fam-"+c, c, sd.user.ID, sd.session.ID)), "CreateRefreshToken")
 		mustOK(t, s.AddSessionClient(ctx, sd.session.ID, c), "AddSessionClient")
@@ -94,6 +101,13 @@ func testDeleteClientCascades(t *testing.T, s storage.Store) {
 		{"auth request", func(c string) error { _, err := s.GetAuthRequest(ctx, "req-"+c); return err }},
 		{"auth code", func(c string) error {
 			_, err := s.ConsumeAuthCode(ctx, storage.HashToken("code-"+c), at(0))
+			return err
+		}},
+		{"auth code tombstone", func(c string) error {
+			_, err := s.ConsumeAuthCode(ctx, storage.HashToken("consumed-"+c), at(0))
+			if errors.Is(err, storage.ErrCodeReused) {
+				return nil
+			}
 			return err
 		}},
 		{"consent", func(c string) error { _, err := s.GetConsent(ctx, sd.user.ID, c); return err }},

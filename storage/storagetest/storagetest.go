@@ -21,8 +21,8 @@
 //     nil and a zero one stays zero.
 //   - Rows that belong to a user or a client (sessions, auth requests,
 //     consents, refresh tokens) cannot be created for a missing one
-//     (ErrNotFound); DeleteClient deletes the client's auth requests,
-//     consents and refresh tokens.
+//     (ErrNotFound); DeleteClient deletes the client's auth requests (and
+//     code tombstones), consents and refresh tokens.
 //   - Revoking keeps the first revocation time, for sessions and refresh
 //     tokens alike. A revoked or expired refresh token is ErrNotFound even if
 //     it was also rotated; only a rotated, unrevoked, unexpired one is a
@@ -34,6 +34,11 @@
 //   - AuthenticateAuthRequest replaces an earlier authentication until a
 //     code is issued. SetAuthRequestConsent(granted) leaves exactly one of
 //     ConsentGranted and Denied set. ConsumeAuthCode("") matches nothing.
+//   - A consumed code's tombstone reports every replay as ErrCodeReused
+//     with the first consume's FamilyID until cleanup removes it, which
+//     happens once the code's expiry is before now (not the request's);
+//     an expired code leaves no tombstone. DeleteClient removes the
+//     client's tombstones.
 //   - SaveConsent keeps each scope once and takes GrantedAt from its
 //     argument. AddSessionClient works on a revoked session, and
 //     ListSessionClients of an unknown session is empty, not an error.
