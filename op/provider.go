@@ -51,6 +51,10 @@ type Config struct {
 	AccessTokenTTL  time.Duration // default 5m (RFC 9068 tokens stay short)
 	IDTokenTTL      time.Duration // default 5m (checklist J4)
 	RefreshTokenTTL time.Duration // default 30 days, also the family's absolute lifetime
+	// RefreshTokenIdleTTL ends a refresh token not used for this long,
+	// however long its family may live (checklist T12, ASVS 10.4.8);
+	// default 7 days.
+	RefreshTokenIdleTTL time.Duration
 	// AccessTokenAlg signs JWT access tokens; default DefaultAccessTokenAlg.
 	// Keys must sign with it (Keys.Ensure).
 	AccessTokenAlg jose.SignatureAlgorithm
@@ -74,6 +78,8 @@ const (
 	DefaultAccessTokenTTL  = 5 * time.Minute
 	DefaultIDTokenTTL      = 5 * time.Minute
 	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	// DefaultRefreshTokenIdleTTL is the refresh-token idle limit.
+	DefaultRefreshTokenIdleTTL = 7 * 24 * time.Hour
 )
 
 // DefaultAccessTokenAlg signs access tokens unless configured otherwise.
@@ -139,6 +145,7 @@ func New(cfg Config) (*Provider, error) {
 	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
 	setDefault(&cfg.IDTokenTTL, DefaultIDTokenTTL)
 	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	setDefault(&cfg.RefreshTokenIdleTTL, DefaultRefreshTokenIdleTTL)
 	if cfg.AccessTokenAlg == "" {
 		cfg.AccessTokenAlg = DefaultAccessTokenAlg
 	}

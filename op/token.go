@@ -185,9 +185,11 @@ func (p *Provider) newRefreshToken(familyID string, c *storage.Client, n time.Ti
 	if c.RefreshTokenTTL > 0 {
 		ttl = c.RefreshTokenTTL
 	}
+	// Each token lives until the idle limit; the family until its absolute
+	// lifetime, which the store keeps on rotation and checks too.
 	return newToken{token: tok, record: &storage.RefreshToken{
 		ID: storage.NewID(), TokenHash: storage.HashToken(tok), FamilyID: familyID,
-		ClientID: c.ID, CreatedAt: n, ExpiresAt: n.Add(ttl), FamilyExpiresAt: n.Add(ttl),
+		ClientID: c.ID, CreatedAt: n, ExpiresAt: n.Add(min(ttl, p.cfg.RefreshTokenIdleTTL)), FamilyExpiresAt: n.Add(ttl),
 	}}
 }
 

@@ -476,7 +476,7 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 			next, _ := body["refresh_token"].(string)
 			return next, resp, body
 		}
-		longLived, forDisable := offline(t), offline(t)
+		longLived, forDisable, idle := offline(t), offline(t), offline(t)
 		t.Run("T12/user-disabled", func(t *testing.T) {
 			u, err := store.GetUserByUsername(t.Context(), "alice")
 			if err != nil {
@@ -495,12 +495,25 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 			_, resp, body := rotate(t, rt)
 			wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 		})
-		t.Run("T12/absolute-lifetime-30-days", func(t *testing.T) {
+		t.Run("T12/idle-7-days-and-absolute-30-days", func(t *testing.T) {
 			next, resp, body := rotate(t, longLived) // offline_access outlives the session…
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("offline grant after the session ended: %d %v", resp.StatusCode, body)
 			}
-			fx.p.Clock.Advance(30 * 24 * time.Hour) // …but not its family's absolute lifetime
+			// …and a token used every 6 days stays alive, while one left
+			// alone for more than 7 days dies…
+			for day := 6; day <= 24; day += 6 {
+				fx.p.Clock.Advance(6 * 24 * time.Hour)
+				if next, resp, body = rotate(t, next); resp.StatusCode != http.StatusOK {
+					t.Fatalf("day %d: %d %v", day, resp.StatusCode, body)
+				}
+				if day == 12 {
+					_, resp, body := rotate(t, idle)
+					wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+				}
+			}
+			// …but not past its family's absolute lifetime.
+			fx.p.Clock.Advance(6 * 24 * time.Hour)
 			_, resp, body = rotate(t, next)
 			wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 		})
