@@ -33,4 +33,9 @@
 // logout; Worker sweeps expired sessions and delivers logout tokens from
 // the store's outbox; activeAccessToken is the one liveness check of
 // access tokens (UserInfo, introspection).
+//
+// Keys (keys.go, rotation.go) holds the signing keys: stored encrypted with
+// AES-256-GCM under the configured secrets, parsed once, served as a
+// precomputed JWKS, and rotated next → current → retired on a schedule that
+// publishes every key well before it signs.
 package op
