@@ -22,6 +22,7 @@ type Store interface {
 	LogoutDeliveries
 	SigningKeys
 	LoginThrottles
+	AuditLog
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

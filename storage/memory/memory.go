@@ -48,6 +48,7 @@ type Store struct {
 	deliveries     map[string]*storage.LogoutDelivery
 	keys           map[string]*storage.SigningKey
 	throttles      map[string]storage.LoginThrottle // by key; created on first use
+	audit          []*storage.AuditEntry            // in insertion order
 }
 
 type consentKey struct{ userID, clientID string }

@@ -48,10 +48,13 @@ const (
 // connections, recycled after an hour). A DSN without connect_timeout gets
 // 5s, one without application_name gets "monban".
 // The schema must already be migrated (package migrations).
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := poolConfig(dsn)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -63,6 +66,37 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Option changes the pool configuration Open uses.
+type Option func(*pgxpool.Config)
+
+// WithTracer installs a pgx tracer on every connection of the pool. A
+// tracer that also implements pgx.BatchTracer sees batches; tests use it
+// to count round trips per request.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = t }
+}
+
+// PoolStats is a snapshot of the connection pool, for metrics.
+type PoolStats struct {
+	MaxConns        int32         // the pool's size limit
+	TotalConns      int32         // open connections
+	IdleConns       int32         // open and unused
+	AcquiredConns   int32         // in use
+	AcquireCount    int64         // successful acquires since start
+	EmptyAcquires   int64         // acquires that had to wait or connect
+	AcquireDuration time.Duration // total time spent acquiring
+}
+
+// PoolStats returns the connection pool's current statistics.
+func (s *Store) PoolStats() PoolStats {
+	st := s.pool.Stat()
+	return PoolStats{
+		MaxConns: st.MaxConns(), TotalConns: st.TotalConns(), IdleConns: st.IdleConns(),
+		AcquiredConns: st.AcquiredConns(), AcquireCount: st.AcquireCount(),
+		EmptyAcquires: st.EmptyAcquireCount(), AcquireDuration: st.AcquireDuration(),
+	}
 }
 
 // poolConfig parses dsn and fills in monban's defaults.

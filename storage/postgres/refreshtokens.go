@@ -97,43 +97,42 @@ func retryConflict(fn func() error) error {
 	return err
 }
 
-// rotateOnce is one attempt of RotateRefreshToken, in one transaction.
+// rotateOnce is one attempt of RotateRefreshToken. The common case, a
+// live token rotated, is one statement and so one round trip: the UPDATE
+// that marks the presented token rotated feeds the INSERT of its
+// successor (a data-modifying CTE, atomic as a single statement). Only
+// when no row matched does a transaction examine the token.
 func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
 	const op = "rotate refresh token"
+	// The successor takes the family's fields from the rotated row and its
+	// own ID, hash, creation and expiry from next. The row is returned as
+	// stored (UTC, microseconds), sharing nothing with next.
+	stored, err := scanRefreshToken(s.pool.QueryRow(ctx, `WITH old AS (
+			UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $2),
+				reuses = reuses + CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END
+			WHERE token_hash = $1 AND revoked_at IS NULL
+				AND expires_at > $2 AND family_expires_at > $2
+				AND (rotated_at IS NULL OR ($3 AND rotated_at > $4 AND reuses < $5))
+				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+					WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)
+			RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at)
+		INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
+		SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at, NULL, NULL, 0
+		FROM old RETURNING `+refreshTokenColumns,
+		oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
+		next.ID, next.TokenHash, next.CreatedAt, next.ExpiresAt))
+	switch {
+	case err == nil:
+		return stored, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, wrapErr(err, "%s: insert successor %q", op, next.ID)
+	}
+
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrapErr(err, op)
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
-
-	succ := *next
-	succ.RotatedAt, succ.RevokedAt, succ.Reuses = time.Time{}, time.Time{}, 0
-	err = tx.QueryRow(ctx, `UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $2),
-			reuses = reuses + CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END
-		WHERE token_hash = $1 AND revoked_at IS NULL
-			AND expires_at > $2 AND family_expires_at > $2
-			AND (rotated_at IS NULL OR ($3 AND rotated_at > $4 AND reuses < $5))
-			AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
-				WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)
-		RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at`,
-		oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses).Scan(&succ.FamilyID, &succ.ClientID,
-		&succ.UserID, &succ.SessionID, &succ.Scopes, &succ.AuthTime, &succ.AMR, &succ.FamilyExpiresAt)
-	switch {
-	case err == nil:
-		// Return the row as stored (UTC, microseconds), sharing nothing
-		// with next.
-		stored, err := scanRefreshToken(tx.QueryRow(ctx, insertRefreshToken+` RETURNING `+refreshTokenColumns,
-			refreshTokenArgs(&succ)...))
-		if err != nil {
-			return nil, wrapErr(err, "%s: insert successor %q", op, succ.ID)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return nil, wrapErr(err, op)
-		}
-		return stored, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return nil, wrapErr(err, op)
-	}
 
 	var familyID string
 	var rotated, live bool

@@ -118,6 +118,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentLoginFailures", testConcurrentLoginFailures},
 		{"ConcurrentLogoutClaim", testConcurrentLogoutClaim},
 		{"ConcurrentEndSession", testConcurrentEndSession},
+		{"AuditLog", testAuditLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,353 @@
+// Package clientpolicy holds the registration rules for OAuth clients:
+// what the CLI (cmd/monban client add/update) and the admin console
+// (web/admin) both check before a client is stored. The checks are pure
+// functions of a storage.Client.
+package clientpolicy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Client registration rules.
+const (
+	// MaxClientIDLen bounds a client ID, in characters.
+	MaxClientIDLen = 100
+	// MaxClientNameLen bounds a client's display name, in characters.
+	MaxClientNameLen = 200
+	// DefaultGrants are the grant types a new client gets unless told
+	// otherwise (comma-separated).
+	DefaultGrants = "authorization_code,refresh_token"
+	// DefaultScopes are the scopes a new client gets unless told otherwise
+	// (space-separated).
+	DefaultScopes = "openid profile email"
+	// Token lifetimes an operator may set per client. Access tokens stay
+	// short (checklist J5: at most 10 minutes); a refresh token's lifetime
+	// is also its family's absolute lifetime (checklist T12: at most 30
+	// days).
+
+	// MinAccessTokenTTL is the shortest per-client access-token lifetime.
+	MinAccessTokenTTL = 30 * time.Second
+	// MaxAccessTokenTTL is the longest per-client access-token lifetime.
+	MaxAccessTokenTTL = 10 * time.Minute
+	// MinRefreshTokenTTL is the shortest per-client refresh-token lifetime.
+	MinRefreshTokenTTL = 5 * time.Minute
+	// MaxRefreshTokenTTL is the longest per-client refresh-token lifetime.
+	MaxRefreshTokenTTL = 30 * 24 * time.Hour
+)
+
+// SupportedGrants are the grant types the provider implements.
+var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// Fields named by FieldError.
+const (
+	FieldID                   = "id"
+	FieldName                 = "name"
+	FieldRedirectURIs         = "redirect_uris"
+	FieldPostLogoutURIs       = "post_logout_redirect_uris"
+	FieldBackchannelLogoutURI = "backchannel_logout_uri"
+	FieldTokenTTL             = "ttl"
+	FieldIDTokenAlg           = "id_token_alg"
+	FieldGrantTypes           = "grant_types"
+	FieldScopes               = "scopes"
+)
+
+// FieldError is one problem with one field of a client. Its message is the
+// wrapped error's, so callers that print errors see no difference; forms
+// use Field to show the message next to the field.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error returns the wrapped error's message.
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Fields maps each field to its problems' messages, for an error returned
+// by ValidateClient. Problems without a field are under "".
+func Fields(err error) map[string][]string {
+	out := make(map[string][]string)
+	if err == nil {
+		return out
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			if sub, ok := fe.Err.(interface{ Unwrap() []error }); ok {
+				for _, s := range sub.Unwrap() {
+					out[fe.Field] = append(out[fe.Field], s.Error())
+				}
+				continue
+			}
+			out[fe.Field] = append(out[fe.Field], fe.Err.Error())
+			continue
+		}
+		out[""] = append(out[""], e.Error())
+	}
+	return out
+}
+
+// ValidateClient checks a client before it is registered and reports
+// every problem.
+func ValidateClient(cl *storage.Client) error {
+	var errs []error
+	field := func(f string, err error) { errs = append(errs, &FieldError{Field: f, Err: err}) }
+	addTo := func(f, format string, a ...any) { field(f, fmt.Errorf(format, a...)) }
+
+	switch {
+	case !utf8.ValidString(cl.ID):
+		addTo(FieldID, "client ID is not valid UTF-8")
+	case utf8.RuneCountInString(cl.ID) > MaxClientIDLen:
+		addTo(FieldID, "client ID is longer than %d characters", MaxClientIDLen)
+	case strings.ContainsFunc(cl.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		addTo(FieldID, "client ID %q must not contain white space or control characters", cl.ID)
+	}
+	switch {
+	case !utf8.ValidString(cl.Name):
+		addTo(FieldName, "client name is not valid UTF-8")
+	case utf8.RuneCountInString(cl.Name) > MaxClientNameLen:
+		addTo(FieldName, "client name is longer than %d characters", MaxClientNameLen)
+	case strings.ContainsFunc(cl.Name, unicode.IsControl):
+		addTo(FieldName, "client name %q must not contain control characters", cl.Name)
+	}
+
+	native := cl.ApplicationType == storage.ApplicationNative
+	if err := ValidateRedirectURIs("redirect URI", cl.RedirectURIs, native); err != nil {
+		field(FieldRedirectURIs, err)
+	}
+	if err := ValidateRedirectURIs("post-logout redirect URI", cl.PostLogoutRedirectURIs, native); err != nil {
+		field(FieldPostLogoutURIs, err)
+	}
+	if err := ValidateClientLogout(cl); err != nil {
+		errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
+	}
+	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
+	// the provider signs with (never "none").
+	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {
+		addTo(FieldIDTokenAlg, "ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", cl.IDTokenSigningAlg)
+	}
+
+	if len(cl.GrantTypes) == 0 {
+		addTo(FieldGrantTypes, "at least one grant type is required (--grant %s)", DefaultGrants)
+	}
+	for i, g := range cl.GrantTypes {
+		switch {
+		case !slices.Contains(SupportedGrants, g):
+			addTo(FieldGrantTypes, "grant type %q is not supported (supported: %s)", g, strings.Join(SupportedGrants, ", "))
+		case slices.Contains(cl.GrantTypes[:i], g):
+			addTo(FieldGrantTypes, "grant type %q is listed twice", g)
+		}
+	}
+	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") {
+		addTo(FieldGrantTypes, "grant type refresh_token needs authorization_code")
+	}
+	// RFC 6749 §4.4: only confidential clients may use client_credentials
+	// (checklist D6). A client with only that grant needs no redirect URI.
+	if cl.HasGrant("client_credentials") && cl.Public() {
+		addTo(FieldGrantTypes, "grant type client_credentials needs a confidential client (not --public)")
+	}
+	if cl.HasGrant("authorization_code") && len(cl.RedirectURIs) == 0 {
+		addTo(FieldRedirectURIs, "at least one --redirect-uri is required for the authorization_code grant")
+	}
+
+	if len(cl.Scopes) == 0 {
+		addTo(FieldScopes, "at least one scope is required (--scope %q)", DefaultScopes)
+	}
+	for i, s := range cl.Scopes {
+		switch {
+		case !ValidScopeToken(s):
+			addTo(FieldScopes, "scope %q is not a valid scope token (RFC 6749 §3.3)", s)
+		case slices.Contains(cl.Scopes[:i], s):
+			addTo(FieldScopes, "scope %q is listed twice", s)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
+// printable ASCII except space, double quote and backslash.
+func ValidScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateClientLogout checks the back-channel logout URI and the token
+// lifetimes of a client.
+func ValidateClientLogout(cl *storage.Client) error {
+	var errs []error
+	if u := cl.BackchannelLogoutURI; u != "" {
+		// Back-Channel Logout 1.0 §2.2: an absolute URI without fragment;
+		// https except on loopback, like a redirect URI of a web client.
+		if err := ValidateRedirectURI(u, false); err != nil {
+			errs = append(errs, &FieldError{FieldBackchannelLogoutURI, fmt.Errorf("back-channel logout URI %q %w", Shorten(u), err)})
+		}
+	}
+	if d := cl.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
+		errs = append(errs, &FieldError{FieldTokenTTL, fmt.Errorf("access token lifetime %s is out of range (%s to %s)", d, MinAccessTokenTTL, MaxAccessTokenTTL)})
+	}
+	if d := cl.RefreshTokenTTL; d != 0 && (d < MinRefreshTokenTTL || d > MaxRefreshTokenTTL) {
+		errs = append(errs, &FieldError{FieldTokenTTL, fmt.Errorf("refresh token lifetime %s is out of range (%s to %s)", d, MinRefreshTokenTTL, MaxRefreshTokenTTL)})
+	}
+	return errors.Join(errs...)
+}
+
+// Limits on registered redirect URIs (security checklist D5).
+const (
+	MaxRedirectURILen = 2048
+	MaxRedirectURIs   = 20
+)
+
+// reservedParams are authorization (and logout) response parameters. A
+// registered URI that already carries one would let the client confuse a
+// value of its own with the provider's response.
+var reservedParams = []string{
+	"code", "state", "iss", "error", "error_description", "error_uri",
+	"id_token", "access_token", "token_type", "expires_in", "session_state",
+}
+
+// dangerousSchemes can run script or read local data in a browser; they are
+// named in the error instead of a generic "must use https".
+var dangerousSchemes = []string{"javascript", "data", "vbscript", "file", "blob", "about", "filesystem"}
+
+// ValidateRedirectURIs checks a client's list of redirect URIs of one kind
+// ("redirect URI" or "post-logout redirect URI") and reports every problem.
+// URIs are stored exactly as given: matching is by simple string
+// comparison, so nothing is normalised here.
+func ValidateRedirectURIs(kind string, uris []string, native bool) error {
+	var errs []error
+	if len(uris) > MaxRedirectURIs {
+		errs = append(errs, fmt.Errorf("too many %ss: %d (at most %d)", kind, len(uris), MaxRedirectURIs))
+	}
+	seen := make(map[string]bool)
+	for _, u := range uris {
+		if seen[u] {
+			errs = append(errs, fmt.Errorf("%s %q is listed twice", kind, Shorten(u)))
+			continue
+		}
+		seen[u] = true
+		if err := ValidateRedirectURI(u, native); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q %w", kind, Shorten(u), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateRedirectURI checks one URI for registration (RFC 6749 §3.1.2,
+// RFC 9700 §2.1 and §2.6, RFC 8252 §7, OIDC Registration §2). The error
+// completes a sentence that starts with the URI: `"…" must use https`.
+//
+// Accepted: absolute https URIs; http on 127.0.0.1, [::1] or localhost; and,
+// for native clients only, private-use schemes in reverse-domain form such
+// as com.example.app:/cb. Always refused: fragments, wildcards, userinfo,
+// backslashes, dot segments, whitespace, control and non-ASCII characters,
+// response parameters in the query, and more than 2048 characters.
+func ValidateRedirectURI(raw string, native bool) error {
+	switch {
+	case raw == "":
+		return errors.New("is empty")
+	case len(raw) > MaxRedirectURILen:
+		return fmt.Errorf("is longer than %d characters", MaxRedirectURILen)
+	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return errors.New("must not contain spaces, control or non-ASCII characters (percent-encode them)")
+	case strings.Contains(raw, "*"):
+		return errors.New("must not contain wildcards (*): register every URI exactly")
+	case strings.Contains(raw, `\`):
+		return errors.New("must not contain backslashes")
+	case strings.Contains(raw, "#"):
+		return errors.New("must not contain a fragment (#)")
+	}
+
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a valid URI")
+	}
+	if !u.IsAbs() {
+		return errors.New("must be absolute, such as https://app.example.com/callback")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if slices.Contains(dangerousSchemes, scheme) {
+		return fmt.Errorf("uses the forbidden scheme %q", u.Scheme)
+	}
+	if u.User != nil {
+		return errors.New("must not contain user information (@)")
+	}
+	if u.Opaque != "" {
+		return errors.New("must have a path starting with / after the scheme")
+	}
+
+	switch {
+	case scheme == "https":
+		if u.Host == "" || u.Hostname() == "" {
+			return errors.New("must have a host")
+		}
+	case scheme == "http":
+		if u.Host == "" || u.Hostname() == "" {
+			return errors.New("must have a host")
+		}
+		if !isLoopbackHost(u.Hostname()) {
+			return errors.New("must use https (http only for 127.0.0.1, [::1] or localhost)")
+		}
+	case !native:
+		return fmt.Errorf("must use https (the scheme %q is allowed only for native clients)", u.Scheme)
+	case !strings.Contains(scheme, "."):
+		return fmt.Errorf("uses the scheme %q: a native client's private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", u.Scheme)
+	}
+
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New("must not contain . or .. path segments")
+		}
+	}
+
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return errors.New("has an invalid query")
+		}
+		for _, p := range reservedParams {
+			if q.Has(p) {
+				return fmt.Errorf("must not carry the response parameter %q in its query", p)
+			}
+		}
+	}
+	return nil
+}
+
+// Shorten cuts s for use in an error message.
+func Shorten(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// isLoopbackHost reports whether host (without brackets or port) names the
+// local machine: localhost, 127.0.0.1 or ::1.
+func isLoopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
