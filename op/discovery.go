@@ -38,7 +38,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			ScopesSupported:                   knownScopes,
 			ResponseTypesSupported:            []string{string(oidc.ResponseTypeCode)},
 			ResponseModesSupported:            []string{"query"},
-			GrantTypesSupported:               []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken},
+			GrantTypesSupported:               []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
 			SubjectTypesSupported:             []string{"public"},
 			IDTokenSigningAlgValuesSupported:  p.keys.Algorithms(), // each has a current key, kept by Keys.Rotate
 			TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},

@@ -26,6 +26,9 @@ var errTokenInactive = errors.New("access token inactive")
 //     `sid` (see issueTokens) and so survive the session, not their family;
 //   - its user exists and is not disabled.
 //
+// A client_credentials token (`gty`, RFC 6749 §4.4) has no user: it is
+// checked by activeClientToken instead, and the user returned is nil.
+//
 // It returns errTokenInactive for a token that is not active; any other
 // error is a store failure.
 func (p *Provider) activeAccessToken(ctx context.Context, token string) (*accessTokenClaims, *storage.User, error) {
@@ -33,6 +36,15 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 	at, err := p.parseAccessToken(token, now)
 	if err != nil {
 		return nil, nil, errTokenInactive
+	}
+	if at.GrantType != "" {
+		if at.GrantType != grantClientCredentials {
+			return nil, nil, errTokenInactive
+		}
+		if err := p.activeClientToken(ctx, at); err != nil {
+			return nil, nil, err
+		}
+		return at, nil, nil
 	}
 	st, err := p.store.GetAccessTokenStatus(ctx, storage.AccessTokenQuery{
 		JTI: at.JTI, SessionID: at.SID, FamilyID: at.FamilyID, UserID: at.Subject,

@@ -102,6 +102,11 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 			return nil, serverError(err)
 		}
 	}
+	if refreshed != nil {
+		eventsOr(p.cfg.Events).TokenIssued(string(oidc.GrantTypeRefreshToken))
+	} else {
+		eventsOr(p.cfg.Events).TokenIssued(string(oidc.GrantTypeCode))
+	}
 	return zop.NewResponse(resp), nil
 }
 

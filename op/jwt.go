@@ -131,6 +131,10 @@ type accessTokenClaims struct {
 	// issued with, a private claim (RFC 7519 §4.3): revoking the family
 	// revokes its access tokens (RFC 7009 §2.1).
 	FamilyID string `json:"fid,omitempty"`
+	// GrantType is set to "client_credentials" on tokens a client got for
+	// itself (RFC 6749 §4.4), a private claim (RFC 7519 §4.3): their
+	// subject is the client, not a user (see activeAccessToken).
+	GrantType string `json:"gty,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

@@ -51,6 +51,9 @@ type Config struct {
 	AccessTokenTTL  time.Duration // default 5m (RFC 9068 tokens stay short)
 	IDTokenTTL      time.Duration // default 5m (checklist J4)
 	RefreshTokenTTL time.Duration // default 30 days, also the family's absolute lifetime
+	// ClientCacheTTL is how long clients are cached (see
+	// DefaultClientCacheTTL, the default); negative: no cache.
+	ClientCacheTTL time.Duration
 	// RefreshTokenIdleTTL ends a refresh token not used for this long,
 	// however long its family may live (checklist T12, ASVS 10.4.8);
 	// default 7 days.
@@ -69,6 +72,8 @@ type Config struct {
 	// LoggedOutPath is the page shown after a logout that does not redirect
 	// back to a client; default "/logged-out".
 	LoggedOutPath string
+	// Events receives token and refresh-reuse events (metrics); nil: none.
+	Events Events
 }
 
 // Default lifetimes.
@@ -170,6 +175,11 @@ func New(cfg Config) (*Provider, error) {
 		now:     func() time.Time { return cfg.Now().UTC() },
 		log:     cfg.Logger,
 	}
+	cacheTTL := cfg.ClientCacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = DefaultClientCacheTTL
+	}
+	p.store = newClientCache(cfg.Store, cacheTTL, p.now)
 	if p.logout = cfg.Logout; p.logout == nil {
 		p.logout = NewLogout(LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
 	}

@@ -149,6 +149,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace)
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
+		eventsOr(p.cfg.Events).RefreshReuse()
 		p.log.WarnContext(ctx, "refresh token reuse detected; family revoked",
 			"event", "refresh_token_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")

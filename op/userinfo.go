@@ -41,6 +41,10 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
 		return
 	}
+	if u == nil { // a client_credentials token: no user to describe (RFC 6749 §4.4)
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token was issued to a client, not for a user")
+		return
+	}
 	if !slices.Contains(strings.Fields(at.Scope), scopeOpenID) {
 		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
 		return

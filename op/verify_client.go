@@ -41,6 +41,11 @@ func (s *tokenServer) VerifyClient(ctx context.Context, r *zop.Request[zop.Clien
 	if errors.Is(err, errClientAuthFailed) {
 		return nil, s.clientAuthFailed(ctx, r.Data.ClientID)
 	}
+	// RFC 6749 §4.4: the client_credentials grant is for confidential
+	// clients only (checklist D6), whatever a public client registered.
+	if err == nil && c.AuthMethod() == oidc.AuthMethodNone && r.Form.Get("grant_type") == string(oidc.GrantTypeClientCredentials) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("a public client may not use the client_credentials grant")
+	}
 	return c, err
 }
 
@@ -76,8 +81,21 @@ func (s *tokenServer) clientAuthFailed(ctx context.Context, clientID string) err
 }
 
 // authenticateClient does VerifyClient's checks; every refusal is
-// errClientAuthFailed.
+// errClientAuthFailed. A refusal based on a cached client is checked once
+// more against the store, so a secret just rotated or a client just
+// re-enabled elsewhere is accepted at once (see DefaultClientCacheTTL);
+// only refusals pay that extra read.
 func (s *tokenServer) authenticateClient(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
+	c, err := s.authenticateClientOnce(ctx, r)
+	if errors.Is(err, errClientAuthFailed) && s.p.clientCached(r.Data.ClientID) {
+		s.p.InvalidateClient(r.Data.ClientID)
+		c, err = s.authenticateClientOnce(ctx, r)
+	}
+	return c, err
+}
+
+// authenticateClientOnce is one attempt of authenticateClient.
+func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
 	cc := r.Data
 	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
 		return nil, errClientAuthFailed
@@ -134,7 +152,7 @@ type formEndpoint struct {
 var (
 	tokenEndpoint = formEndpoint{name: "the token endpoint", check: func(form url.Values) *oidc.Error {
 		switch form.Get("grant_type") {
-		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken):
+		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials):
 			return nil
 		case "":
 			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")

@@ -48,6 +48,8 @@ type WorkerConfig struct {
 	// means one with short timeouts that follows no redirects (see
 	// AllowPrivateNetworks).
 	HTTPClient *http.Client
+	// Events receives the outcome of each logout delivery; nil: none.
+	Events Events
 }
 
 // Worker is the provider's background work, safe to run on every replica
@@ -75,6 +77,7 @@ type Worker struct {
 	maxAttempts int
 	http        *http.Client
 	wake        chan struct{}
+	events      Events
 	mu          sync.Mutex // guards lastPrune
 	lastPrune   time.Time
 }
@@ -88,6 +91,7 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 		issuer: cfg.Issuer, store: cfg.Store, keys: cfg.Keys, logout: cfg.Logout,
 		now: cfg.Now, log: cfg.Logger, idle: cfg.SessionIdleTimeout, interval: cfg.Interval,
 		maxAttempts: cfg.MaxAttempts, http: cfg.HTTPClient, wake: make(chan struct{}, 1),
+		events: eventsOr(cfg.Events),
 	}
 	if w.now == nil {
 		w.now = time.Now
@@ -193,12 +197,14 @@ func (w *Worker) record(ctx context.Context, d *storage.LogoutDelivery, sendErr 
 		err = w.store.CompleteLogoutDelivery(ctx, d.ID, d.Attempts)
 		if err == nil {
 			res.Delivered++
+			w.events.LogoutDelivery("delivered")
 			w.log.InfoContext(ctx, "logout token delivered", attrs...)
 		}
 	case errors.As(sendErr, new(permanentError)) || d.Attempts >= w.maxAttempts:
 		err = w.store.FailLogoutDelivery(ctx, d.ID, d.Attempts, now, sendErr.Error())
 		if err == nil {
 			res.Failed++
+			w.events.LogoutDelivery("failed")
 			w.log.ErrorContext(ctx, "logout token delivery given up", append(attrs, "reason", sendErr.Error())...)
 		}
 	default:
@@ -206,6 +212,7 @@ func (w *Worker) record(ctx context.Context, d *storage.LogoutDelivery, sendErr 
 		err = w.store.RetryLogoutDelivery(ctx, d.ID, d.Attempts, next, sendErr.Error())
 		if err == nil {
 			res.Retrying++
+			w.events.LogoutDelivery("retry")
 			w.log.WarnContext(ctx, "logout token delivery failed; will retry",
 				append(attrs, "reason", sendErr.Error(), "next_attempt_at", next)...)
 		}
