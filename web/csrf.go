@@ -78,3 +78,29 @@ func wellFormedToken(v string) bool {
 	}
 	return true
 }
+
+// CSRFToken returns the CSRF form token (field "csrf_token") for the
+// browser, setting the CSRF cookie first if it has none. Other packages'
+// forms (the admin console) use it like the sign-in page does.
+func (h *Handler) CSRFToken(w http.ResponseWriter, r *http.Request) string {
+	return h.ensureCSRF(w, r)
+}
+
+// ParseForm limits and parses a POST body and checks its CSRF token. On
+// failure it has written an error page (403 for a missing or wrong token)
+// and returns false.
+func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
+	return h.parsePost(w, r)
+}
+
+// Page wraps an HTML page handler with the security headers (CSP nonce,
+// HSTS on https issuers), as the sign-in pages are.
+func (h *Handler) Page(next http.Handler) http.Handler {
+	return h.page(next)
+}
+
+// FormPage is Page for handlers that accept POSTs: it also refuses
+// cross-origin form posts (http.CrossOriginProtection).
+func (h *Handler) FormPage(next http.Handler) http.Handler {
+	return h.page(h.crossOrigin.Handler(next))
+}

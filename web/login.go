@@ -86,6 +86,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, username, tooManyAttempts)
 		return
 	case refusedAccount: // no password check: a right password reveals nothing
+		h.events.SignIn(false)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
 		return
 	}
@@ -102,6 +103,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "user_id", user.ID)
 		}
 		h.log.WarnContext(ctx, "sign-in failed", attrs...)
+		h.events.SignIn(false)
 		h.logLocks(ctx, att, addr, user)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
 		return
@@ -126,6 +128,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 	if h.requestUpdateFailed(w, r, "authenticate auth request", err) {
 		return
 	}
+	h.events.SignIn(true)
 	h.log.InfoContext(ctx, "signed in", "user_id", user.ID, "session_id", s.ID,
 		"auth_request", id, "client_id", p.req.ClientID)
 	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)

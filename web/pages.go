@@ -28,7 +28,7 @@ const (
 // response does not carry them yet.
 func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
 	r = ensurePageHeaders(w, r)
-	h.render(w, r, status, view.ErrorPage(title, detail))
+	h.render(w, r, status, view.ErrorPage(title, detail, RequestID(r.Context())))
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {

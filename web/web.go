@@ -88,6 +88,8 @@ type Config struct {
 	// Throttle limits sign-in attempts (checklist S10); zero policies take
 	// DefaultThrottle's.
 	Throttle ThrottleConfig
+	// Events receives sign-in outcomes (metrics); nil: none.
+	Events Events
 }
 
 // Handler serves the browser pages. Create it with New.
@@ -106,6 +108,7 @@ type Handler struct {
 	crossOrigin *http.CrossOriginProtection
 	sessions    SessionEnder
 	throttle    ThrottleConfig
+	events      Events
 }
 
 // New checks cfg and returns a Handler.
@@ -138,6 +141,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.Join(errs...)
 	}
 	h := &Handler{
+		events:   cfg.Events,
 		store:    cfg.Store,
 		hasher:   cfg.Hasher,
 		callback: cfg.CallbackURL,
@@ -158,6 +162,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.maxAge == 0 {
 		h.maxAge = DefaultSessionMaxAge
+	}
+	if h.events == nil {
+		h.events = noEvents{}
 	}
 	if h.log == nil {
 		h.log = slog.Default()

@@ -1,0 +1,227 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/web/view"
+)
+
+// Sign-out reasons logged when a console change ends a user's sessions
+// (the values of op.ReasonUserDisabled and the CLI's password change).
+const (
+	reasonUserDisabled    = "user_disabled"
+	reasonPasswordChanged = "password_changed"
+)
+
+// maxUsernameLen bounds usernames created in the console.
+const maxUsernameLen = 100
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a *admin) {
+	users, err := h.store.ListUsers(r.Context())
+	if err != nil {
+		h.storeError(w, r, "list users", err)
+		return
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	t := view.AdminTable{Heads: []string{"Username", "Name", "Email", "Admin", "Disabled"}, Empty: "No users found."}
+	for _, u := range users {
+		if q != "" && !containsFold(u.Username, q) && !containsFold(u.Name, q) && !containsFold(u.Email, q) {
+			continue
+		}
+		t.Rows = append(t.Rows, []view.AdminCell{
+			{Text: u.Username, Href: userPath(u.ID)},
+			{Text: u.Name}, {Text: u.Email}, {Text: yesNo(u.Admin)}, {Text: yesNo(u.Disabled)},
+		})
+	}
+	page := pageOf(r)
+	total := len(t.Rows)
+	lo := min((page-1)*pageSize, total)
+	t.Rows = t.Rows[lo:min(lo+pageSize, total)]
+	h.render(w, r, http.StatusOK, view.AdminUserList(h.frame(a, "Users", "users"), q, t))
+}
+
+func userPath(id string) string { return "/admin/users/" + url.PathEscape(id) }
+
+func (h *Handler) newUserForm(w http.ResponseWriter, r *http.Request, a *admin) {
+	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "New user", "users"),
+		view.AdminUserForm{New: true, CSRFToken: h.pages.CSRFToken(w, r)}))
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
+	f := r.PostForm
+	u := &storage.User{ID: storage.NewID(), Username: strings.TrimSpace(f.Get("username")),
+		Name: strings.TrimSpace(f.Get("name")), Email: strings.TrimSpace(f.Get("email"))}
+	pw := f.Get("password")
+	errs := map[string][]string{}
+	switch {
+	case u.Username == "":
+		errs["username"] = append(errs["username"], "a username is required")
+	case !utf8.ValidString(u.Username) || utf8.RuneCountInString(u.Username) > maxUsernameLen ||
+		strings.ContainsFunc(u.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		errs["username"] = append(errs["username"], "a username has at most 100 characters and no spaces or control characters")
+	}
+	if err := password.CheckPolicy(pw, u.Username, u.Email, u.Name); err != nil {
+		errs["password"] = append(errs["password"], err.Error())
+	}
+	form := view.AdminUserForm{New: true, Username: u.Username, Name: u.Name, Email: u.Email}
+	if len(errs) == 0 {
+		if h.hasher == nil {
+			h.storeError(w, r, "hash password", errors.New("no password hasher configured"))
+			return
+		}
+		hash, err := h.hasher.Hash(pw)
+		if err != nil {
+			h.storeError(w, r, "hash password", err)
+			return
+		}
+		now := h.now().UTC()
+		u.PasswordHash, u.CreatedAt, u.UpdatedAt = hash, now, now
+		err = h.store.CreateUser(r.Context(), u)
+		switch {
+		case errors.Is(err, storage.ErrAlreadyExists):
+			errs["username"] = append(errs["username"], "user "+strconv.Quote(u.Username)+" already exists")
+		case err != nil:
+			h.storeError(w, r, "create user", err)
+			return
+		default:
+			if h.record(r.Context(), a, "user.create", "user:"+u.ID, nil, userSnapshot(u)) != nil {
+				h.storeError(w, r, "audit", errAudit)
+				return
+			}
+			http.Redirect(w, r, userPath(u.ID)+"?created=1", http.StatusSeeOther)
+			return
+		}
+	}
+	form.CSRFToken, form.Errors = h.pages.CSRFToken(w, r), errs
+	h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "New user", "users"), form))
+}
+
+// loadUser returns the user named in the path, or writes 404.
+func (h *Handler) loadUser(w http.ResponseWriter, r *http.Request, a *admin) *storage.User {
+	u, err := h.store.GetUser(r.Context(), r.PathValue("id"))
+	if errors.Is(err, storage.ErrNotFound) {
+		h.notFound(w, r, a, "User")
+		return nil
+	}
+	if err != nil {
+		h.storeError(w, r, "get user", err)
+		return nil
+	}
+	return u
+}
+
+func (h *Handler) userForm(w http.ResponseWriter, r *http.Request, a *admin, u *storage.User) (view.AdminUserForm, bool) {
+	sessions, err := h.store.ListUserSessions(r.Context(), u.ID)
+	if err != nil {
+		h.storeError(w, r, "list sessions", err)
+		return view.AdminUserForm{}, false
+	}
+	return view.AdminUserForm{CSRFToken: h.pages.CSRFToken(w, r), ID: u.ID, Username: u.Username, Name: u.Name,
+		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(u.CreatedAt),
+		Self: u.ID == a.user.ID}, true
+}
+
+func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
+	u := h.loadUser(w, r, a)
+	if u == nil {
+		return
+	}
+	f, ok := h.userForm(w, r, a, u)
+	if !ok {
+		return
+	}
+	switch {
+	case r.URL.Query().Has("created"):
+		f.Notice = "User created."
+	case r.URL.Query().Has("saved"):
+		f.Notice = "Changes saved."
+	}
+	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
+}
+
+// changeUser applies change to the user in the path, stores it, writes
+// the audit entry and, with a sign-out reason, ends the user's sessions.
+func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, action, signOut string, change func(*storage.User)) {
+	u := h.loadUser(w, r, a)
+	if u == nil {
+		return
+	}
+	if u.ID == a.user.ID && action != "user.password" {
+		h.message(w, r, http.StatusBadRequest, a, "Not on your own account",
+			"Ask another administrator to change your own access.", userPath(u.ID), "Back")
+		return
+	}
+	if signOut != "" && h.sessions == nil {
+		h.storeError(w, r, "end sessions", errors.New("no session ender configured"))
+		return
+	}
+	before := *u
+	change(u)
+	u.UpdatedAt = h.now().UTC()
+	if err := h.store.UpdateUser(r.Context(), u); err != nil {
+		h.storeError(w, r, "update user", err)
+		return
+	}
+	if signOut != "" {
+		if _, err := h.sessions.EndUserSessions(r.Context(), u.ID, signOut); err != nil {
+			h.storeError(w, r, "end user sessions", err)
+			return
+		}
+	}
+	if h.record(r.Context(), a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u)) != nil {
+		h.storeError(w, r, "audit", errAudit)
+		return
+	}
+	http.Redirect(w, r, userPath(u.ID)+"?saved=1", http.StatusSeeOther)
+}
+
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) {
+	u := h.loadUser(w, r, a)
+	if u == nil {
+		return
+	}
+	pw := r.PostForm.Get("password")
+	if err := password.CheckPolicy(pw, u.Username, u.Email, u.Name); err != nil {
+		f, ok := h.userForm(w, r, a, u)
+		if !ok {
+			return
+		}
+		f.Errors = map[string][]string{"password": {err.Error()}}
+		h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
+		return
+	}
+	if h.hasher == nil {
+		h.storeError(w, r, "hash password", errors.New("no password hasher configured"))
+		return
+	}
+	hash, err := h.hasher.Hash(pw)
+	if err != nil {
+		h.storeError(w, r, "hash password", err)
+		return
+	}
+	h.changeUser(w, r, a, "user.password", reasonPasswordChanged, func(u *storage.User) { u.PasswordHash = hash })
+}
+
+func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, a *admin) {
+	if r.PostForm.Get("disabled") == "1" {
+		h.changeUser(w, r, a, "user.disable", reasonUserDisabled, func(u *storage.User) { u.Disabled = true })
+		return
+	}
+	h.changeUser(w, r, a, "user.enable", "", func(u *storage.User) { u.Disabled = false })
+}
+
+func (h *Handler) setAdmin(w http.ResponseWriter, r *http.Request, a *admin) {
+	if r.PostForm.Get("admin") == "1" {
+		h.changeUser(w, r, a, "user.grant_admin", "", func(u *storage.User) { u.Admin = true })
+		return
+	}
+	h.changeUser(w, r, a, "user.revoke_admin", "", func(u *storage.User) { u.Admin = false })
+}
