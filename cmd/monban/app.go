@@ -17,6 +17,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
+	"github.com/monban-idp/monban/web/admin"
 )
 
 // appConfig is what the HTTP application needs, whatever the store.
@@ -47,6 +48,9 @@ type appConfig struct {
 	// until ctx ends, as serve does. Tests leave it off and drive the keys
 	// with their clock.
 	RotateKeys bool
+	// Metrics, when not nil, counts requests and the events of op and web
+	// (served by the management listener).
+	Metrics *metrics
 }
 
 // application is the composed HTTP handler and the background worker that
@@ -55,6 +59,10 @@ type appConfig struct {
 type application struct {
 	Handler http.Handler
 	Worker  *op.Worker
+	Keys    *op.Keys // for the readiness check
+	// Janitor deletes expired auth requests and sign-in throttles; serve
+	// runs it beside Worker.
+	Janitor *op.Janitor
 }
 
 // newApp composes the application and returns its handler, for callers
@@ -90,6 +98,11 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	var opEvents op.Events
+	var webEvents web.Events
+	if cfg.Metrics != nil {
+		opEvents, webEvents = cfg.Metrics, cfg.Metrics
+	}
 	var worker *op.Worker
 	logout := op.NewLogout(op.LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now,
 		Notify: func() { worker.Notify() }})
@@ -97,6 +110,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, SessionIdleTimeout: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
 		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Sessions: logout, Throttle: cfg.Throttle,
+		Events: webEvents,
 	})
 	if err != nil {
 		return nil, err
@@ -106,6 +120,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
 		AccessTokenAlg: jose.SignatureAlgorithm(cfg.AccessTokenAlg),
 		Logout:         logout, RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Events: opEvents,
 	})
 	if err != nil {
 		return nil, err
@@ -114,6 +129,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Issuer: provider.Issuer(), Store: cfg.Store, Keys: keys, Logout: logout, Now: cfg.Now,
 		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
 		AllowPrivateNetworks: cfg.AllowPrivateBackchannel,
+		Events:               opEvents,
 	})
 	if err != nil {
 		return nil, err
@@ -124,13 +140,30 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	mux := http.NewServeMux()
 	pages.Routes(mux)
 	provider.Routes(mux)
+	console, err := admin.New(admin.Config{Pages: pages, Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now,
+		Sessions: logout, Hasher: cfg.Hasher, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	console.Routes(mux) // the admin console, /admin
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		pages.RenderError(w, r, http.StatusNotFound, "monban sign-in service",
 			"This is a sign-in service. Applications send you here when you sign in to them.")
 	})
-	a := &application{Handler: web.BaseHeaders(mux), Worker: worker} // checklist S9
+	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	a := &application{Handler: web.BaseHeaders(mux), Worker: worker, Keys: keys, Janitor: janitor} // checklist S9
 	if strings.HasPrefix(cfg.Issuer, "https://") {
 		a.Handler = web.StrictTransportSecurity(a.Handler) // checklist S9: every response
+	}
+	a.Handler = withRequestID(a.Handler)
+	if cfg.Metrics != nil {
+		a.Handler = cfg.Metrics.middleware(a.Handler, func(r *http.Request) string {
+			_, pattern := mux.Handler(r)
+			return pattern
+		})
 	}
 	return a, nil
 }

@@ -5,38 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
-)
-
-// Client registration rules.
-const (
-	maxClientIDLen   = 100
-	maxClientNameLen = 200
-	defaultGrants    = "authorization_code,refresh_token"
-	defaultScopes    = "openid profile email"
-	// Token lifetimes an operator may set per client. Access tokens stay
-	// short (checklist J5: at most 10 minutes); a refresh token's lifetime
-	// is also its family's absolute lifetime (checklist T12: at most 30
-	// days).
-	minAccessTokenTTL  = 30 * time.Second
-	maxAccessTokenTTL  = 10 * time.Minute
-	minRefreshTokenTTL = 5 * time.Minute
-	maxRefreshTokenTTL = 30 * 24 * time.Hour
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // scopeOfflineAccess lets a client get refresh tokens that outlive the
 // browser session (OIDC Core §11): they survive logout, but not "log out
 // everywhere", disabling the user or a password change.
 const scopeOfflineAccess = "offline_access"
-
-// supportedGrants are the grant types the provider implements.
-var supportedGrants = []string{"authorization_code", "refresh_token"}
 
 // client runs "monban client add|update|list|show|delete|rotate-secret".
 func (c *cli) client(ctx context.Context, args []string) error {
@@ -125,7 +104,7 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	}
 	visited := flagsSet(fs)
 	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
-	if err := validateClient(cl); err != nil {
+	if err := clientpolicy.ValidateClient(cl); err != nil {
 		return err
 	}
 	var secret string
@@ -167,91 +146,6 @@ func splitGrants(s string) []string {
 		}
 	}
 	return out
-}
-
-// validateClient checks a client before it is registered and reports
-// every problem.
-func validateClient(cl *storage.Client) error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	switch {
-	case !utf8.ValidString(cl.ID):
-		add("client ID is not valid UTF-8")
-	case utf8.RuneCountInString(cl.ID) > maxClientIDLen:
-		add("client ID is longer than %d characters", maxClientIDLen)
-	case strings.ContainsFunc(cl.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		add("client ID %q must not contain white space or control characters", cl.ID)
-	}
-	switch {
-	case !utf8.ValidString(cl.Name):
-		add("client name is not valid UTF-8")
-	case utf8.RuneCountInString(cl.Name) > maxClientNameLen:
-		add("client name is longer than %d characters", maxClientNameLen)
-	case strings.ContainsFunc(cl.Name, unicode.IsControl):
-		add("client name %q must not contain control characters", cl.Name)
-	}
-
-	native := cl.ApplicationType == storage.ApplicationNative
-	if err := validateRedirectURIs("redirect URI", cl.RedirectURIs, native); err != nil {
-		errs = append(errs, err)
-	}
-	if err := validateRedirectURIs("post-logout redirect URI", cl.PostLogoutRedirectURIs, native); err != nil {
-		errs = append(errs, err)
-	}
-	if err := validateClientLogout(cl); err != nil {
-		errs = append(errs, err)
-	}
-	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
-	// the provider signs with (never "none").
-	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {
-		add("ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", cl.IDTokenSigningAlg)
-	}
-
-	if len(cl.GrantTypes) == 0 {
-		add("at least one grant type is required (--grant %s)", defaultGrants)
-	}
-	for i, g := range cl.GrantTypes {
-		switch {
-		case !slices.Contains(supportedGrants, g):
-			add("grant type %q is not supported (supported: %s)", g, strings.Join(supportedGrants, ", "))
-		case slices.Contains(cl.GrantTypes[:i], g):
-			add("grant type %q is listed twice", g)
-		}
-	}
-	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") {
-		add("grant type refresh_token needs authorization_code")
-	}
-	if cl.HasGrant("authorization_code") && len(cl.RedirectURIs) == 0 {
-		add("at least one --redirect-uri is required for the authorization_code grant")
-	}
-
-	if len(cl.Scopes) == 0 {
-		add("at least one scope is required (--scope %q)", defaultScopes)
-	}
-	for i, s := range cl.Scopes {
-		switch {
-		case !validScopeToken(s):
-			add("scope %q is not a valid scope token (RFC 6749 §3.3)", s)
-		case slices.Contains(cl.Scopes[:i], s):
-			add("scope %q is listed twice", s)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// validScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
-// printable ASCII except space, double quote and backslash.
-func validScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x21 || b > 0x7e || b == '"' || b == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *cli) clientList(ctx context.Context, args []string) error {

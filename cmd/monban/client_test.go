@@ -190,7 +190,7 @@ func TestClientAddErrors(t *testing.T) {
 				`monban: client add: client ID "has space" must not contain white space or control characters`,
 				`monban: client add: redirect URI "https://a.test/cb#x" must not contain a fragment (#)`,
 				`monban: client add: post-logout redirect URI "javascript:alert(1)" uses the forbidden scheme "javascript"`,
-				`monban: client add: grant type "implicit" is not supported (supported: authorization_code, refresh_token)`,
+				`monban: client add: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials)`,
 				`monban: client add: scope "\"quoted\"" is not a valid scope token (RFC 6749 §3.3)`,
 			},
 		},
@@ -213,6 +213,11 @@ func TestClientAddErrors(t *testing.T) {
 			name: "private-use scheme for a web client",
 			args: base("--id", "x", "--redirect-uri", "com.example.app:/cb"),
 			want: []string{`monban: client add: redirect URI "com.example.app:/cb" must use https (the scheme "com.example.app" is allowed only for native clients)`},
+		},
+		{
+			name: "client_credentials for a public client",
+			args: base("--id", "x", "--public", "--grant", "client_credentials", "--scope", "api:read"),
+			want: []string{"monban: client add: grant type client_credentials needs a confidential client (not --public)"},
 		},
 		{
 			name: "empty scope",

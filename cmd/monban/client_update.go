@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // clientFlags are the client settings that "client add" and "client
@@ -28,7 +29,7 @@ type clientFlags struct {
 // addClientFlags defines the shared flags on fs. For update they have no
 // defaults: only the flags given change the client.
 func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
-	grants, scopes := defaultGrants, defaultScopes
+	grants, scopes := clientpolicy.DefaultGrants, clientpolicy.DefaultScopes
 	if forUpdate {
 		grants, scopes = "", ""
 	}
@@ -118,7 +119,7 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 			return err
 		}
 		cf.apply(cl, func(name string) bool { return set[name] })
-		if err := validateClient(cl); err != nil {
+		if err := clientpolicy.ValidateClient(cl); err != nil {
 			return err
 		}
 		cl.UpdatedAt = now()
@@ -133,24 +134,4 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		c.printf("Updated client %q.\n", cl.ID)
 		return nil
 	})
-}
-
-// validateClientLogout checks the back-channel logout URI and the token
-// lifetimes of a client.
-func validateClientLogout(cl *storage.Client) error {
-	var errs []error
-	if u := cl.BackchannelLogoutURI; u != "" {
-		// Back-Channel Logout 1.0 §2.2: an absolute URI without fragment;
-		// https except on loopback, like a redirect URI of a web client.
-		if err := validateRedirectURI(u, false); err != nil {
-			errs = append(errs, fmt.Errorf("back-channel logout URI %q %w", shorten(u), err))
-		}
-	}
-	if d := cl.AccessTokenTTL; d != 0 && (d < minAccessTokenTTL || d > maxAccessTokenTTL) {
-		errs = append(errs, fmt.Errorf("access token lifetime %s is out of range (%s to %s)", d, minAccessTokenTTL, maxAccessTokenTTL))
-	}
-	if d := cl.RefreshTokenTTL; d != 0 && (d < minRefreshTokenTTL || d > maxRefreshTokenTTL) {
-		errs = append(errs, fmt.Errorf("refresh token lifetime %s is out of range (%s to %s)", d, minRefreshTokenTTL, maxRefreshTokenTTL))
-	}
-	return errors.Join(errs...)
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Issuer string
 	// Listen is the host:port the provider's HTTP server listens on.
 	Listen string
+	// ManagementListen is the host:port of the management listener
+	// (/healthz, /readyz, /metrics); "" or "off" disables it.
+	ManagementListen string
 	// DatabaseURL is the PostgreSQL connection string (URL or key=value).
 	DatabaseURL string
 	// Secrets are the key-encryption keys that protect signing keys at
@@ -72,6 +75,7 @@ type Config struct {
 // Configuration defaults.
 const (
 	defaultListen             = ":8080"
+	defaultManagementListen   = "127.0.0.1:9090"
 	defaultSessionIdleTimeout = time.Hour
 	defaultSessionMaxAge      = 12 * time.Hour
 	defaultLogLevel           = "info"
@@ -86,6 +90,7 @@ const (
 func defaultConfig() *Config {
 	return &Config{
 		Listen:             defaultListen,
+		ManagementListen:   defaultManagementListen,
 		SessionIdleTimeout: defaultSessionIdleTimeout,
 		SessionMaxAge:      defaultSessionMaxAge,
 		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
@@ -110,6 +115,13 @@ type option struct {
 var options = []option{
 	{key: "issuer", usage: "issuer identifier `URL`", set: func(c *Config, v string) error { c.Issuer = v; return nil }},
 	{key: "listen", usage: "`address` (host:port) to listen on", set: func(c *Config, v string) error { c.Listen = v; return nil }},
+	{key: "management_listen", usage: "management `address` (host:port; off disables)", set: func(c *Config, v string) error {
+		c.ManagementListen = v
+		if strings.EqualFold(strings.TrimSpace(v), "off") {
+			c.ManagementListen = ""
+		}
+		return nil
+	}},
 	{key: "database_url", usage: "PostgreSQL connection string `DSN`", secret: true, set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 	{key: "secrets", secret: true, list: true, set: func(c *Config, v string) error { c.Secrets = splitList(v); return nil }},
 	{key: "session_idle_timeout", set: func(c *Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
@@ -362,6 +374,14 @@ func (c *Config) Validate(dev bool) error {
 		add("listen address %q must be host:port (for example :8080)", c.Listen)
 	}
 
+	if c.ManagementListen != "" {
+		if _, port, err := net.SplitHostPort(c.ManagementListen); err != nil || port == "" {
+			add("management listen address %q must be host:port (for example 127.0.0.1:9090), or off", c.ManagementListen)
+		} else if c.ManagementListen == c.Listen {
+			add("management listen address %q must differ from the listen address", c.ManagementListen)
+		}
+	}
+
 	if c.DatabaseURL == "" && !dev {
 		add("database URL is required: set MONBAN_DATABASE_URL, MONBAN_DATABASE_URL_FILE, database_url in the config file, or --database-url")
 	}
@@ -463,6 +483,7 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("issuer", c.Issuer),
 		slog.String("listen", c.Listen),
+		slog.String("management_listen", c.ManagementListen),
 		slog.String("database_url", redactDSN(c.DatabaseURL)),
 		slog.Int("secrets", len(c.Secrets)),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),

@@ -75,7 +75,8 @@ func startServe(t *testing.T, env []string, args ...string) (issuer string, stdo
 	t.Helper()
 	addr := freeAddr(t)
 	issuer = "http://" + addr
-	cmd := exec.Command(monbanBinary(t), append([]string{"serve", "--listen", addr, "--issuer", issuer}, args...)...)
+	cmd := exec.Command(monbanBinary(t), append([]string{"serve", "--listen", addr, "--issuer", issuer,
+		"--management-listen", freeAddr(t)}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout = &syncBuffer{}
 	var stderr syncBuffer

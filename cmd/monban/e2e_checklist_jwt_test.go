@@ -152,7 +152,7 @@ func TestChecklistTokens(t *testing.T) {
 			}
 		}
 		for _, g := range d["grant_types_supported"].([]any) {
-			if g != "authorization_code" && g != "refresh_token" {
+			if g != "authorization_code" && g != "refresh_token" && g != "client_credentials" {
 				t.Errorf("grant type %v advertised; T14 refuses everything else", g)
 			}
 		}

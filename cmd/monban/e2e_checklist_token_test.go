@@ -369,7 +369,8 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 			{"T14/password-grant", "password", "unsupported_grant_type"},
 			{"T14/implicit", "implicit", "unsupported_grant_type"},
 			{"T14/bogus", "urn:x:bogus", "unsupported_grant_type"},
-			{"T14/client-credentials-not-offered", "client_credentials", "unsupported_grant_type"},
+			// app-a did not register client_credentials (RFC 6749 §5.2).
+			{"T14/client-credentials-not-registered", "client_credentials", "unauthorized_client"},
 			{"T14/missing", "", "invalid_request"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -29,8 +29,9 @@ import (
 const usageText = `monban is an OpenID Connect provider.
 
 Usage:
-  monban serve [--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--database-url DSN]
+  monban serve [--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--management-listen ADDR] [--database-url DSN]
   monban migrate up|status
+  monban config check [--dev] [--output json]
   monban user add --username U [--email E] [--name N] [--admin] --password-stdin
   monban user list
   monban user passwd U --password-stdin
@@ -61,7 +62,7 @@ Configuration (highest precedence first): flags, environment variables,
 the YAML file given by --config or $MONBAN_CONFIG, defaults.
   MONBAN_ISSUER  MONBAN_LISTEN  MONBAN_DATABASE_URL[_FILE]  MONBAN_SECRETS[_FILE]
   MONBAN_SESSION_IDLE_TIMEOUT  MONBAN_SESSION_MAX_AGE  MONBAN_LOG_LEVEL  MONBAN_LOG_FORMAT
-  MONBAN_ACCESS_TOKEN_ALG  MONBAN_KEY_ROTATION_PERIOD
+  MONBAN_ACCESS_TOKEN_ALG  MONBAN_KEY_ROTATION_PERIOD  MONBAN_MANAGEMENT_LISTEN
 
 Run "monban <command> [<subcommand>] -h" for the flags of a command.
 `
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.keys(ctx, rest)
 	case "logout-deliveries":
 		err = c.logoutDeliveries(ctx, rest)
+	case "config":
+		err = c.config(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stderr, usageText)
 		return 2
@@ -302,9 +305,9 @@ func groupUsage(group string) string {
 
 // serve parses the serve command line and hands over to runServe.
 func (c *cli) serve(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("serve", "[--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--database-url DSN]")
+	fs := c.newFlagSet("serve", "[--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--management-listen ADDR] [--database-url DSN]")
 	dev := fs.Bool("dev", false, "development mode: in-memory store, demo user and clients, http://localhost issuer")
-	cf := addConfigFlags(fs, "issuer", "listen", "database_url")
+	cf := addConfigFlags(fs, "issuer", "listen", "management_listen", "database_url")
 	if _, err := parseArgs(fs, args, 0); err != nil {
 		return named("serve", err)
 	}

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 		AccessTokenAlg: cfg.AccessTokenAlg, KeyRotationPeriod: cfg.KeyRotationPeriod, RotateKeys: true,
 		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
 		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks}
+	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema
 	listen := cfg.Listen
 	if dev {
 		app.Issuer = devIssuer
@@ -70,12 +71,26 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 			return fmt.Errorf("database: %w", err)
 		}
 		defer store.Close()
+		app.Metrics = newMetrics(store.PoolStats)
+		schemaPending = func(ctx context.Context) (int, error) { return migrations.Pending(ctx, cfg.DatabaseURL) }
 		app.Store, app.KEK, app.Issuer = store, kek, cfg.Issuer
 		app.CSRFKey = deriveKey(cfg.Secrets[0], "csrf")
+	}
+	if app.Metrics == nil {
+		app.Metrics = newMetrics(nil)
 	}
 	a, err := buildApp(ctx, app)
 	if err != nil {
 		return err
+	}
+	if cfg.ManagementListen != "" {
+		m := &management{store: app.Store, keysReady: a.Keys.Ready, pending: schemaPending, metrics: app.Metrics}
+		stop, err := startManagement(cfg.ManagementListen, m, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		context.AfterFunc(ctx, m.drain) // readiness 503 as soon as shutdown starts (checklist R7)
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -86,6 +101,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	var worker sync.WaitGroup
 	worker.Go(func() { a.Worker.Run(workerCtx) })
+	worker.Go(func() { a.Janitor.Run(workerCtx) })
 	defer worker.Wait()
 	defer stopWorker()
 	return serveHTTP(ctx, ln, a.Handler, logger, app.Issuer)
@@ -137,9 +153,9 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(requestIDHandler{slog.NewTextHandler(w, opts)})
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, opts)})
 }
 
 var _ storage.Store = (*postgres.Store)(nil)

@@ -1,4 +1,4 @@
-package main
+package clientpolicy
 
 import (
 	"fmt"
@@ -71,14 +71,14 @@ func TestValidateRedirectURI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := validateRedirectURI(tc.uri, tc.native)
+			err := ValidateRedirectURI(tc.uri, tc.native)
 			switch {
 			case tc.wantErr == "" && err != nil:
-				t.Errorf("validateRedirectURI(%q, native=%v) = %v, want accepted", tc.uri, tc.native, err)
+				t.Errorf("ValidateRedirectURI(%q, native=%v) = %v, want accepted", tc.uri, tc.native, err)
 			case tc.wantErr != "" && err == nil:
-				t.Errorf("validateRedirectURI(%q, native=%v) accepted, want error containing %q", tc.uri, tc.native, tc.wantErr)
+				t.Errorf("ValidateRedirectURI(%q, native=%v) accepted, want error containing %q", tc.uri, tc.native, tc.wantErr)
 			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
-				t.Errorf("validateRedirectURI(%q) = %q, want it to contain %q", tc.uri, err, tc.wantErr)
+				t.Errorf("ValidateRedirectURI(%q) = %q, want it to contain %q", tc.uri, err, tc.wantErr)
 			}
 		})
 	}
@@ -107,7 +107,7 @@ func TestValidateRedirectURIs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := validateRedirectURIs("redirect URI", tc.uris, false)
+			err := ValidateRedirectURIs("redirect URI", tc.uris, false)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("got %v, want nil", err)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A short, bounded load run of monban-bench against `monban serve --dev`
+# on loopback (used by `make bench`). The development server's demo user
+# and client are read from what it prints; it has no client with the
+# client_credentials grant, so that scenario is skipped here (see
+# BENCHMARKS.md for a PostgreSQL run that provisions one).
+set -euo pipefail
+GO=${GO:-go}
+DURATION=${BENCH_DURATION:-2s}
+mkdir -p bin
+$GO build -o bin/monban ./cmd/monban
+$GO build -o bin/monban-bench ./cmd/monban-bench
+log=$(mktemp)
+bin/monban serve --dev >"$log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; rm -f "$log"' EXIT
+for _ in $(seq 100); do
+	grep -q 'sign in as' "$log" && curl -fsS -o /dev/null http://localhost:8080/jwks 2>/dev/null && break
+	sleep 0.1
+done
+user=$(sed -n 's/.*username "\([^"]*\)".*/\1/p' "$log")
+pass=$(sed -n 's/.*password "\([^"]*\)".*/\1/p' "$log")
+read -r id secret redirect < <(awk '$1 == "client" && $2 == "demo-app-1" { print $2, $4, $6 }' "$log")
+bin/monban-bench --url http://localhost:8080 --client-id "$id" --client-secret "$secret" --redirect-uri "$redirect" \
+	--username "$user" --password "$pass" --duration "$DURATION" --concurrency 4 --max-requests 200000 \
+	--pid "$pid" --json bin/bench-results.json

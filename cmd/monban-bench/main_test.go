@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, url string
+		ok        bool
+	}{
+		{name: "ipv4 loopback", url: "http://127.0.0.1:8080", ok: true},
+		{name: "ipv6 loopback", url: "http://[::1]:8080", ok: true},
+		{name: "localhost", url: "http://localhost:8080", ok: true},
+		{name: "other loopback address", url: "http://127.0.0.2:8080", ok: true},
+		{name: "remote host", url: "https://id.example.com", ok: false},
+		{name: "private address", url: "http://10.0.0.1:8080", ok: false},
+		{name: "not http", url: "ftp://127.0.0.1/", ok: false},
+		{name: "no host", url: "http://", ok: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := checkLoopback(tc.url); (err == nil) != tc.ok {
+				t.Errorf("checkLoopback(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, tc := range []struct {
+		name string
+		in   []time.Duration
+		q    float64
+		want float64
+	}{
+		{name: "empty", in: nil, q: 0.5, want: 0},
+		{name: "p50", in: d, q: 0.50, want: 51},
+		{name: "p99", in: d, q: 0.99, want: 100},
+		{name: "p100 clamps", in: d, q: 1, want: 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pct(tc.in, tc.q); got != tc.want {
+				t.Errorf("pct = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{name: "remote target", args: []string{"--url", "https://id.example.com"}},
+		{name: "too long", args: []string{"--duration", "6m"}},
+		{name: "no concurrency", args: []string{"--concurrency", "0"}},
+		{name: "unknown scenario", args: []string{"--scenarios", "ddos"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := run(t.Context(), tc.args, os.Stdout); err == nil {
+				t.Error("run accepted the flags")
+			}
+		})
+	}
+}
+
+func TestRSSOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc on this system")
+	}
+	if got := rssKiB(os.Getpid()); got <= 0 {
+		t.Errorf("rssKiB(self) = %d, want > 0", got)
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// config runs "monban config check".
+func (c *cli) config(ctx context.Context, args []string) error {
+	return c.runGroup(ctx, "config", args, subcmd{"check", c.configCheck})
+}
+
+// configCheck loads and validates the configuration exactly as serve does
+// and prints the effective values, secrets redacted (database password,
+// key-encryption secrets). Every problem is reported, and the exit code is
+// then 1; the configuration is printed either way, so what was read can be
+// compared with what was meant.
+func (c *cli) configCheck(_ context.Context, args []string) error {
+	fs := c.newFlagSet("config check", "[--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--management-listen ADDR] [--database-url DSN] [--output json]")
+	dev := fs.Bool("dev", false, "check as serve --dev would (issuer, database and secrets optional)")
+	cf := addConfigFlags(fs, "issuer", "listen", "management_listen", "database_url")
+	asJSON := outputFlag(fs)
+	if _, err := parseArgs(fs, args, 0); err != nil {
+		return err
+	}
+	js, err := asJSON()
+	if err != nil {
+		return err
+	}
+	cfg, loadErr := cf.load(c.getenv)
+	entries := configEntries(cfg)
+	if js {
+		if err := writeJSON(c.stdout, entries); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range entries.list {
+			c.printf("%s: %s\n", e.key, e.text)
+		}
+	}
+	return errors.Join(loadErr, cfg.Validate(*dev))
+}
+
+// configEntry is one effective setting as config check prints it.
+type configEntry struct {
+	key  string
+	text string          // YAML-ish value
+	json json.RawMessage // JSON value
+}
+
+// configList is the effective configuration in Config.LogValue's order.
+type configList struct{ list []configEntry }
+
+// MarshalJSON writes the settings as one object, keys in order.
+func (l configList) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range l.list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(e.key)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(e.json)
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+// configEntries lists the effective configuration from Config.LogValue,
+// which already redacts the database password and reduces the secrets to
+// their number: config check can never print more than the logs do.
+func configEntries(cfg *Config) configList {
+	var l configList
+	for _, a := range cfg.LogValue().Group() {
+		e := configEntry{key: a.Key}
+		v := a.Value.Resolve()
+		switch {
+		case a.Key == "secrets" && v.Kind() == slog.KindInt64:
+			n := int(v.Int64())
+			items := make([]string, n)
+			for i := range items {
+				items[i] = `"(redacted)"`
+			}
+			e.text = "[" + strings.Join(items, ", ") + "]"
+			e.json = json.RawMessage(e.text)
+		case v.Kind() == slog.KindString:
+			e.text = strconv.Quote(v.String())
+			e.json, _ = json.Marshal(v.String())
+		case v.Kind() == slog.KindDuration:
+			e.text = v.Duration().String()
+			e.json, _ = json.Marshal(v.Duration().String())
+		default:
+			e.text = v.String()
+			e.json, _ = json.Marshal(v.Any())
+		}
+		l.list = append(l.list, e)
+	}
+	return l
+}
