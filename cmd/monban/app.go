@@ -44,6 +44,9 @@ type appConfig struct {
 	// KeyRotationPeriod is how long a signing key signs; zero:
 	// op.DefaultKeyRotationPeriod.
 	KeyRotationPeriod time.Duration
+	// AdminFreshAuth is how recent an administrator's sign-in must be for
+	// sensitive console actions; zero: admin.DefaultFreshAuth.
+	AdminFreshAuth time.Duration
 	// RotateKeys runs the signing-key refresh and rotation loop (op.Keys.Run)
 	// until ctx ends, as serve does. Tests leave it off and drive the keys
 	// with their clock.
@@ -141,7 +144,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	pages.Routes(mux)
 	provider.Routes(mux)
 	console, err := admin.New(admin.Config{Pages: pages, Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now,
-		Sessions: logout, Hasher: cfg.Hasher, Logger: cfg.Logger})
+		Sessions: logout, Hasher: cfg.Hasher, Logger: cfg.Logger, FreshAuth: cfg.AdminFreshAuth})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/web/admin"
 )
 
 // Config is the effective configuration of monban. It is built by
@@ -54,6 +55,10 @@ type Config struct {
 	// already published one takes over. It must exceed the key's
 	// pre-publication lead (op.DefaultKeyLead, 1h).
 	KeyRotationPeriod time.Duration
+	// AdminFreshAuth is how recent an administrator's sign-in must be for
+	// sensitive console actions (secret rotation, deleting a client,
+	// password reset, disabling users, granting admin; checklist D2).
+	AdminFreshAuth time.Duration
 	// RefreshReuseGrace and RefreshReuseMax are the optional grace window
 	// for clients that race their refreshes (RFC 9700 §4.14.2): a rotated
 	// refresh token presented again within the window, at most
@@ -95,6 +100,7 @@ func defaultConfig() *Config {
 		SessionMaxAge:      defaultSessionMaxAge,
 		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
 		KeyRotationPeriod:  op.DefaultKeyRotationPeriod,
+		AdminFreshAuth:     admin.DefaultFreshAuth,
 		LogLevel:           defaultLogLevel,
 		LogFormat:          defaultLogFormat,
 	}
@@ -127,6 +133,7 @@ var options = []option{
 	{key: "session_idle_timeout", set: func(c *Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
 	{key: "session_max_age", set: func(c *Config, v string) error { return setDuration(&c.SessionMaxAge, v) }},
 	{key: "access_token_alg", set: func(c *Config, v string) error { c.AccessTokenAlg = v; return nil }},
+	{key: "admin_fresh_auth", set: func(c *Config, v string) error { return setDuration(&c.AdminFreshAuth, v) }},
 	{key: "key_rotation_period", set: func(c *Config, v string) error { return setDuration(&c.KeyRotationPeriod, v) }},
 	{key: "refresh_reuse_grace", set: func(c *Config, v string) error { return setDuration(&c.RefreshReuseGrace, v) }},
 	{key: "refresh_reuse_max", set: func(c *Config, v string) error { return setInt(&c.RefreshReuseMax, v) }},
@@ -408,6 +415,9 @@ func (c *Config) Validate(dev bool) error {
 	if !slices.Contains(op.SupportedAlgorithms, jose.SignatureAlgorithm(c.AccessTokenAlg)) {
 		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
 	}
+	if c.AdminFreshAuth < time.Minute || c.AdminFreshAuth > 12*time.Hour {
+		add("admin fresh authentication window %s must be between 1m and 12h", c.AdminFreshAuth)
+	}
 	if c.KeyRotationPeriod < op.DefaultKeyLead {
 		add("key rotation period %s must be at least the %s a new key is published before it signs", c.KeyRotationPeriod, op.DefaultKeyLead)
 	}
@@ -490,6 +500,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("session_max_age", c.SessionMaxAge),
 		slog.String("access_token_alg", c.AccessTokenAlg),
 		slog.Duration("key_rotation_period", c.KeyRotationPeriod),
+		slog.Duration("admin_fresh_auth", c.AdminFreshAuth),
 		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),

@@ -545,3 +545,33 @@ func TestConfigRefreshGraceAndBackchannel(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigAdminFreshAuth covers admin_fresh_auth (checklist D2).
+func TestConfigAdminFreshAuth(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "default", want: 15 * time.Minute},
+		{name: "five-minutes", env: map[string]string{"MONBAN_ADMIN_FRESH_AUTH": "5m"}, want: 5 * time.Minute},
+		{name: "too-short", env: map[string]string{"MONBAN_ADMIN_FRESH_AUTH": "10s"}, want: 10 * time.Second, wantErr: "between 1m and 12h"},
+		{name: "too-long", env: map[string]string{"MONBAN_ADMIN_FRESH_AUTH": "2d"}, want: 48 * time.Hour, wantErr: "between 1m and 12h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadArgs(t, nil, tc.env)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if c.AdminFreshAuth != tc.want {
+				t.Fatalf("admin_fresh_auth = %s, want %s", c.AdminFreshAuth, tc.want)
+			}
+			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+			err = c.Validate(false)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 	slog.SetDefault(logger)
 	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge,
 		AccessTokenAlg: cfg.AccessTokenAlg, KeyRotationPeriod: cfg.KeyRotationPeriod, RotateKeys: true,
+		AdminFreshAuth:          cfg.AdminFreshAuth,
 		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
 		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks}
 	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema

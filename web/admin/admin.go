@@ -161,6 +161,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	post("/admin/users/{id}/password", h.setPassword, true)
 	post("/admin/users/{id}/disable", h.setDisabled, true)
 	post("/admin/users/{id}/admin", h.setAdmin, true)
+	post("/admin/users/{id}/logout-everywhere", h.logoutEverywhere, false)
 	get("/admin/sessions", h.listSessions)
 	post("/admin/sessions/{id}/end", h.endSession, false)
 	get("/admin/keys", h.listKeys)

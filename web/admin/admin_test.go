@@ -215,6 +215,7 @@ var postRoutes = []route{
 	{"POST", "/admin/users/u-bob/password", url.Values{"password": {"another long passphrase"}}, "user.password"},
 	{"POST", "/admin/users/u-bob/disable", url.Values{"disabled": {"1"}}, "user.disable"},
 	{"POST", "/admin/users/u-bob/admin", url.Values{"admin": {"1"}}, "user.grant_admin"},
+	{"POST", "/admin/users/u-bob/logout-everywhere", url.Values{}, "user.logout_everywhere"},
 	{"POST", "/admin/sessions/s-bob/end", url.Values{}, "session.end"},
 }
 

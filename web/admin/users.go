@@ -19,6 +19,7 @@ import (
 const (
 	reasonUserDisabled    = "user_disabled"
 	reasonPasswordChanged = "password_changed"
+	reasonForcedLogout    = "forced_logout"
 )
 
 // maxUsernameLen bounds usernames created in the console.
@@ -216,6 +217,14 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, a *admin) 
 		return
 	}
 	h.changeUser(w, r, a, "user.enable", "", func(u *storage.User) { u.Disabled = false })
+}
+
+// logoutEverywhere ends every session of the user and revokes all their
+// refresh tokens, offline ones included; the apps those sessions served get
+// back-channel logout tokens (the same op.Logout path as the CLI's
+// "user logout-everywhere").
+func (h *Handler) logoutEverywhere(w http.ResponseWriter, r *http.Request, a *admin) {
+	h.changeUser(w, r, a, "user.logout_everywhere", reasonForcedLogout, func(*storage.User) {})
 }
 
 func (h *Handler) setAdmin(w http.ResponseWriter, r *http.Request, a *admin) {
