@@ -1,0 +1,84 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/storage/postgres/pgtest"
+)
+
+// TestReplicasActAsOneProvider is issue #6's "must show" 1: two provider
+// instances with their own connection pools and caches, sharing only the
+// PostgreSQL database and the configured secrets (as replicas behind a
+// load balancer do, no sticky sessions), behave as one provider: sign in
+// through A, get a code through B without a login form, log out through B,
+// and prompt=none through A answers login_required.
+func TestReplicasActAsOneProvider(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	front := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + front.Listener.Addr().String()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	kek := op.RandomKeyEncryptionKeys()
+	csrfKey := deriveKey(testSecret, "csrf") // what serve derives from MONBAN_SECRETS
+	var replicas [2]http.Handler
+	var stores [2]storage.Store
+	for i := range replicas {
+		st, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		a, err := buildApp(t.Context(), appConfig{Issuer: issuer, Store: st, KEK: kek, CSRFKey: csrfKey, Now: clock.Now,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Hasher: password.NewHasher(testHashParams, 2),
+			AllowPrivateBackchannel: true})
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		replicas[i], stores[i] = a.Handler, st
+	}
+	// The load balancer: the test decides which replica answers.
+	var target atomic.Int32
+	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		replicas[target.Load()].ServeHTTP(w, r)
+	})
+	front.Start()
+	t.Cleanup(front.Close)
+	via := func(i int32) { target.Store(i) }
+
+	p := &testProvider{URL: issuer, Store: stores[0], Clock: clock}
+	rcv := newReceiver(t)
+	registerLogoutClients(t, p, rcv)
+	fx := openLogoutFixture(t, p, rcv)
+	br := newBrowser(t, issuer)
+
+	via(0)
+	f := fx.a.start()
+	page, body := br.visit(f.URL) // the login form comes from A…
+	via(1)
+	resp, _ := br.submit(page, body, map[string]string{"username": "alice", "password": alicePassword}) // …and is posted to B
+	a, err := fx.a.exchange(fx.a.callbackParams(resp, f, issuer).Get("code"), f)
+	if err != nil {
+		t.Fatalf("sign-in across replicas: %v", err)
+	}
+	via(0)
+	b := fx.silent(t, br, fx.b) // B's client, served by A, with no login form
+	if a.claims["sid"] != b.claims["sid"] {
+		t.Fatalf("sid differs across replicas: %v vs %v", a.claims["sid"], b.claims["sid"])
+	}
+	via(1)
+	fx.logoutA(t, br, a) // log out through B
+	via(0)
+	if got := fx.promptNone(t, br, fx.a); got != "login_required" {
+		t.Fatalf("prompt=none through A after logout through B: %q, want login_required", got)
+	}
+	fx.assertDead(t, "app-b", b.token.AccessToken)
+}
