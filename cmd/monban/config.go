@@ -59,6 +59,12 @@ type Config struct {
 	// sensitive console actions (secret rotation, deleting a client,
 	// password reset, disabling users, granting admin; checklist D2).
 	AdminFreshAuth time.Duration
+	// ShutdownDelay is how long serve keeps answering after SIGTERM, with
+	// /readyz already failing, before it closes its listener, so a load
+	// balancer can stop routing to it first (checklist R7). Zero (the
+	// default, right for one process) closes at once; behind a load
+	// balancer use a few seconds, longer than its health-check interval.
+	ShutdownDelay time.Duration
 	// RefreshReuseGrace and RefreshReuseMax are the optional grace window
 	// for clients that race their refreshes (RFC 9700 §4.14.2): a rotated
 	// refresh token presented again within the window, at most
@@ -133,6 +139,7 @@ var options = []option{
 	{key: "session_idle_timeout", set: func(c *Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
 	{key: "session_max_age", set: func(c *Config, v string) error { return setDuration(&c.SessionMaxAge, v) }},
 	{key: "access_token_alg", set: func(c *Config, v string) error { c.AccessTokenAlg = v; return nil }},
+	{key: "shutdown_delay", set: func(c *Config, v string) error { return setDuration(&c.ShutdownDelay, v) }},
 	{key: "admin_fresh_auth", set: func(c *Config, v string) error { return setDuration(&c.AdminFreshAuth, v) }},
 	{key: "key_rotation_period", set: func(c *Config, v string) error { return setDuration(&c.KeyRotationPeriod, v) }},
 	{key: "refresh_reuse_grace", set: func(c *Config, v string) error { return setDuration(&c.RefreshReuseGrace, v) }},
@@ -415,6 +422,9 @@ func (c *Config) Validate(dev bool) error {
 	if !slices.Contains(op.SupportedAlgorithms, jose.SignatureAlgorithm(c.AccessTokenAlg)) {
 		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
 	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute {
+		add("shutdown delay %s must be between 0 and 1m", c.ShutdownDelay)
+	}
 	if c.AdminFreshAuth < time.Minute || c.AdminFreshAuth > 12*time.Hour {
 		add("admin fresh authentication window %s must be between 1m and 12h", c.AdminFreshAuth)
 	}
@@ -501,6 +511,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("access_token_alg", c.AccessTokenAlg),
 		slog.Duration("key_rotation_period", c.KeyRotationPeriod),
 		slog.Duration("admin_fresh_auth", c.AdminFreshAuth),
+		slog.Duration("shutdown_delay", c.ShutdownDelay),
 		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),

@@ -575,3 +575,31 @@ func TestConfigAdminFreshAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigShutdownDelay covers shutdown_delay (checklist R7).
+func TestConfigShutdownDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, wantErr string
+		want                 time.Duration
+	}{
+		{name: "default-off", want: 0},
+		{name: "five-seconds", value: "5s", want: 5 * time.Second},
+		{name: "too-long", value: "2m", want: 2 * time.Minute, wantErr: "between 0 and 1m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			if tc.value != "" {
+				env["MONBAN_SHUTDOWN_DELAY"] = tc.value
+			}
+			c, err := loadArgs(t, nil, env)
+			if err != nil || c.ShutdownDelay != tc.want {
+				t.Fatalf("shutdown_delay = %s (%v), want %s", c.ShutdownDelay, err, tc.want)
+			}
+			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+			err = c.Validate(false)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

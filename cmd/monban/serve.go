@@ -105,12 +105,18 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 	worker.Go(func() { a.Janitor.Run(workerCtx) })
 	defer worker.Wait()
 	defer stopWorker()
-	return serveHTTP(ctx, ln, a.Handler, logger, app.Issuer)
+	return serveHTTP(ctx, ln, a.Handler, logger, app.Issuer, cfg.ShutdownDelay)
 }
 
 // serveHTTP serves until ctx is cancelled, then shuts down gracefully:
 // the listener closes at once and in-flight requests get time to finish.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, issuer string) error {
+//
+// With a drainDelay, the server first keeps serving for that long with
+// keep-alives off while /readyz already answers 503, so a load balancer
+// stops sending new connections before the listener closes: closing it
+// resets connections still waiting in the kernel's accept queue
+// (checklist R7).
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, issuer string, drainDelay time.Duration) error {
 	srv := newHTTPServer(h, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -119,6 +125,11 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if drainDelay > 0 {
+		srv.SetKeepAlivesEnabled(false)
+		logger.Info("draining before shutdown", "delay", drainDelay.String())
+		time.Sleep(drainDelay)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

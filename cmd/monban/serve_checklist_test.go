@@ -49,7 +49,7 @@ func TestChecklistServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(ctx, ln, mux, discard, base) }()
+	go func() { done <- serveHTTP(ctx, ln, mux, discard, base, 0) }()
 
 	t.Run("B1/headers-over-16KiB-get-431", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
