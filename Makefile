@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/monban
 
-.PHONY: run build test test-short generate lint bench check-generated fuzz checklist
+.PHONY: run demo build test test-short generate lint bench check-generated fuzz checklist
 
 # Fuzz targets as package:FuzzName (checklist B13). Seeds live in each
 # package's testdata/fuzz/<FuzzName>/ and run as plain tests in `go test`.
@@ -14,6 +14,10 @@ FUZZTIME ?= 30s
 ## run: start the provider on its embedded in-memory store (http://localhost:8080), demo user and clients printed
 run:
 	$(GO) run ./cmd/monban serve --dev
+
+## demo: the dev provider plus two demo apps (http://app1.localhost:9001, http://app2.localhost:9002): SSO and single logout in a browser
+demo:
+	$(GO) run ./cmd/monban demo
 
 ## build: build the binary into bin/monban
 build:

@@ -52,6 +52,7 @@ Usage:
   monban keys rotate [--immediately]
   monban keys reencrypt
   monban logout-deliveries failed
+  monban demo              (the dev provider plus two demo apps on app1/app2.localhost)
 
 The add, update, show, list, rotate-secret, keys, logout-deliveries and
 migrate status commands take --output json. The migrate, user, client and keys commands
@@ -103,6 +104,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.client(ctx, rest)
 	case "keys":
 		err = c.keys(ctx, rest)
+	case "demo":
+		err = c.demo(ctx, rest)
 	case "logout-deliveries":
 		err = c.logoutDeliveries(ctx, rest)
 	case "config":

@@ -28,7 +28,10 @@ const (
 // runServe runs the provider until ctx is cancelled. With dev it uses the
 // in-memory store, a generated signing key and seeded demo data; without it,
 // PostgreSQL, whose schema must be current (`monban migrate up`).
-func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) error {
+//
+// seeded, if given, runs after the demo data is created in --dev (monban
+// demo uses it to wire its demo apps to the clients).
+func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seeded ...func(context.Context, storage.Store, *demoCredentials) error) error {
 	logger := newLogger(cfg, os.Stderr)
 	slog.SetDefault(logger)
 	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge,
@@ -55,6 +58,11 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer) erro
 			return err
 		}
 		printDemo(stdout, app.Issuer, creds)
+		for _, f := range seeded {
+			if err := f(ctx, store, creds); err != nil {
+				return err
+			}
+		}
 	} else {
 		kek, err := op.ParseKeyEncryptionKeys(cfg.Secrets)
 		if err != nil {
