@@ -6,83 +6,31 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/browsertest"
 )
 
 // artifactDir receives screenshots; it is gitignored.
 const artifactDir = "testdata/artifacts"
 
-// newChromium starts headless Chromium for a test. Without the browser the
-// test fails, unless MONBAN_SKIP_BROWSER_TESTS=1.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	if os.Getenv("MONBAN_SKIP_BROWSER_TESTS") == "1" {
-		t.Skip("MONBAN_SKIP_BROWSER_TESTS=1")
-	}
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("headless Chromium not found (%v): install the Debian package `chromium` "+
-			"(apt-get install -y chromium), or set MONBAN_SKIP_BROWSER_TESTS=1 to skip browser tests", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root in containers
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(ctx); err != nil { // start the browser
-		t.Fatalf("start Chromium at %s: %v", path, err)
-	}
-	return ctx
-}
+// newChromium starts headless Chromium for a test (see browsertest.Start).
+func newChromium(t *testing.T) context.Context { return browsertest.Start(t) }
 
-// do runs browser steps with a timeout of their own, so a stuck page fails
-// the test quickly with the step's name.
+// do runs browser steps with a timeout of their own (browsertest.Do).
 func do(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(sctx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("%s: %v (browser at %s)", step, err, loc)
-	}
+	browsertest.Do(t, ctx, step, actions...)
 }
 
+// screenshot saves a test artifact under artifactDir.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.MkdirAll(artifactDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(artifactDir, name)
-	if err := os.WriteFile(file, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: web/%s", file)
+	browsertest.Screenshot(t, ctx, artifactDir, name)
 }
 
 // TestBrowserSignIn signs in with real headless Chromium: wrong password
