@@ -4,43 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
-// keyClock is an injected clock the key tests move forward instead of
-// sleeping.
-type keyClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// keyClock is the shared settable test clock.
+type keyClock = storagetest.Clock
 
 func newKeyClock() *keyClock {
-	return &keyClock{now: time.Date(2030, time.January, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *keyClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *keyClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Set moves the clock to t.
-func (c *keyClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
+	return storagetest.NewClock(time.Date(2030, time.January, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // testKEK returns key-encryption keys from fixed secrets (base64 of 32

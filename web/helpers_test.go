@@ -11,38 +11,23 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
+
+// clock is the shared settable test clock.
+type clock = storagetest.Clock
 
 const (
 	alicePassword = "correct horse battery staple"
 	appRedirect   = "https://app.example/cb"
 	callbackPath  = "/authorize/callback"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fakeHasher stands in for argon2id: a hash is "plain:" or "old:" (needs
 // rehash) followed by the password. It counts calls.
@@ -93,7 +78,7 @@ func memoryStore() storage.Store { return memory.New() }
 
 func newEnv(t *testing.T, tls bool, opts ...envOption) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, store: memoryStore(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &testEnv{t: t, store: memoryStore(), clock: storagetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}
 	e.fake = &fakeHasher{}
 	e.hasher = e.fake
 	mux := http.NewServeMux()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // fuzzLogin is a handler with one client, alice, a pending request and a
@@ -31,7 +32,7 @@ func newFuzzLogin(f *testing.F) *fuzzLogin {
 	ctx := context.Background()
 	store := memory.New()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	clk := &clock{t: now}
+	clk := storagetest.NewClock(now)
 	fake := &fakeHasher{}
 	h, err := New(Config{Store: store, Hasher: fake, Issuer: "https://id.test",
 		CallbackURL: func(id string) string { return callbackPath + "?id=" + url.QueryEscape(id) },

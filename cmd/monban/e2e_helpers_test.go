@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,25 +24,11 @@ import (
 	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
-// testClock is an injected clock tests move forward instead of sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// testClock is the shared settable test clock.
+type testClock = storagetest.Clock
 
 // testProvider is a running provider over httptest.
 type testProvider struct {
@@ -82,7 +67,7 @@ func launchProvider(t *testing.T, store storage.Store, o providerOptions) *testP
 		o.kek = op.RandomKeyEncryptionKeys()
 	}
 	if o.clock == nil {
-		o.clock = &testClock{now: time.Now().UTC().Truncate(time.Second)}
+		o.clock = storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	}
 	issuer := "http://" + srv.Listener.Addr().String()
 	a, err := buildApp(t.Context(), appConfig{

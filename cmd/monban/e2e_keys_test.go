@@ -17,6 +17,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // jwsHeader returns the protected header of a compact JWS.
@@ -118,7 +119,7 @@ func TestAccessTokenAlgConfigured(t *testing.T) {
 func startProviderWith(t *testing.T, cfg appConfig) *testProvider {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	cfg.Issuer, cfg.Store, cfg.KEK, cfg.Now = "http://"+srv.Listener.Addr().String(), memory.New(), op.RandomKeyEncryptionKeys(), clock.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Hasher = password.NewHasher(testHashParams, 4)

@@ -14,6 +14,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // TestReplicasActAsOneProvider is issue #6's "must show" 1: two provider
@@ -26,7 +27,7 @@ func TestReplicasActAsOneProvider(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	front := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + front.Listener.Addr().String()
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	kek := op.RandomKeyEncryptionKeys()
 	csrfKey := deriveKey(testSecret, "csrf") // what serve derives from MONBAN_SECRETS
 	var replicas [2]http.Handler

@@ -24,6 +24,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // otherKEKSecret is a second key-encryption secret (base64 of 32 bytes).
@@ -193,7 +194,7 @@ func TestServeRefusesWrongSecret(t *testing.T) {
 // key (and one next key), and after one refresh both serve the same JWKS.
 func TestTwoProvidersRotatingAtOnceOnPostgres(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	clock := &testClock{now: time.Date(2030, time.March, 1, 12, 0, 0, 0, time.UTC)}
+	clock := storagetest.NewClock(time.Date(2030, time.March, 1, 12, 0, 0, 0, time.UTC))
 	kek, err := op.ParseKeyEncryptionKeys([]string{testSecret})
 	if err != nil {
 		t.Fatal(err)

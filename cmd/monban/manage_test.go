@@ -20,6 +20,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
+	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // unreachableStore is a memory store whose database does not answer.
@@ -135,7 +136,7 @@ func startProviderWithMetrics(t *testing.T, store storage.Store) (*testProvider,
 		m = newMetrics(pg.PoolStats)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	kek := op.RandomKeyEncryptionKeys()
 	issuer := "http://" + srv.Listener.Addr().String()
 	a, err := buildApp(t.Context(), appConfig{

@@ -10,33 +10,18 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/storagetest"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the shared settable test clock.
+type clock = storagetest.Clock
 
 // plainHasher stands in for argon2id: the hash is "plain:" + password.
 type plainHasher struct{}
@@ -69,7 +54,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, store: memory.New(), clock: storagetest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
