@@ -132,7 +132,10 @@ func NewEmptyDatabase(tb testing.TB) string {
 
 // StopServer shuts the test binary's server down at once (like pg_ctl stop
 // -m immediate), so a test can observe how code behaves while the database
-// is unreachable. Databases survive. StartServer brings the server back; if
+// is unreachable. Databases survive, and so does every committed
+// transaction: the server runs with synchronous_commit=off for speed, so
+// StopServer checkpoints first, or an immediate stop could lose the last
+// commits and a test would see data vanish instead of an outage. StartServer brings the server back; if
 // the test does not, a cleanup does. The server is shared by the whole test
 // binary, so a test that calls StopServer must not run in parallel with
 // other tests that use PostgreSQL. With an external server (EnvDatabaseURL)
@@ -143,6 +146,11 @@ func StopServer(tb testing.TB) {
 	s := acquire(tb)
 	if s.cluster == nil {
 		tb.Skipf("pgtest: StopServer: the server is external (%s); only a server pgtest started can be stopped", EnvDatabaseURL)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if _, err := s.admin.Exec(ctx, "CHECKPOINT"); err != nil {
+		tb.Fatalf("pgtest: StopServer: checkpoint: %v", err)
 	}
 	if err := s.cluster.stop(); err != nil {
 		tb.Fatalf("pgtest: StopServer: %v", err)
