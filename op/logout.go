@@ -65,7 +65,8 @@ func NewLogout(cfg LogoutConfig) *Logout {
 
 // EndSession ends one browser session (RP-Initiated Logout 1.0 §2; checklist
 // L3): it is revoked, its session-bound refresh tokens too, and every
-// client it served gets a back-channel logout token. reason is logged.
+// client it served gets a back-channel logout token. The audit trail gets
+// a storage.ActionLogout entry with reason as its Detail.
 // Ending an already ended session is not an error.
 func (l *Logout) EndSession(ctx context.Context, sessionID, reason string) error {
 	now := l.now().UTC()
@@ -76,14 +77,18 @@ func (l *Logout) EndSession(ctx context.Context, sessionID, reason string) error
 	if err != nil {
 		return err
 	}
-	l.log.InfoContext(ctx, "session ended", "event", "logout", "reason", reason,
-		"session_id", sessionID, "backchannel_deliveries", n)
+	e := storage.AuditEntry{Action: storage.ActionLogout, Target: "session:" + sessionID, Detail: reason}
+	if s, err := l.store.GetSession(ctx, sessionID); err == nil {
+		e.ActorID = s.UserID
+	}
+	recordEvent(ctx, l.store, l.log, l.now, e, "backchannel_deliveries", n)
 	return nil
 }
 
 // EndUserSessions ends every session of the user and revokes all their
 // refresh tokens, offline_access ones included ("log out everywhere",
-// user disabled; checklist S6, T12). It returns how many sessions were
+// user disabled; checklist S6, T12), and writes one
+// storage.ActionLogoutAll audit entry. It returns how many sessions were
 // live.
 func (l *Logout) EndUserSessions(ctx context.Context, userID, reason string) (int, error) {
 	now := l.now().UTC()
@@ -102,15 +107,20 @@ func (l *Logout) EndUserSessions(ctx context.Context, userID, reason string) (in
 		}
 		deliveries += n
 	}
-	l.log.WarnContext(ctx, "all sessions of a user ended", "event", "forced_logout", "reason", reason,
-		"user_id", userID, "sessions", len(ids), "backchannel_deliveries", deliveries)
+	recordEvent(ctx, l.store, l.log, l.now, storage.AuditEntry{Action: storage.ActionLogoutAll, ActorID: userID,
+		Target: "user:" + userID, Detail: fmt.Sprintf("%s; %d sessions", reason, len(ids))},
+		"backchannel_deliveries", deliveries)
 	return len(ids), nil
 }
 
 // EndDueSessions ends up to limit sessions that are revoked, idle (for
 // idle) or expired but not ended yet (checklist S5), and returns how many
 // it ended. Several replicas may run it at once: each session's deliveries
-// are enqueued once.
+// are enqueued once. Each ending is logged but not written to the audit
+// trail: an expiry is not something anyone did, and a sweep may end many
+// sessions at once. (A session revoked on purpose got its entry from
+// EndSession or EndUserSessions; one replaced by a new sign-in, from that
+// sign-in.)
 func (l *Logout) EndDueSessions(ctx context.Context, idle time.Duration, limit int) (int, error) {
 	now := l.now().UTC()
 	due, err := l.store.ListSessionsToEnd(ctx, now, idle, limit)

@@ -39,8 +39,8 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 			if err := p.revokeCodeFamily(ctx, c, reused.FamilyID, now); err != nil {
 				return nil, serverError(err)
 			}
-			p.log.WarnContext(ctx, "authorization code reuse detected; tokens issued for it revoked",
-				"event", "auth_code_reuse", "client_id", c.ID, "family_id", reused.FamilyID, "request_id", reused.RequestID)
+			p.audit(ctx, storage.AuditEntry{Action: storage.ActionCodeReuse, Target: "client:" + c.ID,
+				Detail: "family " + reused.FamilyID + " revoked"}, "family_id", reused.FamilyID, "request_id", reused.RequestID)
 		}
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
 	case errors.Is(err, storage.ErrNotFound):
@@ -150,8 +150,8 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		eventsOr(p.cfg.Events).RefreshReuse()
-		p.log.WarnContext(ctx, "refresh token reuse detected; family revoked",
-			"event", "refresh_token_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
+		p.audit(ctx, storage.AuditEntry{Action: storage.ActionRefreshReuse, ActorID: old.UserID, Target: "client:" + c.ID,
+			Detail: "family " + old.FamilyID + " revoked"}, "family_id", old.FamilyID)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrConflict):
 		// ErrConflict: the store kept losing a race against another use of

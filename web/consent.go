@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/view"
@@ -125,7 +126,14 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 	if h.requestUpdateFailed(w, r, "set auth request consent", err) {
 		return
 	}
-	h.log.InfoContext(ctx, "consent answered", "user_id", p.req.UserID, "client_id", p.req.ClientID,
-		"auth_request", id, "granted", granted)
+	e := storage.AuditEntry{Action: storage.ActionConsentDeny, ActorID: p.req.UserID, Target: "client:" + p.req.ClientID,
+		Address: h.clientAddr(r), Detail: "scopes: " + strings.Join(p.req.Scopes, " ")}
+	if granted {
+		e.Action = storage.ActionConsentGrant
+	}
+	if u, err := h.store.GetUser(ctx, p.req.UserID); err == nil {
+		e.Actor = u.Username
+	}
+	h.audit.Record(ctx, e, "auth_request", id)
 	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
 }

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -98,13 +100,8 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, rehash, reason := h.checkPassword(user, password)
 	if !ok {
-		attrs := []any{"auth_request", id, "client_id", p.req.ClientID, "reason", reason}
-		if user != nil {
-			attrs = append(attrs, "user_id", user.ID)
-		}
-		h.log.WarnContext(ctx, "sign-in failed", attrs...)
 		h.events.SignIn(false)
-		h.logLocks(ctx, att, addr, user)
+		h.recordFailure(ctx, att, username, addr, user, reason, p.req)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
 		return
 	}
@@ -129,13 +126,31 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.events.SignIn(true)
-	h.log.InfoContext(ctx, "signed in", "user_id", user.ID, "session_id", s.ID,
-		"auth_request", id, "client_id", p.req.ClientID)
+	h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignIn, ActorID: user.ID, Actor: user.Username,
+		Target: "session:" + s.ID, Address: addr, Detail: "client " + p.req.ClientID}, "auth_request", id)
 	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
 }
 
+// recordFailure writes the one audit entry of a failed password check:
+// ActionLockout when the attempt locked a throttle counter, otherwise
+// ActionSignInFailed. user is nil for an unknown username; reason comes
+// from checkPassword ("wrong_password", …). The password is never passed.
+func (h *Handler) recordFailure(ctx context.Context, att *attempt, username, addr string, user *storage.User, reason string, req *storage.AuthRequest) {
+	e := storage.AuditEntry{Action: storage.ActionSignInFailed, Actor: username, Address: addr,
+		Detail: strings.ReplaceAll(reason, "_", " ") + " (client " + req.ClientID + ")"}
+	if user != nil {
+		e.ActorID, e.Actor = user.ID, user.Username
+	}
+	locked, attrs := lockDetail(att)
+	if locked != "" {
+		e.Action, e.Detail = storage.ActionLockout, e.Detail+locked
+	}
+	h.audit.Record(ctx, e, append(attrs, "auth_request", req.ID)...)
+}
+
 // checkPassword verifies password for user (nil when unknown), spending the
-// same argon2id effort in every case. reason is for the log only.
+// same argon2id effort in every case. reason is for the audit trail only
+// (never shown to the person).
 func (h *Handler) checkPassword(user *storage.User, password string) (ok, rehash bool, reason string) {
 	if user == nil {
 		h.hasher.VerifyDummy(password)

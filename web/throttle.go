@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/netip"
@@ -110,7 +111,7 @@ var scopes = []throttleScope{
 type attempt struct {
 	verdict    verdict
 	retryAfter time.Duration // for refusedAddress
-	locks      []lockEvent   // counters this attempt locked, for the audit trail
+	locks      []lockEvent   // counters this attempt locked, for the audit trail (lockDetail)
 }
 
 type lockEvent struct {
@@ -129,9 +130,12 @@ func (h *Handler) countAttempt(ctx context.Context, username, addr string) (*att
 			return nil, fmt.Errorf("web: count sign-in attempt: %w", err)
 		}
 		if !ok {
+			// One audit entry per refused attempt, and no user lookup:
+			// Actor is the username as typed.
 			a.verdict, a.retryAfter = s.refuse, state.LockedUntil.Sub(now)
-			h.log.WarnContext(ctx, "sign-in refused: too many attempts", "event", "login_throttled",
-				"scope", s.name, "client_ip", addr, "failures", state.Failures, "locked_until", state.LockedUntil)
+			h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignInFailed, Actor: username,
+				Address: addr, Detail: "throttled (" + s.name + ")"},
+				"scope", s.name, "failures", state.Failures, "locked_until", state.LockedUntil)
 			return a, nil
 		}
 		if state.Locked(now) {
@@ -141,16 +145,21 @@ func (h *Handler) countAttempt(ctx context.Context, username, addr string) (*att
 	return a, nil
 }
 
-// logLocks writes one audit line per counter a failed attempt locked.
-func (h *Handler) logLocks(ctx context.Context, a *attempt, addr string, user *storage.User) {
-	for _, l := range a.locks {
-		attrs := []any{"event", "login_locked", "scope", l.scope, "client_ip", addr,
-			"failures", l.state.Failures, "locked_until", l.state.LockedUntil}
-		if user != nil {
-			attrs = append(attrs, "user_id", user.ID)
-		}
-		h.log.WarnContext(ctx, "sign-in locked after repeated failures", attrs...)
+// lockDetail describes the counters a failed attempt locked, for its
+// audit entry ("; locked: account_address until …"), with the log-only
+// attributes of each lock; both are empty when it locked none.
+func lockDetail(a *attempt) (string, []any) {
+	if len(a.locks) == 0 {
+		return "", nil
 	}
+	var detail strings.Builder
+	var attrs []any
+	detail.WriteString("; locked:")
+	for _, l := range a.locks {
+		fmt.Fprintf(&detail, " %s until %s", l.scope, l.state.LockedUntil.UTC().Format(time.RFC3339))
+		attrs = append(attrs, slog.Group(l.scope, "failures", l.state.Failures, "locked_until", l.state.LockedUntil))
+	}
+	return detail.String(), attrs
 }
 
 // clearAttempts removes the username's counters after a successful
@@ -168,6 +177,11 @@ func (h *Handler) clearAttempts(ctx context.Context, username, addr string) {
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
+
+// ClientAddr returns the request's client address as sign-in throttling
+// counts it and the audit trail records it (see clientAddr); the admin
+// console uses it for the entries of its changes.
+func (h *Handler) ClientAddr(r *http.Request) string { return h.clientAddr(r) }
 
 // clientAddr returns the address sign-in attempts are counted against:
 // the connection's peer, or, when the peer is a trusted proxy, the nearest

@@ -3,12 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,24 +244,34 @@ func TestChecklistS10Throttle(t *testing.T) {
 		e := newEnv(t, false, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&buf, nil)) })
 		c := e.browser()
 		id, token := e.loginForm(c)
+		const pw = "not the password, but secret"
 		for range 6 {
-			e.attemptFrom(c, id, token, "", "alice", "wrong password")
+			e.attemptFrom(c, id, token, "", "alice", pw)
 		}
-		events := map[string]map[string]any{}
-		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["event"] != nil {
-				events[m["event"].(string)] = m
-			}
+		var events []string
+		byEvent := map[string]map[string]any{}
+		for _, m := range auditLines(t, buf.String()) {
+			events = append(events, m["event"].(string))
+			byEvent[m["event"].(string)] = m
 		}
-		locked, refused := events["login_locked"], events["login_throttled"]
-		if locked == nil || locked["user_id"] != "u-alice" || locked["scope"] != "account_address" || locked["client_ip"] != "127.0.0.1" {
-			t.Errorf("no login_locked event naming the user, scope and address: %v", locked)
+		f, l := storage.ActionSignInFailed, storage.ActionLockout
+		if want := []string{f, f, f, f, l, f}; !slices.Equal(events, want) {
+			t.Errorf("events = %v, want one per attempt: %v", events, want)
 		}
-		if refused == nil || refused["scope"] != "account_address" || refused["locked_until"] == nil {
-			t.Errorf("no login_throttled event for the refused attempt: %v", refused)
+		locked, refused := byEvent[l], byEvent[f]
+		if lock, _ := locked["account_address"].(map[string]any); locked["actor_id"] != "u-alice" ||
+			locked["address"] != "127.0.0.1" || lock["locked_until"] == nil || lock["failures"] != float64(5) {
+			t.Errorf("lockout event does not name the user, scope and address: %v", locked)
 		}
-		if strings.Contains(buf.String(), "wrong password") {
+		if refused["scope"] != "account_address" || refused["locked_until"] == nil || refused["detail"] != "throttled (account_address)" {
+			t.Errorf("no throttled event for the refused attempt: %v", refused)
+		}
+		entries, err := e.store.ListAudit(context.Background(), storage.AuditFilter{Actor: "alice"}, 0, 100)
+		e.must(err)
+		if len(entries) != 6 {
+			t.Errorf("%d audit entries for 6 attempts, want 6", len(entries))
+		}
+		if strings.Contains(buf.String(), pw) || strings.Contains(fmt.Sprint(entries), pw) {
 			t.Error("the audit trail contains the password")
 		}
 	})
@@ -328,4 +339,10 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

@@ -31,6 +31,8 @@ type Store interface {
 	SaveConsent(ctx context.Context, c *storage.Consent) error
 	// Sign-in throttling counters (checklist S10).
 	storage.LoginThrottles
+	// The audit trail of security events (sign-ins, lockouts, consent).
+	storage.AuditLog
 }
 
 // Every storage.Store is a Store.
@@ -80,7 +82,8 @@ type Config struct {
 	// key (fine for a single process: forms opened before a restart then
 	// fail once with a readable 403).
 	CSRFKey []byte
-	// Logger receives security events; nil means slog.Default().
+	// Logger receives security events (one line per audit entry, see
+	// storage.AuditRecorder) and failures; nil means slog.Default().
 	Logger *slog.Logger
 	// Sessions ends a session when the person confirms a sign-out (POST
 	// /logout). Without it, sign-out confirmation answers 503.
@@ -109,6 +112,7 @@ type Handler struct {
 	sessions    SessionEnder
 	throttle    ThrottleConfig
 	events      Events
+	audit       *storage.AuditRecorder // writes to store and log
 }
 
 // New checks cfg and returns a Handler.
@@ -169,6 +173,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.audit = &storage.AuditRecorder{Log: h.store, Logger: h.log, Now: h.now}
 	if len(h.csrfKey) == 0 {
 		h.csrfKey = make([]byte, 32)
 		_, _ = rand.Read(h.csrfKey)

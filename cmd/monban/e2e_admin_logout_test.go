@@ -66,7 +66,7 @@ func TestAdminForcedLogout(t *testing.T) {
 		fx.assertDead(t, "app-a", a.token.AccessToken)
 
 		// The change is in the audit trail.
-		entries, err := store.ListAudit(t.Context(), 0, 100)
+		entries, err := store.ListAudit(t.Context(), storage.AuditFilter{}, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}

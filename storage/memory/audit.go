@@ -25,10 +25,22 @@ func (s *Store) AppendAudit(_ context.Context, e *storage.AuditEntry) error {
 }
 
 // ListAudit implements storage.AuditLog.
-func (s *Store) ListAudit(_ context.Context, offset, limit int) ([]*storage.AuditEntry, error) {
+// Filter times are compared at the stored (microsecond) precision.
+func (s *Store) ListAudit(_ context.Context, f storage.AuditFilter, offset, limit int) ([]*storage.AuditEntry, error) {
+	if !f.Since.IsZero() {
+		f.Since = ts(f.Since)
+	}
+	if !f.Until.IsZero() {
+		f.Until = ts(f.Until)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := slices.Clone(s.audit)
+	var all []*storage.AuditEntry
+	for _, e := range s.audit {
+		if f.Match(e) {
+			all = append(all, e)
+		}
+	}
 	slices.SortFunc(all, func(a, b *storage.AuditEntry) int {
 		if c := b.Time.Compare(a.Time); c != 0 {
 			return c

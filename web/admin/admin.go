@@ -84,7 +84,8 @@ type Config struct {
 	Sessions SessionEnder
 	// Hasher hashes passwords set in the console; nil answers 503 there.
 	Hasher PasswordHasher
-	// Logger receives failures; nil means slog.Default().
+	// Logger receives failures and a line per audit entry; nil means
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -98,6 +99,7 @@ type Handler struct {
 	sessions  SessionEnder
 	hasher    PasswordHasher
 	log       *slog.Logger
+	audit     *storage.AuditRecorder // the audit trail: Store and the log
 }
 
 // New checks cfg and returns a Handler.
@@ -132,6 +134,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.audit = &storage.AuditRecorder{Log: h.store, Logger: h.log, Now: h.now}
 	return h, nil
 }
 

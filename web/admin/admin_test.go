@@ -293,7 +293,7 @@ func TestAccess(t *testing.T) {
 					if changed != tc.modifies {
 						t.Errorf("store changed = %v, want %v", changed, tc.modifies)
 					}
-					entries, err := e.store.ListAudit(context.Background(), 0, 10)
+					entries, err := e.store.ListAudit(context.Background(), storage.AuditFilter{}, 0, 10)
 					e.must(err)
 					switch {
 					case !tc.modifies && len(entries) != 0:

@@ -1,12 +1,14 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/view"
@@ -52,42 +54,120 @@ func snapshotJSON(v any) string {
 	return string(b)
 }
 
-// record writes one audit entry for a change that has been made. The
-// change is already stored; if the entry cannot be written the failure is
-// logged at error level, with the entry, so the trail can be repaired.
-func (h *Handler) record(ctx context.Context, a *admin, action, target string, before, after any) error {
-	e := &storage.AuditEntry{
-		ID: storage.NewID(), Time: h.now().UTC(), ActorID: a.user.ID, Actor: a.user.Username,
+// record writes one audit entry, with the administrator, their address
+// and the before and after snapshots, for a change that has been made
+// (the log line comes from storage.AuditRecorder). The change is already
+// stored; if the entry cannot be written the failure is logged at error
+// level, with the entry, so the trail can be repaired, and returned.
+func (h *Handler) record(r *http.Request, a *admin, action, target string, before, after any) error {
+	return h.audit.RecordChange(r.Context(), storage.AuditEntry{
+		ActorID: a.user.ID, Actor: a.user.Username, Address: h.pages.ClientAddr(r),
 		Action: action, Target: target, Before: snapshotJSON(before), After: snapshotJSON(after),
+	})
+}
+
+// auditCategories are the choices of the audit page's event filter, in
+// order; the first, "", shows everything.
+var auditCategories = []struct {
+	value, label string
+	actions      []string // AuditFilter.Actions: categories or actions
+}{
+	{"", "All events", nil},
+	{"signin", "Sign-ins", []string{storage.CategorySignIn}},
+	{"consent", "Consent", []string{storage.CategoryConsent}},
+	{"token", "Token reuse", []string{storage.CategoryToken}},
+	{"logout", "Logouts", []string{storage.CategoryLogout}},
+	{"admin", "Admin changes", storage.AdminCategories()},
+}
+
+// Limits on the audit page's query; longer values are refused.
+const (
+	maxFilterBytes = 256
+	maxAuditPage   = 10000
+)
+
+// auditFilter reads the audit page's query into d (as typed, for the
+// form) and the store's filter. Values are untrusted: problems land in
+// d.Errors in words an administrator can act on.
+func auditFilter(q url.Values, d *view.AdminAuditList) storage.AuditFilter {
+	var f storage.AuditFilter
+	d.Action = q.Get("action")
+	d.Actor = strings.TrimSpace(q.Get("actor"))
+	d.Target = strings.TrimSpace(q.Get("target"))
+	d.Since = strings.TrimSpace(q.Get("since"))
+	known := false
+	for _, c := range auditCategories {
+		d.Categories = append(d.Categories, view.AdminOption{Value: c.value, Label: c.label})
+		if c.value == d.Action {
+			known, f.Actions = true, c.actions
+		}
 	}
-	if err := h.store.AppendAudit(ctx, e); err != nil {
-		h.log.ErrorContext(ctx, "admin: audit entry not written", "err", err, "actor", e.Actor,
-			"action", e.Action, "target", e.Target, "after", e.After)
-		return err
+	if !known {
+		d.Errors = append(d.Errors, "Choose the events to show from the list.")
+		d.Action = ""
 	}
-	h.log.InfoContext(ctx, "admin change", "actor", e.Actor, "action", e.Action, "target", e.Target)
-	return nil
+	for _, v := range []struct{ name, value string }{{"Actor", d.Actor}, {"Target", d.Target}, {"Since", d.Since}} {
+		if len(v.value) > maxFilterBytes || !utf8.ValidString(v.value) {
+			d.Errors = append(d.Errors, fmt.Sprintf("%s is too long: use at most %d characters.", v.name, maxFilterBytes))
+		}
+	}
+	f.Actor, f.Target = d.Actor, d.Target
+	if d.Since != "" {
+		since, err := time.Parse(time.DateOnly, d.Since)
+		if err != nil {
+			d.Errors = append(d.Errors, "Since must be a date written as YYYY-MM-DD, for example 2026-03-01.")
+		}
+		f.Since = since
+	}
+	d.Filtered = d.Action != "" || d.Actor != "" || d.Target != "" || d.Since != ""
+	if len(d.Errors) > 0 {
+		// Echo nothing that failed validation back into the form.
+		for _, s := range []*string{&d.Actor, &d.Target, &d.Since} {
+			if len(*s) > maxFilterBytes || !utf8.ValidString(*s) {
+				*s = ""
+			}
+		}
+	}
+	return f
 }
 
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a *admin) {
-	page := pageOf(r)
-	entries, err := h.store.ListAudit(r.Context(), (page-1)*pageSize, pageSize+1)
+	frame := h.frame(a, "Audit trail", "audit")
+	var d view.AdminAuditList
+	filter := auditFilter(r.URL.Query(), &d)
+	if len(d.Errors) > 0 {
+		h.render(w, r, http.StatusBadRequest, view.AdminAudit(frame, d))
+		return
+	}
+	page := min(pageOf(r), maxAuditPage)
+	entries, err := h.store.ListAudit(r.Context(), filter, (page-1)*pageSize, pageSize+1)
 	if err != nil {
 		h.storeError(w, r, "list audit", err)
 		return
 	}
-	var prev, next string
+	// The links carry the filter, so paging never drops it.
+	link := func(page int) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"action": d.Action, "actor": d.Actor, "target": d.Target, "since": d.Since} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		q.Set("page", strconv.Itoa(page))
+		return "/admin/audit?" + q.Encode()
+	}
 	if page > 1 {
-		prev = "/admin/audit?" + url.Values{"page": {fmt.Sprint(page - 1)}}.Encode()
+		d.PrevHref = link(page - 1)
 	}
 	if len(entries) > pageSize {
 		entries = entries[:pageSize]
-		next = "/admin/audit?" + url.Values{"page": {fmt.Sprint(page + 1)}}.Encode()
+		if page < maxAuditPage {
+			d.NextHref = link(page + 1)
+		}
 	}
-	rows := make([]view.AdminAuditRow, 0, len(entries))
 	for _, e := range entries {
-		rows = append(rows, view.AdminAuditRow{Time: e.Time.UTC().Format(time.DateTime + " UTC"), Actor: e.Actor,
-			Action: e.Action, Target: e.Target, Before: e.Before, After: e.After})
+		d.Rows = append(d.Rows, view.AdminAuditRow{Time: e.Time.UTC().Format(time.DateTime + " UTC"), Actor: e.Actor,
+			Action: e.Action, Target: e.Target, Address: e.Address, Detail: e.Detail, Before: e.Before, After: e.After})
 	}
-	h.render(w, r, http.StatusOK, view.AdminAudit(h.frame(a, "Audit trail", "audit"), rows, prev, next))
+	h.render(w, r, http.StatusOK, view.AdminAudit(frame, d))
 }

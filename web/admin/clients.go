@@ -246,7 +246,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		h.storeError(w, r, "create client", err)
 		return
 	}
-	if h.record(r.Context(), a, "client.create", "client:"+c.ID, nil, clientSnapshot(c)) != nil {
+	if h.record(r, a, "client.create", "client:"+c.ID, nil, clientSnapshot(c)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}
@@ -323,7 +323,7 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		h.storeError(w, r, "update client", err)
 		return
 	}
-	if h.record(r.Context(), a, "client.update", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
+	if h.record(r, a, "client.update", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}
@@ -353,7 +353,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin)
 		h.storeError(w, r, "delete client", err)
 		return
 	}
-	if h.record(r.Context(), a, "client.delete", "client:"+id, clientSnapshot(before), nil) != nil {
+	if h.record(r, a, "client.delete", "client:"+id, clientSnapshot(before), nil) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}
@@ -377,7 +377,7 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, a *admin)
 		h.storeError(w, r, "rotate secret", err)
 		return
 	}
-	if h.record(r.Context(), a, "client.rotate_secret", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
+	if h.record(r, a, "client.rotate_secret", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}

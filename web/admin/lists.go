@@ -95,7 +95,7 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, a *admin) {
 	if err != nil {
 		after = nil
 	}
-	if h.record(r.Context(), a, "session.end", "session:"+s.ID, sessionSnapshot(s), sessionSnapshot(after)) != nil {
+	if h.record(r, a, "session.end", "session:"+s.ID, sessionSnapshot(s), sessionSnapshot(after)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}

@@ -93,7 +93,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 			h.storeError(w, r, "create user", err)
 			return
 		default:
-			if h.record(r.Context(), a, "user.create", "user:"+u.ID, nil, userSnapshot(u)) != nil {
+			if h.record(r, a, "user.create", "user:"+u.ID, nil, userSnapshot(u)) != nil {
 				h.storeError(w, r, "audit", errAudit)
 				return
 			}
@@ -177,7 +177,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 			return
 		}
 	}
-	if h.record(r.Context(), a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u)) != nil {
+	if h.record(r, a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}
