@@ -11,9 +11,31 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-// DefaultJanitorInterval is how often a replica's janitor deletes expired
-// rows.
-const DefaultJanitorInterval = 5 * time.Minute
+// Janitor defaults and retention. Cut-offs are relative to the janitor's
+// clock.
+const (
+	// DefaultJanitorInterval is how often a replica's janitor runs.
+	DefaultJanitorInterval = 5 * time.Minute
+	// DefaultJanitorBatch is how many rows (refresh tokens: families) one
+	// delete statement removes at most.
+	DefaultJanitorBatch = 500
+	// janitorMaxBatches bounds one run per kind, so a large backlog is
+	// worked off over several runs instead of one long one.
+	janitorMaxBatches = 100
+	// EndedSessionRetention keeps sessions whose end was handled (their
+	// back-channel logout enqueued) this long, for operators looking into
+	// a recent logout, before they are deleted.
+	EndedSessionRetention = 24 * time.Hour
+	// deadFamilyMargin delays deleting a dead refresh family past the
+	// moment it died by more than the longest access-token lifetime
+	// (clientpolicy.MaxAccessTokenTTL): an access token naming a missing
+	// family is inactive, and by then none that could still be active
+	// names it.
+	deadFamilyMargin = time.Hour
+	// FailedDeliveryRetention keeps back-channel logout deliveries that
+	// were given up this long, for `monban logout-deliveries failed`.
+	FailedDeliveryRetention = 30 * 24 * time.Hour
+)
 
 // JanitorConfig configures a Janitor.
 type JanitorConfig struct {
@@ -22,14 +44,22 @@ type JanitorConfig struct {
 	Logger *slog.Logger     // nil: slog.Default()
 	// Interval between cleanups; zero means DefaultJanitorInterval.
 	Interval time.Duration
+	// Batch is the most rows one delete statement removes; zero means
+	// DefaultJanitorBatch.
+	Batch int
 }
 
-// Janitor deletes rows nobody can use any more: authorization requests
-// and code tombstones past their expiry, and expired sign-in throttle
-// counters. (The access-token deny list is pruned by the Worker.) Each
-// delete is one idempotent statement with an expiry cut-off, so every
-// replica may run a janitor at once: a row is deleted by whichever gets
-// there first, and the others find nothing.
+// Janitor deletes rows nobody can use any more: expired authorization
+// requests and code tombstones, sign-in throttle counters and access-token
+// deny-list entries; sessions ended more than EndedSessionRetention ago;
+// dead refresh-token families; logout deliveries given up more than
+// FailedDeliveryRetention ago. (Delivered ones are deleted on delivery.)
+//
+// It deletes in small batches (storage.Cleanup: at most Batch rows per
+// statement, repeated while a batch comes back full), so no statement
+// holds locks on many rows or runs long, and every statement is
+// idempotent with a cut-off time, so every replica may run a janitor at
+// once: a row is deleted by whichever gets there first.
 //
 // Run loops until its context ends; Step does one round when due and is
 // what tests call, with an injected clock.
@@ -38,6 +68,7 @@ type Janitor struct {
 	now      func() time.Time
 	log      *slog.Logger
 	interval time.Duration
+	batch    int
 
 	mu   sync.Mutex // guards last
 	last time.Time  // last cleanup; zero: never
@@ -45,9 +76,13 @@ type Janitor struct {
 
 // JanitorResult counts what one Step deleted.
 type JanitorResult struct {
-	Ran            bool // false: not due yet
-	AuthRequests   int  // expired auth requests and code tombstones
-	LoginThrottles int  // expired sign-in throttle counters
+	Ran                    bool // false: not due yet
+	AuthRequests           int  // expired auth requests and code tombstones
+	LoginThrottles         int  // expired sign-in throttle counters
+	AccessTokenRevocations int  // deny-list entries of expired tokens
+	EndedSessions          int  // sessions ended before the retention
+	RefreshFamilies        int  // dead refresh-token families
+	FailedDeliveries       int  // logout deliveries given up before the retention
 }
 
 // NewJanitor checks cfg and returns a Janitor.
@@ -55,7 +90,10 @@ func NewJanitor(cfg JanitorConfig) (*Janitor, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("op: janitor needs Store")
 	}
-	j := &Janitor{store: cfg.Store, now: cfg.Now, log: cfg.Logger, interval: cfg.Interval}
+	if cfg.Batch < 0 {
+		return nil, errors.New("op: janitor batch must not be negative")
+	}
+	j := &Janitor{store: cfg.Store, now: cfg.Now, log: cfg.Logger, interval: cfg.Interval, batch: cfg.Batch}
 	if j.now == nil {
 		j.now = time.Now
 	}
@@ -65,12 +103,15 @@ func NewJanitor(cfg JanitorConfig) (*Janitor, error) {
 	if j.interval <= 0 {
 		j.interval = DefaultJanitorInterval
 	}
+	if j.batch == 0 {
+		j.batch = DefaultJanitorBatch
+	}
 	return j, nil
 }
 
-// Step deletes expired rows if Interval has passed since the last cleanup
+// Step deletes what is due if Interval has passed since the last cleanup
 // (by the injected clock); otherwise it does nothing. A failure of one
-// delete does not stop the other; errors are returned joined.
+// kind does not stop the others; errors are returned joined.
 func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
 	now := j.now().UTC()
 	j.mu.Lock()
@@ -82,23 +123,52 @@ func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
 	if !due {
 		return JanitorResult{}, nil
 	}
+	s := j.store
 	res := JanitorResult{Ran: true}
 	var errs []error
-	n, err := j.store.DeleteExpiredAuthRequests(ctx, now)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("delete expired auth requests: %w", err))
+	for _, k := range []struct {
+		what   string
+		count  *int
+		cutoff time.Time
+		del    func(context.Context, time.Time, int) (int, error)
+	}{
+		{"expired auth requests", &res.AuthRequests, now, s.DeleteExpiredAuthRequests},
+		{"expired login throttles", &res.LoginThrottles, now, s.DeleteExpiredLoginThrottles},
+		{"expired access-token revocations", &res.AccessTokenRevocations, now, s.DeleteExpiredAccessTokenRevocations},
+		{"ended sessions", &res.EndedSessions, now.Add(-EndedSessionRetention), s.DeleteEndedSessions},
+		{"dead refresh families", &res.RefreshFamilies, now.Add(-deadFamilyMargin), s.DeleteDeadRefreshFamilies},
+		{"failed logout deliveries", &res.FailedDeliveries, now.Add(-FailedDeliveryRetention), s.DeleteFailedLogoutDeliveries},
+	} {
+		n, err := j.drain(ctx, k.cutoff, k.del)
+		*k.count = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete %s: %w", k.what, err))
+		}
 	}
-	res.AuthRequests = n
-	n, err = j.store.DeleteExpiredLoginThrottles(ctx, now)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("delete expired login throttles: %w", err))
-	}
-	res.LoginThrottles = n
-	if res.AuthRequests+res.LoginThrottles > 0 {
+	if res != (JanitorResult{Ran: true}) {
 		j.log.InfoContext(ctx, "expired rows deleted", "event", "janitor",
-			"auth_requests", res.AuthRequests, "login_throttles", res.LoginThrottles)
+			"auth_requests", res.AuthRequests, "login_throttles", res.LoginThrottles,
+			"access_token_revocations", res.AccessTokenRevocations, "ended_sessions", res.EndedSessions,
+			"refresh_families", res.RefreshFamilies, "failed_deliveries", res.FailedDeliveries)
 	}
 	return res, errors.Join(errs...)
+}
+
+// drain calls del in batches until one comes back short (nothing more is
+// due), janitorMaxBatches were run, or ctx ends, and returns the total.
+func (j *Janitor) drain(ctx context.Context, cutoff time.Time, del func(context.Context, time.Time, int) (int, error)) (int, error) {
+	total := 0
+	for range janitorMaxBatches {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := del(ctx, cutoff, j.batch)
+		total += n
+		if err != nil || n < j.batch {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Run calls Step every Interval until ctx is done.

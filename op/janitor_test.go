@@ -1,9 +1,11 @@
 package op
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
 
@@ -36,5 +38,77 @@ func TestJanitorSchedule(t *testing.T) {
 				t.Fatalf("Step = %+v, %v; want Ran %v", res, err, tc.wantRan)
 			}
 		})
+	}
+}
+
+// TestJanitorDeletesInBatches: one Step works off a backlog larger than a
+// batch for every kind, honours each kind's retention, and leaves live
+// rows alone.
+func TestJanitorDeletesInBatches(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := memory.New()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.CreateUser(ctx, &storage.User{ID: "u", Username: "alice", CreatedAt: now, UpdatedAt: now}))
+	must(store.CreateClient(ctx, &storage.Client{ID: "c", Name: "C", CreatedAt: now, UpdatedAt: now}))
+	for i := range 5 {
+		id := fmt.Sprint(i)
+		must(store.CreateAuthRequest(ctx, &storage.AuthRequest{ID: "expired-" + id, ClientID: "c",
+			CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}))
+		must(store.RevokeAccessToken(ctx, "jti-"+id, now.Add(-time.Second)))
+		// Sessions ended two days ago (deleted) and one hour ago (kept).
+		for _, ended := range []time.Duration{48 * time.Hour, time.Hour} {
+			sid := fmt.Sprintf("s-%s-%v", id, ended)
+			must(store.CreateSession(ctx, &storage.Session{ID: sid, TokenHash: storage.HashToken(sid), UserID: "u",
+				AuthTime: now.Add(-72 * time.Hour), CreatedAt: now.Add(-72 * time.Hour), LastSeenAt: now.Add(-ended),
+				ExpiresAt: now.Add(time.Hour)}))
+			must(store.RevokeSession(ctx, sid, now.Add(-ended)))
+			_, err := store.EndSession(ctx, sid, now.Add(-ended))
+			must(err)
+		}
+		// Families revoked two hours ago (deleted) and a minute ago (kept
+		// past the margin).
+		for _, revoked := range []time.Duration{2 * time.Hour, time.Minute} {
+			fid := fmt.Sprintf("f-%s-%v", id, revoked)
+			must(store.CreateRefreshToken(ctx, &storage.RefreshToken{ID: fid, TokenHash: storage.HashToken(fid),
+				FamilyID: fid, ClientID: "c", UserID: "u", SessionID: "x", AuthTime: now.Add(-3 * time.Hour),
+				CreatedAt: now.Add(-3 * time.Hour), ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(time.Hour)}))
+			must(store.RevokeRefreshFamily(ctx, fid, now.Add(-revoked)))
+		}
+	}
+	must(store.CreateAuthRequest(ctx, &storage.AuthRequest{ID: "live", ClientID: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+
+	j, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now }, Batch: 2})
+	must(err)
+	got, err := j.Step(ctx)
+	must(err)
+	want := JanitorResult{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5}
+	if got != want {
+		t.Fatalf("Step = %+v, want %+v", got, want)
+	}
+	for _, tc := range []struct {
+		name  string
+		there func() error
+	}{
+		{"live-auth-request", func() error { _, err := store.GetAuthRequest(ctx, "live"); return err }},
+		{"recently-ended-session", func() error { _, err := store.GetSession(ctx, "s-0-1h0m0s"); return err }},
+		{"recently-revoked-family", func() error {
+			_, err := store.GetRefreshToken(ctx, storage.HashToken("f-0-1m0s"))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.there(); err != nil {
+				t.Errorf("deleted too early: %v", err)
+			}
+		})
+	}
+	if _, err := NewJanitor(JanitorConfig{Store: store, Batch: -1}); err == nil {
+		t.Error("negative batch accepted")
 	}
 }

@@ -19,7 +19,6 @@ const (
 	logoutLease            = time.Minute
 	logoutBatch            = 20
 	sweepBatch             = 100
-	denyListPruneInterval  = time.Minute
 	firstRetryDelay        = 10 * time.Second
 	maxRetryDelay          = time.Hour
 	workerShutdownDeadline = 15 * time.Second
@@ -59,9 +58,9 @@ type WorkerConfig struct {
 //   - it delivers back-channel logout tokens from the outbox (Back-Channel
 //     Logout 1.0 §2.5–§2.8; checklist L6), retrying with exponential
 //     backoff up to MaxAttempts, after which the delivery is marked failed
-//     (storage.LogoutDeliveries.ListFailedLogoutDeliveries);
-//   - it prunes the access-token deny list of entries whose tokens have
-//     expired.
+//     (storage.LogoutDeliveries.ListFailedLogoutDeliveries).
+//
+// Deleting what expired is the Janitor's job.
 //
 // Run loops until its context ends; Step does one round and is what tests
 // call, with an injected clock.
@@ -78,8 +77,6 @@ type Worker struct {
 	http        *http.Client
 	wake        chan struct{}
 	events      Events
-	mu          sync.Mutex // guards lastPrune
-	lastPrune   time.Time
 }
 
 // NewWorker checks cfg and returns a Worker.
@@ -148,11 +145,10 @@ type StepResult struct {
 	Delivered     int // logout tokens delivered
 	Retrying      int // deliveries that failed and will be retried
 	Failed        int // deliveries given up
-	Pruned        int // deny-list entries removed
 }
 
 // Step does one round of background work: sweep sessions, deliver due
-// logout tokens, prune the deny list. Errors of one part do not stop the
+// logout tokens. Errors of one part do not stop the
 // others; they are returned joined.
 func (w *Worker) Step(ctx context.Context) (StepResult, error) {
 	var res StepResult
@@ -161,8 +157,6 @@ func (w *Worker) Step(ctx context.Context) (StepResult, error) {
 	res.SessionsEnded = n
 	errs = append(errs, err)
 	errs = append(errs, w.deliver(ctx, &res))
-	res.Pruned, err = w.prune(ctx)
-	errs = append(errs, err)
 	return res, errors.Join(errs...)
 }
 
@@ -234,24 +228,4 @@ func retryDelay(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, maxRetryDelay)
-}
-
-// prune removes expired deny-list entries, at most once per
-// denyListPruneInterval per process.
-func (w *Worker) prune(ctx context.Context) (int, error) {
-	now := w.now().UTC()
-	w.mu.Lock()
-	due := now.Sub(w.lastPrune) >= denyListPruneInterval
-	if due {
-		w.lastPrune = now
-	}
-	w.mu.Unlock()
-	if !due {
-		return 0, nil
-	}
-	n, err := w.store.DeleteExpiredAccessTokenRevocations(ctx, now)
-	if err != nil {
-		return 0, fmt.Errorf("prune access-token deny list: %w", err)
-	}
-	return n, nil
 }

@@ -23,6 +23,7 @@ type Store interface {
 	SigningKeys
 	LoginThrottles
 	AuditLog
+	Cleanup
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error
@@ -93,10 +94,6 @@ type AuthRequests interface {
 	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*AuthRequest, error)
 	// DeleteAuthRequest removes the request, or returns ErrNotFound.
 	DeleteAuthRequest(ctx context.Context, id string) error
-	// DeleteExpiredAuthRequests removes requests that expired before now,
-	// and code tombstones whose code expired before now, and returns how
-	// many of both it removed.
-	DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error)
 }
 
 // Sessions stores provider-side SSO sessions.
@@ -201,9 +198,6 @@ type AccessTokens interface {
 	// GetAccessTokenStatus reads, in one round trip, the deny-list entry,
 	// session, refresh family and user that q names.
 	GetAccessTokenStatus(ctx context.Context, q AccessTokenQuery) (*AccessTokenStatus, error)
-	// DeleteExpiredAccessTokenRevocations removes deny-list entries whose
-	// token expired before now and returns how many it removed.
-	DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time) (int, error)
 }
 
 // LogoutDeliveries is the durable outbox of back-channel logout tokens

@@ -27,9 +27,6 @@ type LoginThrottles interface {
 	// ClearLoginFailures removes the counter for key (after a successful
 	// sign-in). Clearing an absent counter is not an error.
 	ClearLoginFailures(ctx context.Context, key string) error
-	// DeleteExpiredLoginThrottles removes counters whose ExpiresAt is
-	// before now and returns how many it removed.
-	DeleteExpiredLoginThrottles(ctx context.Context, now time.Time) (int, error)
 }
 
 // LoginThrottle is the state of one sign-in counter (checklist S10).

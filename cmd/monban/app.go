@@ -105,6 +105,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	var webEvents web.Events
 	if cfg.Metrics != nil {
 		opEvents, webEvents = cfg.Metrics, cfg.Metrics
+		cfg.Metrics.watchOutbox(cfg.Store)
 	}
 	var worker *op.Worker
 	logout := op.NewLogout(op.LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -77,6 +78,13 @@ type Config struct {
 	// default, so a registered URI cannot make the provider reach internal
 	// services (checklist L6); always on with --dev.
 	BackchannelAllowPrivateNetworks bool
+	// TrustedProxies are the reverse proxies and load balancers (IP
+	// addresses or CIDR prefixes) whose X-Forwarded-For header is believed
+	// when the sign-in throttle decides a person's address (checklist
+	// S10). Empty (the default) believes no header: behind a proxy every
+	// person then shares the proxy's address and its per-address limit
+	// (30 sign-in attempts a minute), so list the proxies.
+	TrustedProxies []netip.Prefix
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -147,6 +155,7 @@ var options = []option{
 	{key: "backchannel_allow_private_networks", set: func(c *Config, v string) error {
 		return setBool(&c.BackchannelAllowPrivateNetworks, v)
 	}},
+	{key: "trusted_proxies", list: true, set: func(c *Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 }
@@ -515,6 +524,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
@@ -545,6 +555,25 @@ func setInt(dst *int, v string) error {
 }
 
 // setBool parses true/false (also 1/0, yes/no).
+// setPrefixes parses a list of IP addresses and CIDR prefixes ("10.0.0.0/8,
+// 192.0.2.7"); a bare address is a prefix of its full length.
+func setPrefixes(dst *[]netip.Prefix, v string) error {
+	var out []netip.Prefix
+	for _, f := range splitList(v) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	*dst = out
+	return nil
+}
+
 func setBool(dst *bool, v string) error {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "1", "yes":

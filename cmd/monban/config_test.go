@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -599,6 +600,43 @@ func TestConfigShutdownDelay(t *testing.T) {
 			err = c.Validate(false)
 			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestConfigTrustedProxies covers trusted_proxies: addresses and CIDR
+// prefixes from the file or the environment, bare addresses as full-length
+// prefixes, and every bad entry reported.
+func TestConfigTrustedProxies(t *testing.T) {
+	file := writeFile(t, "proxies.yaml", "trusted_proxies:\n  - 10.0.0.0/8\n  - 192.0.2.7\n")
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "default-none", want: "[]"},
+		{name: "file", args: []string{"--config", file}, want: "[10.0.0.0/8 192.0.2.7/32]"},
+		{name: "env-over-file", args: []string{"--config", file}, env: map[string]string{"MONBAN_TRUSTED_PROXIES": "::1, 172.16.5.9/12"},
+			want: "[::1/128 172.16.0.0/12]"},
+		{name: "not-an-address", env: map[string]string{"MONBAN_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, wantErr: `"proxy.internal" is not an IP address`},
+		{name: "bad-prefix", env: map[string]string{"MONBAN_TRUSTED_PROXIES": "10.0.0.0/33"}, wantErr: `"10.0.0.0/33"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadArgs(t, tc.args, tc.env)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("load = %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(c.TrustedProxies); got != tc.want && !(tc.want == "[]" && c.TrustedProxies == nil) {
+				t.Fatalf("TrustedProxies = %s, want %s", got, tc.want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -180,7 +181,10 @@ func TestMetricsMoveWithFlows(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		p, m := startProviderWithMetrics(t, store)
 		p.addUser(t, "alice", alicePassword)
-		secret := p.addClient(t, storage.Client{ID: "app-a", Name: "App A", RedirectURIs: []string{redirectA}})
+		// Nothing listens at the back-channel URI, and the worker does not
+		// run here: the logout below leaves one delivery pending.
+		secret := p.addClient(t, storage.Client{ID: "app-a", Name: "App A", RedirectURIs: []string{redirectA},
+			BackchannelLogoutURI: "http://127.0.0.1:9/backchannel"})
 		r := newRP(t, p.URL, "app-a", secret, redirectA, "openid", "offline_access")
 		fx := &ssoFixture{p: p, a: r}
 		br := newBrowser(t, p.URL)
@@ -205,6 +209,10 @@ func TestMetricsMoveWithFlows(t *testing.T) {
 			t.Fatal("reusing the rotated refresh token succeeded")
 		}
 		_, _ = br.visit(p.URL + "/no/such/path/" + randomString())
+		if resp, _ := br.visit(p.URL + "/end_session?" + url.Values{"id_token_hint": {tok.token.Extra("id_token").(string)},
+			"client_id": {"app-a"}}.Encode()); resp.StatusCode != http.StatusOK {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
 
 		mgmt := &management{store: store, metrics: m}
 		code, exposition := get(t, mgmt.handler(), "/metrics")
@@ -227,6 +235,8 @@ func TestMetricsMoveWithFlows(t *testing.T) {
 			{"unmatched-paths-share-a-label", `monban_http_requests_total{code="404",route="unmatched"}`, 1},
 			{"latency", `monban_http_request_duration_seconds_count{route="/token"}`, 3},
 			{"deliveries-listed-at-zero", `monban_logout_deliveries_total{outcome="failed"}`, 0},
+			{"logout-delivery-pending", `monban_logout_deliveries_pending`, 1},
+			{"logout-deliveries-failed-listed", `monban_logout_deliveries_failed`, 0},
 			{"go-collector", `go_goroutines`, 1},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

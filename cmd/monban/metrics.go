@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
 )
 
@@ -180,4 +182,39 @@ func (p *poolStats) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(p.acquires, prometheus.CounterValue, float64(st.AcquireCount))
 	ch <- prometheus.MustNewConstMetric(p.empty, prometheus.CounterValue, float64(st.EmptyAcquires))
 	ch <- prometheus.MustNewConstMetric(p.wait, prometheus.CounterValue, st.AcquireDuration.Seconds())
+}
+
+// outboxScrapeTimeout bounds the store query a scrape makes, so a slow or
+// unreachable database never hangs /metrics.
+const outboxScrapeTimeout = 2 * time.Second
+
+// watchOutbox reports the back-channel logout outbox at scrape time:
+// deliveries waiting to be sent and deliveries given up. When the store
+// cannot be asked (an outage), the two gauges are left out of that scrape
+// rather than reported as zero.
+func (m *metrics) watchOutbox(store storage.Cleanup) {
+	m.registry.MustRegister(&outboxStats{store: store,
+		pending: prometheus.NewDesc("monban_logout_deliveries_pending",
+			"Back-channel logout tokens waiting to be delivered (retries included).", nil, nil),
+		failed: prometheus.NewDesc("monban_logout_deliveries_failed",
+			"Back-channel logout tokens given up (see `monban logout-deliveries failed`).", nil, nil),
+	})
+}
+
+type outboxStats struct {
+	store           storage.Cleanup
+	pending, failed *prometheus.Desc
+}
+
+func (o *outboxStats) Describe(ch chan<- *prometheus.Desc) { ch <- o.pending; ch <- o.failed }
+
+func (o *outboxStats) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), outboxScrapeTimeout)
+	defer cancel()
+	pending, failed, err := o.store.CountLogoutDeliveries(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(o.pending, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(o.failed, prometheus.GaugeValue, float64(failed))
 }

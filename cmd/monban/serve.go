@@ -17,6 +17,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/web"
 )
 
 // devIssuer and devListen are what `monban serve --dev` uses by default.
@@ -38,7 +39,8 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		AccessTokenAlg: cfg.AccessTokenAlg, KeyRotationPeriod: cfg.KeyRotationPeriod, RotateKeys: true,
 		AdminFreshAuth:          cfg.AdminFreshAuth,
 		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
-		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks}
+		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks,
+		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies}}
 	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema
 	listen := cfg.Listen
 	if dev {

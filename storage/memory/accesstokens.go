@@ -45,17 +45,3 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 	}
 	return &st, nil
 }
-
-// DeleteExpiredAccessTokenRevocations implements storage.AccessTokens.
-func (s *Store) DeleteExpiredAccessTokenRevocations(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for jti, exp := range s.deniedJTIs {
-		if exp.Before(ts(now)) {
-			delete(s.deniedJTIs, jti)
-			n++
-		}
-	}
-	return n, nil
-}

@@ -141,29 +141,6 @@ func (s *Store) DeleteAuthRequest(_ context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpiredAuthRequests implements storage.AuthRequests: it removes
-// requests whose ExpiresAt is before now and code tombstones whose code
-// expired before now.
-func (s *Store) DeleteExpiredAuthRequests(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	now = ts(now)
-	for id, r := range s.authRequests {
-		if r.ExpiresAt.Before(now) {
-			s.deleteAuthRequest(id)
-			n++
-		}
-	}
-	for hash, tb := range s.codeTombstones {
-		if tb.expiresAt.Before(now) {
-			delete(s.codeTombstones, hash)
-			n++
-		}
-	}
-	return n, nil
-}
-
 // deleteAuthRequest removes the request and its code index. The caller
 // holds s.mu.
 func (s *Store) deleteAuthRequest(id string) {

@@ -41,17 +41,3 @@ func (s *Store) ClearLoginFailures(_ context.Context, key string) error {
 	delete(s.throttles, key)
 	return nil
 }
-
-// DeleteExpiredLoginThrottles implements storage.LoginThrottles.
-func (s *Store) DeleteExpiredLoginThrottles(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for k, t := range s.throttles {
-		if t.ExpiresAt.Before(ts(now)) {
-			delete(s.throttles, k)
-			n++
-		}
-	}
-	return n, nil
-}

@@ -74,12 +74,3 @@ func absentIsNil(err error) error {
 	}
 	return err
 }
-
-// DeleteExpiredAccessTokenRevocations implements storage.AccessTokens.
-func (s *Store) DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM access_token_revocations WHERE expires_at < $1`, now)
-	if err != nil {
-		return 0, wrapErr(err, "delete expired access token revocations")
-	}
-	return int(tag.RowsAffected()), nil
-}

@@ -155,20 +155,3 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 	}
 	return affected(tag.RowsAffected(), "delete auth request %q", id)
 }
-
-// DeleteExpiredAuthRequests implements storage.AuthRequests: it deletes
-// the requests with expires_at < now and, in the same statement, the code
-// tombstones whose code expired before now.
-func (s *Store) DeleteExpiredAuthRequests(ctx context.Context, now time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `WITH requests AS (
-			DELETE FROM auth_requests WHERE expires_at < $1 RETURNING 1
-		), tombstones AS (
-			DELETE FROM auth_code_tombstones WHERE expires_at < $1 RETURNING 1
-		)
-		SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM tombstones)`, now).Scan(&n)
-	if err != nil {
-		return 0, wrapErr(err, "delete expired auth requests")
-	}
-	return n, nil
-}

@@ -64,12 +64,3 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	}
 	return nil
 }
-
-// DeleteExpiredLoginThrottles implements storage.LoginThrottles.
-func (s *Store) DeleteExpiredLoginThrottles(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM login_throttles WHERE expires_at < $1`, now)
-	if err != nil {
-		return 0, wrapErr(err, "delete expired login throttles")
-	}
-	return int(tag.RowsAffected()), nil
-}

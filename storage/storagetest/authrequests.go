@@ -315,7 +315,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 	// everything.
 	now := time.Date(2001, time.February, 3, 4, 5, 6, 789000, time.UTC)
 
-	n, err := s.DeleteExpiredAuthRequests(ctx, now)
+	n, err := s.DeleteExpiredAuthRequests(ctx, now, 100)
 	mustOK(t, err, "DeleteExpiredAuthRequests on an empty store")
 	if n != 0 {
 		t.Errorf("DeleteExpiredAuthRequests on an empty store = %d, want 0", n)
@@ -347,7 +347,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 		}
 	}
 
-	n, err = s.DeleteExpiredAuthRequests(ctx, now)
+	n, err = s.DeleteExpiredAuthRequests(ctx, now, 100)
 	mustOK(t, err, "DeleteExpiredAuthRequests")
 	if n != wantDeleted {
 		t.Errorf("DeleteExpiredAuthRequests = %d, want %d", n, wantDeleted)
@@ -363,7 +363,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 	_, err = s.ConsumeAuthCode(ctx, storage.HashToken("code-expired-with-code"), now.Add(-time.Hour))
 	wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of a cleaned-up request")
 
-	n, err = s.DeleteExpiredAuthRequests(ctx, now)
+	n, err = s.DeleteExpiredAuthRequests(ctx, now, 100)
 	mustOK(t, err, "DeleteExpiredAuthRequests again")
 	if n != 0 {
 		t.Errorf("second DeleteExpiredAuthRequests = %d, want 0", n)
@@ -384,7 +384,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 			{now, 0},
 			{codeExp, 2}, // requests expires-exactly-now and live; the code expires at, not before, codeExp
 		} {
-			n, err := s.DeleteExpiredAuthRequests(ctx, step.cleanAt)
+			n, err := s.DeleteExpiredAuthRequests(ctx, step.cleanAt, 100)
 			mustOK(t, err, "DeleteExpiredAuthRequests at %s", step.cleanAt)
 			if n != step.want {
 				t.Errorf("DeleteExpiredAuthRequests at %s = %d, want %d", step.cleanAt, n, step.want)
@@ -392,7 +392,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 			_, err = s.ConsumeAuthCode(ctx, codeHash, now)
 			wantCodeReused(t, err, req, got.FamilyID, "replay after cleanup at %s", step.cleanAt)
 		}
-		n, err := s.DeleteExpiredAuthRequests(ctx, codeExp.Add(time.Microsecond))
+		n, err := s.DeleteExpiredAuthRequests(ctx, codeExp.Add(time.Microsecond), 100)
 		mustOK(t, err, "DeleteExpiredAuthRequests after the code's expiry")
 		if n != 1 {
 			t.Errorf("DeleteExpiredAuthRequests after the code's expiry = %d, want 1 (the tombstone)", n)

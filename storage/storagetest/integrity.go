@@ -177,7 +177,7 @@ func testTimesUTCMicroseconds(t *testing.T, s storage.Store) {
 	req := newAuthRequest("req-times", sd.client.ID)
 	req.ExpiresAt = at(time.Hour)
 	mustOK(t, s.CreateAuthRequest(ctx, req), "CreateAuthRequest")
-	n, err := s.DeleteExpiredAuthRequests(ctx, at(time.Hour).Add(789*time.Nanosecond))
+	n, err := s.DeleteExpiredAuthRequests(ctx, at(time.Hour).Add(789*time.Nanosecond), 100)
 	mustOK(t, err, "DeleteExpiredAuthRequests")
 	if n != 0 {
 		t.Errorf("DeleteExpiredAuthRequests(expiry + 789ns) = %d, want 0", n)

@@ -154,7 +154,7 @@ func testAccessTokenDenyList(t *testing.T, s storage.Store) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			n, err := s.DeleteExpiredAccessTokenRevocations(ctx, st.now)
+			n, err := s.DeleteExpiredAccessTokenRevocations(ctx, st.now, 100)
 			mustOK(t, err, "DeleteExpiredAccessTokenRevocations")
 			if n != st.wantRemoved {
 				t.Errorf("removed %d, want %d", n, st.wantRemoved)

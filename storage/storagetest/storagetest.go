@@ -119,6 +119,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentLogoutClaim", testConcurrentLogoutClaim},
 		{"ConcurrentEndSession", testConcurrentEndSession},
 		{"AuditLog", testAuditLog},
+		{"CleanupBatches", testCleanupBatches},
+		{"DeleteEndedSessions", testDeleteEndedSessions},
+		{"DeleteDeadRefreshFamilies", testDeleteDeadRefreshFamilies},
+		{"LogoutDeliveryCounts", testLogoutDeliveryCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,7 +84,7 @@ func testLoginThrottleWindow(t *testing.T, s storage.Store) {
 	}
 	recordAttempt(t, s, "user:bob", at(0), true, 1, time.Time{})
 
-	n, err := s.DeleteExpiredLoginThrottles(ctx, at(time.Hour+time.Minute))
+	n, err := s.DeleteExpiredLoginThrottles(ctx, at(time.Hour+time.Minute), 100)
 	mustOK(t, err, "DeleteExpiredLoginThrottles")
 	if n != 2 { // user:bob (expired at t0+1h) and ip:198.51.100.7 (t0+1m)
 		t.Errorf("DeleteExpiredLoginThrottles removed %d, want 2", n)

@@ -1,0 +1,47 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Cleanup deletes rows nobody can use any more, for the janitor. Each
+// method is one short statement that deletes at most limit rows (limit
+// must be positive) and returns how many it deleted, so a caller works in
+// small batches, calling again while the count reaches limit, and never
+// holds locks on a large table for long. Each takes a cut-off time and is
+// idempotent, so every replica may run them at once: a row is deleted by
+// whichever gets there first.
+type Cleanup interface {
+	// DeleteExpiredAuthRequests removes up to limit requests that expired
+	// before now and up to limit code tombstones whose code expired before
+	// now, and returns how many of both it removed.
+	DeleteExpiredAuthRequests(ctx context.Context, now time.Time, limit int) (int, error)
+	// DeleteExpiredLoginThrottles removes up to limit counters whose
+	// ExpiresAt is before now.
+	DeleteExpiredLoginThrottles(ctx context.Context, now time.Time, limit int) (int, error)
+	// DeleteExpiredAccessTokenRevocations removes up to limit deny-list
+	// entries whose token expired before now.
+	DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time, limit int) (int, error)
+	// DeleteEndedSessions removes up to limit sessions whose end was
+	// handled (EndedAt set, so their back-channel logout is already
+	// enqueued) before endedBefore, with the list of clients they served.
+	// A token naming a deleted session is inactive, as for an ended one.
+	DeleteEndedSessions(ctx context.Context, endedBefore time.Time, limit int) (int, error)
+	// DeleteDeadRefreshFamilies removes every token of up to limit
+	// families that can never be used again: a member was revoked before
+	// `before`, the family's absolute expiry is before it, or every member
+	// expired before it. Families go whole, never token by token, so a
+	// rotated token of a live family is never lost (reuse detection needs
+	// it, RFC 9700 §4.14.2) and a half-deleted revoked family never looks
+	// live again; a family with no tokens left counts as revoked. It
+	// returns how many families it removed.
+	DeleteDeadRefreshFamilies(ctx context.Context, before time.Time, limit int) (int, error)
+	// DeleteFailedLogoutDeliveries removes up to limit deliveries given up
+	// before failedBefore. (Delivered ones are removed at once by
+	// CompleteLogoutDelivery.)
+	DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore time.Time, limit int) (int, error)
+	// CountLogoutDeliveries returns how many deliveries are waiting to be
+	// sent (pending, retries included) and how many were given up.
+	CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error)
+}

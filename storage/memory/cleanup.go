@@ -1,0 +1,167 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// errLimit is returned for a non-positive batch limit.
+var errLimit = errors.New("memory: cleanup limit must be positive")
+
+// DeleteExpiredAuthRequests implements storage.Cleanup.
+func (s *Store) DeleteExpiredAuthRequests(_ context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now = ts(now)
+	requests, tombstones := 0, 0
+	for id, r := range s.authRequests {
+		if requests == limit {
+			break
+		}
+		if r.ExpiresAt.Before(now) {
+			s.deleteAuthRequest(id)
+			requests++
+		}
+	}
+	for hash, tb := range s.codeTombstones {
+		if tombstones == limit {
+			break
+		}
+		if tb.expiresAt.Before(now) {
+			delete(s.codeTombstones, hash)
+			tombstones++
+		}
+	}
+	return requests + tombstones, nil
+}
+
+// DeleteExpiredLoginThrottles implements storage.Cleanup.
+func (s *Store) DeleteExpiredLoginThrottles(_ context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deleteWhere(s.throttles, limit, func(_ string, t storage.LoginThrottle) bool { return t.ExpiresAt.Before(ts(now)) }), nil
+}
+
+// DeleteExpiredAccessTokenRevocations implements storage.Cleanup.
+func (s *Store) DeleteExpiredAccessTokenRevocations(_ context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deleteWhere(s.deniedJTIs, limit, func(_ string, exp time.Time) bool { return exp.Before(ts(now)) }), nil
+}
+
+// DeleteEndedSessions implements storage.Cleanup.
+func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, ss := range s.sessions {
+		if n == limit {
+			break
+		}
+		if !ss.EndedAt.IsZero() && ss.EndedAt.Before(ts(endedBefore)) {
+			delete(s.sessionByHash, ss.TokenHash)
+			delete(s.sessionClient, id)
+			delete(s.sessions, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteDeadRefreshFamilies implements storage.Cleanup.
+func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before = ts(before)
+	type family struct{ dead, live bool }
+	families := make(map[string]*family)
+	for _, t := range s.refresh {
+		f := families[t.FamilyID]
+		if f == nil {
+			f = &family{}
+			families[t.FamilyID] = f
+		}
+		switch {
+		case !t.RevokedAt.IsZero() && t.RevokedAt.Before(before), t.FamilyExpiresAt.Before(before):
+			f.dead = true
+		case !t.ExpiresAt.Before(before):
+			f.live = true
+		}
+	}
+	doomed := make(map[string]bool)
+	for id, f := range families {
+		if len(doomed) == limit {
+			break
+		}
+		if f.dead || !f.live {
+			doomed[id] = true
+		}
+	}
+	for hash, t := range s.refresh {
+		if doomed[t.FamilyID] {
+			delete(s.refreshIDs, t.ID)
+			delete(s.refresh, hash)
+		}
+	}
+	return len(doomed), nil
+}
+
+// DeleteFailedLogoutDeliveries implements storage.Cleanup.
+func (s *Store) DeleteFailedLogoutDeliveries(_ context.Context, failedBefore time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deleteWhere(s.deliveries, limit, func(_ string, d *storage.LogoutDelivery) bool {
+		return !d.FailedAt.IsZero() && d.FailedAt.Before(ts(failedBefore))
+	}), nil
+}
+
+// CountLogoutDeliveries implements storage.Cleanup.
+func (s *Store) CountLogoutDeliveries(context.Context) (pending, failed int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.deliveries {
+		if d.FailedAt.IsZero() {
+			pending++
+		} else {
+			failed++
+		}
+	}
+	return pending, failed, nil
+}
+
+// deleteWhere deletes up to limit entries of m for which dead holds and
+// returns how many it deleted. The caller holds s.mu.
+func deleteWhere[K comparable, V any](m map[K]V, limit int, dead func(K, V) bool) int {
+	n := 0
+	for k, v := range m {
+		if n == limit {
+			break
+		}
+		if dead(k, v) {
+			delete(m, k)
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// errLimit is returned for a non-positive batch limit.
+var errLimit = errors.New("postgres: cleanup limit must be positive")
+
+// The cleanup statements pick their batch with FOR UPDATE SKIP LOCKED, so
+// janitors on several replicas split the work instead of waiting on each
+// other's row locks.
+
+// DeleteExpiredAuthRequests implements storage.Cleanup: one statement for
+// both the requests and the code tombstones.
+func (s *Store) DeleteExpiredAuthRequests(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete expired auth requests", `WITH requests AS (
+			DELETE FROM auth_requests WHERE id IN (
+				SELECT id FROM auth_requests WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		), tombstones AS (
+			DELETE FROM auth_code_tombstones WHERE code_hash IN (
+				SELECT code_hash FROM auth_code_tombstones WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM tombstones)`, now, limit)
+}
+
+// DeleteExpiredLoginThrottles implements storage.Cleanup.
+func (s *Store) DeleteExpiredLoginThrottles(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete expired login throttles", `WITH gone AS (
+			DELETE FROM login_throttles WHERE key IN (
+				SELECT key FROM login_throttles WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, now, limit)
+}
+
+// DeleteExpiredAccessTokenRevocations implements storage.Cleanup.
+func (s *Store) DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete expired access token revocations", `WITH gone AS (
+			DELETE FROM access_token_revocations WHERE jti IN (
+				SELECT jti FROM access_token_revocations WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, now, limit)
+}
+
+// DeleteEndedSessions implements storage.Cleanup; session_clients rows go
+// with their session (ON DELETE CASCADE).
+func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete ended sessions", `WITH gone AS (
+			DELETE FROM sessions WHERE id IN (
+				SELECT id FROM sessions WHERE ended_at < $1 ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, endedBefore, limit)
+}
+
+// DeleteDeadRefreshFamilies implements storage.Cleanup. The batch is up
+// to limit families found through three indexes (absolute expiry,
+// revocation, the heads' idle expiry); every token of those families is
+// deleted in the same statement.
+func (s *Store) DeleteDeadRefreshFamilies(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete dead refresh families", `WITH dead AS (
+			(SELECT family_id FROM refresh_tokens WHERE family_expires_at < $1 LIMIT $2)
+			UNION
+			(SELECT family_id FROM refresh_tokens WHERE revoked_at < $1 LIMIT $2)
+			UNION
+			(SELECT h.family_id FROM refresh_tokens h
+				WHERE h.rotated_at IS NULL AND h.expires_at < $1
+				AND NOT EXISTS (SELECT 1 FROM refresh_tokens o WHERE o.family_id = h.family_id AND o.expires_at >= $1)
+				LIMIT $2)
+		), batch AS (
+			SELECT family_id FROM dead LIMIT $2
+		), gone AS (
+			DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM batch) RETURNING family_id
+		)
+		SELECT count(DISTINCT family_id) FROM gone`, before, limit)
+}
+
+// DeleteFailedLogoutDeliveries implements storage.Cleanup.
+func (s *Store) DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete failed logout deliveries", `WITH gone AS (
+			DELETE FROM logout_deliveries WHERE id IN (
+				SELECT id FROM logout_deliveries WHERE failed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, failedBefore, limit)
+}
+
+// CountLogoutDeliveries implements storage.Cleanup.
+func (s *Store) CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE failed_at IS NULL),
+		count(*) FILTER (WHERE failed_at IS NOT NULL) FROM logout_deliveries`).Scan(&pending, &failed)
+	if err != nil {
+		return 0, 0, wrapErr(err, "count logout deliveries")
+	}
+	return pending, failed, nil
+}
+
+// deleteBatch runs a cleanup statement that takes (cut-off, limit) and
+// returns the number of rows it deleted.
+func (s *Store) deleteBatch(ctx context.Context, what, sql string, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, sql, cutoff, limit).Scan(&n); err != nil {
+		return 0, wrapErr(err, "%s", what)
+	}
+	return n, nil
+}
