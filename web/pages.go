@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -38,7 +39,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 		return
 	}
 	if err := c.Render(r.Context(), w); err != nil {
-		h.log.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "err", err)
+		h.log.Log(r.Context(), failureLevel(err), "render page", "path", r.URL.Path, "err", err)
 	}
 }
 
@@ -51,8 +52,18 @@ func (h *Handler) renderFormExpired(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renderStoreError(w http.ResponseWriter, r *http.Request, op string, err error) {
-	h.log.ErrorContext(r.Context(), "store failure", "op", op, "err", err)
+	h.log.Log(r.Context(), failureLevel(err), "store failure", "op", op, "err", err)
 	h.RenderError(w, r, http.StatusServiceUnavailable, unavailTitle, unavailDetail)
+}
+
+// failureLevel is the log level of a failed request: Error, except when
+// it failed because the person's browser went away first (the request
+// context was cancelled), which is not the server's fault: Info.
+func failureLevel(err error) slog.Level {
+	if errors.Is(err, context.Canceled) {
+		return slog.LevelInfo
+	}
+	return slog.LevelError
 }
 
 func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) {
