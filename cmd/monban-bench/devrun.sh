@@ -11,7 +11,7 @@ mkdir -p bin
 $GO build -o bin/monban ./cmd/monban
 $GO build -o bin/monban-bench ./cmd/monban-bench
 log=$(mktemp)
-bin/monban serve --dev >"$log" 2>&1 &
+MONBAN_TRUSTED_PROXIES=127.0.0.1 bin/monban serve --dev >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 100); do
@@ -23,4 +23,4 @@ pass=$(sed -n 's/.*password "\([^"]*\)".*/\1/p' "$log")
 read -r id secret redirect < <(awk '$1 == "client" && $2 == "demo-app-1" { print $2, $4, $6 }' "$log")
 bin/monban-bench --url http://localhost:8080 --client-id "$id" --client-secret "$secret" --redirect-uri "$redirect" \
 	--username "$user" --password "$pass" --duration "$DURATION" --concurrency 4 --max-requests 200000 \
-	--pid "$pid" --json bin/bench-results.json
+	--pid "$pid" --forwarded-for --json bin/bench-results.json

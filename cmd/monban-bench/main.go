@@ -10,11 +10,15 @@
 // (RFC 6749 §6, rotating), introspection (RFC 7662) and userinfo
 // (OIDC Core §5.3).
 //
-// It uses plain net/http: one http.Client per worker over a shared
-// keep-alive Transport sized to the concurrency, so connection set-up is
-// not measured, and each worker keeps its own cookie jar (its browser
-// session). A closed-loop worker pool measures throughput at a fixed
-// concurrency; latency is the time of one scenario iteration.
+// Each worker is one simulated client with one keep-alive connection
+// driven directly (conn, as wrk does: prepared request bytes, net/http's
+// response parser), so connection set-up is not measured and the load
+// generator takes as little of the shared CPUs as it can. The password
+// scenario and the workers' own sign-ins use a net/http.Client with a
+// cookie jar (the login page, its form and redirects); the SSO scenario
+// then sends the session cookie that sign-in set. A closed-loop worker
+// pool measures throughput at a fixed concurrency; latency is the time of
+// one scenario iteration.
 //
 // With --dsn it provisions what it needs in the server's PostgreSQL store
 // (a machine client, a web client and a user, with fresh random names and
@@ -27,7 +31,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -66,6 +72,7 @@ type options struct {
 	machineID, machineSecret        string
 	username, password, scenarioArg string
 	idTokenAlg                      string
+	forwardedFor                    bool
 	duration                        time.Duration
 	concurrency, maxRequests, pid   int
 }
@@ -112,6 +119,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.maxRequests, "max-requests", 1_000_000, "iterations per scenario at most")
 	fs.IntVar(&o.pid, "pid", 0, "server `PID`: report its VmRSS after each scenario")
 	fs.StringVar(&o.idTokenAlg, "id-token-alg", "", "with --dsn: the web client's ID token `algorithm` (RS256 when empty; ES256, PS256, EdDSA)")
+	fs.BoolVar(&o.forwardedFor, "forwarded-for", false, "send each browser's sign-in from its own address in X-Forwarded-For "+
+		"(198.18.0.0/15, RFC 2544), so the per-address sign-in throttle does not cap the password scenario; "+
+		"the server must list this machine in trusted_proxies")
 	fs.StringVar(&o.jsonOut, "json", "", "write the results to this `file` as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -239,20 +249,33 @@ type worker struct {
 	c            *http.Client
 	accessToken  string
 	refreshToken string
+
+	raw       *conn  // the worker's own keep-alive connection
+	base      string // the issuer URL's path, prefixed to every target
+	webAuth   string // Authorization header line of the web client
+	machAuth  string // … of the machine client
+	cookie    string // Cookie header line of the worker's session
+	issuerURL *url.URL
 }
 
 func newWorker(o *options, tr *http.Transport) *worker {
 	jar, _ := cookiejar.New(nil)
 	issuer, _ := url.Parse(o.url)
-	return &worker{o: o, c: &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second,
-		// Follow redirects inside the provider only: the last answer is
-		// the redirect to the client with the code.
-		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-			if req.URL.Host != issuer.Host {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}}}
+	var rt http.RoundTripper = tr
+	if o.forwardedFor {
+		rt = forwardedFor(tr)
+	}
+	return &worker{o: o, raw: &conn{addr: issuer.Host}, base: strings.TrimSuffix(issuer.Path, "/"), issuerURL: issuer,
+		webAuth: basicAuth(o.clientID, o.clientSecret), machAuth: basicAuth(o.machineID, o.machineSecret),
+		c: &http.Client{Transport: rt, Jar: jar, Timeout: 30 * time.Second,
+			// Follow redirects inside the provider only: the last answer is
+			// the redirect to the client with the code.
+			CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+				if req.URL.Host != issuer.Host {
+					return http.ErrUseLastResponse
+				}
+				return nil
+			}}}
 }
 
 // newWorkers makes o.concurrency workers, each signed in once with the
@@ -270,6 +293,7 @@ func newWorkers(ctx context.Context, o *options, tr *http.Transport, scenarios [
 			if err := workers[i].passwordFlow(ctx); err != nil {
 				return nil, fmt.Errorf("sign in: %w", err)
 			}
+			workers[i].cookie = cookieHeader(workers[i].c.Jar.Cookies(workers[i].issuerURL))
 		}
 	}
 	return workers, nil
@@ -292,7 +316,7 @@ func runScenario(ctx context.Context, o *options, workers []*worker, name string
 		wg       sync.WaitGroup
 	)
 	budget.Store(int64(o.maxRequests))
-	if name == "password" {
+	if name == "password" && !o.forwardedFor {
 		budget.Store(int64(min(o.maxRequests, maxPasswordSignIns)))
 	}
 	lat := make([][]time.Duration, len(workers))
@@ -303,7 +327,10 @@ func runScenario(ctx context.Context, o *options, workers []*worker, name string
 			defer wg.Done()
 			for ctx.Err() == nil && budget.Add(-1) >= 0 {
 				t0 := time.Now()
-				err := w.iterate(ctx, name)
+				// An iteration under way at the deadline finishes (and is
+				// not counted) rather than being cut off: cancelled requests
+				// would only make the server log errors.
+				err := w.iterate(context.WithoutCancel(ctx), name)
 				if ctx.Err() != nil {
 					return // cut off by the deadline: not counted
 				}
@@ -342,40 +369,89 @@ func pct(sorted []time.Duration, q float64) float64 {
 func (w *worker) iterate(ctx context.Context, name string) error {
 	switch name {
 	case "discovery":
-		return w.get(ctx, "/.well-known/openid-configuration")
+		return w.rawGet("/.well-known/openid-configuration", "")
 	case "jwks":
-		return w.get(ctx, "/jwks")
+		return w.rawGet("/jwks", "")
 	case "client_credentials":
-		_, err := w.token(ctx, w.o.machineID, w.o.machineSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"api:read"}})
+		_, err := w.rawToken(w.machAuth, "grant_type=client_credentials&scope=api%3Aread")
 		return err
 	case "sso":
-		return w.ssoFlow(ctx)
+		return w.ssoFlow()
 	case "password":
 		// A new browser without a session; the worker's own is kept.
 		fresh := &worker{o: w.o, c: &http.Client{Transport: w.c.Transport, CheckRedirect: w.c.CheckRedirect, Timeout: w.c.Timeout}}
 		fresh.c.Jar, _ = cookiejar.New(nil)
+		if w.o.forwardedFor {
+			fresh.c.Transport = forwardedFor(w.c.Transport.(*forwarder).next)
+		}
 		return fresh.passwordFlow(ctx)
 	case "refresh":
-		tok, err := w.token(ctx, w.o.clientID, w.o.clientSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}})
+		tok, err := w.rawToken(w.webAuth, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}}.Encode())
 		if err == nil {
 			w.refreshToken = tok.RefreshToken
 		}
 		return err
 	case "introspection":
-		return w.post(ctx, "/introspect", w.o.clientID, w.o.clientSecret, url.Values{"token": {w.accessToken}}, `"active":true`)
-	case "userinfo":
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.o.url+"/userinfo", nil)
-		req.Header.Set("Authorization", "Bearer "+w.accessToken)
-		_, err := w.do(req, http.StatusOK)
+		resp, err := w.rawPost("/introspect", w.webAuth, "token="+url.QueryEscape(w.accessToken))
+		if err == nil && !bytes.Contains(resp.body, []byte(`"active":true`)) {
+			err = fmt.Errorf("POST /introspect: %.200s", resp.body)
+		}
 		return err
+	case "userinfo":
+		return w.rawGet("/userinfo", "Authorization: Bearer "+w.accessToken)
 	}
 	return fmt.Errorf("unknown scenario %q", name)
 }
 
-func (w *worker) get(ctx context.Context, path string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.o.url+path, nil)
-	_, err := w.do(req, http.StatusOK)
+// rawGet sends a GET with an optional extra header line and wants 200.
+func (w *worker) rawGet(path, header string) error {
+	var hs []string
+	if header != "" {
+		hs = []string{header}
+	}
+	resp, err := w.raw.roundTrip(http.MethodGet, w.base+path, hs, "")
+	if err == nil && resp.status != http.StatusOK {
+		err = fmt.Errorf("GET %s: status %d: %.200s", path, resp.status, resp.body)
+	}
 	return err
+}
+
+// rawPost sends a form with client authentication and wants 200.
+func (w *worker) rawPost(path, auth, form string) (response, error) {
+	resp, err := w.raw.roundTrip(http.MethodPost, w.base+path,
+		[]string{auth, "Content-Type: application/x-www-form-urlencoded"}, form)
+	if err == nil && resp.status != http.StatusOK {
+		err = fmt.Errorf("POST %s: status %d: %.200s", path, resp.status, resp.body)
+	}
+	return resp, err
+}
+
+// rawToken calls the token endpoint and decodes the tokens.
+func (w *worker) rawToken(auth, form string) (*tokenResponse, error) {
+	resp, err := w.rawPost("/token", auth, form)
+	if err != nil {
+		return nil, err
+	}
+	var tok tokenResponse
+	if err := json.Unmarshal(resp.body, &tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("token response without an access token (%v)", err)
+	}
+	return &tok, nil
+}
+
+// basicAuth is the Authorization header line of HTTP Basic client
+// authentication (RFC 6749 §2.3.1: the ID and secret form-encoded first).
+func basicAuth(id, secret string) string {
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+// cookieHeader is the Cookie header line that sends cs.
+func cookieHeader(cs []*http.Cookie) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return "Cookie: " + strings.Join(parts, "; ")
 }
 
 // do sends req, reads the whole body (so the connection is reused) and
@@ -442,17 +518,24 @@ func (w *worker) authorizeURL(verifier string) string {
 	return w.o.url + "/authorize?" + q.Encode()
 }
 
-// ssoFlow is a sign-in with a live session: no page, straight to the code.
-func (w *worker) ssoFlow(ctx context.Context) error {
+// ssoFlow is a sign-in with a live session: no page, straight to the
+// code, which is then redeemed with its PKCE verifier.
+func (w *worker) ssoFlow() error {
 	verifier := oauth2.GenerateVerifier()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.authorizeURL(verifier), nil)
-	resp, err := w.c.Do(req)
+	u, _ := url.Parse(w.authorizeURL(verifier))
+	resp, err := w.raw.roundTrip(http.MethodGet, u.RequestURI(), []string{w.cookie}, "")
 	if err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	_, err = w.finish(ctx, resp, verifier)
+	if resp.status != http.StatusFound && resp.status != http.StatusSeeOther {
+		return fmt.Errorf("authorize: status %d, want a redirect with a code: %.200s", resp.status, resp.body)
+	}
+	loc, err := url.Parse(resp.location)
+	if err != nil || loc.Query().Get("code") == "" {
+		return fmt.Errorf("authorize: no code in %q", resp.location)
+	}
+	_, err = w.rawToken(w.webAuth, url.Values{"grant_type": {"authorization_code"},
+		"code": {loc.Query().Get("code")}, "redirect_uri": {w.o.redir}, "code_verifier": {verifier}}.Encode())
 	return err
 }
 
@@ -555,4 +638,29 @@ func rssKiB(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// forwarder sends every request of one simulated browser with the same
+// X-Forwarded-For address, as a load balancer in front of the provider
+// would for one person.
+type forwarder struct {
+	next http.RoundTripper
+	addr string
+}
+
+// nextAddr numbers the simulated browsers' addresses.
+var nextAddr atomic.Uint32
+
+// forwardedFor returns a RoundTripper for a new simulated browser with
+// the next address of 198.18.0.0/15 (RFC 2544: benchmarking).
+func forwardedFor(next http.RoundTripper) *forwarder {
+	n := nextAddr.Add(1) % (1 << 17)
+	return &forwarder{next: next, addr: fmt.Sprintf("198.%d.%d.%d", 18+n>>16, n>>8&0xff, n&0xff)}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (f *forwarder) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.addr)
+	return f.next.RoundTrip(r)
 }

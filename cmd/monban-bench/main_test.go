@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -76,5 +77,23 @@ func TestRSSOfThisProcess(t *testing.T) {
 	}
 	if got := rssKiB(os.Getpid()); got <= 0 {
 		t.Errorf("rssKiB(self) = %d, want > 0", got)
+	}
+}
+
+// TestForwardedForAddresses: each simulated browser gets its own address
+// inside the benchmarking range 198.18.0.0/15.
+func TestForwardedForAddresses(t *testing.T) {
+	bench := netip.MustParsePrefix("198.18.0.0/15")
+	seen := map[string]bool{}
+	for range 1000 {
+		a := forwardedFor(nil).addr
+		ip, err := netip.ParseAddr(a)
+		if err != nil || !bench.Contains(ip) {
+			t.Fatalf("address %q is not in %s (%v)", a, bench, err)
+		}
+		if seen[a] {
+			t.Fatalf("address %s handed out twice", a)
+		}
+		seen[a] = true
 	}
 }

@@ -26,7 +26,7 @@ type benchApp struct {
 	clientSecret string
 }
 
-func newBenchApp(b *testing.B) *benchApp {
+func newBenchApp(b *testing.B, idTokenAlg string) *benchApp {
 	b.Helper()
 	ctx := context.Background()
 	store := memory.New()
@@ -40,7 +40,8 @@ func newBenchApp(b *testing.B) *benchApp {
 	secret := storage.NewToken()
 	c := &storage.Client{ID: "app", Name: "App", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
 		SecretHash: storage.HashToken(secret), RedirectURIs: []string{"https://app.example/cb"},
-		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"}, CreatedAt: now, UpdatedAt: now}
+		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", "profile", "email"}, CreatedAt: now, UpdatedAt: now,
+		IDTokenSigningAlg: idTokenAlg}
 	token := storage.NewToken()
 	s := &storage.Session{ID: storage.NewID(), TokenHash: storage.HashToken(token), UserID: u.ID, AuthTime: now,
 		AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(12 * time.Hour)}
@@ -54,9 +55,16 @@ func newBenchApp(b *testing.B) *benchApp {
 
 // BenchmarkSSOCodeFlow measures one sign-in for a browser that already has
 // an SSO session: authorize (with PKCE) → code → token exchange, with an
-// RS256 ID token and a JWT access token, served in-process.
+// ES256 JWT access token and an ID token of each algorithm, served
+// in-process.
 func BenchmarkSSOCodeFlow(b *testing.B) {
-	app := newBenchApp(b)
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		b.Run(alg, func(b *testing.B) { benchmarkSSOCodeFlow(b, alg) })
+	}
+}
+
+func benchmarkSSOCodeFlow(b *testing.B, idTokenAlg string) {
+	app := newBenchApp(b, idTokenAlg)
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
 		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},
@@ -92,7 +100,7 @@ func BenchmarkDiscovery(b *testing.B) { benchmarkGET(b, op.PathDiscovery) }
 func BenchmarkJWKS(b *testing.B) { benchmarkGET(b, op.PathJWKS) }
 
 func benchmarkGET(b *testing.B, path string) {
-	app := newBenchApp(b)
+	app := newBenchApp(b, "")
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
