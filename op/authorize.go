@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -48,7 +49,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		Prompt: params.prompt, MaxAge: params.maxAge, LoginHint: params.loginHint, HintSubject: hintSubject,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
 	}
-	sess, err := p.reusableSession(ctx, r, req)
+	sess, err := p.reusableSession(r, req)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -77,15 +78,27 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Fast path: the session is good and nothing needs asking. The request
-	// is stored with its code in one write and the browser goes straight
-	// back to the client, without a hop through a page.
+	// is stored with its code, and the session recorded as serving the
+	// client (for logout), in one round trip, and the browser goes
+	// straight back to the client without a hop through a page.
 	code := storage.NewToken()
 	req.CodeHash, req.CodeExpiresAt = storage.HashToken(code), now.Add(p.cfg.CodeTTL)
-	if err := p.store.CreateAuthRequest(ctx, req); err != nil {
+	err = p.store.CreateSessionAuthRequest(ctx, req)
+	if errors.Is(err, storage.ErrNotFound) { // the session was deleted meanwhile: as without one
+		if promptNone {
+			p.redirectError(w, r, redirectURI, req.State, true, oidc.ErrLoginRequired())
+			return
+		}
+		req.UserID, req.SessionID, req.AuthTime, req.AMR = "", "", time.Time{}, nil
+		req.CodeHash, req.CodeExpiresAt = "", time.Time{}
+		p.saveAndGo(w, r, req, p.browser.LoginURL(req.ID))
+		return
+	}
+	if err != nil {
 		p.unavailable(w, r, err)
 		return
 	}
-	p.sendCode(w, r, req, code)
+	p.redirectCode(w, r, req, code)
 }
 
 // authorizeClient checks client_id and redirect_uri. Problems with either
@@ -121,8 +134,9 @@ func (p *Provider) authorizeClient(w http.ResponseWriter, r *http.Request, v url
 // reusableSession returns the browser's SSO session when it may answer req
 // without asking the person to sign in again, or nil. A new sign-in is
 // needed for prompt=login, an exceeded max_age, an id_token_hint for
-// another subject, or a disabled user (OIDC Core §3.1.2.1).
-func (p *Provider) reusableSession(ctx context.Context, r *http.Request, req *storage.AuthRequest) (*storage.Session, error) {
+// another subject, or a disabled user (OIDC Core §3.1.2.1; the browser's
+// CurrentSession has no session for a disabled user).
+func (p *Provider) reusableSession(r *http.Request, req *storage.AuthRequest) (*storage.Session, error) {
 	sess, err := p.browser.CurrentSession(r)
 	if err != nil || sess == nil {
 		return nil, err
@@ -134,13 +148,6 @@ func (p *Provider) reusableSession(ctx context.Context, r *http.Request, req *st
 		return nil, nil // max_age=0 is prompt=login (OIDC Core §3.1.2.1)
 	case req.HintSubject != "" && req.HintSubject != sess.UserID:
 		return nil, nil
-	}
-	u, err := p.store.GetUser(ctx, sess.UserID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	return sess, nil
 }
@@ -182,6 +189,11 @@ func (p *Provider) sendCode(w http.ResponseWriter, r *http.Request, req *storage
 		p.unavailable(w, r, err)
 		return
 	}
+	p.redirectCode(w, r, req, code)
+}
+
+// redirectCode sends the code, and the state, to the client.
+func (p *Provider) redirectCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) {
 	q := url.Values{"code": {code}}
 	if req.State != "" {
 		q.Set("state", req.State)
@@ -233,7 +245,7 @@ func redirect(w http.ResponseWriter, r *http.Request, location string) {
 // unavailable shows a page when the store failed. The cause is logged,
 // never shown.
 func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	p.log.ErrorContext(r.Context(), "authorization request failed", "path", r.URL.Path, "error", err)
+	p.log.Log(r.Context(), failureLevel(err), "authorization request failed", "path", r.URL.Path, "error", err)
 	w.Header().Set("Retry-After", "5")
 	p.browser.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is temporarily unavailable",
 		"Something went wrong on our side. Wait a moment and try again.")

@@ -28,6 +28,10 @@ type grant struct {
 	// offline is set when the grant's original scopes include
 	// offline_access: its tokens outlive the browser session.
 	offline bool
+	// user, when not nil, is the grant's user as read with the grant, so
+	// issueTokens need not read it again; nil: issueTokens reads it. A
+	// user who is gone is refused either way.
+	user *storage.User
 }
 
 // refreshResult carries the rotated refresh token into the response.
@@ -46,7 +50,10 @@ type refreshResult struct{ token string }
 // of a code exchange has the family ID as its jti (see revokeCodeFamily).
 func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, refreshed *refreshResult) (*zop.Response, error) {
 	now := p.now()
-	u, err := p.store.GetUser(ctx, g.userID)
+	u, err := g.user, error(nil)
+	if u == nil {
+		u, err = p.store.GetUser(ctx, g.userID)
+	}
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}

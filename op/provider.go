@@ -19,7 +19,8 @@ import (
 // web): the SSO session behind the request's cookie, and pages for people.
 type Browser interface {
 	// CurrentSession returns the live session of the request's cookie, or
-	// nil when there is none. An error means the store failed.
+	// nil when there is none (a session of a disabled or deleted user is
+	// none). An error means the store failed.
 	CurrentSession(r *http.Request) (*storage.Session, error)
 	// ClearSession expires the session cookie.
 	ClearSession(w http.ResponseWriter)

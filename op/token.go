@@ -110,13 +110,16 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	c := r.Client.(client).c
 	now := p.now()
 	hash := storage.HashToken(r.Data.RefreshToken)
-	old, err := p.store.GetRefreshToken(ctx, hash)
+	// One round trip for the token, its session and its user; the
+	// rotation is the second.
+	rg, err := p.store.GetRefreshGrant(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	}
 	if err != nil {
 		return nil, serverError(err)
 	}
+	old := rg.Token
 	// Another client's token is refused without touching it: that is a
 	// client bug, not a sign of theft (RFC 6749 §6).
 	if old.ClientID != c.ID {
@@ -137,11 +140,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	if !slices.Contains(old.Scopes, scopeOfflineAccess) {
 		// Without offline_access the grant lives only as long as the
 		// browser session it came from.
-		sess, err := p.store.GetSession(ctx, old.SessionID)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, serverError(err)
-		}
-		if sess == nil || !sess.Active(now, p.cfg.SessionIdleTimeout) {
+		if sess := rg.Session; sess == nil || !sess.Active(now, p.cfg.SessionIdleTimeout) {
 			return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
 		}
 	}
@@ -168,6 +167,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		userID: stored.UserID, sessionID: stored.SessionID, scopes: scopes,
 		authTime: stored.AuthTime, amr: stored.AMR,
 		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
+		user: rg.User,
 	}, &refreshResult{token: next.token})
 }
 

@@ -64,6 +64,12 @@ type Clients interface {
 type AuthRequests interface {
 	// CreateAuthRequest inserts r. ErrAlreadyExists if the ID is taken.
 	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
+	// CreateSessionAuthRequest stores r, a request answered from the live
+	// session r.SessionID (usually with its code already set), and records
+	// that the session served r.ClientID (as AddSessionClient): both or
+	// neither, in one round trip. ErrNotFound if the session or the client
+	// is absent; ErrAlreadyExists as for CreateAuthRequest.
+	CreateSessionAuthRequest(ctx context.Context, r *AuthRequest) error
 	// GetAuthRequest returns the request, or ErrNotFound.
 	GetAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
 	// AuthenticateAuthRequest binds a user to the request. ErrNotFound if
@@ -105,6 +111,10 @@ type Sessions interface {
 	// GetSessionByTokenHash returns the session whose cookie token hashes to
 	// tokenHash (revoked or not), or ErrNotFound.
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
+	// GetSessionWithUser returns, in one round trip, the session whose
+	// cookie token hashes to tokenHash (revoked or not) and its user (nil
+	// when absent), or ErrNotFound when there is no such session.
+	GetSessionWithUser(ctx context.Context, tokenHash string) (*Session, *User, error)
 	// ListUserSessions returns the user's sessions that are not revoked,
 	// newest first.
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
@@ -161,6 +171,11 @@ type RefreshTokens interface {
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
 	// GetRefreshToken returns the token by hash (in any state), or ErrNotFound.
 	GetRefreshToken(ctx context.Context, tokenHash string) (*RefreshToken, error)
+	// GetRefreshGrant returns, in one round trip, the token by hash (in
+	// any state) with its user and its session, each nil when absent: what
+	// the refresh grant checks before it rotates. ErrNotFound if there is
+	// no such token.
+	GetRefreshGrant(ctx context.Context, tokenHash string) (*RefreshGrant, error)
 	// RotateRefreshToken atomically marks the live token with oldHash as
 	// rotated and inserts next (whose FamilyID, ClientID, UserID,
 	// SessionID, Scopes, AuthTime, AMR and FamilyExpiresAt are copied from

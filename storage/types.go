@@ -227,6 +227,14 @@ type AccessTokenStatus struct {
 	User          *User // nil when not asked for or absent
 }
 
+// RefreshGrant is a refresh token with the rows its next use depends on,
+// read together (storage.RefreshTokens.GetRefreshGrant).
+type RefreshGrant struct {
+	Token   *RefreshToken
+	User    *User    // nil when absent
+	Session *Session // nil when absent (offline_access tokens outlive it)
+}
+
 // LogoutDelivery is one back-channel logout token to deliver to one client
 // (Back-Channel Logout 1.0 §2.5): a row of the durable outbox. The token
 // itself is signed at delivery time, so retries carry fresh iat/exp.

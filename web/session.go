@@ -16,15 +16,16 @@ const touchInterval = time.Minute
 // CurrentSession returns the browser's live single sign-on session. It
 // returns (nil, nil) when there is no session cookie, or the cookie names
 // no session, or the session is revoked, idle too long or past its absolute
-// expiry. An error means the store failed. LastSeenAt is refreshed at most
-// once a minute.
+// expiry, or its user is gone or disabled. An error means the store
+// failed. Session and user are read in one round trip; LastSeenAt is
+// refreshed at most once a minute.
 func (h *Handler) CurrentSession(r *http.Request) (*storage.Session, error) {
 	c, err := r.Cookie(h.sessionName)
 	if err != nil || !wellFormedToken(c.Value) {
 		return nil, nil
 	}
 	ctx := r.Context()
-	s, err := h.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
+	s, u, err := h.store.GetSessionWithUser(ctx, storage.HashToken(c.Value))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
@@ -32,7 +33,10 @@ func (h *Handler) CurrentSession(r *http.Request) (*storage.Session, error) {
 		return nil, fmt.Errorf("web: look up session: %w", err)
 	}
 	now := h.now().UTC()
-	if !s.Active(now, h.idle) {
+	// A disabled user's sessions are revoked when they are disabled; the
+	// user is checked here too, so no page or SSO answer can rely on a
+	// session whose revocation raced with that (OIDC Core §3.1.2.1).
+	if !s.Active(now, h.idle) || u == nil || u.Disabled {
 		return nil, nil
 	}
 	if now.Sub(s.LastSeenAt) >= touchInterval {

@@ -25,6 +25,7 @@ type Store interface {
 	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error
 	CreateSession(ctx context.Context, s *storage.Session) error
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error)
+	GetSessionWithUser(ctx context.Context, tokenHash string) (*storage.Session, *storage.User, error)
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
 	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error

@@ -14,6 +14,24 @@ import (
 func (s *Store) CreateAuthRequest(_ context.Context, r *storage.AuthRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.createAuthRequest(r)
+}
+
+// CreateSessionAuthRequest implements storage.AuthRequests.
+func (s *Store) CreateSessionAuthRequest(_ context.Context, r *storage.AuthRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[r.SessionID]; !ok {
+		return notFound("session", r.SessionID)
+	}
+	if err := s.createAuthRequest(r); err != nil {
+		return err
+	}
+	return s.addSessionClient(r.SessionID, r.ClientID)
+}
+
+// createAuthRequest is CreateAuthRequest; the caller holds s.mu.
+func (s *Store) createAuthRequest(r *storage.AuthRequest) error {
 	if _, ok := s.authRequests[r.ID]; ok {
 		return exists("auth request", r.ID)
 	}

@@ -56,6 +56,24 @@ func (s *Store) GetRefreshToken(_ context.Context, tokenHash string) (*storage.R
 	return cloneRefresh(t), nil
 }
 
+// GetRefreshGrant implements storage.RefreshTokens.
+func (s *Store) GetRefreshGrant(_ context.Context, tokenHash string) (*storage.RefreshGrant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.refresh[tokenHash]
+	if !ok {
+		return nil, notFound("refresh token", "")
+	}
+	g := &storage.RefreshGrant{Token: cloneRefresh(t)}
+	if u, ok := s.users[t.UserID]; ok {
+		g.User = cloneUser(u)
+	}
+	if ss, ok := s.sessions[t.SessionID]; ok {
+		g.Session = cloneSession(ss)
+	}
+	return g, nil
+}
+
 // RotateRefreshToken implements storage.RefreshTokens. The checks run in
 // this order: unknown, revoked or expired, or in a family with a revoked
 // member (ErrNotFound), then rotated outside the grace window

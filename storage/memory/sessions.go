@@ -51,6 +51,22 @@ func (s *Store) GetSessionByTokenHash(_ context.Context, tokenHash string) (*sto
 	return cloneSession(s.sessions[id]), nil
 }
 
+// GetSessionWithUser implements storage.Sessions.
+func (s *Store) GetSessionWithUser(_ context.Context, tokenHash string) (*storage.Session, *storage.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.sessionByHash[tokenHash]
+	if !ok {
+		return nil, nil, notFound("session token", "")
+	}
+	ss := s.sessions[id]
+	var u *storage.User
+	if found, ok := s.users[ss.UserID]; ok {
+		u = cloneUser(found)
+	}
+	return cloneSession(ss), u, nil
+}
+
 // ListUserSessions implements storage.Sessions. Sessions created at the same
 // instant are ordered by ID.
 func (s *Store) ListUserSessions(_ context.Context, userID string) ([]*storage.Session, error) {
@@ -133,6 +149,11 @@ func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Tim
 func (s *Store) AddSessionClient(_ context.Context, sessionID, clientID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addSessionClient(sessionID, clientID)
+}
+
+// addSessionClient is AddSessionClient; the caller holds s.mu.
+func (s *Store) addSessionClient(sessionID, clientID string) error {
 	if _, ok := s.sessions[sessionID]; !ok {
 		return notFound("session", sessionID)
 	}

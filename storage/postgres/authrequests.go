@@ -38,20 +38,40 @@ const authRequestExists = `SELECT EXISTS (SELECT 1 FROM auth_requests WHERE id =
 // CreateAuthRequest implements storage.AuthRequests. ErrNotFound if the
 // client does not exist.
 func (s *Store) CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO auth_requests (id, client_id, redirect_uri, scopes, state,
-		nonce, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
-		hint_subject, created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted,
-		denied, code_hash, code_expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-		$20, $21, $22, $23)`,
-		r.ID, r.ClientID, r.RedirectURI, r.Scopes, r.State,
-		r.Nonce, r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint,
-		r.HintSubject, r.CreatedAt, r.ExpiresAt, r.UserID, r.SessionID, optTime(r.AuthTime), r.AMR, r.ConsentGranted,
-		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt))
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, insertAuthRequest, authRequestArgs(r)...); err != nil {
 		return wrapErr(err, "create auth request %q", r.ID)
 	}
 	return nil
+}
+
+// CreateSessionAuthRequest implements storage.AuthRequests: the session's
+// client row and the request are sent as one pgx batch, which PostgreSQL
+// runs as one implicit transaction (one Sync): both or neither. A missing
+// session fails the first statement's foreign key.
+func (s *Store) CreateSessionAuthRequest(ctx context.Context, r *storage.AuthRequest) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO session_clients (session_id, client_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		r.SessionID, r.ClientID)
+	b.Queue(insertAuthRequest, authRequestArgs(r)...)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return wrapErr(err, "create auth request %q of session %q", r.ID, r.SessionID)
+	}
+	return nil
+}
+
+const insertAuthRequest = `INSERT INTO auth_requests (id, client_id, redirect_uri, scopes, state,
+	nonce, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
+	hint_subject, created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted,
+	denied, code_hash, code_expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+	$20, $21, $22, $23)`
+
+// authRequestArgs are insertAuthRequest's arguments for r.
+func authRequestArgs(r *storage.AuthRequest) []any {
+	return []any{r.ID, r.ClientID, r.RedirectURI, r.Scopes, r.State,
+		r.Nonce, r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint,
+		r.HintSubject, r.CreatedAt, r.ExpiresAt, r.UserID, r.SessionID, optTime(r.AuthTime), r.AMR, r.ConsentGranted,
+		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt)}
 }
 
 // GetAuthRequest implements storage.AuthRequests.

@@ -53,6 +53,34 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (*storage
 	return t, nil
 }
 
+// GetRefreshGrant implements storage.RefreshTokens: three lookups keyed
+// on the token hash, sent as one pgx batch (one network round trip).
+func (s *Store) GetRefreshGrant(ctx context.Context, tokenHash string) (*storage.RefreshGrant, error) {
+	var g storage.RefreshGrant
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE token_hash = $1`, tokenHash).
+		QueryRow(func(row pgx.Row) (err error) {
+			g.Token, err = scanRefreshToken(row)
+			return err
+		})
+	b.Queue(`SELECT `+userColumns+` FROM users
+		WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1)`, tokenHash).
+		QueryRow(func(row pgx.Row) (err error) {
+			g.User, err = scanUser(row)
+			return absentIsNil(err)
+		})
+	b.Queue(`SELECT `+sessionColumns+` FROM sessions
+		WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)`, tokenHash).
+		QueryRow(func(row pgx.Row) (err error) {
+			g.Session, err = scanSession(row)
+			return absentIsNil(err)
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, wrapErr(err, "get refresh grant")
+	}
+	return &g, nil
+}
+
 // RotateRefreshToken implements storage.RefreshTokens in one transaction.
 //
 // A conditional UPDATE marks the old token rotated only if it is live at

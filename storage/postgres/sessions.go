@@ -54,6 +54,31 @@ func (s *Store) GetSessionByTokenHash(ctx context.Context, tokenHash string) (*s
 	return ss, nil
 }
 
+// GetSessionWithUser implements storage.Sessions: two lookups keyed on
+// the token hash, sent as one pgx batch (one network round trip).
+func (s *Store) GetSessionWithUser(ctx context.Context, tokenHash string) (*storage.Session, *storage.User, error) {
+	var (
+		ss *storage.Session
+		u  *storage.User
+	)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash).
+		QueryRow(func(row pgx.Row) (err error) {
+			ss, err = scanSession(row)
+			return err
+		})
+	b.Queue(`SELECT `+userColumns+` FROM users
+		WHERE id = (SELECT user_id FROM sessions WHERE token_hash = $1)`, tokenHash).
+		QueryRow(func(row pgx.Row) (err error) {
+			u, err = scanUser(row)
+			return absentIsNil(err)
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, wrapErr(err, "get session with user")
+	}
+	return ss, u, nil
+}
+
 // ListUserSessions implements storage.Sessions: sessions not revoked
 // (expired or not), newest first.
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error) {
