@@ -20,7 +20,9 @@ func scanThrottle(row pgx.Row) (*storage.LoginThrottle, error) {
 }
 
 // RecordLoginFailure implements storage.LoginThrottles. One transaction
-// makes sure the row exists, locks it (SELECT … FOR UPDATE), applies the
+// creates or locks the row in one upsert (INSERT … ON CONFLICT DO UPDATE
+// … RETURNING: the row exists and is locked afterwards even if a
+// concurrent ClearLoginFailures deleted it a moment before), applies the
 // policy's rule in Go and writes the result back: concurrent attempts on
 // one key wait for each other, so each is counted exactly once.
 func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, policy storage.ThrottlePolicy) (*storage.LoginThrottle, bool, error) {
@@ -29,11 +31,9 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 		admitted bool
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO login_throttles (`+throttleColumns+`)
-			VALUES ($1, 0, $2, NULL, $2) ON CONFLICT (key) DO NOTHING`, key, now); err != nil {
-			return err
-		}
-		cur, err := scanThrottle(tx.QueryRow(ctx, `SELECT `+throttleColumns+` FROM login_throttles WHERE key = $1 FOR UPDATE`, key))
+		cur, err := scanThrottle(tx.QueryRow(ctx, `INSERT INTO login_throttles (`+throttleColumns+`)
+			VALUES ($1, 0, $2, NULL, $2) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+			RETURNING `+throttleColumns, key, now))
 		if err != nil {
 			return err
 		}

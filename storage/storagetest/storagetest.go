@@ -116,6 +116,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginThrottleSchedule", testLoginThrottleSchedule},
 		{"LoginThrottleWindow", testLoginThrottleWindow},
 		{"ConcurrentLoginFailures", testConcurrentLoginFailures},
+		{"ConcurrentLoginFailuresAndClears", testConcurrentLoginFailuresAndClears},
 		{"ConcurrentLogoutClaim", testConcurrentLogoutClaim},
 		{"ConcurrentEndSession", testConcurrentEndSession},
 		{"AuditLog", testAuditLog},

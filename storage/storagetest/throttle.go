@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,5 +122,27 @@ func testConcurrentLoginFailures(t *testing.T, s storage.Store) {
 	mustOK(t, err, "GetLoginThrottle")
 	if got.Failures != n || in != policy.Free {
 		t.Fatalf("%d concurrent attempts: counter %d with %d admitted; want %d with %d", n, got.Failures, in, n, policy.Free)
+	}
+}
+
+// testConcurrentLoginFailuresAndClears: attempts on a key while
+// successful sign-ins clear it (as every sign-in clears the account
+// counters) always succeed: a counter deleted between "make sure it
+// exists" and "lock it" must not fail an attempt.
+func testConcurrentLoginFailuresAndClears(t *testing.T, s storage.Store) {
+	const n = 60
+	policy := storage.ThrottlePolicy{Window: time.Hour, Free: n, Delay: time.Minute, MaxDelay: time.Minute}
+	errs := race(n, func(i int) error {
+		if i%2 == 0 {
+			return s.ClearLoginFailures(t.Context(), "user:alice")
+		}
+		_, admitted, err := s.RecordLoginFailure(t.Context(), "user:alice", at(0), policy)
+		if err == nil && !admitted {
+			return fmt.Errorf("attempt %d refused under a policy that admits %d", i, n)
+		}
+		return err
+	})
+	if ok, _ := tally(t, "RecordLoginFailure/ClearLoginFailures", errs); ok != n {
+		t.Fatalf("%d of %d concurrent calls succeeded", ok, n)
 	}
 }
