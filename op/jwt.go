@@ -144,22 +144,31 @@ func atHash(accessToken string, alg jose.SignatureAlgorithm) (string, error) {
 
 // parseAccessToken verifies a JWT access token we issued and checks iss,
 // exp and iat at now (with leeway).
+// A token verified before with the same key set comes from p.verified
+// without a second signature check; exp and iat are checked every time.
 func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenClaims, error) {
-	payload, err := p.keys.verify(token, typAccessToken)
-	if err != nil {
-		return nil, err
-	}
-	var c accessTokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, errInvalidJWT
-	}
-	if c.Issuer != p.issuer || c.Subject == "" || c.JTI == "" {
-		return nil, errInvalidJWT
+	version := p.keys.version()
+	c, cached := p.verified.get(token, version, now)
+	if !cached {
+		payload, err := p.keys.verify(token, typAccessToken)
+		if err != nil {
+			return nil, err
+		}
+		c = &accessTokenClaims{}
+		if err := json.Unmarshal(payload, c); err != nil {
+			return nil, errInvalidJWT
+		}
+		if c.Issuer != p.issuer || c.Subject == "" || c.JTI == "" {
+			return nil, errInvalidJWT
+		}
 	}
 	if now.Unix() >= c.Expiry+int64(clockLeeway.Seconds()) || c.IssuedAt > now.Unix()+int64(clockLeeway.Seconds()) {
 		return nil, fmt.Errorf("%w: expired", errInvalidJWT)
 	}
-	return &c, nil
+	if !cached {
+		p.verified.put(token, version, c, now)
+	}
+	return c, nil
 }
 
 // idTokenHint is what we take from a verified id_token_hint.

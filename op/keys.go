@@ -325,6 +325,15 @@ func algRank(alg string) int {
 }
 
 // signer returns the current key for alg.
+// version identifies the key set in use (it changes whenever a key is
+// added, changes state or is removed); "" before the keys are loaded.
+func (k *Keys) version() string {
+	if set := k.set.Load(); set != nil {
+		return set.version
+	}
+	return ""
+}
+
 func (k *Keys) signer(alg jose.SignatureAlgorithm) (*signingKey, error) {
 	set := k.set.Load()
 	if set == nil {

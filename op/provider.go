@@ -128,6 +128,7 @@ type Provider struct {
 	discovery []byte
 	token     http.Handler
 	logout    *Logout
+	verified  verifiedTokens // access tokens already verified (parseAccessToken)
 }
 
 // New validates cfg and builds a Provider.

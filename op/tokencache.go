@@ -1,0 +1,78 @@
+package op
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// Verified-token cache limits.
+const (
+	// verifiedTokenTTL caps how long a verification is remembered.
+	verifiedTokenTTL = 5 * time.Minute
+	// verifiedTokenMax bounds the entries (two generations of half each:
+	// a few MiB at most).
+	verifiedTokenMax = 10_000
+)
+
+// verifiedTokens remembers access tokens whose signature and claims were
+// checked, so a resource server that introspects the same token again,
+// or calls userinfo with it, does not pay for another ECDSA verification
+// (about 60 % of an introspection's CPU). Only the exact token bytes hit
+// (keyed by their SHA-256). Expiry is still checked on every use, an
+// entry is forgotten after verifiedTokenTTL, and the whole cache is
+// dropped when the key set changes, so a key that is removed stops
+// vouching for tokens at once. Liveness (deny list, session, family,
+// user) is never cached: it is read from the store every time.
+//
+// Memory is bounded with two generations: new entries go to cur; when cur
+// is full it becomes old and the previous old is dropped.
+type verifiedTokens struct {
+	mu       sync.Mutex
+	version  string // the key set the entries were verified with
+	cur, old map[[sha256.Size]byte]verifiedToken
+}
+
+type verifiedToken struct {
+	claims accessTokenClaims
+	until  time.Time
+}
+
+// get returns the claims of token if it was verified with the key set
+// version and the entry has not run out at now.
+func (c *verifiedTokens) get(token, version string, now time.Time) (*accessTokenClaims, bool) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil, false
+	}
+	e, ok := c.cur[key]
+	if !ok {
+		e, ok = c.old[key]
+	}
+	if !ok || !now.Before(e.until) {
+		return nil, false
+	}
+	claims := e.claims
+	return &claims, true
+}
+
+// put remembers that token verified with the key set version, with its
+// claims, until min(now+verifiedTokenTTL, expiry).
+func (c *verifiedTokens) put(token, version string, claims *accessTokenClaims, now time.Time) {
+	until := now.Add(verifiedTokenTTL)
+	if exp := time.Unix(claims.Expiry, 0); exp.Before(until) {
+		until = exp
+	}
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		c.version, c.cur, c.old = version, nil, nil
+	}
+	if c.cur == nil || len(c.cur) >= verifiedTokenMax/2 {
+		c.old, c.cur = c.cur, make(map[[sha256.Size]byte]verifiedToken, 64)
+	}
+	c.cur[key] = verifiedToken{claims: *claims, until: until}
+}
