@@ -57,6 +57,7 @@ func TestOpenHonoursPoolSettings(t *testing.T) {
 	}{
 		{"pool_max_conns in a key=value DSN", "host=/nonexistent dbname=x pool_max_conns=3", 3},
 		{"pool_max_conns in a URL", "postgres://u@localhost/x?pool_max_conns=7", 7},
+		{"default pool size", "postgres://u@localhost/x", DefaultMaxConns()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +36,15 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
+// DefaultMaxConns is the pool size when the DSN sets no pool_max_conns:
+// 4 per CPU, at least 8. pgxpool's own default, max(4, NumCPU), keeps
+// write-heavy requests (a code flow commits three times, each waiting for
+// its WAL flush) queueing for a connection while the CPUs idle: on 2 CPUs,
+// SSO sign-ins went from ~760/s with 4 connections to ~1,100/s with 8 or
+// 16 (BENCHMARKS.md). Two replicas with 8 connections each stay far below
+// PostgreSQL's default max_connections of 100.
+func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
+
 // Defaults applied when the DSN does not set them.
 const (
 	defaultConnectTimeout  = 5 * time.Second
@@ -44,9 +55,10 @@ const (
 // string, and checks that it answers. Pool settings in the DSN
 // (pool_max_conns, pool_min_conns, pool_max_conn_lifetime,
 // pool_max_conn_idle_time, pool_health_check_period) are honoured; without
-// them pgxpool's defaults apply (at most max(4, runtime.NumCPU())
-// connections, recycled after an hour). A DSN without connect_timeout gets
-// 5s, one without application_name gets "monban".
+// pool_max_conns the pool holds at most DefaultMaxConns() connections, and
+// pgxpool's other defaults apply (connections recycled after an hour). A
+// DSN without connect_timeout gets 5s, one without application_name gets
+// "monban".
 // The schema must already be migrated (package migrations).
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := poolConfig(dsn)
@@ -104,6 +116,9 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns()
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
