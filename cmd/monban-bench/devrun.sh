@@ -11,13 +11,17 @@ mkdir -p bin
 $GO build -o bin/monban ./cmd/monban
 $GO build -o bin/monban-bench ./cmd/monban-bench
 log=$(mktemp)
-MONBAN_TRUSTED_PROXIES=127.0.0.1 bin/monban serve --dev >"$log" 2>&1 &
+start=$(date +%s%N)
+MONBAN_TRUSTED_PROXIES=127.0.0.1 bin/monban serve --dev --management-listen 127.0.0.1:19099 >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-	grep -q 'sign in as' "$log" && curl -fsS -o /dev/null http://localhost:8080/jwks 2>/dev/null && break
-	sleep 0.1
+for _ in $(seq 2000); do
+	curl -fs -o /dev/null http://127.0.0.1:19099/readyz 2>/dev/null && break
+	sleep 0.005
 done
+echo "ready (/readyz 200) $(( ($(date +%s%N) - start) / 1000000 )) ms after start"
+sleep 2
+echo "idle RSS: $(awk '/VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")"
 user=$(sed -n 's/.*username "\([^"]*\)".*/\1/p' "$log")
 pass=$(sed -n 's/.*password "\([^"]*\)".*/\1/p' "$log")
 read -r id secret redirect < <(awk '$1 == "client" && $2 == "demo-app-1" { print $2, $4, $6 }' "$log")

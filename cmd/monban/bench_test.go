@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -65,13 +66,39 @@ func BenchmarkSSOCodeFlow(b *testing.B) {
 
 func benchmarkSSOCodeFlow(b *testing.B, idTokenAlg string) {
 	app := newBenchApp(b, idTokenAlg)
+	b.ReportAllocs()
+	for b.Loop() {
+		app.signIn(b)
+	}
+}
+
+// BenchmarkIntrospection measures RFC 7662 introspection of a live JWT
+// access token by its client: client authentication, signature check and
+// the liveness read (memory store).
+func BenchmarkIntrospection(b *testing.B) {
+	app := newBenchApp(b, "ES256")
+	form := url.Values{"token": {app.signIn(b)}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/introspect", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("app", app.clientSecret)
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"active":true`) {
+			b.Fatalf("introspect: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// signIn runs one SSO code flow and returns the access token.
+func (app *benchApp) signIn(b *testing.B) string {
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
 		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
 	authorizeURL := "/authorize?" + q.Encode()
-	b.ReportAllocs()
-	for b.Loop() {
+	{
 		req := httptest.NewRequest(http.MethodGet, authorizeURL, nil)
 		req.AddCookie(app.cookie)
 		rec := httptest.NewRecorder()
@@ -90,6 +117,13 @@ func benchmarkSSOCodeFlow(b *testing.B, idTokenAlg string) {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("token: %d %s", rec.Code, rec.Body)
 		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+			b.Fatal(err)
+		}
+		return tok.AccessToken
 	}
 }
 

@@ -85,6 +85,11 @@ type Config struct {
 	// person then shares the proxy's address and its per-address limit
 	// (30 sign-in attempts a minute), so list the proxies.
 	TrustedProxies []netip.Prefix
+	// Pprof serves Go's profiler (net/http/pprof) at /debug/pprof/ on the
+	// management listener, never the public one. Off by default: a
+	// profile costs CPU while it runs, and the endpoints tell whoever can
+	// reach them a lot about the process.
+	Pprof bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -155,6 +160,7 @@ var options = []option{
 	{key: "backchannel_allow_private_networks", set: func(c *Config, v string) error {
 		return setBool(&c.BackchannelAllowPrivateNetworks, v)
 	}},
+	{key: "pprof", set: func(c *Config, v string) error { return setBool(&c.Pprof, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
@@ -525,6 +531,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Bool("pprof", c.Pprof),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,10 @@ type management struct {
 	keysReady func() bool
 	// pending returns the number of migrations not applied yet; nil when
 	// there is no schema (--dev, the memory store).
-	pending  func(ctx context.Context) (int, error)
-	metrics  *metrics
+	pending func(ctx context.Context) (int, error)
+	metrics *metrics
+	// pprof serves Go's profiler at /debug/pprof/ (config `pprof`).
+	pprof    bool
 	draining atomic.Bool
 	current  atomic.Bool // the schema was found current once: it stays so
 }
@@ -52,6 +55,16 @@ func (m *management) handler() http.Handler {
 	mux.HandleFunc("GET /readyz", m.readyz)
 	if m.metrics != nil {
 		mux.Handle("GET /metrics", m.metrics)
+	}
+	if m.pprof {
+		// net/http/pprof's handlers, on this private listener only (never
+		// the public one): CPU and heap profiles of a running server, as
+		// BENCHMARKS.md uses them.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }

@@ -82,6 +82,30 @@ func TestManagementEndpoints(t *testing.T) {
 	}
 }
 
+// TestManagementPprof: the profiler is on the management listener only
+// when configured.
+func TestManagementPprof(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pprof bool
+		want  int
+	}{
+		{"off-by-default", false, http.StatusNotFound},
+		{"on", true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &management{store: memory.New(), pprof: tc.pprof}
+			if code, _ := get(t, m.handler(), "/debug/pprof/"); code != tc.want {
+				t.Fatalf("/debug/pprof/ = %d, want %d", code, tc.want)
+			}
+		})
+	}
+	c, err := loadArgs(t, nil, map[string]string{"MONBAN_PPROF": "true"})
+	if err != nil || !c.Pprof {
+		t.Fatalf("MONBAN_PPROF=true: %v, pprof %v", err, c != nil && c.Pprof)
+	}
+}
+
 // TestReadyzMigrationsChecksOnce: once the schema was current the check is
 // not repeated (migrations are forward-only), so probes cost one ping.
 func TestReadyzMigrationsChecksOnce(t *testing.T) {

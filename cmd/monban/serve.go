@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks,
 		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies}}
 	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema
+	waitSeed := func() error { return nil }              // --dev: the demo data is in the store
 	listen := cfg.Listen
 	if dev {
 		app.Issuer = devIssuer
@@ -55,16 +57,23 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		app.Store = store
 		app.KEK = op.RandomKeyEncryptionKeys()
 		app.AllowPrivateBackchannel = true // demo clients run on localhost
-		creds, err := seedDemo(ctx, store)
-		if err != nil {
-			return err
-		}
-		printDemo(stdout, app.Issuer, creds)
-		for _, f := range seeded {
-			if err := f(ctx, store, creds); err != nil {
-				return err
+		// The demo data (an argon2id hash) is made while buildApp below
+		// generates the signing keys: both are CPU work on an empty store,
+		// and together they are most of the time to ready.
+		seeding := make(chan error, 1)
+		go func() {
+			creds, err := seedDemo(ctx, store)
+			if err == nil {
+				printDemo(stdout, app.Issuer, creds)
+				for _, f := range seeded {
+					if err = f(ctx, store, creds); err != nil {
+						break
+					}
+				}
 			}
-		}
+			seeding <- err
+		}()
+		waitSeed = func() error { return <-seeding }
 	} else {
 		kek, err := op.ParseKeyEncryptionKeys(cfg.Secrets)
 		if err != nil {
@@ -91,11 +100,20 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		app.Metrics = newMetrics(nil)
 	}
 	a, err := buildApp(ctx, app)
+	if seedErr := waitSeed(); err == nil {
+		err = seedErr
+	}
 	if err != nil {
 		return err
 	}
+	// Start-up work leaves garbage that the runtime would hand back to the
+	// OS only over minutes: the demo password's argon2id hash (19 MiB) and
+	// RSA key generation. Returning it now keeps an idle server small
+	// (issue 8: idle RSS).
+	debug.FreeOSMemory()
 	if cfg.ManagementListen != "" {
-		m := &management{store: app.Store, keysReady: a.Keys.Ready, pending: schemaPending, metrics: app.Metrics}
+		m := &management{store: app.Store, keysReady: a.Keys.Ready, pending: schemaPending, metrics: app.Metrics,
+			pprof: cfg.Pprof}
 		stop, err := startManagement(cfg.ManagementListen, m, logger)
 		if err != nil {
 			return err
