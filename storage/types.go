@@ -218,13 +218,32 @@ type AccessTokenQuery struct {
 
 // AccessTokenStatus is the state an access token's liveness depends on,
 // read in one round trip (RFC 7662 §2.2 `active`; RFC 7009 §2.1).
+//
+// Session and User carry only what the token path reads (see
+// Session.LivenessView and User.ClaimsView): every introspection and
+// userinfo call reads them, so secrets such as the password hash are
+// never fetched and the read stays small.
 type AccessTokenStatus struct {
 	Revoked bool     // the jti is on the deny list
-	Session *Session // nil when not asked for or absent
+	Session *Session // LivenessView; nil when not asked for or absent
 	// FamilyRevoked is true when the family has a revoked member or no
 	// member at all (deleted with its client). False when not asked for.
 	FamilyRevoked bool
-	User          *User // nil when not asked for or absent
+	User          *User // ClaimsView; nil when not asked for or absent
+}
+
+// LivenessView is s with only the fields Active and the token path read:
+// ID, UserID, ExpiresAt, LastSeenAt and RevokedAt.
+func (s Session) LivenessView() Session {
+	return Session{ID: s.ID, UserID: s.UserID, ExpiresAt: s.ExpiresAt, LastSeenAt: s.LastSeenAt, RevokedAt: s.RevokedAt}
+}
+
+// ClaimsView is u with only the fields the token path reads: ID and
+// Disabled, and the profile the userinfo claims come from (OIDC Core
+// §5.1). PasswordHash, Admin and CreatedAt are left out.
+func (u User) ClaimsView() User {
+	return User{ID: u.ID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
+		GivenName: u.GivenName, FamilyName: u.FamilyName, Disabled: u.Disabled, UpdatedAt: u.UpdatedAt}
 }
 
 // RefreshGrant is a refresh token with the rows its next use depends on,

@@ -35,13 +35,15 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 		_, st.Revoked = s.deniedJTIs[q.JTI]
 	}
 	if ss, ok := s.sessions[q.SessionID]; ok && q.SessionID != "" {
-		st.Session = cloneSession(ss)
+		v := ss.LivenessView()
+		st.Session = &v
 	}
 	if q.FamilyID != "" {
 		st.FamilyRevoked = s.familyRevoked(q.FamilyID)
 	}
 	if u, ok := s.users[q.UserID]; ok && q.UserID != "" {
-		st.User = cloneUser(u)
+		v := u.ClaimsView()
+		st.User = &v
 	}
 	return &st, nil
 }

@@ -33,8 +33,8 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 
 // GetAccessTokenStatus implements storage.AccessTokens in one statement
 // that returns one row: the deny-list and family checks as EXISTS
-// subqueries, the session and the user LEFT JOINed (all NULL when absent
-// or not asked for). One statement instead of a batch of four halves the
+// subqueries, the session's and the user's columns the token path needs
+// LEFT JOINed (all NULL when absent or not asked for). One statement instead of a batch of four halves the
 // work on both sides of the connection for introspection and userinfo.
 func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQuery) (*storage.AccessTokenStatus, error) {
 	var (
@@ -49,22 +49,18 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
 			$3 <> '' AND (EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3 AND revoked_at IS NOT NULL)
 				OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
-			COALESCE(s.id, ''), COALESCE(s.token_hash, ''), COALESCE(s.user_id, ''), s.auth_time, s.amr,
-			s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.ended_at,
+			COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
 			COALESCE(u.id, ''), COALESCE(u.username, ''), COALESCE(u.email, ''), COALESCE(u.email_verified, false),
 			COALESCE(u.name, ''), COALESCE(u.given_name, ''), COALESCE(u.family_name, ''),
-			COALESCE(u.password_hash, ''), COALESCE(u.disabled, false), COALESCE(u.admin, false),
-			u.created_at, u.updated_at
+			COALESCE(u.disabled, false), u.updated_at
 		FROM (SELECT 1) AS one
 		LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
 		LEFT JOIN users u ON $4 <> '' AND u.id = $4`,
 		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(
 		&st.Revoked, &st.FamilyRevoked,
-		&ss.ID, &ss.TokenHash, &ss.UserID, scanOptTime{&ss.AuthTime}, &ss.AMR,
-		scanOptTime{&ss.CreatedAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.ExpiresAt},
-		scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt},
+		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt},
 		&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.GivenName, &u.FamilyName,
-		&u.PasswordHash, &u.Disabled, &u.Admin, scanOptTime{&u.CreatedAt}, scanOptTime{&u.UpdatedAt})
+		&u.Disabled, scanOptTime{&u.UpdatedAt})
 	if err != nil {
 		return nil, wrapErr(err, "get access token status")
 	}

@@ -187,7 +187,7 @@ func testAccessTokenStatus(t *testing.T, s storage.Store) {
 	}{
 		{"nothing-asked", storage.AccessTokenQuery{}, storage.AccessTokenStatus{}},
 		{"all-live", storage.AccessTokenQuery{JTI: "jti-ok", SessionID: sd.session.ID, FamilyID: "fam-live", UserID: sd.user.ID},
-			storage.AccessTokenStatus{Session: sd.session, User: sd.user}},
+			storage.AccessTokenStatus{Session: ptr(sd.session.LivenessView()), User: ptr(sd.user.ClaimsView())}},
 		{"revoked-jti", storage.AccessTokenQuery{JTI: "jti-revoked"}, storage.AccessTokenStatus{Revoked: true}},
 		{"revoked-family", storage.AccessTokenQuery{FamilyID: "fam-dead"}, storage.AccessTokenStatus{FamilyRevoked: true}},
 		{"unknown-family-is-revoked", storage.AccessTokenQuery{FamilyID: "no-such-family"}, storage.AccessTokenStatus{FamilyRevoked: true}},
