@@ -82,12 +82,19 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 		}
 	}
 	must(store.CreateAuthRequest(ctx, &storage.AuthRequest{ID: "live", ClientID: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	// Audit entries: three past a 30-day retention, one within it.
+	for i, age := range []time.Duration{90, 60, 31, 29} {
+		must(store.AppendAudit(ctx, &storage.AuditEntry{ID: fmt.Sprint("audit-", i), Time: now.Add(-age * 24 * time.Hour),
+			Action: storage.ActionSignIn}))
+	}
 
-	j, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now }, Batch: 2})
+	j, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now }, Batch: 2,
+		AuditRetention: 30 * 24 * time.Hour})
 	must(err)
 	got, err := j.Step(ctx)
 	must(err)
-	want := JanitorResult{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5}
+	want := JanitorResult{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5,
+		AuditEntries: 3}
 	if got != want {
 		t.Fatalf("Step = %+v, want %+v", got, want)
 	}
@@ -97,6 +104,13 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 	}{
 		{"live-auth-request", func() error { _, err := store.GetAuthRequest(ctx, "live"); return err }},
 		{"recently-ended-session", func() error { _, err := store.GetSession(ctx, "s-0-1h0m0s"); return err }},
+		{"audit-entry-within-retention", func() error {
+			got, err := store.ListAudit(ctx, storage.AuditFilter{}, 0, 10)
+			if err == nil && (len(got) != 1 || got[0].ID != "audit-3") {
+				err = fmt.Errorf("audit entries left: %d", len(got))
+			}
+			return err
+		}},
 		{"recently-revoked-family", func() error {
 			_, err := store.GetRefreshToken(ctx, storage.HashToken("f-0-1m0s"))
 			return err
@@ -110,5 +124,12 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 	}
 	if _, err := NewJanitor(JanitorConfig{Store: store, Batch: -1}); err == nil {
 		t.Error("negative batch accepted")
+	}
+	// A negative retention keeps the audit trail forever.
+	forever, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now.Add(10 * 365 * 24 * time.Hour) },
+		AuditRetention: -1})
+	must(err)
+	if res, err := forever.Step(ctx); err != nil || res.AuditEntries != 0 {
+		t.Errorf("Step with audit retention off = %+v, %v; want no audit entry deleted", res, err)
 	}
 }

@@ -41,6 +41,9 @@ type Cleanup interface {
 	// before failedBefore. (Delivered ones are removed at once by
 	// CompleteLogoutDelivery.)
 	DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore time.Time, limit int) (int, error)
+	// DeleteAuditEntries removes up to limit audit entries older than
+	// before, oldest first (the retention of the audit trail).
+	DeleteAuditEntries(ctx context.Context, before time.Time, limit int) (int, error)
 	// CountLogoutDeliveries returns how many deliveries are waiting to be
 	// sent (pending, retries included) and how many were given up.
 	CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error)

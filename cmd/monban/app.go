@@ -51,6 +51,9 @@ type appConfig struct {
 	// until ctx ends, as serve does. Tests leave it off and drive the keys
 	// with their clock.
 	RotateKeys bool
+	// AuditRetention is how long the janitor keeps audit entries; zero:
+	// op.DefaultAuditRetention, negative: forever.
+	AuditRetention time.Duration
 	// Metrics, when not nil, counts requests and the events of op and web
 	// (served by the management listener).
 	Metrics *metrics
@@ -154,7 +157,8 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		pages.RenderError(w, r, http.StatusNotFound, "monban sign-in service",
 			"This is a sign-in service. Applications send you here when you sign in to them.")
 	})
-	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger})
+	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger,
+		AuditRetention: cfg.AuditRetention})
 	if err != nil {
 		return nil, err
 	}

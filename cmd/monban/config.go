@@ -85,6 +85,10 @@ type Config struct {
 	// person then shares the proxy's address and its per-address limit
 	// (30 sign-in attempts a minute), so list the proxies.
 	TrustedProxies []netip.Prefix
+	// AuditRetention is how long audit entries (sign-ins, admin changes,
+	// …) are kept before the janitor deletes them; 0 keeps them forever.
+	// Default one year.
+	AuditRetention time.Duration
 	// Pprof serves Go's profiler (net/http/pprof) at /debug/pprof/ on the
 	// management listener, never the public one. Off by default: a
 	// profile costs CPU while it runs, and the endpoints tell whoever can
@@ -120,6 +124,7 @@ func defaultConfig() *Config {
 		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
 		KeyRotationPeriod:  op.DefaultKeyRotationPeriod,
 		AdminFreshAuth:     admin.DefaultFreshAuth,
+		AuditRetention:     op.DefaultAuditRetention,
 		LogLevel:           defaultLogLevel,
 		LogFormat:          defaultLogFormat,
 	}
@@ -160,6 +165,7 @@ var options = []option{
 	{key: "backchannel_allow_private_networks", set: func(c *Config, v string) error {
 		return setBool(&c.BackchannelAllowPrivateNetworks, v)
 	}},
+	{key: "audit_retention", set: func(c *Config, v string) error { return setDuration(&c.AuditRetention, v) }},
 	{key: "pprof", set: func(c *Config, v string) error { return setBool(&c.Pprof, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
@@ -440,6 +446,9 @@ func (c *Config) Validate(dev bool) error {
 	if c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute {
 		add("shutdown delay %s must be between 0 and 1m", c.ShutdownDelay)
 	}
+	if c.AuditRetention != 0 && c.AuditRetention < 24*time.Hour {
+		add("audit retention %s must be 0 (keep forever) or at least 1d", c.AuditRetention)
+	}
 	if c.AdminFreshAuth < time.Minute || c.AdminFreshAuth > 12*time.Hour {
 		add("admin fresh authentication window %s must be between 1m and 12h", c.AdminFreshAuth)
 	}
@@ -531,6 +540,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Bool("pprof", c.Pprof),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),

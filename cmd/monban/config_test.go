@@ -641,3 +641,34 @@ func TestConfigTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigAuditRetention covers audit_retention: a year by default, days
+// or durations, 0 for forever, and nothing shorter than a day.
+func TestConfigAuditRetention(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "default-a-year", want: 365 * 24 * time.Hour},
+		{name: "ninety-days", env: map[string]string{"MONBAN_AUDIT_RETENTION": "90d"}, want: 90 * 24 * time.Hour},
+		{name: "forever", env: map[string]string{"MONBAN_AUDIT_RETENTION": "0"}, want: 0},
+		{name: "too-short", env: map[string]string{"MONBAN_AUDIT_RETENTION": "1h"}, want: time.Hour, wantErr: "at least 1d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadArgs(t, nil, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AuditRetention != tc.want {
+				t.Fatalf("AuditRetention = %s, want %s", c.AuditRetention, tc.want)
+			}
+			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+			err = c.Validate(false)
+			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -41,7 +41,11 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		AdminFreshAuth:          cfg.AdminFreshAuth,
 		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
 		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks,
-		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies}}
+		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies},
+		AuditRetention:          cfg.AuditRetention}
+	if cfg.AuditRetention == 0 {
+		app.AuditRetention = -1 // configured as "keep forever"
+	}
 	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema
 	waitSeed := func() error { return nil }              // --dev: the demo data is in the store
 	listen := cfg.Listen

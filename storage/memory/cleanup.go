@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
@@ -134,6 +135,31 @@ func (s *Store) DeleteFailedLogoutDeliveries(_ context.Context, failedBefore tim
 	return deleteWhere(s.deliveries, limit, func(_ string, d *storage.LogoutDelivery) bool {
 		return !d.FailedAt.IsZero() && d.FailedAt.Before(ts(failedBefore))
 	}), nil
+}
+
+// DeleteAuditEntries implements storage.Cleanup.
+func (s *Store) DeleteAuditEntries(_ context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := make([]*storage.AuditEntry, 0, len(s.audit))
+	for _, e := range s.audit {
+		if e.Time.Before(ts(before)) {
+			old = append(old, e)
+		}
+	}
+	slices.SortFunc(old, func(a, b *storage.AuditEntry) int { return a.Time.Compare(b.Time) })
+	if len(old) > limit {
+		old = old[:limit]
+	}
+	gone := make(map[*storage.AuditEntry]bool, len(old))
+	for _, e := range old {
+		gone[e] = true
+	}
+	s.audit = slices.DeleteFunc(s.audit, func(e *storage.AuditEntry) bool { return gone[e] })
+	return len(old), nil
 }
 
 // CountLogoutDeliveries implements storage.Cleanup.

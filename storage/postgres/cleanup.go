@@ -87,6 +87,16 @@ func (s *Store) DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore t
 		SELECT count(*) FROM gone`, failedBefore, limit)
 }
 
+// DeleteAuditEntries implements storage.Cleanup, oldest first through the
+// index on at.
+func (s *Store) DeleteAuditEntries(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete old audit entries", `WITH gone AS (
+			DELETE FROM audit_log WHERE id IN (
+				SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, before, limit)
+}
+
 // CountLogoutDeliveries implements storage.Cleanup.
 func (s *Store) CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error) {
 	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE failed_at IS NULL),

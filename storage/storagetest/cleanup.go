@@ -213,3 +213,33 @@ func testLogoutDeliveryCounts(t *testing.T, s storage.Store) {
 		t.Errorf("after cleanup: %d pending, %d failed, %v; want 1, 1", p, f, err)
 	}
 }
+
+// testDeleteAuditEntries: entries older than the cut-off go, oldest first
+// and at most limit per call; newer ones stay.
+func testDeleteAuditEntries(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	for i, age := range []time.Duration{-50 * time.Hour, -40 * time.Hour, -30 * time.Hour, -time.Hour, 0} {
+		mustOK(t, s.AppendAudit(ctx, &storage.AuditEntry{ID: fmt.Sprintf("a%d", i), Time: at(age),
+			Action: storage.ActionSignIn, Actor: "alice"}), "AppendAudit")
+	}
+	if _, err := s.DeleteAuditEntries(ctx, at(0), 0); err == nil {
+		t.Error("limit 0 accepted")
+	}
+	n, err := s.DeleteAuditEntries(ctx, at(-24*time.Hour), 2)
+	mustOK(t, err, "DeleteAuditEntries")
+	if n != 2 {
+		t.Fatalf("first batch deleted %d, want 2", n)
+	}
+	left, err := s.ListAudit(ctx, storage.AuditFilter{}, 0, 10)
+	mustOK(t, err, "ListAudit")
+	var ids []string
+	for _, e := range left {
+		ids = append(ids, e.ID)
+	}
+	assertStrings(t, "entries left after the oldest two went", []string{"a4", "a3", "a2"}, ids)
+	n, err = s.DeleteAuditEntries(ctx, at(-24*time.Hour), 2)
+	mustOK(t, err, "DeleteAuditEntries")
+	if n != 1 {
+		t.Fatalf("second batch deleted %d, want 1 (a2)", n)
+	}
+}

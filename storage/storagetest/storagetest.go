@@ -127,6 +127,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"DeleteEndedSessions", testDeleteEndedSessions},
 		{"DeleteDeadRefreshFamilies", testDeleteDeadRefreshFamilies},
 		{"LogoutDeliveryCounts", testLogoutDeliveryCounts},
+		{"DeleteAuditEntries", testDeleteAuditEntries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
