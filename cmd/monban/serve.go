@@ -95,6 +95,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 			return fmt.Errorf("database: %w", err)
 		}
 		defer store.Close()
+		checkPoolSize(ctx, logger, store)
 		app.Metrics = newMetrics(store.PoolStats)
 		schemaPending = func(ctx context.Context) (int, error) { return migrations.Pending(ctx, cfg.DatabaseURL) }
 		app.Store, app.KEK, app.Issuer = store, kek, cfg.Issuer
@@ -203,3 +204,35 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 var _ storage.Store = (*postgres.Store)(nil)
+
+// checkPoolSize logs the connection pool's size against the server's
+// max_connections (checklist R13: the pools of all replicas together must
+// stay below it, with room for migrations and operators), and warns when
+// this replica alone would take half of them or more.
+func checkPoolSize(ctx context.Context, logger *slog.Logger, store *postgres.Store) {
+	serverMax, err := store.ServerMaxConnections(ctx)
+	if err != nil {
+		logger.Warn("could not read the database's max_connections", "err", err)
+		return
+	}
+	poolMax := store.PoolStats().MaxConns
+	if msg := poolSizeProblem(poolMax, serverMax); msg != "" {
+		logger.Warn(msg, "pool_max_conns", poolMax, "max_connections", serverMax)
+		return
+	}
+	logger.Info("database pool", "pool_max_conns", poolMax, "max_connections", serverMax,
+		"replicas_that_fit", (serverMax-reservedConnections)/poolMax)
+}
+
+// reservedConnections are left for migrations, operators and superusers
+// when counting how many replicas' pools fit.
+const reservedConnections = 10
+
+// poolSizeProblem describes a pool too large for the server, or "".
+func poolSizeProblem(poolMax, serverMax int32) string {
+	if 2*poolMax > serverMax-reservedConnections {
+		return "database pool too large for the server: fewer than two replicas fit in max_connections; " +
+			"lower pool_max_conns in the database URL or raise max_connections"
+	}
+	return ""
+}

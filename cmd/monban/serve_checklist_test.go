@@ -138,3 +138,25 @@ func TestChecklistCLIPasswordPolicy(t *testing.T) {
 		}
 	})
 }
+
+// TestChecklistR13PoolSize: serve warns when its pool leaves no room for a
+// second replica in the server's max_connections.
+func TestChecklistR13PoolSize(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		poolMax, serverMax int32
+		wantProblem        bool
+	}{
+		{"default-pool-default-server", 8, 100, false},
+		{"two-replicas-just-fit", 45, 100, false},
+		{"one-replica-takes-half", 46, 100, true},
+		{"pool-above-server", 200, 100, true},
+		{"tiny-server", 8, 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := poolSizeProblem(tc.poolMax, tc.serverMax) != ""; got != tc.wantProblem {
+				t.Fatalf("poolSizeProblem(%d, %d) problem = %v, want %v", tc.poolMax, tc.serverMax, got, tc.wantProblem)
+			}
+		})
+	}
+}

@@ -111,6 +111,15 @@ func (s *Store) PoolStats() PoolStats {
 	}
 }
 
+// ServerMaxConnections returns the server's max_connections setting.
+func (s *Store) ServerMaxConnections(ctx context.Context) (int32, error) {
+	var n int32
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int`).Scan(&n); err != nil {
+		return 0, wrapErr(err, "read max_connections")
+	}
+	return n, nil
+}
+
 // poolConfig parses dsn and fills in monban's defaults.
 func poolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)

@@ -123,3 +123,12 @@ func TestServerOutage(t *testing.T) {
 	_, err = s.ListUsers(t.Context())
 	mustOK(t, err, "ListUsers after the outage")
 }
+
+// TestServerMaxConnections reads the server's limit that serve compares
+// its pool with (checklist R13).
+func TestServerMaxConnections(t *testing.T) {
+	n, err := open(t).ServerMaxConnections(t.Context())
+	if err != nil || n < 1 {
+		t.Fatalf("ServerMaxConnections = %d, %v", n, err)
+	}
+}
