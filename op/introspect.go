@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -16,8 +17,9 @@ import (
 var errTokenInactive = errors.New("access token inactive")
 
 // activeAccessToken verifies a JWT access token and checks, in one store
-// round trip, that nothing has taken it away since it was issued
-// (RFC 7662 §2.2 `active`; RFC 7009 §2.1):
+// round trip (a read of the liveness epoch when this replica already saw
+// the token live and nothing was revoked since), that nothing has taken
+// it away since it was issued (RFC 7662 §2.2 `active`; RFC 7009 §2.1):
 //   - its jti is not on the deny list (revoked at /revoke);
 //   - its refresh family (`fid`) is not revoked (refresh-token revocation,
 //     reuse detection, logout of a session-bound grant, forced logout);
@@ -46,18 +48,47 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 		}
 		return at, nil, nil
 	}
+	// A status this replica read before is still true while the liveness
+	// epoch has not moved (storage.AccessTokens.LivenessEpoch): one
+	// trivial read instead of the four lookups. Only live statuses are
+	// remembered, and time-based ends (expiry, idleness) are checked
+	// again now; a cached status that no longer looks live is read anew.
+	version := p.keys.version()
+	if st, ok := p.verified.status(token, version); ok && p.live(at, st, now) {
+		epoch, err := p.store.LivenessEpoch(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if epoch == st.Epoch {
+			u := *st.User
+			return at, &u, nil
+		}
+	}
 	st, err := p.store.GetAccessTokenStatus(ctx, storage.AccessTokenQuery{
 		JTI: at.JTI, SessionID: at.SID, FamilyID: at.FamilyID, UserID: at.Subject,
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, nil, err
-	case st.Revoked, st.FamilyRevoked, st.User == nil, st.User.Disabled:
-		return nil, nil, errTokenInactive
-	case at.SID != "" && (st.Session == nil || !st.Session.Active(now, p.cfg.SessionIdleTimeout)):
+	}
+	if !p.live(at, st, now) {
 		return nil, nil, errTokenInactive
 	}
-	return at, st.User, nil
+	p.verified.setStatus(token, version, st)
+	u := *st.User
+	return at, &u, nil
+}
+
+// live reports whether st keeps the user token at alive at now: not on the
+// deny list, its family not revoked, its user present and enabled, and
+// its session (when it has one) active.
+func (p *Provider) live(at *accessTokenClaims, st *storage.AccessTokenStatus, now time.Time) bool {
+	switch {
+	case st.Revoked, st.FamilyRevoked, st.User == nil, st.User.Disabled:
+		return false
+	case at.SID != "" && (st.Session == nil || !st.Session.Active(now, p.cfg.SessionIdleTimeout)):
+		return false
+	}
+	return true
 }
 
 // introspectionResponse is the answer of the introspection endpoint

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/monban-idp/monban/storage"
 )
 
 // Verified-token cache limits.
@@ -22,8 +24,12 @@ const (
 // (keyed by their SHA-256). Expiry is still checked on every use, an
 // entry is forgotten after verifiedTokenTTL, and the whole cache is
 // dropped when the key set changes, so a key that is removed stops
-// vouching for tokens at once. Liveness (deny list, session, family,
-// user) is never cached: it is read from the store every time.
+// vouching for tokens at once.
+//
+// Each entry may also hold the token's last live status, tagged with the
+// liveness epoch it was read at; activeAccessToken uses it only while the
+// store's epoch is unchanged (storage.AccessTokens.LivenessEpoch), so a
+// revocation committed anywhere is seen by the next request.
 //
 // Memory is bounded with two generations: new entries go to cur; when cur
 // is full it becomes old and the previous old is dropped.
@@ -36,6 +42,9 @@ type verifiedTokens struct {
 type verifiedToken struct {
 	claims accessTokenClaims
 	until  time.Time
+	// status is the last live status read for the token (with the
+	// liveness epoch it was read at); nil: none yet.
+	status *storage.AccessTokenStatus
 }
 
 // get returns the claims of token if it was verified with the key set
@@ -75,4 +84,38 @@ func (c *verifiedTokens) put(token, version string, claims *accessTokenClaims, n
 		c.old, c.cur = c.cur, make(map[[sha256.Size]byte]verifiedToken, 64)
 	}
 	c.cur[key] = verifiedToken{claims: *claims, until: until}
+}
+
+// status returns the live status last remembered for token under the key
+// set version. The caller must not change it.
+func (c *verifiedTokens) status(token, version string) (*storage.AccessTokenStatus, bool) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil, false
+	}
+	e, ok := c.cur[key]
+	if !ok {
+		e, ok = c.old[key]
+	}
+	return e.status, ok && e.status != nil
+}
+
+// setStatus remembers st as token's live status, if the token itself is
+// still remembered under the key set version. st must not change later.
+func (c *verifiedTokens) setStatus(token, version string, st *storage.AccessTokenStatus) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return
+	}
+	if e, ok := c.cur[key]; ok {
+		e.status = st
+		c.cur[key] = e
+	} else if e, ok := c.old[key]; ok {
+		e.status = st
+		c.old[key] = e
+	}
 }

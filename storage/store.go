@@ -211,8 +211,19 @@ type AccessTokens interface {
 	// IsAccessTokenRevoked reports whether the jti is on the deny list.
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 	// GetAccessTokenStatus reads, in one round trip, the deny-list entry,
-	// session, refresh family and user that q names.
+	// session, refresh family and user that q names, and the liveness
+	// epoch they were read at.
 	GetAccessTokenStatus(ctx context.Context, q AccessTokenQuery) (*AccessTokenStatus, error)
+	// LivenessEpoch returns the liveness epoch: a counter that increases
+	// with every committed change that can make a live access token
+	// inactive or change what GetAccessTokenStatus returns for it — a
+	// deny-list entry; a session revoked, deleted or its expiry changed; a
+	// refresh token revoked or deleted; a user changed or deleted. While
+	// the epoch equals a status's Epoch, that status still holds, except
+	// for what time alone changes (expiry, idleness), which callers check.
+	// Changes that only make tokens more live (a session touched, a token
+	// rotated) need not increase it.
+	LivenessEpoch(ctx context.Context) (int64, error)
 }
 
 // LogoutDeliveries is the durable outbox of back-channel logout tokens

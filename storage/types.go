@@ -230,6 +230,9 @@ type AccessTokenStatus struct {
 	// member at all (deleted with its client). False when not asked for.
 	FamilyRevoked bool
 	User          *User // ClaimsView; nil when not asked for or absent
+	// Epoch is the liveness epoch the status was read at
+	// (AccessTokens.LivenessEpoch).
+	Epoch int64
 }
 
 // LivenessView is s with only the fields Active and the token path read:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,37 +25,7 @@ import (
 // through A, get a code through B without a login form, log out through B,
 // and prompt=none through A answers login_required.
 func TestReplicasActAsOneProvider(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	front := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + front.Listener.Addr().String()
-	clock := storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
-	kek := op.RandomKeyEncryptionKeys()
-	csrfKey := deriveKey(testSecret, "csrf") // what serve derives from MONBAN_SECRETS
-	var replicas [2]http.Handler
-	var stores [2]storage.Store
-	for i := range replicas {
-		st, err := postgres.Open(t.Context(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Close)
-		a, err := buildApp(t.Context(), appConfig{Issuer: issuer, Store: st, KEK: kek, CSRFKey: csrfKey, Now: clock.Now,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Hasher: password.NewHasher(testHashParams, 2),
-			AllowPrivateBackchannel: true})
-		if err != nil {
-			t.Fatalf("replica %d: %v", i, err)
-		}
-		replicas[i], stores[i] = a.Handler, st
-	}
-	// The load balancer: the test decides which replica answers.
-	var target atomic.Int32
-	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		replicas[target.Load()].ServeHTTP(w, r)
-	})
-	front.Start()
-	t.Cleanup(front.Close)
-	via := func(i int32) { target.Store(i) }
-
+	issuer, via, stores, clock := startReplicas(t)
 	p := &testProvider{URL: issuer, Store: stores[0], Clock: clock}
 	rcv := newReceiver(t)
 	registerLogoutClients(t, p, rcv)
@@ -82,4 +53,109 @@ func TestReplicasActAsOneProvider(t *testing.T) {
 		t.Fatalf("prompt=none through A after logout through B: %q, want login_required", got)
 	}
 	fx.assertDead(t, "app-b", b.token.AccessToken)
+}
+
+// startReplicas starts two provider instances with their own pools and
+// caches on one PostgreSQL database, behind one address; via(i) makes
+// replica i answer the next requests.
+func startReplicas(t *testing.T) (issuer string, via func(int32), stores [2]storage.Store, clock *storagetest.Clock) {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	front := httptest.NewUnstartedServer(nil)
+	issuer = "http://" + front.Listener.Addr().String()
+	clock = storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
+	kek := op.RandomKeyEncryptionKeys()
+	csrfKey := deriveKey(testSecret, "csrf") // what serve derives from MONBAN_SECRETS
+	var replicas [2]http.Handler
+	for i := range replicas {
+		st, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		a, err := buildApp(t.Context(), appConfig{Issuer: issuer, Store: st, KEK: kek, CSRFKey: csrfKey, Now: clock.Now,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Hasher: password.NewHasher(testHashParams, 2),
+			AllowPrivateBackchannel: true})
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		replicas[i], stores[i] = a.Handler, st
+	}
+	// The load balancer: the test decides which replica answers.
+	var target atomic.Int32
+	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		replicas[target.Load()].ServeHTTP(w, r)
+	})
+	front.Start()
+	t.Cleanup(front.Close)
+	return issuer, func(i int32) { target.Store(i) }, stores, clock
+}
+
+// TestReplicasSeeRevocationsAtOnce: a replica that has introspected a
+// token and remembered it live (its liveness cache) answers inactive on
+// the very next request after another replica, or the CLI, takes the
+// token away: a revoked access token, a logged-out session, a disabled
+// user, a revoked refresh family. The liveness epoch is read from the
+// database on every request, so no notification has to arrive first.
+func TestReplicasSeeRevocationsAtOnce(t *testing.T) {
+	issuer, via, stores, clock := startReplicas(t)
+	p := &testProvider{URL: issuer, Store: stores[0], Clock: clock}
+	rcv := newReceiver(t)
+	registerLogoutClients(t, p, rcv)
+	fx := openLogoutFixture(t, p, rcv)
+	warm := func(t *testing.T, token string) {
+		t.Helper()
+		for _, r := range []int32{0, 1} { // both replicas remember the token live
+			via(r)
+			fx.assertLive(t, "app-a", token)
+			fx.assertLive(t, "app-a", token) // the second answer comes from the cache
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		revoke func(t *testing.T, br *browser, tk *tokens)
+	}{
+		{"access-token-revoked-through-B", func(t *testing.T, _ *browser, tk *tokens) {
+			via(1)
+			if resp, body := fx.revoke(t, "app-a", tk.token.AccessToken); resp.StatusCode != http.StatusOK {
+				t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+			}
+		}},
+		{"refresh-family-revoked-through-B", func(t *testing.T, _ *browser, tk *tokens) {
+			via(1)
+			if resp, body := fx.revoke(t, "app-a", tk.token.RefreshToken); resp.StatusCode != http.StatusOK {
+				t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+			}
+		}},
+		{"logout-through-B", func(t *testing.T, br *browser, tk *tokens) {
+			via(1)
+			fx.logoutA(t, br, tk)
+		}},
+		{"user-disabled-by-the-cli", func(t *testing.T, _ *browser, tk *tokens) {
+			u, err := stores[1].GetUserByUsername(t.Context(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Disabled = true
+			if err := stores[1].UpdateUser(t.Context(), u); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				u.Disabled = false
+				if err := stores[1].UpdateUser(context.Background(), u); err != nil {
+					t.Error(err)
+				}
+			})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := newBrowser(t, issuer) // a new person's browser each time
+			via(0)
+			tk := fx.signIn(t, br, fx.a)
+			warm(t, tk.token.AccessToken)
+			tc.revoke(t, br, tk)
+			via(0)
+			fx.assertDead(t, "app-a", tk.token.AccessToken)
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 func (s *Store) RevokeAccessToken(_ context.Context, jti string, expiresAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	if old, ok := s.deniedJTIs[jti]; !ok || old.Before(ts(expiresAt)) {
 		s.deniedJTIs[jti] = ts(expiresAt)
 	}
@@ -31,6 +32,10 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var st storage.AccessTokenStatus
+	if q == (storage.AccessTokenQuery{}) {
+		return &st, nil // as PostgreSQL: nothing asked, no epoch
+	}
+	st.Epoch = s.epoch
 	if q.JTI != "" {
 		_, st.Revoked = s.deniedJTIs[q.JTI]
 	}
@@ -46,4 +51,11 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 		st.User = &v
 	}
 	return &st, nil
+}
+
+// LivenessEpoch implements storage.AccessTokens.
+func (s *Store) LivenessEpoch(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch, nil
 }

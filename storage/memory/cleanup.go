@@ -69,6 +69,7 @@ func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore time.Time, li
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	n := 0
 	for id, ss := range s.sessions {
 		if n == limit {
@@ -91,6 +92,7 @@ func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, l
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	before = ts(before)
 	type family struct{ dead, live bool }
 	families := make(map[string]*family)

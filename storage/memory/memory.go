@@ -49,6 +49,10 @@ type Store struct {
 	keys           map[string]*storage.SigningKey
 	throttles      map[string]storage.LoginThrottle // by key; created on first use
 	audit          []*storage.AuditEntry            // in insertion order
+	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
+	// every method that can end a token's liveness or change what
+	// GetAccessTokenStatus returns increments it.
+	epoch int64
 }
 
 type consentKey struct{ userID, clientID string }
@@ -144,6 +148,7 @@ func (s *Store) ListUsers(context.Context) ([]*storage.User, error) {
 func (s *Store) UpdateUser(_ context.Context, u *storage.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	old, ok := s.users[u.ID]
 	if !ok {
 		return notFound("user", u.ID)
@@ -207,6 +212,7 @@ func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
 func (s *Store) DeleteClient(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	if _, ok := s.clients[id]; !ok {
 		return notFound("client", id)
 	}

@@ -145,6 +145,7 @@ func (s *Store) RevokeRefreshFamily(_ context.Context, familyID string, at time.
 // revokeFamily revokes every unrevoked token of the family. The caller holds
 // s.mu.
 func (s *Store) revokeFamily(familyID string, at time.Time) {
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.FamilyID == familyID && t.RevokedAt.IsZero() {
 			t.RevokedAt = ts(at)
@@ -158,6 +159,7 @@ func (s *Store) revokeFamily(familyID string, at time.Time) {
 func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, keepOffline bool, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.SessionID != sessionID || !t.RevokedAt.IsZero() {
 			continue
@@ -174,6 +176,7 @@ func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, 
 func (s *Store) RevokeUserRefreshTokens(_ context.Context, userID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.UserID == userID && t.RevokedAt.IsZero() {
 			t.RevokedAt = ts(at)

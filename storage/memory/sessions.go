@@ -119,6 +119,7 @@ func (s *Store) RenewSession(_ context.Context, id, newTokenHash string, authTim
 func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	ss, ok := s.sessions[id]
 	if !ok {
 		return notFound("session", id)
@@ -134,6 +135,7 @@ func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error 
 func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	ids := []string{}
 	for id, ss := range s.sessions {
 		if ss.UserID == userID && ss.RevokedAt.IsZero() {

@@ -34,8 +34,10 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 // GetAccessTokenStatus implements storage.AccessTokens in one statement
 // that returns one row: the deny-list and family checks as EXISTS
 // subqueries, the session's and the user's columns the token path needs
-// LEFT JOINed (all NULL when absent or not asked for). One statement instead of a batch of four halves the
-// work on both sides of the connection for introspection and userinfo.
+// LEFT JOINed (all NULL when absent or not asked for), and the liveness
+// epoch, all from one snapshot. One statement instead of a batch of four
+// halves the work on both sides of the connection for introspection and
+// userinfo.
 func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQuery) (*storage.AccessTokenStatus, error) {
 	var (
 		st storage.AccessTokenStatus
@@ -43,7 +45,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 		u  storage.User
 	)
 	if q == (storage.AccessTokenQuery{}) {
-		return &st, nil // nothing asked, nothing sent
+		return &st, nil // nothing asked, nothing sent (and no epoch: nothing to keep)
 	}
 	err := s.pool.QueryRow(ctx, `SELECT
 			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
@@ -52,7 +54,8 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 			COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
 			COALESCE(u.id, ''), COALESCE(u.username, ''), COALESCE(u.email, ''), COALESCE(u.email_verified, false),
 			COALESCE(u.name, ''), COALESCE(u.given_name, ''), COALESCE(u.family_name, ''),
-			COALESCE(u.disabled, false), u.updated_at
+			COALESCE(u.disabled, false), u.updated_at,
+			(SELECT epoch FROM liveness_epoch)
 		FROM (SELECT 1) AS one
 		LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
 		LEFT JOIN users u ON $4 <> '' AND u.id = $4`,
@@ -60,7 +63,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 		&st.Revoked, &st.FamilyRevoked,
 		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt},
 		&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.GivenName, &u.FamilyName,
-		&u.Disabled, scanOptTime{&u.UpdatedAt})
+		&u.Disabled, scanOptTime{&u.UpdatedAt}, &st.Epoch)
 	if err != nil {
 		return nil, wrapErr(err, "get access token status")
 	}
@@ -71,6 +74,17 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 		st.User = &u
 	}
 	return &st, nil
+}
+
+// LivenessEpoch implements storage.AccessTokens: the counter that the
+// triggers of migration 00009 increment when a change that can end a
+// token's liveness commits.
+func (s *Store) LivenessEpoch(ctx context.Context) (int64, error) {
+	var epoch int64
+	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM liveness_epoch`).Scan(&epoch); err != nil {
+		return 0, wrapErr(err, "read liveness epoch")
+	}
+	return epoch, nil
 }
 
 // absentIsNil turns "no row" into success: the caller's pointer stays nil.
