@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/monban-idp/monban/storage"
 )
 
 // TestVerifiedTokens: a verification is reused only for the same token
@@ -69,4 +71,41 @@ func TestVerifiedTokens(t *testing.T) {
 			t.Fatal("a caller changed the cached claims")
 		}
 	})
+}
+
+// TestVerifiedTokenStatus: a live status is kept only next to a verified
+// token of the same key set, and goes with it.
+func TestVerifiedTokenStatus(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	claims := &accessTokenClaims{Subject: "u", JTI: "j", Expiry: now.Add(time.Hour).Unix()}
+	st := &storage.AccessTokenStatus{Epoch: 7}
+	var c verifiedTokens
+	c.setStatus("tok", "v1", st) // not verified yet: nothing to attach it to
+	if _, ok := c.status("tok", "v1"); ok {
+		t.Fatal("a status was kept for a token never verified")
+	}
+	c.put("tok", "v1", claims, now)
+	if _, ok := c.status("tok", "v1"); ok {
+		t.Fatal("a verified token has a status before one was set")
+	}
+	c.setStatus("tok", "v1", st)
+	for _, tc := range []struct {
+		name, token, version string
+		want                 bool
+	}{
+		{"same-token-and-keys", "tok", "v1", true},
+		{"other-token", "tok2", "v1", false},
+		{"other-key-set", "tok", "v2", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := c.status(tc.token, tc.version)
+			if ok != tc.want || ok && got.Epoch != 7 {
+				t.Fatalf("status = %+v, %v; want found %v", got, ok, tc.want)
+			}
+		})
+	}
+	c.put("other", "v2", claims, now) // the key set changed: everything goes
+	if _, ok := c.status("tok", "v1"); ok {
+		t.Fatal("a status survived a key set change")
+	}
 }
