@@ -50,21 +50,28 @@ type verifiedToken struct {
 // get returns the claims of token if it was verified with the key set
 // version and the entry has not run out at now.
 func (c *verifiedTokens) get(token, version string, now time.Time) (*accessTokenClaims, bool) {
-	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.version != version {
-		return nil, false
-	}
-	e, ok := c.cur[key]
-	if !ok {
-		e, ok = c.old[key]
-	}
+	e, ok := c.lookup(token, version)
 	if !ok || !now.Before(e.until) {
 		return nil, false
 	}
 	claims := e.claims
 	return &claims, true
+}
+
+// lookup finds token's entry under the key set version. The caller holds
+// c.mu.
+func (c *verifiedTokens) lookup(token, version string) (verifiedToken, bool) {
+	if c.version != version {
+		return verifiedToken{}, false
+	}
+	key := sha256.Sum256([]byte(token))
+	if e, ok := c.cur[key]; ok {
+		return e, true
+	}
+	e, ok := c.old[key]
+	return e, ok
 }
 
 // put remembers that token verified with the key set version, with its
@@ -89,16 +96,9 @@ func (c *verifiedTokens) put(token, version string, claims *accessTokenClaims, n
 // status returns the live status last remembered for token under the key
 // set version. The caller must not change it.
 func (c *verifiedTokens) status(token, version string) (*storage.AccessTokenStatus, bool) {
-	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.version != version {
-		return nil, false
-	}
-	e, ok := c.cur[key]
-	if !ok {
-		e, ok = c.old[key]
-	}
+	e, ok := c.lookup(token, version)
 	return e.status, ok && e.status != nil
 }
 

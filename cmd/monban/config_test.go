@@ -487,11 +487,7 @@ func TestConfigKeySettings(t *testing.T) {
 			if c.AccessTokenAlg != tc.wantAlg || c.KeyRotationPeriod != tc.wantPeriod {
 				t.Fatalf("access_token_alg %q, key_rotation_period %s; want %q, %s", c.AccessTokenAlg, c.KeyRotationPeriod, tc.wantAlg, tc.wantPeriod)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
 	}
 
@@ -533,11 +529,7 @@ func TestConfigRefreshGraceAndBackchannel(t *testing.T) {
 			if c.RefreshReuseGrace != tc.wantGrace || c.RefreshReuseMax != tc.wantMax || c.BackchannelAllowPrivateNetworks != tc.wantPriv {
 				t.Fatalf("got grace %s max %d private %v", c.RefreshReuseGrace, c.RefreshReuseMax, c.BackchannelAllowPrivateNetworks)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
 	}
 	for _, bad := range []string{"maybe", "2"} {
@@ -568,11 +560,7 @@ func TestConfigAdminFreshAuth(t *testing.T) {
 			if c.AdminFreshAuth != tc.want {
 				t.Fatalf("admin_fresh_auth = %s, want %s", c.AdminFreshAuth, tc.want)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
 	}
 }
@@ -596,11 +584,7 @@ func TestConfigShutdownDelay(t *testing.T) {
 			if err != nil || c.ShutdownDelay != tc.want {
 				t.Fatalf("shutdown_delay = %s (%v), want %s", c.ShutdownDelay, err, tc.want)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
 	}
 }
@@ -664,11 +648,18 @@ func TestConfigAuditRetention(t *testing.T) {
 			if c.AuditRetention != tc.want {
 				t.Fatalf("AuditRetention = %s, want %s", c.AuditRetention, tc.want)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
+	}
+}
+
+// assertValidates fills c's required settings and checks that Validate
+// fails with an error containing wantErr, or passes when wantErr is "".
+func assertValidates(t *testing.T, c *Config, wantErr string) {
+	t.Helper()
+	c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
+	err := c.Validate(false)
+	if (err == nil) != (wantErr == "") || err != nil && !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("Validate = %v, want %q", err, wantErr)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -32,11 +31,7 @@ func TestConfigManagementListen(t *testing.T) {
 			if c.ManagementListen != tc.want {
 				t.Fatalf("ManagementListen = %q, want %q", c.ManagementListen, tc.want)
 			}
-			c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
-			err = c.Validate(false)
-			if (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
-			}
+			assertValidates(t, c, tc.wantErr)
 		})
 	}
 }
