@@ -30,30 +30,18 @@ func (s *Store) DeleteExpiredAuthRequests(ctx context.Context, now time.Time, li
 
 // DeleteExpiredLoginThrottles implements storage.Cleanup.
 func (s *Store) DeleteExpiredLoginThrottles(ctx context.Context, now time.Time, limit int) (int, error) {
-	return s.deleteBatch(ctx, "delete expired login throttles", `WITH gone AS (
-			DELETE FROM login_throttles WHERE key IN (
-				SELECT key FROM login_throttles WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING 1)
-		SELECT count(*) FROM gone`, now, limit)
+	return s.deleteOldRows(ctx, "delete expired login throttles", "login_throttles", "key", "expires_at", "", now, limit)
 }
 
 // DeleteExpiredAccessTokenRevocations implements storage.Cleanup.
 func (s *Store) DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time, limit int) (int, error) {
-	return s.deleteBatch(ctx, "delete expired access token revocations", `WITH gone AS (
-			DELETE FROM access_token_revocations WHERE jti IN (
-				SELECT jti FROM access_token_revocations WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING 1)
-		SELECT count(*) FROM gone`, now, limit)
+	return s.deleteOldRows(ctx, "delete expired access token revocations", "access_token_revocations", "jti", "expires_at", "", now, limit)
 }
 
 // DeleteEndedSessions implements storage.Cleanup; session_clients rows go
 // with their session (ON DELETE CASCADE).
 func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore time.Time, limit int) (int, error) {
-	return s.deleteBatch(ctx, "delete ended sessions", `WITH gone AS (
-			DELETE FROM sessions WHERE id IN (
-				SELECT id FROM sessions WHERE ended_at < $1 ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING 1)
-		SELECT count(*) FROM gone`, endedBefore, limit)
+	return s.deleteOldRows(ctx, "delete ended sessions", "sessions", "id", "ended_at", " ORDER BY ended_at", endedBefore, limit)
 }
 
 // DeleteDeadRefreshFamilies implements storage.Cleanup. The batch is up
@@ -80,21 +68,13 @@ func (s *Store) DeleteDeadRefreshFamilies(ctx context.Context, before time.Time,
 
 // DeleteFailedLogoutDeliveries implements storage.Cleanup.
 func (s *Store) DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore time.Time, limit int) (int, error) {
-	return s.deleteBatch(ctx, "delete failed logout deliveries", `WITH gone AS (
-			DELETE FROM logout_deliveries WHERE id IN (
-				SELECT id FROM logout_deliveries WHERE failed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING 1)
-		SELECT count(*) FROM gone`, failedBefore, limit)
+	return s.deleteOldRows(ctx, "delete failed logout deliveries", "logout_deliveries", "id", "failed_at", "", failedBefore, limit)
 }
 
 // DeleteAuditEntries implements storage.Cleanup, oldest first through the
 // index on at.
 func (s *Store) DeleteAuditEntries(ctx context.Context, before time.Time, limit int) (int, error) {
-	return s.deleteBatch(ctx, "delete old audit entries", `WITH gone AS (
-			DELETE FROM audit_log WHERE id IN (
-				SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
-			RETURNING 1)
-		SELECT count(*) FROM gone`, before, limit)
+	return s.deleteOldRows(ctx, "delete old audit entries", "audit_log", "id", "at", " ORDER BY at", before, limit)
 }
 
 // CountLogoutDeliveries implements storage.Cleanup.
@@ -105,6 +85,17 @@ func (s *Store) CountLogoutDeliveries(ctx context.Context) (pending, failed int,
 		return 0, 0, wrapErr(err, "count logout deliveries")
 	}
 	return pending, failed, nil
+}
+
+// deleteOldRows deletes up to limit rows of table whose column col is
+// before cutoff (picked by key, in order when order is not empty). The
+// names are the constants of this file, never input.
+func (s *Store) deleteOldRows(ctx context.Context, what, table, key, col, order string, cutoff time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, what, `WITH gone AS (
+			DELETE FROM `+table+` WHERE `+key+` IN (
+				SELECT `+key+` FROM `+table+` WHERE `+col+` < $1`+order+` LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, cutoff, limit)
 }
 
 // deleteBatch runs a cleanup statement that takes (cut-off, limit) and
