@@ -16,7 +16,9 @@ import (
 // (templ.WithNonce), so components can mark the scripts they render:
 //
 //	Content-Security-Policy: default-src 'none'; script-src 'nonce-…'; style-src 'self';
-//	  img-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'
+//	  img-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none';
+//	  report-uri /csp-report; report-to csp
+//	Reporting-Endpoints: csp="/csp-report"
 //	X-Frame-Options: DENY
 //	Referrer-Policy: no-referrer
 //	X-Content-Type-Options: nosniff
@@ -64,6 +66,9 @@ func newNonce() string {
 
 func setPageHeaders(hdr http.Header, nonce string) {
 	hdr.Set("Content-Security-Policy", contentSecurityPolicy(nonce, ""))
+	// The Reporting API endpoint report-to names (report-uri is for
+	// browsers without it).
+	hdr.Set("Reporting-Endpoints", cspReportEndpoint+`="`+CSPReportPath+`"`)
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -82,7 +87,8 @@ func contentSecurityPolicy(nonce, extraFormAction string) string {
 		formAction += " " + extraFormAction
 	}
 	return "default-src 'none'; script-src " + scriptSrc + "; style-src 'self'; img-src 'self'; " +
-		"form-action " + formAction + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+		"form-action " + formAction + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
+		"report-uri " + CSPReportPath + "; report-to " + cspReportEndpoint
 }
 
 // ensurePageHeaders sets the page headers unless SecurityHeaders already

@@ -22,6 +22,7 @@ func checkPageHeaders(t *testing.T, name string, hdr http.Header, https bool) st
 	for _, d := range []string{
 		"default-src 'none'", "style-src 'self'", "img-src 'self'", "form-action 'self'",
 		"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+		"report-uri " + CSPReportPath, "report-to " + cspReportEndpoint,
 	} {
 		if !strings.Contains(csp, d) {
 			t.Errorf("%s: CSP %q lacks %q", name, csp, d)
@@ -37,6 +38,7 @@ func checkPageHeaders(t *testing.T, name string, hdr http.Header, https bool) st
 		"X-Content-Type-Options":     "nosniff",
 		"Cross-Origin-Opener-Policy": "same-origin",
 		"Cache-Control":              "no-store",
+		"Reporting-Endpoints":        cspReportEndpoint + `="` + CSPReportPath + `"`,
 	}
 	for k, v := range want {
 		if got := hdr.Get(k); got != v {

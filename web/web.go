@@ -114,6 +114,7 @@ type Handler struct {
 	throttle    ThrottleConfig
 	events      Events
 	audit       *storage.AuditRecorder // writes to store and log
+	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
 }
 
 // New checks cfg and returns a Handler.
@@ -203,6 +204,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(http.HandlerFunc(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))
+	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
 }
 
 // LoginURL returns the sign-in page for the pending authorization request.
