@@ -35,7 +35,8 @@ var errTokenInactive = errors.New("access token inactive")
 // error is a store failure.
 func (p *Provider) activeAccessToken(ctx context.Context, token string) (*accessTokenClaims, *storage.User, error) {
 	now := p.now()
-	at, err := p.parseAccessToken(token, now)
+	key, version := keyOf(token), p.keys.version()
+	at, err := p.parseAccessTokenKey(token, key, version, now)
 	if err != nil {
 		return nil, nil, errTokenInactive
 	}
@@ -53,8 +54,7 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 	// trivial read instead of the four lookups. Only live statuses are
 	// remembered, and time-based ends (expiry, idleness) are checked
 	// again now; a cached status that no longer looks live is read anew.
-	version := p.keys.version()
-	if st, ok := p.verified.status(token, version); ok && p.live(at, st, now) {
+	if st, ok := p.verified.status(key, version); ok && p.live(at, st, now) {
 		epoch, err := p.store.LivenessEpoch(ctx)
 		if err != nil {
 			return nil, nil, err
@@ -73,7 +73,7 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 	if !p.live(at, st, now) {
 		return nil, nil, errTokenInactive
 	}
-	p.verified.setStatus(token, version, st)
+	p.verified.setStatus(key, version, st)
 	u := *st.User
 	return at, &u, nil
 }

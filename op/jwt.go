@@ -147,8 +147,13 @@ func atHash(accessToken string, alg jose.SignatureAlgorithm) (string, error) {
 // A token verified before with the same key set comes from p.verified
 // without a second signature check; exp and iat are checked every time.
 func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenClaims, error) {
-	version := p.keys.version()
-	c, cached := p.verified.get(token, version, now)
+	return p.parseAccessTokenKey(token, keyOf(token), p.keys.version(), now)
+}
+
+// parseAccessTokenKey is parseAccessToken with the token's cache key and
+// the key set version already computed.
+func (p *Provider) parseAccessTokenKey(token string, key tokenKey, version string, now time.Time) (*accessTokenClaims, error) {
+	c, cached := p.verified.get(key, version, now)
 	if !cached {
 		payload, err := p.keys.verify(token, typAccessToken)
 		if err != nil {
@@ -166,7 +171,7 @@ func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenCl
 		return nil, fmt.Errorf("%w: expired", errInvalidJWT)
 	}
 	if !cached {
-		p.verified.put(token, version, c, now)
+		p.verified.put(key, version, c, now)
 	}
 	return c, nil
 }

@@ -36,8 +36,14 @@ const (
 type verifiedTokens struct {
 	mu       sync.Mutex
 	version  string // the key set the entries were verified with
-	cur, old map[[sha256.Size]byte]verifiedToken
+	cur, old map[tokenKey]verifiedToken
 }
+
+// tokenKey identifies a token in the cache: the SHA-256 of its bytes.
+type tokenKey [sha256.Size]byte
+
+// keyOf returns token's cache key.
+func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
 
 type verifiedToken struct {
 	claims accessTokenClaims
@@ -47,12 +53,12 @@ type verifiedToken struct {
 	status *storage.AccessTokenStatus
 }
 
-// get returns the claims of token if it was verified with the key set
+// get returns the claims of the token with key if it was verified with the key set
 // version and the entry has not run out at now.
-func (c *verifiedTokens) get(token, version string, now time.Time) (*accessTokenClaims, bool) {
+func (c *verifiedTokens) get(key tokenKey, version string, now time.Time) (*accessTokenClaims, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.lookup(token, version)
+	e, ok := c.lookup(key, version)
 	if !ok || !now.Before(e.until) {
 		return nil, false
 	}
@@ -60,13 +66,12 @@ func (c *verifiedTokens) get(token, version string, now time.Time) (*accessToken
 	return &claims, true
 }
 
-// lookup finds token's entry under the key set version. The caller holds
+// lookup finds the entry of the token with key under the key set version. The caller holds
 // c.mu.
-func (c *verifiedTokens) lookup(token, version string) (verifiedToken, bool) {
+func (c *verifiedTokens) lookup(key tokenKey, version string) (verifiedToken, bool) {
 	if c.version != version {
 		return verifiedToken{}, false
 	}
-	key := sha256.Sum256([]byte(token))
 	if e, ok := c.cur[key]; ok {
 		return e, true
 	}
@@ -74,38 +79,36 @@ func (c *verifiedTokens) lookup(token, version string) (verifiedToken, bool) {
 	return e, ok
 }
 
-// put remembers that token verified with the key set version, with its
+// put remembers that the token with key verified with the key set version, with its
 // claims, until min(now+verifiedTokenTTL, expiry).
-func (c *verifiedTokens) put(token, version string, claims *accessTokenClaims, now time.Time) {
+func (c *verifiedTokens) put(key tokenKey, version string, claims *accessTokenClaims, now time.Time) {
 	until := now.Add(verifiedTokenTTL)
 	if exp := time.Unix(claims.Expiry, 0); exp.Before(until) {
 		until = exp
 	}
-	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.version != version {
 		c.version, c.cur, c.old = version, nil, nil
 	}
 	if c.cur == nil || len(c.cur) >= verifiedTokenMax/2 {
-		c.old, c.cur = c.cur, make(map[[sha256.Size]byte]verifiedToken, 64)
+		c.old, c.cur = c.cur, make(map[tokenKey]verifiedToken, 64)
 	}
 	c.cur[key] = verifiedToken{claims: *claims, until: until}
 }
 
-// status returns the live status last remembered for token under the key
+// status returns the live status last remembered for the token with key under the key
 // set version. The caller must not change it.
-func (c *verifiedTokens) status(token, version string) (*storage.AccessTokenStatus, bool) {
+func (c *verifiedTokens) status(key tokenKey, version string) (*storage.AccessTokenStatus, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.lookup(token, version)
+	e, ok := c.lookup(key, version)
 	return e.status, ok && e.status != nil
 }
 
-// setStatus remembers st as token's live status, if the token itself is
+// setStatus remembers st as the live status of the token with key, if it is
 // still remembered under the key set version. st must not change later.
-func (c *verifiedTokens) setStatus(token, version string, st *storage.AccessTokenStatus) {
-	key := sha256.Sum256([]byte(token))
+func (c *verifiedTokens) setStatus(key tokenKey, version string, st *storage.AccessTokenStatus) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.version != version {

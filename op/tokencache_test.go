@@ -32,8 +32,8 @@ func TestVerifiedTokens(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c verifiedTokens
-			c.put("tok", "v1", tc.put, now)
-			got, hit := c.get(tc.token, tc.version, now.Add(tc.at))
+			c.put(keyOf("tok"), "v1", tc.put, now)
+			got, hit := c.get(keyOf(tc.token), tc.version, now.Add(tc.at))
 			if hit != tc.wantHit {
 				t.Fatalf("hit = %v, want %v", hit, tc.wantHit)
 			}
@@ -44,30 +44,30 @@ func TestVerifiedTokens(t *testing.T) {
 	}
 	t.Run("new-key-set-drops-old-entries", func(t *testing.T) {
 		var c verifiedTokens
-		c.put("a", "v1", claims, now)
-		c.put("b", "v2", claims, now)
-		if _, hit := c.get("a", "v1", now); hit {
+		c.put(keyOf("a"), "v1", claims, now)
+		c.put(keyOf("b"), "v2", claims, now)
+		if _, hit := c.get(keyOf("a"), "v1", now); hit {
 			t.Fatal("an entry of the old key set survived")
 		}
 	})
 	t.Run("bounded", func(t *testing.T) {
 		var c verifiedTokens
 		for i := range 3 * verifiedTokenMax {
-			c.put(fmt.Sprint(i), "v1", claims, now)
+			c.put(keyOf(fmt.Sprint(i)), "v1", claims, now)
 		}
 		if n := len(c.cur) + len(c.old); n > verifiedTokenMax {
 			t.Fatalf("%d entries, want at most %d", n, verifiedTokenMax)
 		}
-		if _, hit := c.get(fmt.Sprint(3*verifiedTokenMax-1), "v1", now); !hit {
+		if _, hit := c.get(keyOf(fmt.Sprint(3*verifiedTokenMax-1)), "v1", now); !hit {
 			t.Fatal("the newest entry was dropped")
 		}
 	})
 	t.Run("caller-cannot-change-the-entry", func(t *testing.T) {
 		var c verifiedTokens
-		c.put("tok", "v1", claims, now)
-		got, _ := c.get("tok", "v1", now)
+		c.put(keyOf("tok"), "v1", claims, now)
+		got, _ := c.get(keyOf("tok"), "v1", now)
 		got.Subject = "mallory"
-		if again, _ := c.get("tok", "v1", now); again.Subject != "u" {
+		if again, _ := c.get(keyOf("tok"), "v1", now); again.Subject != "u" {
 			t.Fatal("a caller changed the cached claims")
 		}
 	})
@@ -80,15 +80,15 @@ func TestVerifiedTokenStatus(t *testing.T) {
 	claims := &accessTokenClaims{Subject: "u", JTI: "j", Expiry: now.Add(time.Hour).Unix()}
 	st := &storage.AccessTokenStatus{Epoch: 7}
 	var c verifiedTokens
-	c.setStatus("tok", "v1", st) // not verified yet: nothing to attach it to
-	if _, ok := c.status("tok", "v1"); ok {
+	c.setStatus(keyOf("tok"), "v1", st) // not verified yet: nothing to attach it to
+	if _, ok := c.status(keyOf("tok"), "v1"); ok {
 		t.Fatal("a status was kept for a token never verified")
 	}
-	c.put("tok", "v1", claims, now)
-	if _, ok := c.status("tok", "v1"); ok {
+	c.put(keyOf("tok"), "v1", claims, now)
+	if _, ok := c.status(keyOf("tok"), "v1"); ok {
 		t.Fatal("a verified token has a status before one was set")
 	}
-	c.setStatus("tok", "v1", st)
+	c.setStatus(keyOf("tok"), "v1", st)
 	for _, tc := range []struct {
 		name, token, version string
 		want                 bool
@@ -98,14 +98,14 @@ func TestVerifiedTokenStatus(t *testing.T) {
 		{"other-key-set", "tok", "v2", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := c.status(tc.token, tc.version)
+			got, ok := c.status(keyOf(tc.token), tc.version)
 			if ok != tc.want || ok && got.Epoch != 7 {
 				t.Fatalf("status = %+v, %v; want found %v", got, ok, tc.want)
 			}
 		})
 	}
-	c.put("other", "v2", claims, now) // the key set changed: everything goes
-	if _, ok := c.status("tok", "v1"); ok {
+	c.put(keyOf("other"), "v2", claims, now) // the key set changed: everything goes
+	if _, ok := c.status(keyOf("tok"), "v1"); ok {
 		t.Fatal("a status survived a key set change")
 	}
 }
