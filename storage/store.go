@@ -24,11 +24,25 @@ type Store interface {
 	LoginThrottles
 	AuditLog
 	Cleanup
+	Atomic
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.
 	Close()
+}
+
+// Atomic groups changes that must commit together, such as an admin
+// change and its audit entry (checklist R8: all or nothing, also when the
+// process dies between the two).
+type Atomic interface {
+	// Atomically runs fn on a Store whose changes commit together when fn
+	// returns nil, and are rolled back otherwise (PostgreSQL: one
+	// transaction); fn's error is returned unchanged. fn must not keep or
+	// close the Store it is given. The memory store, which keeps nothing
+	// across a crash, runs fn on itself: each call stays atomic, but the
+	// changes of calls made before an error are not undone.
+	Atomically(ctx context.Context, fn func(Store) error) error
 }
 
 // Users stores people who can sign in.

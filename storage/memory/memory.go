@@ -486,3 +486,7 @@ func cloneKey(k *storage.SigningKey) *storage.SigningKey {
 // usable while now < exp, as in storage.Session.Active. now is compared at
 // microsecond precision, like everything stored.
 func expired(exp, now time.Time) bool { return !ts(now).Before(exp) }
+
+// Atomically implements storage.Atomic: fn runs on the store itself (see
+// storage.Atomic for what that does not undo).
+func (s *Store) Atomically(_ context.Context, fn func(storage.Store) error) error { return fn(s) }

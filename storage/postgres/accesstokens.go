@@ -13,7 +13,7 @@ import (
 // RevokeAccessToken implements storage.AccessTokens. A second revocation
 // keeps the later expiry.
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO access_token_revocations (jti, expires_at) VALUES ($1, $2)
+	if _, err := s.db.Exec(ctx, `INSERT INTO access_token_revocations (jti, expires_at) VALUES ($1, $2)
 		ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(access_token_revocations.expires_at, EXCLUDED.expires_at)`,
 		jti, expiresAt); err != nil {
 		return wrapErr(err, "revoke access token")
@@ -24,7 +24,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt tim
 // IsAccessTokenRevoked implements storage.AccessTokens.
 func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var revoked bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
 		jti).Scan(&revoked); err != nil {
 		return false, wrapErr(err, "check access token revocation")
 	}
@@ -47,7 +47,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 	if q == (storage.AccessTokenQuery{}) {
 		return &st, nil // nothing asked, nothing sent (and no epoch: nothing to keep)
 	}
-	err := s.pool.QueryRow(ctx, `SELECT
+	err := s.db.QueryRow(ctx, `SELECT
 			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
 			$3 <> '' AND (EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3 AND revoked_at IS NOT NULL)
 				OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
@@ -81,7 +81,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 // token's liveness commits.
 func (s *Store) LivenessEpoch(ctx context.Context) (int64, error) {
 	var epoch int64
-	if err := s.pool.QueryRow(ctx, `SELECT epoch FROM liveness_epoch`).Scan(&epoch); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT epoch FROM liveness_epoch`).Scan(&epoch); err != nil {
 		return 0, wrapErr(err, "read liveness epoch")
 	}
 	return epoch, nil

@@ -14,7 +14,7 @@ const auditColumns = `id, at, actor_id, actor, action, target, before, after, ad
 
 // AppendAudit implements storage.AuditLog.
 func (s *Store) AppendAudit(ctx context.Context, e *storage.AuditEntry) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := s.db.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, e.Time, e.ActorID, e.Actor, e.Action, e.Target, e.Before, e.After, e.Address, e.Detail)
 	if err != nil {
 		return wrapErr(err, "append audit entry %q", e.ID)
@@ -63,7 +63,7 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter, offset, li
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY at DESC, id COLLATE "C" DESC OFFSET ` + arg(max(offset, 0)) + ` LIMIT ` + arg(limit)
-	rows, _ := s.pool.Query(ctx, q, args...)
+	rows, _ := s.db.Query(ctx, q, args...)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.AuditEntry, error) {
 		var e storage.AuditEntry
 		if err := r.Scan(&e.ID, &e.Time, &e.ActorID, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After,

@@ -38,7 +38,7 @@ const authRequestExists = `SELECT EXISTS (SELECT 1 FROM auth_requests WHERE id =
 // CreateAuthRequest implements storage.AuthRequests. ErrNotFound if the
 // client does not exist.
 func (s *Store) CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) error {
-	if _, err := s.pool.Exec(ctx, insertAuthRequest, authRequestArgs(r)...); err != nil {
+	if _, err := s.db.Exec(ctx, insertAuthRequest, authRequestArgs(r)...); err != nil {
 		return wrapErr(err, "create auth request %q", r.ID)
 	}
 	return nil
@@ -53,7 +53,7 @@ func (s *Store) CreateSessionAuthRequest(ctx context.Context, r *storage.AuthReq
 	b.Queue(`INSERT INTO session_clients (session_id, client_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		r.SessionID, r.ClientID)
 	b.Queue(insertAuthRequest, authRequestArgs(r)...)
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return wrapErr(err, "create auth request %q of session %q", r.ID, r.SessionID)
 	}
 	return nil
@@ -76,7 +76,7 @@ func authRequestArgs(r *storage.AuthRequest) []any {
 
 // GetAuthRequest implements storage.AuthRequests.
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error) {
-	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests WHERE id = $1`, id))
+	r, err := scanAuthRequest(s.db.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get auth request %q", id)
 	}
@@ -85,7 +85,7 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (*storage.AuthReq
 
 // AuthenticateAuthRequest implements storage.AuthRequests.
 func (s *Store) AuthenticateAuthRequest(ctx context.Context, id string, res storage.AuthResult) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET user_id = $2, session_id = $3, auth_time = $4, amr = $5
+	tag, err := s.db.Exec(ctx, `UPDATE auth_requests SET user_id = $2, session_id = $3, auth_time = $4, amr = $5
 		WHERE id = $1 AND code_hash IS NULL`,
 		id, res.UserID, res.SessionID, optTime(res.AuthTime), res.AMR)
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Store) AuthenticateAuthRequest(ctx context.Context, id string, res stor
 // SetAuthRequestConsent implements storage.AuthRequests. The latest answer
 // wins: granting clears Denied and denying clears ConsentGranted.
 func (s *Store) SetAuthRequestConsent(ctx context.Context, id string, granted bool) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET consent_granted = $2, denied = NOT $2
+	tag, err := s.db.Exec(ctx, `UPDATE auth_requests SET consent_granted = $2, denied = NOT $2
 		WHERE id = $1 AND code_hash IS NULL`, id, granted)
 	if err != nil {
 		return wrapErr(err, "set consent of auth request %q", id)
@@ -114,7 +114,7 @@ func (s *Store) SetAuthRequestConsent(ctx context.Context, id string, granted bo
 // IssueAuthCode implements storage.AuthRequests. A code hash already used
 // by another request is ErrAlreadyExists.
 func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE auth_requests SET code_hash = $2, code_expires_at = $3
+	tag, err := s.db.Exec(ctx, `UPDATE auth_requests SET code_hash = $2, code_expires_at = $3
 		WHERE id = $1 AND code_hash IS NULL`, id, codeHash, expiresAt)
 	if err != nil {
 		return wrapErr(err, "issue code for auth request %q", id)
@@ -139,7 +139,7 @@ func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresA
 func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
 	familyID := storage.NewID()
 	var live bool
-	r, err := scanAuthRequest(s.pool.QueryRow(ctx, `WITH consumed AS (
+	r, err := scanAuthRequest(s.db.QueryRow(ctx, `WITH consumed AS (
 			DELETE FROM auth_requests WHERE code_hash = $1 RETURNING *
 		), tombstone AS (
 			INSERT INTO auth_code_tombstones (code_hash, request_id, client_id, family_id, consumed_at, expires_at)
@@ -148,7 +148,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.T
 		SELECT `+authRequestColumns+`, code_expires_at > $2 FROM consumed`, codeHash, now, familyID), &live)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var reused storage.CodeReusedError
-		terr := s.pool.QueryRow(ctx, `SELECT request_id, client_id, family_id FROM auth_code_tombstones
+		terr := s.db.QueryRow(ctx, `SELECT request_id, client_id, family_id FROM auth_code_tombstones
 			WHERE code_hash = $1`, codeHash).Scan(&reused.RequestID, &reused.ClientID, &reused.FamilyID)
 		switch {
 		case terr == nil:
@@ -169,7 +169,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.T
 
 // DeleteAuthRequest implements storage.AuthRequests.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id)
+	tag, err := s.db.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id)
 	if err != nil {
 		return wrapErr(err, "delete auth request %q", id)
 	}

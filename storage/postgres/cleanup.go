@@ -79,7 +79,7 @@ func (s *Store) DeleteAuditEntries(ctx context.Context, before time.Time, limit 
 
 // CountLogoutDeliveries implements storage.Cleanup.
 func (s *Store) CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE failed_at IS NULL),
+	err = s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE failed_at IS NULL),
 		count(*) FILTER (WHERE failed_at IS NOT NULL) FROM logout_deliveries`).Scan(&pending, &failed)
 	if err != nil {
 		return 0, 0, wrapErr(err, "count logout deliveries")
@@ -105,7 +105,7 @@ func (s *Store) deleteBatch(ctx context.Context, what, sql string, cutoff time.T
 		return 0, errLimit
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, sql, cutoff, limit).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, sql, cutoff, limit).Scan(&n); err != nil {
 		return 0, wrapErr(err, "%s", what)
 	}
 	return n, nil

@@ -34,7 +34,7 @@ func clientArgs(c *storage.Client) []any {
 
 // CreateClient implements storage.Clients.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
+	_, err := s.db.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		clientArgs(c)...)
 	if err != nil {
@@ -45,7 +45,7 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 
 // GetClient implements storage.Clients.
 func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, error) {
-	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := scanClient(s.db.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get client %q", id)
 	}
@@ -54,7 +54,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 
 // ListClients implements storage.Clients, ordered by ID bytes.
 func (s *Store) ListClients(ctx context.Context) ([]*storage.Client, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id COLLATE "C"`)
+	rows, _ := s.db.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id COLLATE "C"`)
 	clients, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Client, error) { return scanClient(r) })
 	if err != nil {
 		return nil, wrapErr(err, "list clients")
@@ -65,7 +65,7 @@ func (s *Store) ListClients(ctx context.Context) ([]*storage.Client, error) {
 // UpdateClient implements storage.Clients. ErrNotFound if the client is
 // absent.
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE clients SET name = $2, secret_hash = $3, auth_method = $4,
+	tag, err := s.db.Exec(ctx, `UPDATE clients SET name = $2, secret_hash = $3, auth_method = $4,
 		application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8,
 		scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
 		id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
@@ -83,7 +83,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 // CASCADE), so a client registered again under the same ID inherits none
 // of them.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	tag, err := s.db.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
 	if err != nil {
 		return wrapErr(err, "delete client %q", id)
 	}

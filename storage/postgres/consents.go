@@ -10,7 +10,7 @@ import (
 // GetConsent implements storage.Consents.
 func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*storage.Consent, error) {
 	c := storage.Consent{UserID: userID, ClientID: clientID}
-	err := s.pool.QueryRow(ctx, `SELECT scopes, granted_at FROM consents WHERE user_id = $1 AND client_id = $2`,
+	err := s.db.QueryRow(ctx, `SELECT scopes, granted_at FROM consents WHERE user_id = $1 AND client_id = $2`,
 		userID, clientID).Scan(&c.Scopes, &c.GrantedAt)
 	if err != nil {
 		return nil, wrapErr(err, "get consent of user %q for client %q", userID, clientID)
@@ -24,7 +24,7 @@ func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*stora
 // appended in the order given. GrantedAt becomes c.GrantedAt. ErrNotFound
 // if the user or client does not exist.
 func (s *Store) SaveConsent(ctx context.Context, c *storage.Consent) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO consents AS old (user_id, client_id, scopes, granted_at)
+	_, err := s.db.Exec(ctx, `INSERT INTO consents AS old (user_id, client_id, scopes, granted_at)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (user_id, client_id) DO UPDATE SET
 			granted_at = EXCLUDED.granted_at,
@@ -41,7 +41,7 @@ func (s *Store) SaveConsent(ctx context.Context, c *storage.Consent) error {
 
 // DeleteConsent implements storage.Consents.
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID)
+	tag, err := s.db.Exec(ctx, `DELETE FROM consents WHERE user_id = $1 AND client_id = $2`, userID, clientID)
 	if err != nil {
 		return wrapErr(err, "delete consent of user %q for client %q", userID, clientID)
 	}

@@ -32,7 +32,7 @@ func collectDeliveries(rows pgx.Rows) ([]*storage.LogoutDelivery, error) {
 // transaction: all or nothing.
 func (s *Store) EnqueueLogoutDeliveries(ctx context.Context, ds []*storage.LogoutDelivery) error {
 	const op = "enqueue logout deliveries"
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return wrapErr(err, op)
 	}
@@ -58,7 +58,7 @@ func (s *Store) EnqueueLogoutDeliveries(ctx context.Context, ds []*storage.Logou
 // claimer committed meanwhile is re-checked against the lease condition
 // under READ COMMITTED and skipped.
 func (s *Store) ClaimLogoutDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*storage.LogoutDelivery, error) {
-	rows, _ := s.pool.Query(ctx, `UPDATE logout_deliveries SET attempts = attempts + 1, claimed_until = $2
+	rows, _ := s.db.Query(ctx, `UPDATE logout_deliveries SET attempts = attempts + 1, claimed_until = $2
 		WHERE id IN (SELECT id FROM logout_deliveries
 			WHERE failed_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
 			ORDER BY next_attempt_at, id COLLATE "C" LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -81,7 +81,7 @@ func sortDue(ds []*storage.LogoutDelivery) {
 
 // CompleteLogoutDelivery implements storage.LogoutDeliveries.
 func (s *Store) CompleteLogoutDelivery(ctx context.Context, id string, attempt int) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM logout_deliveries WHERE id = $1 AND attempts = $2 AND failed_at IS NULL`,
+	tag, err := s.db.Exec(ctx, `DELETE FROM logout_deliveries WHERE id = $1 AND attempts = $2 AND failed_at IS NULL`,
 		id, attempt)
 	if err != nil {
 		return wrapErr(err, "complete logout delivery %q", id)
@@ -91,7 +91,7 @@ func (s *Store) CompleteLogoutDelivery(ctx context.Context, id string, attempt i
 
 // RetryLogoutDelivery implements storage.LogoutDeliveries.
 func (s *Store) RetryLogoutDelivery(ctx context.Context, id string, attempt int, next time.Time, lastError string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE logout_deliveries SET next_attempt_at = $3, claimed_until = NULL, last_error = $4
+	tag, err := s.db.Exec(ctx, `UPDATE logout_deliveries SET next_attempt_at = $3, claimed_until = NULL, last_error = $4
 		WHERE id = $1 AND attempts = $2 AND failed_at IS NULL`, id, attempt, next, lastError)
 	if err != nil {
 		return wrapErr(err, "retry logout delivery %q", id)
@@ -101,7 +101,7 @@ func (s *Store) RetryLogoutDelivery(ctx context.Context, id string, attempt int,
 
 // FailLogoutDelivery implements storage.LogoutDeliveries.
 func (s *Store) FailLogoutDelivery(ctx context.Context, id string, attempt int, at time.Time, lastError string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE logout_deliveries SET failed_at = $3, claimed_until = NULL, last_error = $4
+	tag, err := s.db.Exec(ctx, `UPDATE logout_deliveries SET failed_at = $3, claimed_until = NULL, last_error = $4
 		WHERE id = $1 AND attempts = $2 AND failed_at IS NULL`, id, attempt, at, lastError)
 	if err != nil {
 		return wrapErr(err, "fail logout delivery %q", id)
@@ -111,7 +111,7 @@ func (s *Store) FailLogoutDelivery(ctx context.Context, id string, attempt int, 
 
 // ListFailedLogoutDeliveries implements storage.LogoutDeliveries.
 func (s *Store) ListFailedLogoutDeliveries(ctx context.Context) ([]*storage.LogoutDelivery, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM logout_deliveries
+	rows, _ := s.db.Query(ctx, `SELECT `+deliveryColumns+` FROM logout_deliveries
 		WHERE failed_at IS NOT NULL ORDER BY failed_at DESC, id COLLATE "C"`)
 	ds, err := collectDeliveries(rows)
 	if err != nil {

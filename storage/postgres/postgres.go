@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -32,6 +33,34 @@ import (
 // safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	db   querier // the pool, or the transaction of Atomically
+}
+
+// querier is what the store's statements run on: *pgxpool.Pool, or the
+// pgx.Tx of Atomically (where Begin opens a savepoint).
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Atomically implements storage.Atomic: fn runs on a Store bound to one
+// transaction, committed when fn returns nil and rolled back otherwise;
+// fn's own error comes back unchanged. Methods that use a transaction of
+// their own run in a savepoint of this one. fn must not keep the Store it
+// is given, nor close it.
+func (s *Store) Atomically(ctx context.Context, fn func(storage.Store) error) error {
+	var fnErr error
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		fnErr = fn(&Store{pool: s.pool, db: tx})
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return wrapErr(err, "transaction")
+	}
+	return err
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -72,7 +101,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, db: pool}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -114,7 +143,7 @@ func (s *Store) PoolStats() PoolStats {
 // ServerMaxConnections returns the server's max_connections setting.
 func (s *Store) ServerMaxConnections(ctx context.Context) (int32, error) {
 	var n int32
-	if err := s.pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int`).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT current_setting('max_connections')::int`).Scan(&n); err != nil {
 		return 0, wrapErr(err, "read max_connections")
 	}
 	return n, nil
@@ -164,7 +193,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // storage.ErrConflict). The result is wrapped with the operation's context.
 func (s *Store) notFoundOr(ctx context.Context, conflict error, existsSQL string, arg any, format string, args ...any) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, existsSQL, arg).Scan(&exists); err != nil {
+	if err := s.db.QueryRow(ctx, existsSQL, arg).Scan(&exists); err != nil {
 		return wrapErr(err, format, args...)
 	}
 	if !exists {

@@ -132,3 +132,76 @@ func TestServerMaxConnections(t *testing.T) {
 		t.Fatalf("ServerMaxConnections = %d, %v", n, err)
 	}
 }
+
+// TestAtomically: changes made through Atomically commit together, or
+// not at all when fn fails (an admin change and its audit entry,
+// checklist R8); the error of fn comes back unchanged, and methods with
+// transactions of their own work inside (as savepoints).
+func TestAtomically(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	client := func(id string) *storage.Client {
+		return &storage.Client{ID: id, Name: id, AuthMethod: storage.AuthMethodNone, ApplicationType: storage.ApplicationWeb,
+			RedirectURIs: []string{"https://" + id + ".test/cb"}, CreatedAt: now, UpdatedAt: now}
+	}
+	audit := func(id string) *storage.AuditEntry {
+		return &storage.AuditEntry{ID: id, Time: now, Action: "client.create", Target: "client:" + id}
+	}
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name    string
+		fn      func(tx storage.Store) error
+		wantErr error
+	}{
+		{"both-commit", func(tx storage.Store) error {
+			if err := tx.CreateClient(ctx, client("c1")); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, audit("c1"))
+		}, nil},
+		{"audit-fails-change-rolled-back", func(tx storage.Store) error {
+			if err := tx.CreateClient(ctx, client("c2")); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, audit("c1")) // the ID is taken
+		}, storage.ErrAlreadyExists},
+		{"fn-error-returned-unchanged", func(tx storage.Store) error {
+			if err := tx.CreateClient(ctx, client("c3")); err != nil {
+				return err
+			}
+			return boom
+		}, boom},
+		{"nested-transaction-as-savepoint", func(tx storage.Store) error {
+			if err := tx.CreateClient(ctx, client("c4")); err != nil {
+				return err
+			}
+			if _, _, err := tx.RecordLoginFailure(ctx, "client:c4", now, storage.ThrottlePolicy{Window: time.Minute, Free: 5,
+				Delay: time.Second, MaxDelay: time.Minute}); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, audit("c4"))
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Atomically(ctx, tc.fn)
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Atomically = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	for _, c := range []struct {
+		id          string
+		wantClient  bool
+		wantEntries int
+	}{{"c1", true, 1}, {"c2", false, 0}, {"c3", false, 0}, {"c4", true, 1}} {
+		_, err := s.GetClient(ctx, c.id)
+		if (err == nil) != c.wantClient {
+			t.Errorf("client %s: %v, want present %v", c.id, err, c.wantClient)
+		}
+		got, err := s.ListAudit(ctx, storage.AuditFilter{Target: "client:" + c.id}, 0, 10)
+		if err != nil || len(got) != c.wantEntries {
+			t.Errorf("audit entries for %s: %d, %v; want %d", c.id, len(got), err, c.wantEntries)
+		}
+	}
+}

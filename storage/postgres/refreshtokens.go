@@ -37,7 +37,7 @@ func refreshTokenArgs(t *storage.RefreshToken) []any {
 // CreateRefreshToken implements storage.RefreshTokens. ErrNotFound if the
 // client or user does not exist.
 func (s *Store) CreateRefreshToken(ctx context.Context, t *storage.RefreshToken) error {
-	if _, err := s.pool.Exec(ctx, insertRefreshToken, refreshTokenArgs(t)...); err != nil {
+	if _, err := s.db.Exec(ctx, insertRefreshToken, refreshTokenArgs(t)...); err != nil {
 		return wrapErr(err, "create refresh token %q", t.ID)
 	}
 	return nil
@@ -45,7 +45,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t *storage.RefreshToken)
 
 // GetRefreshToken implements storage.RefreshTokens.
 func (s *Store) GetRefreshToken(ctx context.Context, tokenHash string) (*storage.RefreshToken, error) {
-	t, err := scanRefreshToken(s.pool.QueryRow(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens
+	t, err := scanRefreshToken(s.db.QueryRow(ctx, `SELECT `+refreshTokenColumns+` FROM refresh_tokens
 		WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return nil, wrapErr(err, "get refresh token")
@@ -75,7 +75,7 @@ func (s *Store) GetRefreshGrant(ctx context.Context, tokenHash string) (*storage
 			g.Session, err = scanSession(row)
 			return absentIsNil(err)
 		})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, wrapErr(err, "get refresh grant")
 	}
 	return &g, nil
@@ -135,7 +135,7 @@ func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.Re
 	// The successor takes the family's fields from the rotated row and its
 	// own ID, hash, creation and expiry from next. The row is returned as
 	// stored (UTC, microseconds), sharing nothing with next.
-	stored, err := scanRefreshToken(s.pool.QueryRow(ctx, `WITH old AS (
+	stored, err := scanRefreshToken(s.db.QueryRow(ctx, `WITH old AS (
 			UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $2),
 				reuses = reuses + CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END
 			WHERE token_hash = $1 AND revoked_at IS NULL
@@ -156,7 +156,7 @@ func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.Re
 		return nil, wrapErr(err, "%s: insert successor %q", op, next.ID)
 	}
 
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, wrapErr(err, op)
 	}
@@ -195,7 +195,7 @@ const revokeFamily = `UPDATE refresh_tokens SET revoked_at = $2
 // revoked keep their first revocation time.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
 	return retryConflict(func() error {
-		if _, err := s.pool.Exec(ctx, revokeFamily, familyID, at); err != nil {
+		if _, err := s.db.Exec(ctx, revokeFamily, familyID, at); err != nil {
 			return wrapErr(err, "revoke refresh family %q", familyID)
 		}
 		return nil
@@ -208,7 +208,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 // offline_access scope when keepOffline is set.
 func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error {
 	return retryConflict(func() error {
-		if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $3
+		if _, err := s.db.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $3
 			WHERE session_id = $1 AND revoked_at IS NULL
 				AND NOT ($2 AND 'offline_access' = ANY (COALESCE(scopes, '{}')))`,
 			sessionID, keepOffline, at); err != nil {
@@ -223,7 +223,7 @@ func (s *Store) RevokeSessionRefreshTokens(ctx context.Context, sessionID string
 // that holds a row out of order is retried (retryConflict).
 func (s *Store) RevokeUserRefreshTokens(ctx context.Context, userID string, at time.Time) error {
 	return retryConflict(func() error {
-		if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+		if _, err := s.db.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
 			WHERE id IN (SELECT id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL
 				ORDER BY id FOR UPDATE)`, userID, at); err != nil {
 			return wrapErr(err, "revoke refresh tokens of user %q", userID)

@@ -26,7 +26,7 @@ func scanSession(row pgx.Row) (*storage.Session, error) {
 // CreateSession implements storage.Sessions. ErrNotFound if the user does
 // not exist.
 func (s *Store) CreateSession(ctx context.Context, ss *storage.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+	_, err := s.db.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		ss.ID, ss.TokenHash, ss.UserID, ss.AuthTime, ss.AMR, ss.CreatedAt,
 		ss.LastSeenAt, ss.ExpiresAt, optTime(ss.RevokedAt), optTime(ss.EndedAt))
@@ -38,7 +38,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *storage.Session) error {
 
 // GetSession implements storage.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (*storage.Session, error) {
-	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	ss, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get session %q", id)
 	}
@@ -47,7 +47,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*storage.Session, er
 
 // GetSessionByTokenHash implements storage.Sessions.
 func (s *Store) GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error) {
-	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash))
+	ss, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return nil, wrapErr(err, "get session by token hash")
 	}
@@ -73,7 +73,7 @@ func (s *Store) GetSessionWithUser(ctx context.Context, tokenHash string) (*stor
 			u, err = scanUser(row)
 			return absentIsNil(err)
 		})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, wrapErr(err, "get session with user")
 	}
 	return ss, u, nil
@@ -82,7 +82,7 @@ func (s *Store) GetSessionWithUser(ctx context.Context, tokenHash string) (*stor
 // ListUserSessions implements storage.Sessions: sessions not revoked
 // (expired or not), newest first.
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+	rows, _ := s.db.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = $1 AND revoked_at IS NULL
 		ORDER BY created_at DESC, id COLLATE "C"`, userID)
 	sessions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Session, error) { return scanSession(r) })
@@ -94,7 +94,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]*storage
 
 // TouchSession implements storage.Sessions.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, lastSeen)
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, lastSeen)
 	if err != nil {
 		return wrapErr(err, "touch session %q", id)
 	}
@@ -103,7 +103,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 
 // RenewSession implements storage.Sessions.
 func (s *Store) RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET token_hash = $2, auth_time = $3, last_seen_at = $3, amr = $4
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET token_hash = $2, auth_time = $3, last_seen_at = $3, amr = $4
 		WHERE id = $1 AND revoked_at IS NULL`, id, newTokenHash, authTime, amr)
 	if err != nil {
 		return wrapErr(err, "renew session %q", id)
@@ -113,7 +113,7 @@ func (s *Store) RenewSession(ctx context.Context, id, newTokenHash string, authT
 
 // RevokeSession implements storage.Sessions.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at)
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at)
 	if err != nil {
 		return wrapErr(err, "revoke session %q", id)
 	}
@@ -124,7 +124,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // sessions that are not revoked yet (expired ones included) and returns
 // their IDs in byte order.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.Time) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, `UPDATE sessions SET revoked_at = $2
+	rows, _ := s.db.Query(ctx, `UPDATE sessions SET revoked_at = $2
 		WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, userID, at)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
@@ -137,7 +137,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID string, at time.T
 // AddSessionClient implements storage.Sessions. The foreign key to
 // sessions turns an absent session into ErrNotFound.
 func (s *Store) AddSessionClient(ctx context.Context, sessionID, clientID string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO session_clients (session_id, client_id) VALUES ($1, $2)
+	_, err := s.db.Exec(ctx, `INSERT INTO session_clients (session_id, client_id) VALUES ($1, $2)
 		ON CONFLICT DO NOTHING`, sessionID, clientID)
 	if err != nil {
 		return wrapErr(err, "add client %q to session %q", clientID, sessionID)
@@ -147,7 +147,7 @@ func (s *Store) AddSessionClient(ctx context.Context, sessionID, clientID string
 
 // ListSessionClients implements storage.Sessions.
 func (s *Store) ListSessionClients(ctx context.Context, sessionID string) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT client_id FROM session_clients WHERE session_id = $1
+	rows, _ := s.db.Query(ctx, `SELECT client_id FROM session_clients WHERE session_id = $1
 		ORDER BY client_id COLLATE "C"`, sessionID)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
@@ -162,7 +162,7 @@ func (s *Store) ListSessionClients(ctx context.Context, sessionID string) ([]str
 // enqueues the deliveries.
 func (s *Store) EndSession(ctx context.Context, id string, at time.Time) (int, error) {
 	const op = "end session %q"
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return 0, wrapErr(err, op, id)
 	}
@@ -203,7 +203,7 @@ func (s *Store) ListSessionsToEnd(ctx context.Context, now time.Time, idle time.
 	if idle > 0 {
 		idleBefore = optTime(now.Add(-idle))
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+	rows, _ := s.db.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE ended_at IS NULL
 			AND (revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2)
 		ORDER BY created_at, id COLLATE "C" LIMIT $3`, now, idleBefore, limit)

@@ -32,7 +32,7 @@ func signingKeyArgs(k *storage.SigningKey) []any {
 // key of an algorithm violates a partial unique index (migration 00002) and
 // is ErrAlreadyExists, like a taken ID.
 func (s *Store) CreateSigningKey(ctx context.Context, k *storage.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+	_, err := s.db.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, signingKeyArgs(k)...)
 	if err != nil {
 		return wrapErr(err, "create signing key %q", k.ID)
@@ -43,7 +43,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *storage.SigningKey) err
 // ListSigningKeys implements storage.SigningKeys: oldest first, ties broken
 // by ID.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
+	rows, _ := s.db.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys
 		ORDER BY created_at, id COLLATE "C"`)
 	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.SigningKey, error) { return scanSigningKey(r) })
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, err
 // signing_keys_one_current_per_algorithm is checked row by row.
 func (s *Store) PromoteSigningKey(ctx context.Context, id string, at, removeAfter time.Time) error {
 	const op = "promote signing key %q"
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return wrapErr(err, op, id)
 	}
@@ -88,7 +88,7 @@ func (s *Store) PromoteSigningKey(ctx context.Context, id string, at, removeAfte
 // UpdateSigningKeyCiphertext implements storage.SigningKeys. It writes only
 // the ciphertext, so it cannot undo a concurrent state change.
 func (s *Store) UpdateSigningKeyCiphertext(ctx context.Context, id string, encryptedKey []byte) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE signing_keys SET encrypted_key = $2 WHERE id = $1`, id, encryptedKey)
+	tag, err := s.db.Exec(ctx, `UPDATE signing_keys SET encrypted_key = $2 WHERE id = $1`, id, encryptedKey)
 	if err != nil {
 		return wrapErr(err, "update signing key ciphertext %q", id)
 	}
@@ -97,7 +97,7 @@ func (s *Store) UpdateSigningKeyCiphertext(ctx context.Context, id string, encry
 
 // DeleteRetiredSigningKeys implements storage.SigningKeys.
 func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, `DELETE FROM signing_keys
+	rows, _ := s.db.Query(ctx, `DELETE FROM signing_keys
 		WHERE state = 'retired' AND remove_after < $1 RETURNING id`, now)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) ([]
 
 // DeleteSigningKey implements storage.SigningKeys.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
+	tag, err := s.db.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
 	if err != nil {
 		return wrapErr(err, "delete signing key %q", id)
 	}

@@ -30,7 +30,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 		out      storage.LoginThrottle
 		admitted bool
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		cur, err := scanThrottle(tx.QueryRow(ctx, `INSERT INTO login_throttles (`+throttleColumns+`)
 			VALUES ($1, 0, $2, NULL, $2) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
 			RETURNING `+throttleColumns, key, now))
@@ -50,7 +50,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Tim
 
 // GetLoginThrottle implements storage.LoginThrottles.
 func (s *Store) GetLoginThrottle(ctx context.Context, key string) (*storage.LoginThrottle, error) {
-	t, err := scanThrottle(s.pool.QueryRow(ctx, `SELECT `+throttleColumns+` FROM login_throttles WHERE key = $1`, key))
+	t, err := scanThrottle(s.db.QueryRow(ctx, `SELECT `+throttleColumns+` FROM login_throttles WHERE key = $1`, key))
 	if err != nil {
 		return nil, wrapErr(err, "get login throttle")
 	}
@@ -59,7 +59,7 @@ func (s *Store) GetLoginThrottle(ctx context.Context, key string) (*storage.Logi
 
 // ClearLoginFailures implements storage.LoginThrottles.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_throttles WHERE key = $1`, key); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM login_throttles WHERE key = $1`, key); err != nil {
 		return wrapErr(err, "clear login failures")
 	}
 	return nil

@@ -23,7 +23,7 @@ func scanUser(row pgx.Row) (*storage.User, error) {
 
 // CreateUser implements storage.Users.
 func (s *Store) CreateUser(ctx context.Context, u *storage.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`)
+	_, err := s.db.Exec(ctx, `INSERT INTO users (`+userColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.GivenName, u.FamilyName,
 		u.PasswordHash, u.Disabled, u.Admin, u.CreatedAt, u.UpdatedAt)
@@ -35,7 +35,7 @@ func (s *Store) CreateUser(ctx context.Context, u *storage.User) error {
 
 // GetUser implements storage.Users.
 func (s *Store) GetUser(ctx context.Context, id string) (*storage.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr(err, "get user %q", id)
 	}
@@ -44,7 +44,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*storage.User, error) {
 
 // GetUserByUsername implements storage.Users.
 func (s *Store) GetUserByUsername(ctx context.Context, username string) (*storage.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+	u, err := scanUser(s.db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	if err != nil {
 		return nil, wrapErr(err, "get user by username %q", username)
 	}
@@ -54,7 +54,7 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (*storag
 // ListUsers implements storage.Users. Usernames are ordered by bytes
 // (COLLATE "C"), as Go compares strings.
 func (s *Store) ListUsers(ctx context.Context) ([]*storage.User, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username COLLATE "C"`)
+	rows, _ := s.db.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username COLLATE "C"`)
 	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.User, error) { return scanUser(r) })
 	if err != nil {
 		return nil, wrapErr(err, "list users")
@@ -64,7 +64,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*storage.User, error) {
 
 // UpdateUser implements storage.Users.
 func (s *Store) UpdateUser(ctx context.Context, u *storage.User) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET username = $2, email = $3, email_verified = $4,
+	tag, err := s.db.Exec(ctx, `UPDATE users SET username = $2, email = $3, email_verified = $4,
 		name = $5, given_name = $6, family_name = $7, password_hash = $8, disabled = $9, admin = $10,
 		created_at = $11, updated_at = $12
 		WHERE id = $1`,

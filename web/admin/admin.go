@@ -49,6 +49,7 @@ type Store interface {
 	storage.Users
 	storage.Clients
 	storage.AuditLog
+	storage.Atomic
 	GetSession(ctx context.Context, id string) (*storage.Session, error)
 	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
 	ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, error)

@@ -60,10 +60,30 @@ func snapshotJSON(v any) string {
 // stored; if the entry cannot be written the failure is logged at error
 // level, with the entry, so the trail can be repaired, and returned.
 func (h *Handler) record(r *http.Request, a *admin, action, target string, before, after any) error {
-	return h.audit.RecordChange(r.Context(), storage.AuditEntry{
+	return h.audit.RecordChange(r.Context(), h.entry(r, a, action, target, before, after))
+}
+
+// change applies a change and writes its audit entry in one transaction
+// (storage.Atomic): both are stored or neither, also when the process dies
+// in between (checklist R8). apply's error comes back unchanged, so
+// callers can tell ErrNotFound or ErrAlreadyExists from a failure.
+func (h *Handler) change(r *http.Request, a *admin, action, target string, before, after any, apply func(tx storage.Store) error) error {
+	e := h.entry(r, a, action, target, before, after)
+	return h.store.Atomically(r.Context(), func(tx storage.Store) error {
+		if err := apply(tx); err != nil {
+			return err
+		}
+		rec := storage.AuditRecorder{Log: tx, Logger: h.audit.Logger, Now: h.audit.Now}
+		return rec.RecordChange(r.Context(), e)
+	})
+}
+
+// entry is the audit entry of an admin change.
+func (h *Handler) entry(r *http.Request, a *admin, action, target string, before, after any) storage.AuditEntry {
+	return storage.AuditEntry{
 		ActorID: a.user.ID, Actor: a.user.Username, Address: h.pages.ClientAddr(r),
 		Action: action, Target: target, Before: snapshotJSON(before), After: snapshotJSON(after),
-	})
+	}
 }
 
 // auditCategories are the choices of the audit page's event filter, in

@@ -236,7 +236,9 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	}
 	now := h.now().UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
-	if err := h.store.CreateClient(r.Context(), c); errors.Is(err, storage.ErrAlreadyExists) {
+	err := h.change(r, a, "client.create", "client:"+c.ID, nil, clientSnapshot(c),
+		func(tx storage.Store) error { return tx.CreateClient(r.Context(), c) })
+	if errors.Is(err, storage.ErrAlreadyExists) {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type = true, t
 		f.Errors = map[string][]string{clientpolicy.FieldID: {"client " + strconv.Quote(c.ID) + " already exists"}}
@@ -244,10 +246,6 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	} else if err != nil {
 		h.storeError(w, r, "create client", err)
-		return
-	}
-	if h.record(r, a, "client.create", "client:"+c.ID, nil, clientSnapshot(c)) != nil {
-		h.storeError(w, r, "audit", errAudit)
 		return
 	}
 	if secret == "" {
@@ -316,15 +314,12 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	}
 	c.UpdatedAt = h.now().UTC()
-	if err := h.store.UpdateClient(r.Context(), c); errors.Is(err, storage.ErrNotFound) {
+	if err := h.change(r, a, "client.update", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c),
+		func(tx storage.Store) error { return tx.UpdateClient(r.Context(), c) }); errors.Is(err, storage.ErrNotFound) {
 		h.notFound(w, r, a, "Client")
 		return
 	} else if err != nil {
 		h.storeError(w, r, "update client", err)
-		return
-	}
-	if h.record(r, a, "client.update", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
-		h.storeError(w, r, "audit", errAudit)
 		return
 	}
 	http.Redirect(w, r, clientPath(c.ID)+"?saved=1", http.StatusSeeOther)
@@ -346,15 +341,12 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	}
 	id := before.ID
-	if err := h.store.DeleteClient(r.Context(), id); errors.Is(err, storage.ErrNotFound) {
+	if err := h.change(r, a, "client.delete", "client:"+id, clientSnapshot(before), nil,
+		func(tx storage.Store) error { return tx.DeleteClient(r.Context(), id) }); errors.Is(err, storage.ErrNotFound) {
 		h.notFound(w, r, a, "Client")
 		return
 	} else if err != nil {
 		h.storeError(w, r, "delete client", err)
-		return
-	}
-	if h.record(r, a, "client.delete", "client:"+id, clientSnapshot(before), nil) != nil {
-		h.storeError(w, r, "audit", errAudit)
 		return
 	}
 	http.Redirect(w, r, "/admin/clients", http.StatusSeeOther)
@@ -373,12 +365,9 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, a *admin)
 	secret := storage.NewToken()
 	c.SecretHash = storage.HashToken(secret)
 	c.UpdatedAt = h.now().UTC()
-	if err := h.store.UpdateClient(r.Context(), c); err != nil {
+	if err := h.change(r, a, "client.rotate_secret", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c),
+		func(tx storage.Store) error { return tx.UpdateClient(r.Context(), c) }); err != nil {
 		h.storeError(w, r, "rotate secret", err)
-		return
-	}
-	if h.record(r, a, "client.rotate_secret", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c)) != nil {
-		h.storeError(w, r, "audit", errAudit)
 		return
 	}
 	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "New secret", "clients"), c.ID, secret))

@@ -85,7 +85,8 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 		}
 		now := h.now().UTC()
 		u.PasswordHash, u.CreatedAt, u.UpdatedAt = hash, now, now
-		err = h.store.CreateUser(r.Context(), u)
+		err = h.change(r, a, "user.create", "user:"+u.ID, nil, userSnapshot(u),
+			func(tx storage.Store) error { return tx.CreateUser(r.Context(), u) })
 		switch {
 		case errors.Is(err, storage.ErrAlreadyExists):
 			errs["username"] = append(errs["username"], "user "+strconv.Quote(u.Username)+" already exists")
@@ -93,10 +94,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 			h.storeError(w, r, "create user", err)
 			return
 		default:
-			if h.record(r, a, "user.create", "user:"+u.ID, nil, userSnapshot(u)) != nil {
-				h.storeError(w, r, "audit", errAudit)
-				return
-			}
 			http.Redirect(w, r, userPath(u.ID)+"?created=1", http.StatusSeeOther)
 			return
 		}
@@ -167,19 +164,20 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 	before := *u
 	change(u)
 	u.UpdatedAt = h.now().UTC()
-	if err := h.store.UpdateUser(r.Context(), u); err != nil {
+	if err := h.change(r, a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u),
+		func(tx storage.Store) error { return tx.UpdateUser(r.Context(), u) }); err != nil {
 		h.storeError(w, r, "update user", err)
 		return
 	}
+	// Ending the sessions comes after the committed change: a disabled
+	// user's sessions stop working at once anyway (the browser pages and
+	// the token path check the user), and op.Logout's back-channel logout
+	// has its own transaction and outbox.
 	if signOut != "" {
 		if _, err := h.sessions.EndUserSessions(r.Context(), u.ID, signOut); err != nil {
 			h.storeError(w, r, "end user sessions", err)
 			return
 		}
-	}
-	if h.record(r, a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u)) != nil {
-		h.storeError(w, r, "audit", errAudit)
-		return
 	}
 	http.Redirect(w, r, userPath(u.ID)+"?saved=1", http.StatusSeeOther)
 }
