@@ -27,11 +27,10 @@ func (stubBrowser) RenderError(http.ResponseWriter, *http.Request, int, string, 
 func (stubBrowser) ConfirmLogout(http.ResponseWriter, *http.Request, *storage.Client, string, string) {
 }
 
-// TestAuditRefreshReuse: presenting a rotated refresh token again writes
-// exactly one token.reuse entry naming the user and the client; neither
-// the rotation before nor the refused replays after it write any.
-func TestAuditRefreshReuse(t *testing.T) {
-	ctx := t.Context()
+// memoryProvider is a Provider on a memory store with RS256 and ES256
+// keys and no pages, and the time of its clock.
+func memoryProvider(t *testing.T) (*Provider, *memory.Store, time.Time) {
+	t.Helper()
 	clock := newKeyClock()
 	store := memory.New()
 	keys := ensuredKeys(t, store, RandomKeyEncryptionKeys(), clock, jose.RS256, jose.ES256)
@@ -40,7 +39,15 @@ func TestAuditRefreshReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := clock.Now()
+	return p, store, clock.Now()
+}
+
+// TestAuditRefreshReuse: presenting a rotated refresh token again writes
+// exactly one token.reuse entry naming the user and the client; neither
+// the rotation before nor the refused replays after it write any.
+func TestAuditRefreshReuse(t *testing.T) {
+	ctx := t.Context()
+	p, store, now := memoryProvider(t)
 	c := &storage.Client{ID: "app", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
 		SecretHash: storage.HashToken("s"), RedirectURIs: []string{"https://app.test/cb"},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"api", "offline_access"},

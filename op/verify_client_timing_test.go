@@ -4,18 +4,15 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 // TestChecklistT6SecretComparison covers checklist T6's two checks on how
@@ -96,15 +93,7 @@ func TestChecklistT6SecretComparison(t *testing.T) {
 // client "app".
 func timingServer(t *testing.T) *tokenServer {
 	t.Helper()
-	clock := newKeyClock()
-	store := memory.New()
-	keys := ensuredKeys(t, store, RandomKeyEncryptionKeys(), clock, jose.RS256, jose.ES256)
-	p, err := New(Config{Issuer: checklistIssuer, Store: store, Keys: keys, Browser: stubBrowser{}, Now: clock.Now,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := clock.Now()
+	p, store, now := memoryProvider(t)
 	must(t, store.CreateClient(t.Context(), &storage.Client{ID: "app", AuthMethod: storage.AuthMethodBasic,
 		ApplicationType: storage.ApplicationWeb, SecretHash: storage.HashToken("correct-horse-battery-staple-0123456789"),
 		RedirectURIs: []string{"https://app.test/cb"}, CreatedAt: now, UpdatedAt: now}))
