@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -298,14 +299,24 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) callbackURL() string { return h.issuer + "/admin/callback" }
 
-// EnsureClient registers the internal client if it is absent.
+// EnsureClient registers the internal client if it is absent, and points
+// its redirect URI at this issuer if it names another one: the issuer
+// may change (a new host name), and the console would then refuse every
+// sign-in with "redirect address not registered".
 func (h *Handler) EnsureClient(ctx context.Context) error {
-	_, err := h.store.GetClient(ctx, ClientID)
-	if err == nil || !errors.Is(err, storage.ErrNotFound) {
+	c, err := h.store.GetClient(ctx, ClientID)
+	if err == nil {
+		if slices.Equal(c.RedirectURIs, []string{h.callbackURL()}) {
+			return nil
+		}
+		c.RedirectURIs, c.UpdatedAt = []string{h.callbackURL()}, h.now().UTC()
+		return h.store.UpdateClient(ctx, c)
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
 	now := h.now().UTC()
-	c := &storage.Client{
+	c = &storage.Client{
 		ID: ClientID, Name: "monban admin console", AuthMethod: storage.AuthMethodNone,
 		ApplicationType: storage.ApplicationWeb, RedirectURIs: []string{h.callbackURL()},
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"},

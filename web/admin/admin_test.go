@@ -397,3 +397,41 @@ func TestSignInRedirect(t *testing.T) {
 func signInLink(page string) string {
 	return strings.ReplaceAll("/admin/signin?"+url.Values{"fresh": {"1"}, "next": {page}}.Encode(), "&", "&amp;")
 }
+
+// TestEnsureClientFollowsTheIssuer: the internal client is registered on
+// first use, and its redirect URI follows the issuer when that changes
+// (a new host name), so the console's sign-in keeps working.
+func TestEnsureClientFollowsTheIssuer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing []string // the stored client's redirect URIs; nil: none stored
+	}{
+		{"first-use", nil},
+		{"issuer-changed", []string{"https://old.example/admin/callback"}},
+		{"up-to-date", []string{"CURRENT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			want := e.srv.URL + "/admin/callback"
+			if tc.existing != nil {
+				uris := tc.existing
+				if uris[0] == "CURRENT" {
+					uris = []string{want}
+				}
+				now := e.clock.Now()
+				e.must(e.store.CreateClient(ctx, &storage.Client{ID: admin.ClientID, Name: "console",
+					AuthMethod: storage.AuthMethodNone, ApplicationType: storage.ApplicationWeb, RedirectURIs: uris,
+					GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now}))
+			}
+			p := e.do(e.browser(""), http.MethodGet, "/admin/signin?next=%2Fadmin", nil)
+			if p.status != http.StatusSeeOther || !strings.Contains(p.loc, url.QueryEscape(want)) {
+				t.Fatalf("sign-in: %d → %q, want /authorize with redirect_uri %s", p.status, p.loc, want)
+			}
+			c, err := e.store.GetClient(ctx, admin.ClientID)
+			if err != nil || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != want {
+				t.Fatalf("internal client redirect URIs %v (%v), want [%s]", c.RedirectURIs, err, want)
+			}
+		})
+	}
+}
