@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -184,7 +182,7 @@ func TestRevocation(t *testing.T) {
 		})
 		t.Run("R3/storage-failure-is-503-never-200", func(t *testing.T) {
 			tk := fx.silent(t, br, fx.a)
-			faulty.failRevoke.Store(true)
+			faulty.fail("RevokeRefreshFamily", "RevokeAccessToken")
 			for _, token := range []string{tk.token.AccessToken, tk.token.RefreshToken} {
 				resp, body := fx.revoke(t, "app-a", token)
 				if resp.StatusCode != http.StatusServiceUnavailable || oauthError(body) != "temporarily_unavailable" ||
@@ -192,35 +190,13 @@ func TestRevocation(t *testing.T) {
 					t.Fatalf("revoke during a storage failure: %d %s", resp.StatusCode, body)
 				}
 			}
-			faulty.failRevoke.Store(false)
+			faulty.heal()
 			fx.assertLive(t, "app-a", tk.token.AccessToken)
 			if _, err := fx.a.refresh(tk.token.RefreshToken); err != nil {
 				t.Fatalf("refresh after a failed revocation: %v", err)
 			}
 		})
 	})
-}
-
-// faultyStore makes revocation writes fail on demand (checklist R3).
-type faultyStore struct {
-	storage.Store
-	failRevoke atomic.Bool
-}
-
-var errInjected = errors.New("injected storage failure")
-
-func (f *faultyStore) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
-	if f.failRevoke.Load() {
-		return errInjected
-	}
-	return f.Store.RevokeRefreshFamily(ctx, familyID, at)
-}
-
-func (f *faultyStore) RevokeAccessToken(ctx context.Context, jti string, exp time.Time) error {
-	if f.failRevoke.Load() {
-		return errInjected
-	}
-	return f.Store.RevokeAccessToken(ctx, jti, exp)
 }
 
 // TestIntrospection covers RFC 7662 beyond "active:false after

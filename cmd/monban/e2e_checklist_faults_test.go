@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/memory"
+)
+
+// errInjected is the failure faultyStore injects.
+var errInjected = errors.New("injected store failure")
+
+// faultyStore fails the chosen writes, as a database that errors on
+// those statements would, and passes everything else through (checklist
+// R3).
+type faultyStore struct {
+	storage.Store
+	failing atomic.Pointer[[]string]
+}
+
+func (f *faultyStore) fault(method string) error {
+	if m := f.failing.Load(); m != nil && slices.Contains(*m, method) {
+		return errInjected
+	}
+	return nil
+}
+
+// fail makes the named methods fail until heal.
+func (f *faultyStore) fail(methods ...string) { f.failing.Store(&methods) }
+func (f *faultyStore) heal()                  { f.failing.Store(nil) }
+
+func (f *faultyStore) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
+	if err := f.fault("RevokeRefreshFamily"); err != nil {
+		return err
+	}
+	return f.Store.RevokeRefreshFamily(ctx, familyID, at)
+}
+
+func (f *faultyStore) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	if err := f.fault("ConsumeAuthCode"); err != nil {
+		return nil, err
+	}
+	return f.Store.ConsumeAuthCode(ctx, codeHash, now)
+}
+
+func (f *faultyStore) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
+	if err := f.fault("RotateRefreshToken"); err != nil {
+		return nil, err
+	}
+	return f.Store.RotateRefreshToken(ctx, oldHash, next, now, grace)
+}
+
+func (f *faultyStore) CreateSession(ctx context.Context, s *storage.Session) error {
+	if err := f.fault("CreateSession"); err != nil {
+		return err
+	}
+	return f.Store.CreateSession(ctx, s)
+}
+
+func (f *faultyStore) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	if err := f.fault("RevokeAccessToken"); err != nil {
+		return err
+	}
+	return f.Store.RevokeAccessToken(ctx, jti, expiresAt)
+}
+
+func (f *faultyStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	if err := f.fault("RevokeSession"); err != nil {
+		return err
+	}
+	return f.Store.RevokeSession(ctx, id, at)
+}
+
+// TestChecklistR3FaultInjection covers checklist R3: when the one write a
+// step depends on fails, the answer is an error (5xx, or a sign-in page),
+// never a code, a token, a session or "logged out", and nothing has
+// changed: once the store works again, the same code, refresh token or
+// session still works (so the client can retry).
+func TestChecklistR3FaultInjection(t *testing.T) {
+	store := &faultyStore{Store: memory.New()}
+	p := startProvider(t, store)
+	rcv := newReceiver(t)
+	registerLogoutClients(t, p, rcv)
+	fx := openLogoutFixture(t, p, rcv)
+
+	t.Run("R3/session-create", func(t *testing.T) {
+		br := newBrowser(t, p.URL)
+		page, body := br.visit(fx.a.start().URL)
+		store.fail("CreateSession")
+		resp, _ := br.submit(page, body, map[string]string{"username": "alice", "password": alicePassword})
+		store.heal()
+		if resp.StatusCode < 500 || resp.Request.URL.Host != br.issuer.Host {
+			t.Fatalf("sign-in with session storage failing: %d at %s, want a 5xx page at the provider", resp.StatusCode, resp.Request.URL)
+		}
+		for _, c := range br.client.Jar.Cookies(br.issuer) {
+			if strings.Contains(c.Name, "session") {
+				t.Fatalf("a session cookie was set: %s", c.Name)
+			}
+		}
+	})
+
+	br := newBrowser(t, p.URL)
+	tk := fx.signIn(t, br, fx.a)
+
+	t.Run("R3/code-consume", func(t *testing.T) {
+		f := fx.a.start()
+		code := fx.codeFor(t, br, fx.a, f)
+		store.fail("ConsumeAuthCode")
+		_, err := fx.a.exchange(code, f)
+		store.heal()
+		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
+			t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
+		}
+		if _, err := fx.a.exchange(code, f); err != nil {
+			t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
+		}
+	})
+
+	t.Run("R3/refresh-rotate", func(t *testing.T) {
+		store.fail("RotateRefreshToken")
+		_, err := fx.a.refresh(tk.token.RefreshToken)
+		store.heal()
+		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
+			t.Fatalf("refresh with the store failing: %v, want temporarily_unavailable", err)
+		}
+		if _, err := fx.a.refresh(tk.token.RefreshToken); err != nil {
+			t.Fatalf("the same refresh token after the store recovered: %v (it must not count as used)", err)
+		}
+	})
+
+	t.Run("R3/revoke", func(t *testing.T) {
+		at := fx.signIn(t, newBrowser(t, p.URL), fx.a).token.AccessToken
+		store.fail("RevokeAccessToken")
+		resp, body := fx.revoke(t, "app-a", at)
+		store.heal()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("revocation with the store failing: %d %s, want 503 (RFC 7009 §2.2.1)", resp.StatusCode, body)
+		}
+		fx.assertLive(t, "app-a", at) // nothing claimed revoked that is not
+	})
+
+	t.Run("R3/logout", func(t *testing.T) {
+		lb := newBrowser(t, p.URL)
+		lt := fx.signIn(t, lb, fx.a)
+		store.fail("RevokeSession")
+		resp, _ := fx.endSession(lb, url.Values{"id_token_hint": {lt.rawIDToken()}, "post_logout_redirect_uri": {postLogoutA}})
+		store.heal()
+		if resp.StatusCode < 500 {
+			t.Fatalf("logout with the store failing: %d at %s, want a 5xx page, not the post-logout redirect", resp.StatusCode, resp.Request.URL)
+		}
+		if got := fx.promptNone(t, lb, fx.a); got != "" {
+			t.Fatalf("session after the failed logout: prompt=none gave %q; want it still live (the person was told it failed)", got)
+		}
+	})
+}
