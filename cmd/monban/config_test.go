@@ -51,6 +51,14 @@ session_idle_timeout: 30m
 log_format: text
 `)
 	other := writeFile(t, "other.yaml", "issuer: https://other.example\n")
+	// fromFile is what the file sets.
+	fromFile := func(c *Config) {
+		c.Issuer = "https://file.example"
+		c.Listen = ":7000"
+		c.DatabaseURL = "postgres://file/db"
+		c.SessionIdleTimeout = 30 * time.Minute
+		c.LogFormat = "text"
+	}
 
 	tests := []struct {
 		name string
@@ -65,24 +73,12 @@ log_format: text
 		{
 			name: "file over defaults",
 			args: []string{"--config", file},
-			want: func(c *Config) {
-				c.Issuer = "https://file.example"
-				c.Listen = ":7000"
-				c.DatabaseURL = "postgres://file/db"
-				c.SessionIdleTimeout = 30 * time.Minute
-				c.LogFormat = "text"
-			},
+			want: fromFile,
 		},
 		{
 			name: "MONBAN_CONFIG names the file",
 			env:  map[string]string{"MONBAN_CONFIG": file},
-			want: func(c *Config) {
-				c.Issuer = "https://file.example"
-				c.Listen = ":7000"
-				c.DatabaseURL = "postgres://file/db"
-				c.SessionIdleTimeout = 30 * time.Minute
-				c.LogFormat = "text"
-			},
+			want: fromFile,
 		},
 		{
 			name: "--config over MONBAN_CONFIG",
@@ -99,11 +95,9 @@ log_format: text
 				"MONBAN_SECRETS":              "aaa, bbb,,ccc",
 			},
 			want: func(c *Config) {
+				fromFile(c)
 				c.Issuer = "https://env.example"
-				c.Listen = ":7000"
-				c.DatabaseURL = "postgres://file/db"
 				c.SessionIdleTimeout = 10 * time.Minute
-				c.LogFormat = "text"
 				c.Secrets = []string{"aaa", "bbb", "ccc"}
 			},
 		},
@@ -116,24 +110,17 @@ log_format: text
 				"MONBAN_DATABASE_URL": "postgres://env/db",
 			},
 			want: func(c *Config) {
+				fromFile(c)
 				c.Issuer = "https://flag.example"
 				c.Listen = ":7001"
 				c.DatabaseURL = "postgres://flag/db"
-				c.SessionIdleTimeout = 30 * time.Minute
-				c.LogFormat = "text"
 			},
 		},
 		{
 			name: "empty env var counts as unset",
 			args: []string{"--config", file},
 			env:  map[string]string{"MONBAN_ISSUER": ""},
-			want: func(c *Config) {
-				c.Issuer = "https://file.example"
-				c.Listen = ":7000"
-				c.DatabaseURL = "postgres://file/db"
-				c.SessionIdleTimeout = 30 * time.Minute
-				c.LogFormat = "text"
-			},
+			want: fromFile,
 		},
 		{
 			name: "flag given as empty overrides",
