@@ -1,6 +1,9 @@
 package op
 
 import (
+	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -14,17 +17,35 @@ import (
 	"github.com/monban-idp/monban/storage/memory"
 )
 
-// stubBrowser is a Browser for tests that never reach a page.
+// stubBrowser is a Browser for tests: its error page shows only what an
+// error's Public method allows, like package web's, and the status.
 type stubBrowser struct{}
 
-func (stubBrowser) CurrentSession(*http.Request) (*storage.Session, error) { return nil, nil }
-func (stubBrowser) ClearSession(http.ResponseWriter)                       {}
-func (stubBrowser) LoginURL(string) string                                 { return "/login" }
-func (stubBrowser) ConsentURL(string) string                               { return "/consent" }
+func (stubBrowser) SignInURL(string) string  { return "/login" }
+func (stubBrowser) ConsentURL(string) string { return "/consent" }
 
-func (stubBrowser) RenderError(http.ResponseWriter, *http.Request, int, string, string) {}
+func (stubBrowser) Fail(w http.ResponseWriter, _ *http.Request, err error) {
+	status, title, detail := http.StatusServiceUnavailable, "Something went wrong", "Try again."
+	var pub interface{ Public() (int, string, string) }
+	if errors.As(err, &pub) {
+		status, title, detail = pub.Public()
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, title+"\n"+detail)
+}
 
-func (stubBrowser) ConfirmLogout(http.ResponseWriter, *http.Request, *storage.Client, string, string) {
+func (stubBrowser) ConfirmLogout(w http.ResponseWriter, _ *http.Request, _ *storage.Client, _, _ string) {
+	_, _ = io.WriteString(w, "confirm sign-out")
+}
+
+// stubSessions is a Sessions without any browser session, over a store.
+type stubSessions struct{ store storage.Store }
+
+func (stubSessions) Current(*http.Request) (*storage.Session, error) { return nil, nil }
+func (stubSessions) Clear(http.ResponseWriter)                       {}
+func (stubSessions) Live(s *storage.Session, now time.Time) bool     { return s.Active(now, time.Hour) }
+func (s stubSessions) EndSession(ctx context.Context, id, _ string) error {
+	return s.store.RevokeSession(ctx, id, time.Now())
 }
 
 // memoryProvider is a Provider on a memory store with RS256 and ES256
@@ -34,7 +55,7 @@ func memoryProvider(t *testing.T) (*Provider, *memory.Store, time.Time) {
 	clock := newKeyClock()
 	store := memory.New()
 	keys := ensuredKeys(t, store, RandomKeyEncryptionKeys(), clock, jose.RS256, jose.ES256)
-	p, err := New(Config{Issuer: checklistIssuer, Store: store, Keys: keys, Browser: stubBrowser{}, Now: clock.Now,
+	p, err := New(Config{Issuer: checklistIssuer, Store: store, Keys: keys, Browser: stubBrowser{}, Sessions: stubSessions{store}, Now: clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -98,66 +119,6 @@ func TestAuditRefreshReuse(t *testing.T) {
 			if e.Action != storage.ActionRefreshReuse || e.ActorID != "u-alice" || e.Actor != "alice" ||
 				e.Target != "client:app" || e.Detail != "family fam1 revoked" || !e.Time.Equal(now) {
 				t.Errorf("audit entry = %+v, want token.reuse by alice on client:app", e)
-			}
-		})
-	}
-}
-
-// TestAuditLogout: ending one session writes one logout.session entry
-// with the reason, ending all of a user's one logout.all entry, and the
-// expiry sweep none.
-func TestAuditLogout(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		end  func(t *testing.T, l *Logout)
-		want *storage.AuditEntry // nil: no entry
-	}{
-		{"one session", func(t *testing.T, l *Logout) { must(t, l.EndSession(t.Context(), "s1", ReasonLogout)) },
-			&storage.AuditEntry{Action: storage.ActionLogout, ActorID: "u-alice", Actor: "alice", Target: "session:s1", Detail: "logout"}},
-		{"every session of the user", func(t *testing.T, l *Logout) {
-			n, err := l.EndUserSessions(t.Context(), "u-alice", ReasonForcedLogout)
-			must(t, err)
-			if n != 2 {
-				t.Errorf("ended %d sessions, want 2", n)
-			}
-		}, &storage.AuditEntry{Action: storage.ActionLogoutAll, ActorID: "u-alice", Actor: "alice", Target: "user:u-alice",
-			Detail: "forced_logout; 2 sessions"}},
-		{"expiry sweep", func(t *testing.T, l *Logout) {
-			n, err := l.EndDueSessions(t.Context(), time.Minute, 10)
-			must(t, err)
-			if n != 2 {
-				t.Errorf("swept %d sessions, want 2", n)
-			}
-		}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			clock := newKeyClock()
-			store := memory.New()
-			now := clock.Now()
-			must(t, store.CreateUser(t.Context(), &storage.User{ID: "u-alice", Username: "alice", CreatedAt: now, UpdatedAt: now}))
-			for _, id := range []string{"s1", "s2"} {
-				must(t, store.CreateSession(t.Context(), &storage.Session{ID: id, TokenHash: storage.HashToken(id), UserID: "u-alice",
-					AuthTime: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
-			}
-			if tc.want == nil {
-				clock.Advance(2 * time.Hour)
-			}
-			tc.end(t, NewLogout(LogoutConfig{Store: store, Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}))
-			got, err := store.ListAudit(t.Context(), storage.AuditFilter{}, 0, 10)
-			must(t, err)
-			if tc.want == nil {
-				if len(got) != 0 {
-					t.Fatalf("audit entries = %+v, want none", got)
-				}
-				return
-			}
-			if len(got) != 1 {
-				t.Fatalf("%d audit entries, want exactly one: %+v", len(got), got)
-			}
-			w := *tc.want
-			w.ID, w.Time = got[0].ID, clock.Now()
-			if *got[0] != w {
-				t.Errorf("audit entry = %+v, want %+v", got[0], &w)
 			}
 		})
 	}

@@ -16,28 +16,28 @@ import (
 // authorize is the authorization endpoint (OIDC Core §3.1.2). It validates
 // the request, then decides before showing any page whether the browser's
 // SSO session can be reused, and answers with a code, a page or an error.
-func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	v, err := readAuthorizeParams(w, r)
 	if err != nil {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid", err.Error()+". Go back to the application and try again.")
-		return
+		return paramsError(err, invalidSignInT, tooLargeSignInD, invalidSignInD, methodSignInD)
 	}
-	c, redirectURI, ok := p.authorizeClient(w, r, v)
-	if !ok {
-		return
+	c, redirectURI, err := p.authorizeClient(r, v)
+	if err != nil {
+		return err
 	}
 	params, oerr := parseAuthParams(v, c)
 	if oerr != nil {
-		p.redirectError(w, r, redirectURI, params.state, params.stateOK, oerr)
-		return
+		return &clientError{redirectURI: redirectURI, state: params.state, echoState: params.stateOK, e: oerr}
+	}
+	toClient := func(e *oidc.Error) error {
+		return &clientError{redirectURI: redirectURI, state: params.state, echoState: true, e: e}
 	}
 	var hintSubject string
 	if params.idTokenHint != "" {
 		hint, err := p.parseIDTokenHint(params.idTokenHint)
 		if err != nil {
-			p.redirectError(w, r, redirectURI, params.state, true, oidc.ErrInvalidRequest().WithDescription("id_token_hint is not valid"))
-			return
+			return toClient(oidc.ErrInvalidRequest().WithDescription("id_token_hint is not valid"))
 		}
 		hintSubject = hint.Subject
 	}
@@ -51,31 +51,25 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, err := p.reusableSession(r, req)
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	promptNone := slices.Contains(req.Prompt, "none")
 	if sess == nil {
 		if promptNone { // OIDC Core §3.1.2.6
-			p.redirectError(w, r, redirectURI, req.State, true, oidc.ErrLoginRequired())
-			return
+			return toClient(oidc.ErrLoginRequired())
 		}
-		p.saveAndGo(w, r, req, p.browser.LoginURL(req.ID))
-		return
+		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
 	}
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
 	needConsent, err := p.needsConsent(ctx, c, req)
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	if needConsent {
 		if promptNone {
-			p.redirectError(w, r, redirectURI, req.State, true, &oidc.Error{ErrorType: "consent_required"})
-			return
+			return toClient(&oidc.Error{ErrorType: "consent_required"})
 		}
-		p.saveAndGo(w, r, req, p.browser.ConsentURL(req.ID))
-		return
+		return p.saveAndGo(w, r, req, p.browser.ConsentURL(req.ID))
 	}
 	// Fast path: the session is good and nothing needs asking. The request
 	// is stored with its code, and the session recorded as serving the
@@ -86,58 +80,48 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	err = p.store.CreateSessionAuthRequest(ctx, req)
 	if errors.Is(err, storage.ErrNotFound) { // the session was deleted meanwhile: as without one
 		if promptNone {
-			p.redirectError(w, r, redirectURI, req.State, true, oidc.ErrLoginRequired())
-			return
+			return toClient(oidc.ErrLoginRequired())
 		}
 		req.UserID, req.SessionID, req.AuthTime, req.AMR = "", "", time.Time{}, nil
 		req.CodeHash, req.CodeExpiresAt = "", time.Time{}
-		p.saveAndGo(w, r, req, p.browser.LoginURL(req.ID))
-		return
+		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
 	}
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
-	p.redirectCode(w, r, req, code)
+	return p.redirectCode(w, r, req, code)
 }
 
 // authorizeClient checks client_id and redirect_uri. Problems with either
 // are shown on the provider's own error page and never redirected
 // (RFC 6749 §4.1.2.1, RFC 9700 §4.1): the redirect target is not trusted.
-func (p *Provider) authorizeClient(w http.ResponseWriter, r *http.Request, v url.Values) (*storage.Client, string, bool) {
+func (p *Provider) authorizeClient(r *http.Request, v url.Values) (*storage.Client, string, error) {
 	clientID, ok1 := single(v, "client_id")
 	redirectURI, ok2 := single(v, "redirect_uri")
 	if !ok1 || !ok2 || clientID == "" {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid",
-			"The application sent an incomplete or repeated client identifier or redirect address. Contact the application's administrator.")
-		return nil, "", false
+		return nil, "", badRequest(invalidSignInT, badClientParamsD)
 	}
 	c, err := p.store.GetClient(r.Context(), clientID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		p.unavailable(w, r, err)
-		return nil, "", false
+		return nil, "", unavailable(err)
 	}
 	if err != nil || c.Disabled { // unknown and disabled look the same (no client enumeration)
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Unknown application",
-			"The application that sent you here is not registered with this sign-in service. Contact the application's administrator.")
-		return nil, "", false
+		return nil, "", badRequest(unknownAppT, unknownAppD)
 	}
 	// OIDC Core §3.1.2.1: redirect_uri is REQUIRED; we never pick a default.
 	if redirectURI == "" || !redirectURIAllowed(c, redirectURI) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Redirect address not registered",
-			"The application asked to send you to an address it has not registered, so this sign-in was stopped to protect you. Contact the application's administrator.")
-		return nil, "", false
+		return nil, "", badRequest(redirectNotRegT, redirectNotRegD)
 	}
-	return c, redirectURI, true
+	return c, redirectURI, nil
 }
 
 // reusableSession returns the browser's SSO session when it may answer req
 // without asking the person to sign in again, or nil. A new sign-in is
 // needed for prompt=login, an exceeded max_age, an id_token_hint for
-// another subject, or a disabled user (OIDC Core §3.1.2.1; the browser's
-// CurrentSession has no session for a disabled user).
+// another subject, or a disabled user (OIDC Core §3.1.2.1; Sessions.Current
+// has no session for a disabled user).
 func (p *Provider) reusableSession(r *http.Request, req *storage.AuthRequest) (*storage.Session, error) {
-	sess, err := p.browser.CurrentSession(r)
+	sess, err := p.sessions.Current(r)
 	if err != nil || sess == nil {
 		return nil, err
 	}
@@ -174,34 +158,34 @@ func (p *Provider) needsConsent(ctx context.Context, c *storage.Client, req *sto
 }
 
 // saveAndGo stores the pending request and sends the browser to a page.
-func (p *Provider) saveAndGo(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, page string) {
+func (p *Provider) saveAndGo(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, page string) error {
 	if err := p.store.CreateAuthRequest(r.Context(), req); err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	redirect(w, r, page)
+	return nil
 }
 
 // sendCode records that the session served the client (for logout) and
 // sends the code to the client.
-func (p *Provider) sendCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) {
+func (p *Provider) sendCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) error {
 	if err := p.store.AddSessionClient(r.Context(), req.SessionID, req.ClientID); err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
-	p.redirectCode(w, r, req, code)
+	return p.redirectCode(w, r, req, code)
 }
 
 // redirectCode sends the code, and the state, to the client.
-func (p *Provider) redirectCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) {
+func (p *Provider) redirectCode(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, code string) error {
 	q := url.Values{"code": {code}}
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
-	p.redirectToClient(w, r, req.RedirectURI, q)
+	return p.redirectToClient(w, r, req.RedirectURI, q)
 }
 
-// redirectError sends an error response to the client (RFC 6749 §4.1.2.1).
+// redirectError sends an error response to the client (RFC 6749 §4.1.2.1);
+// serveBrowser calls it for a *clientError.
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, echoState bool, e *oidc.Error) {
 	q := url.Values{"error": {string(e.ErrorType)}}
 	if e.Description != "" {
@@ -210,16 +194,17 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirec
 	if echoState && state != "" {
 		q.Set("state", state)
 	}
-	p.redirectToClient(w, r, redirectURI, q)
+	if err := p.redirectToClient(w, r, redirectURI, q); err != nil {
+		p.browser.Fail(w, r, err)
+	}
 }
 
 // redirectToClient adds q and the RFC 9207 `iss` to the registered redirect
 // URI (keeping its own query) and redirects the browser there.
-func (p *Provider) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, q url.Values) {
+func (p *Provider) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, q url.Values) error {
 	u, err := url.Parse(redirectURI)
 	if err != nil { // registered URIs are validated at registration
-		p.browser.RenderError(w, r, http.StatusInternalServerError, "Application misconfigured", "The application's redirect address is not valid.")
-		return
+		return &pageError{status: http.StatusInternalServerError, title: misconfiguredT, detail: misconfiguredD, err: err}
 	}
 	merged := u.Query()
 	for k, vals := range q {
@@ -228,6 +213,7 @@ func (p *Provider) redirectToClient(w http.ResponseWriter, r *http.Request, redi
 	merged.Set("iss", p.issuer) // RFC 9207 §2
 	u.RawQuery = merged.Encode()
 	redirect(w, r, u.String())
+	return nil
 }
 
 // redirect answers 302 to a GET and 303 to a POST (RFC 9700 §4.12 forbids
@@ -240,13 +226,4 @@ func redirect(w http.ResponseWriter, r *http.Request, location string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", location)
 	w.WriteHeader(status)
-}
-
-// unavailable shows a page when the store failed. The cause is logged,
-// never shown.
-func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	p.log.Log(r.Context(), failureLevel(err), "authorization request failed", "path", r.URL.Path, "error", err)
-	w.Header().Set("Retry-After", "5")
-	p.browser.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is temporarily unavailable",
-		"Something went wrong on our side. Wait a moment and try again.")
 }

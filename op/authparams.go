@@ -2,6 +2,7 @@ package op
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -35,24 +36,54 @@ var (
 	codeVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 )
 
+// Why readAuthorizeParams refused a request; the cause of a malformed one
+// is wrapped for the log only.
+var (
+	errParamsTooLarge   = errors.New("request too large")
+	errParamsUnreadable = errors.New("request parameters malformed")
+	errParamsMethod     = errors.New("method not GET or POST")
+)
+
 // readAuthorizeParams returns the request's parameters: the query for GET,
 // the form body for POST (OIDC Core §3.1.2.1 requires both). Errors here are
-// shown on the provider's error page: the client is not known yet.
+// shown on the provider's error page: the client is not known yet. They
+// wrap errParamsTooLarge, errParamsUnreadable or errParamsMethod.
 func readAuthorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	switch r.Method {
 	case http.MethodGet:
 		if len(r.URL.RawQuery) > maxQueryBytes {
-			return nil, errors.New("the request is too large")
+			return nil, errParamsTooLarge
 		}
-		return url.ParseQuery(r.URL.RawQuery)
+		v, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errParamsUnreadable, err)
+		}
+		return v, nil
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBodyBytes)
 		if err := r.ParseForm(); err != nil {
-			return nil, errors.New("the request body could not be read")
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, fmt.Errorf("%w: %w", errParamsTooLarge, err)
+			}
+			return nil, fmt.Errorf("%w: %w", errParamsUnreadable, err)
 		}
 		return r.PostForm, nil
 	}
-	return nil, errors.New("only GET and POST are allowed")
+	return nil, errParamsMethod
+}
+
+// paramsError is the page for a request readAuthorizeParams refused,
+// titled for the endpoint; its detail names the problem, never the Go
+// error (which is kept as the cause, for the log).
+func paramsError(err error, title, tooLarge, unreadable, method string) error {
+	detail := unreadable
+	switch {
+	case errors.Is(err, errParamsTooLarge):
+		detail = tooLarge
+	case errors.Is(err, errParamsMethod):
+		detail = method
+	}
+	return &pageError{status: http.StatusBadRequest, title: title, detail: detail, err: err}
 }
 
 // single returns the only value of key: "" when absent, ok=false when repeated.

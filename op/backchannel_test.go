@@ -1,6 +1,7 @@
 package op
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -90,7 +91,7 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := NewWorker(WorkerConfig{Issuer: "https://id.example", Store: store, Keys: keys,
-		Logout: NewLogout(LogoutConfig{Store: store, Now: clock}), Now: clock})
+		Sessions: noSweep{}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,3 +110,8 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 		t.Fatalf("delivery after the refusal: %+v", ds)
 	}
 }
+
+// noSweep is a SessionSweeper with nothing to sweep.
+type noSweep struct{}
+
+func (noSweep) Sweep(context.Context, int) (int, error) { return 0, nil }

@@ -18,71 +18,56 @@ import (
 //   - a request still needing sign-in or consent goes back to that page;
 //   - the code is issued at most once per request (a second visit is an
 //     error, not a second code).
-func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	req, err := p.store.GetAuthRequest(ctx, r.URL.Query().Get(callbackIDParam))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !p.now().Before(req.ExpiresAt)) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request has expired",
-			"It took too long, or the request was already used. Go back to the application and sign in again.")
-		return
+		return badRequest(expiredRequestT, expiredRequestD)
 	}
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	if req.CodeHash != "" {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request was already completed",
-			"Go back to the application; if you are not signed in there, sign in again.")
-		return
+		return badRequest(completedRequestT, completedRequestD)
 	}
 	if !req.Authenticated() {
-		redirect(w, r, p.browser.LoginURL(req.ID))
-		return
+		redirect(w, r, p.browser.SignInURL(req.ID))
+		return nil
 	}
-	sess, err := p.browser.CurrentSession(r)
+	sess, err := p.sessions.Current(r)
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	if sess == nil || sess.ID != req.SessionID {
-		p.browser.RenderError(w, r, http.StatusForbidden, "This sign-in request belongs to another browser session",
-			"Go back to the application and sign in again.")
-		return
+		return &pageError{status: http.StatusForbidden, title: otherBrowserT, detail: otherBrowserD}
 	}
 	if req.Denied {
 		_ = p.store.DeleteAuthRequest(ctx, req.ID)
-		p.redirectError(w, r, req.RedirectURI, req.State, true, oidc.ErrAccessDenied().WithDescription("the user denied the request"))
-		return
+		return &clientError{redirectURI: req.RedirectURI, state: req.State, echoState: true,
+			e: oidc.ErrAccessDenied().WithDescription("the user denied the request")}
 	}
 	c, err := p.store.GetClient(ctx, req.ClientID)
 	if err != nil || c.Disabled {
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			p.unavailable(w, r, err)
-			return
+			return unavailable(err)
 		}
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Unknown application",
-			"The application that sent you here is no longer registered with this sign-in service.")
-		return
+		return badRequest(unknownAppT, unregisteredAppD)
 	}
 	needConsent, err := p.needsConsent(ctx, c, req)
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
 	if needConsent {
 		redirect(w, r, p.browser.ConsentURL(req.ID))
-		return
+		return nil
 	}
 	code := storage.NewToken()
 	err = p.store.IssueAuthCode(ctx, req.ID, storage.HashToken(code), p.now().Add(p.cfg.CodeTTL))
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request was already completed",
-			"Go back to the application; if you are not signed in there, sign in again.")
-		return
+		return badRequest(completedRequestT, completedRequestD)
 	}
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return unavailable(err)
 	}
-	p.sendCode(w, r, req, code)
+	return p.sendCode(w, r, req, code)
 }

@@ -55,7 +55,7 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 	}
 	token, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	}
 	eventsOr(p.cfg.Events).TokenIssued(grantClientCredentials)
 	return zop.NewResponse(&oidc.AccessTokenResponse{

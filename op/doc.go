@@ -24,14 +24,25 @@
 // UserInfo are ours so that what is advertised is exactly what works and the
 // bytes are computed once.
 //
-// The browser side (login, consent and sign-out confirmation pages,
-// cookies) lives in package web; cmd hands this package a Browser that
-// reads the SSO session and renders pages.
+// The SSO session (cookie, lookup, renewal, ending, sweeping) and the
+// sign-in flow belong to package web/session, the pages to package web;
+// this package imports neither. cmd hands it a Sessions (the session
+// owner: Current, Live, Clear, EndSession) and a Browser (Fail,
+// SignInURL, ConsentURL, ConfirmLogout). The protocol decisions about the
+// session stay here: reuse or not for prompt, max_age and id_token_hint,
+// and the prompt=none errors (authorize.go).
 //
-// Taking access away: Logout is the one place that ends sessions (logout,
-// confirmation page, forced logout, expiry) and enqueues back-channel
-// logout; Worker sweeps expired sessions and delivers logout tokens from
-// the store's outbox; activeAccessToken is the one liveness check of
+// Errors: the browser endpoints (/authorize, its callback, /end_session)
+// return them to serveBrowser, which redirects a *clientError to the
+// client (RFC 6749 §4.1.2.1) and hands anything else to Browser.Fail, the
+// error page with a public message and the request id; the JSON endpoints
+// answer OAuth JSON errors (serverError, writeOAuthError). Every failure
+// is logged with the request's context; no Go error text reaches a client
+// or a page (errors.go).
+//
+// Taking access away: the session owner ends sessions and enqueues
+// back-channel logout; Worker runs its sweep and delivers logout tokens
+// from the store's outbox; activeAccessToken is the one liveness check of
 // access tokens (UserInfo, introspection).
 //
 // Keys (keys.go, rotation.go) holds the signing keys: stored encrypted with

@@ -25,16 +25,14 @@ import (
 //
 // Without a session there is nothing to end: the browser goes straight to
 // the validated post-logout URI or the signed-out page.
-func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) error {
 	v, err := readAuthorizeParams(w, r)
 	if err != nil {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid", err.Error()+".")
-		return
+		return paramsError(err, invalidSignOutT, tooLargeSignOutD, invalidSignOutD, methodSignOutD)
 	}
 	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
 		if len(v[k]) > 1 {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid", "A parameter was repeated.")
-			return
+			return badRequest(invalidSignOutT, repeatedSignOutD)
 		}
 	}
 	hintToken, clientID, postLogout, state := v.Get("id_token_hint"), v.Get("client_id"), v.Get("post_logout_redirect_uri"), v.Get("state")
@@ -42,76 +40,71 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	if hintToken != "" {
 		hint, err = p.parseIDTokenHint(hintToken)
 		if err != nil || (clientID != "" && !slices.Contains(hint.Audience, clientID)) {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid",
-				"The application sent a sign-out request this service cannot verify. You are still signed in.")
-			return
+			return badRequest(invalidSignOutT, unverifiedSignOutD)
 		}
 		if clientID == "" && len(hint.Audience) > 0 {
 			clientID = hint.Audience[0]
 		}
 	}
-	c, ok := p.postLogoutClient(w, r, clientID, postLogout)
-	if !ok {
-		return
-	}
-	sess, err := p.browser.CurrentSession(r)
+	c, err := p.postLogoutClient(r, clientID, postLogout)
 	if err != nil {
-		p.unavailable(w, r, err)
-		return
+		return err
+	}
+	sess, err := p.sessions.Current(r)
+	if err != nil {
+		return unavailable(err)
 	}
 	if sess != nil && hint == nil {
 		p.browser.ConfirmLogout(w, r, c, postLogout, state)
-		return
+		return nil
 	}
 	// Only the session of the user the hint names is ended; another
 	// user's session is left alone, cookie included.
 	switch {
 	case sess == nil:
-		p.browser.ClearSession(w)
+		p.sessions.Clear(w)
 	case sess.UserID == hint.Subject:
-		if err := p.logout.EndSession(r.Context(), sess.ID, ReasonLogout); err != nil {
-			p.unavailable(w, r, err)
-			return
+		if err := p.sessions.EndSession(r.Context(), sess.ID, reasonLogout); err != nil {
+			return unavailable(err)
 		}
-		p.browser.ClearSession(w)
+		p.sessions.Clear(w)
 	}
 	target := p.cfg.LoggedOutPath
 	if postLogout != "" {
 		target = postLogoutURL(postLogout, state)
 	}
 	redirect(w, r, target)
+	return nil
 }
+
+// reasonLogout is the reason an RP-initiated logout gives for ending a
+// session (the session package's ReasonLogout).
+const reasonLogout = "logout"
 
 // postLogoutClient loads the client named by client_id (or the hint) and
 // checks post_logout_redirect_uri against its registration: only an exact
 // match of a registered URI is ever followed (RP-Initiated Logout 1.0 §3).
-// On failure it has written an error page.
-func (p *Provider) postLogoutClient(w http.ResponseWriter, r *http.Request, clientID, postLogout string) (*storage.Client, bool) {
+func (p *Provider) postLogoutClient(r *http.Request, clientID, postLogout string) (*storage.Client, error) {
 	if clientID == "" {
 		if postLogout != "" {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-				"The application asked to send you to an address without saying which application it is. You were not signed out.")
-			return nil, false
+			return nil, badRequest(logoutNotRegT, logoutNoClientD)
 		}
-		return nil, true
+		return nil, nil
 	}
 	c, err := p.store.GetClient(r.Context(), clientID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		p.unavailable(w, r, err)
-		return nil, false
+		return nil, unavailable(err)
 	}
 	if err != nil || c.Disabled {
 		c = nil
 	}
 	if postLogout != "" && (c == nil || !slices.Contains(c.PostLogoutRedirectURIs, postLogout)) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-			"The application asked to send you to an address it has not registered. You were not signed out.")
-		return nil, false
+		return nil, badRequest(logoutNotRegT, logoutNotRegD)
 	}
-	return c, true
+	return c, nil
 }
 
-// PostLogoutURL returns a validated post_logout_redirect_uri with state
+// postLogoutURL returns a validated post_logout_redirect_uri with state
 // added to its query when state is not empty (RP-Initiated Logout 1.0 §3).
 func postLogoutURL(postLogoutRedirectURI, state string) string {
 	u, err := url.Parse(postLogoutRedirectURI)

@@ -85,7 +85,7 @@ func (p *Provider) live(at *accessTokenClaims, st *storage.AccessTokenStatus, no
 	switch {
 	case st.Revoked, st.FamilyRevoked, st.User == nil, st.User.Disabled:
 		return false
-	case at.SID != "" && (st.Session == nil || !st.Session.Active(now, p.cfg.SessionIdleTimeout)):
+	case at.SID != "" && (st.Session == nil || !p.sessions.Live(st.Session, now)):
 		return false
 	}
 	return true
@@ -136,7 +136,7 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	case errors.Is(err, errTokenInactive):
 		return inactive, nil
 	case err != nil:
-		return nil, serverError(err)
+		return nil, s.p.serverError(ctx, err)
 	case at.ClientID != c.ID && !slices.Contains(at.Audience, c.ID):
 		return inactive, nil
 	}

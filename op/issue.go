@@ -58,7 +58,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	}
 	atTTL := p.cfg.AccessTokenTTL
 	if c.AccessTokenTTL > 0 {
@@ -87,7 +87,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	}
 	accessToken, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	}
 	resp := &oidc.AccessTokenResponse{
 		AccessToken: accessToken, TokenType: oidc.BearerToken,
@@ -100,13 +100,13 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		rec := first.record
 		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr
 		if err := p.store.CreateRefreshToken(ctx, rec); err != nil {
-			return nil, serverError(err)
+			return nil, p.serverError(ctx, err)
 		}
 		resp.RefreshToken = first.token
 	}
 	if slices.Contains(g.scopes, scopeOpenID) {
 		if resp.IDToken, err = p.idToken(c, u, g, accessToken); err != nil {
-			return nil, serverError(err)
+			return nil, p.serverError(ctx, err)
 		}
 	}
 	if refreshed != nil {

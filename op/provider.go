@@ -1,6 +1,7 @@
 package op
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,20 +16,18 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-// Browser is what the provider needs from the browser-facing pages (package
-// web): the SSO session behind the request's cookie, and pages for people.
+// Browser is what the provider needs from the browser-facing pages
+// (package web): pages for people and the start of the sign-in flow.
 type Browser interface {
-	// CurrentSession returns the live session of the request's cookie, or
-	// nil when there is none (a session of a disabled or deleted user is
-	// none). An error means the store failed.
-	CurrentSession(r *http.Request) (*storage.Session, error)
-	// ClearSession expires the session cookie.
-	ClearSession(w http.ResponseWriter)
-	// RenderError writes a readable HTML error page.
-	RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string)
-	// LoginURL and ConsentURL are the pages that finish an authorization
-	// request; they send the browser back to CallbackPath.
-	LoginURL(authRequestID string) string
+	// Fail writes the error page for err (the adapter for people): an
+	// error with a Public() (status, title, detail) method shows that
+	// message, any other a generic one; the page carries the request id
+	// as a reference. It logs err with the request's context.
+	Fail(w http.ResponseWriter, r *http.Request, err error)
+	// SignInURL is the first step of the sign-in flow (identify,
+	// authenticate) for an authorization request, and ConsentURL its
+	// consent page; both send the browser back to CallbackPath.
+	SignInURL(authRequestID string) string
 	ConsentURL(authRequestID string) string
 	// ConfirmLogout renders the page that asks the person to confirm a
 	// sign-out request that came without a valid id_token_hint
@@ -38,14 +37,34 @@ type Browser interface {
 	ConfirmLogout(w http.ResponseWriter, r *http.Request, client *storage.Client, postLogoutRedirectURI, state string)
 }
 
+// Sessions is the browser's single sign-on session as the provider needs
+// it; package web/session owns it, and the binary hands it over. The
+// protocol decisions about it (prompt, max_age, id_token_hint) stay here.
+type Sessions interface {
+	// Current returns the live session of the request's cookie, or nil
+	// when there is none (a session of a disabled or deleted user is
+	// none). An error means the store failed.
+	Current(r *http.Request) (*storage.Session, error)
+	// Live reports whether a session tokens are bound to is still usable
+	// at now (not revoked, expired or idle).
+	Live(s *storage.Session, now time.Time) bool
+	// Clear expires the session cookie.
+	Clear(w http.ResponseWriter)
+	// EndSession ends a session: revoked, its refresh tokens revoked,
+	// back-channel logout enqueued for every client it served.
+	EndSession(ctx context.Context, sessionID, reason string) error
+}
+
 // Config configures a Provider. Zero durations take the defaults below.
 type Config struct {
 	Issuer  string // absolute URL without path, e.g. https://id.example.com
 	Store   storage.Store
 	Keys    *Keys
 	Browser Browser
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Sessions is the SSO session owner (required).
+	Sessions Sessions
+	Now      func() time.Time
+	Logger   *slog.Logger
 
 	AuthRequestTTL  time.Duration // time a person has to sign in; default 30m
 	CodeTTL         time.Duration // authorization code lifetime; default 60s (ASVS 10.4.3)
@@ -62,14 +81,9 @@ type Config struct {
 	// AccessTokenAlg signs JWT access tokens; default DefaultAccessTokenAlg.
 	// Keys must sign with it (Keys.Ensure).
 	AccessTokenAlg jose.SignatureAlgorithm
-	// SessionIdleTimeout is the SSO session's idle timeout, used to decide
-	// whether session-bound refresh and access tokens are still usable.
-	SessionIdleTimeout time.Duration
 	// RefreshReuseGrace is the optional grace window for refresh-token
 	// reuse (off when zero; see storage.ReuseGrace).
 	RefreshReuseGrace storage.ReuseGrace
-	// Logout ends browser sessions; nil means one over Store.
-	Logout *Logout
 	// LoggedOutPath is the page shown after a logout that does not redirect
 	// back to a client; default "/logged-out".
 	LoggedOutPath string
@@ -127,7 +141,7 @@ type Provider struct {
 	log       *slog.Logger
 	discovery []byte
 	token     http.Handler
-	logout    *Logout
+	sessions  Sessions
 	verified  verifiedTokens // access tokens already verified (parseAccessToken)
 }
 
@@ -141,8 +155,8 @@ func New(cfg Config) (*Provider, error) {
 	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
 		errs = append(errs, fmt.Errorf("issuer %q must not have a path, query or fragment", cfg.Issuer))
 	}
-	if cfg.Store == nil || cfg.Keys == nil || cfg.Browser == nil {
-		errs = append(errs, errors.New("op: Store, Keys and Browser are required"))
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Browser == nil || cfg.Sessions == nil {
+		errs = append(errs, errors.New("op: Store, Keys, Browser and Sessions are required"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -169,22 +183,20 @@ func New(cfg Config) (*Provider, error) {
 		cfg.Logger = slog.Default()
 	}
 	p := &Provider{
-		cfg:     cfg,
-		issuer:  strings.TrimSuffix(cfg.Issuer, "/"),
-		store:   cfg.Store,
-		keys:    cfg.Keys,
-		browser: cfg.Browser,
-		now:     func() time.Time { return cfg.Now().UTC() },
-		log:     cfg.Logger,
+		cfg:      cfg,
+		issuer:   strings.TrimSuffix(cfg.Issuer, "/"),
+		store:    cfg.Store,
+		keys:     cfg.Keys,
+		browser:  cfg.Browser,
+		sessions: cfg.Sessions,
+		now:      func() time.Time { return cfg.Now().UTC() },
+		log:      cfg.Logger,
 	}
 	cacheTTL := cfg.ClientCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = DefaultClientCacheTTL
 	}
 	p.store = newClientCache(cfg.Store, cacheTTL, p.now)
-	if p.logout = cfg.Logout; p.logout == nil {
-		p.logout = NewLogout(LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
-	}
 	if p.discovery, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
@@ -210,14 +222,14 @@ func (p *Provider) Issuer() string { return p.issuer }
 func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PathDiscovery, p.serveDiscovery)
 	mux.HandleFunc("GET "+PathJWKS, p.serveJWKS)
-	mux.HandleFunc(PathAuthorize, p.authorize)
-	mux.HandleFunc("GET "+CallbackPath, p.callback)
+	mux.HandleFunc(PathAuthorize, p.serveBrowser(p.authorize))
+	mux.HandleFunc("GET "+CallbackPath, p.serveBrowser(p.callback))
 	cors := &corsPolicy{p: p}
 	mux.Handle(PathToken, cors.wrap(formGuard(tokenEndpoint, p.token)))
 	mux.Handle(PathRevocation, cors.wrap(formGuard(revocationEndpoint, p.token)))
 	mux.Handle(PathIntrospection, formGuard(introspectionEndpoint, p.token))
 	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))
-	mux.HandleFunc(PathEndSession, p.endSession)
+	mux.HandleFunc(PathEndSession, p.serveBrowser(p.endSession))
 }
 
 // CallbackURL returns where the login and consent pages send the browser

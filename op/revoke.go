@@ -51,12 +51,12 @@ func (p *Provider) revokeRefreshToken(ctx context.Context, c *storage.Client, to
 	case errors.Is(err, storage.ErrNotFound):
 		return nil
 	case err != nil:
-		return serverError(err)
+		return p.serverError(ctx, err)
 	case rt.ClientID != c.ID:
 		return errNotYourToken()
 	}
 	if err := p.store.RevokeRefreshFamily(ctx, rt.FamilyID, p.now()); err != nil {
-		return serverError(err)
+		return p.serverError(ctx, err)
 	}
 	p.log.InfoContext(ctx, "refresh token revoked by its client", "event", "token_revoked",
 		"token_type", "refresh_token", "client_id", c.ID, "family_id", rt.FamilyID, "user_id", rt.UserID)
@@ -74,7 +74,7 @@ func (p *Provider) revokeAccessToken(ctx context.Context, c *storage.Client, tok
 	// Kept until the token would expire anyway, plus the leeway verifiers
 	// allow.
 	if err := p.store.RevokeAccessToken(ctx, at.JTI, time.Unix(at.Expiry, 0).Add(clockLeeway)); err != nil {
-		return serverError(err)
+		return p.serverError(ctx, err)
 	}
 	p.log.InfoContext(ctx, "access token revoked by its client", "event", "token_revoked",
 		"token_type", "access_token", "client_id", c.ID, "jti", at.JTI, "user_id", at.Subject)

@@ -37,7 +37,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	case errors.As(err, &reused):
 		if reused.ClientID == c.ID {
 			if err := p.revokeCodeFamily(ctx, c, reused.FamilyID, now); err != nil {
-				return nil, serverError(err)
+				return nil, p.serverError(ctx, err)
 			}
 			p.audit(ctx, storage.AuditEntry{Action: storage.ActionCodeReuse, Target: "client:" + c.ID,
 				Detail: "family " + reused.FamilyID + " revoked"}, "family_id", reused.FamilyID, "request_id", reused.RequestID)
@@ -46,7 +46,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
 	case err != nil:
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	}
 	if req.ClientID != c.ID {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
@@ -117,7 +117,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	}
 	if err != nil {
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	}
 	old := rg.Token
 	// Another client's token is refused without touching it: that is a
@@ -140,7 +140,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	if !slices.Contains(old.Scopes, scopeOfflineAccess) {
 		// Without offline_access the grant lives only as long as the
 		// browser session it came from.
-		if sess := rg.Session; sess == nil || !sess.Active(now, p.cfg.SessionIdleTimeout) {
+		if sess := rg.Session; sess == nil || !p.sessions.Live(sess, now) {
 			return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
 		}
 	}
@@ -158,7 +158,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		// request lost too (checklist R5).
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	case err != nil:
-		return nil, serverError(err)
+		return nil, p.serverError(ctx, err)
 	case !old.RotatedAt.IsZero():
 		p.log.InfoContext(ctx, "rotated refresh token accepted again inside the grace window",
 			"event", "refresh_token_grace_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)

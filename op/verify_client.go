@@ -70,7 +70,7 @@ func (s *tokenServer) clientAuthFailed(ctx context.Context, clientID string) err
 	}
 	_, admitted, err := s.p.store.RecordLoginFailure(ctx, key, s.p.now(), clientFailurePolicy)
 	if err != nil {
-		return serverError(err)
+		return s.p.serverError(ctx, err)
 	}
 	if !admitted {
 		s.p.log.WarnContext(ctx, "client authentication throttled", "event", "client_auth_throttled", "client_id_key", key)
@@ -105,7 +105,7 @@ func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errClientAuthFailed
 		}
-		return nil, serverError(err)
+		return nil, s.p.serverError(ctx, err)
 	}
 	if c.Disabled {
 		return nil, errClientAuthFailed

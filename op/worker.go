@@ -29,12 +29,11 @@ type WorkerConfig struct {
 	Issuer string
 	Store  storage.Store
 	Keys   *Keys
-	Logout *Logout
-	Now    func() time.Time // nil: time.Now
-	Logger *slog.Logger     // nil: slog.Default()
-	// SessionIdleTimeout is the SSO session idle timeout the sweep
-	// applies (zero: no idle timeout).
-	SessionIdleTimeout time.Duration
+	// Sessions sweeps sessions that ended without a logout (package
+	// web/session's Manager.Sweep); the worker runs it each step.
+	Sessions SessionSweeper
+	Now      func() time.Time // nil: time.Now
+	Logger   *slog.Logger     // nil: slog.Default()
 	// Interval between steps; zero means DefaultWorkerInterval.
 	Interval time.Duration
 	// MaxAttempts bounds the deliveries of one logout token; zero means
@@ -51,10 +50,17 @@ type WorkerConfig struct {
 	Events Events
 }
 
+// SessionSweeper ends up to limit sessions that were revoked, went idle
+// or expired without a logout, and enqueues their back-channel logout;
+// it returns how many it ended.
+type SessionSweeper interface {
+	Sweep(ctx context.Context, limit int) (int, error)
+}
+
 // Worker is the provider's background work, safe to run on every replica
 // at once (everything it shares lives in the store):
 //   - it ends sessions that were revoked, went idle or expired without a
-//     logout (checklist S5), through Logout.EndDueSessions;
+//     logout (checklist S5), through the SessionSweeper;
 //   - it delivers back-channel logout tokens from the outbox (Back-Channel
 //     Logout 1.0 §2.5–§2.8; checklist L6), retrying with exponential
 //     backoff up to MaxAttempts, after which the delivery is marked failed
@@ -68,10 +74,9 @@ type Worker struct {
 	issuer      string
 	store       storage.Store
 	keys        *Keys
-	logout      *Logout
+	sessions    SessionSweeper
 	now         func() time.Time
 	log         *slog.Logger
-	idle        time.Duration
 	interval    time.Duration
 	maxAttempts int
 	http        *http.Client
@@ -81,12 +86,12 @@ type Worker struct {
 
 // NewWorker checks cfg and returns a Worker.
 func NewWorker(cfg WorkerConfig) (*Worker, error) {
-	if cfg.Store == nil || cfg.Keys == nil || cfg.Logout == nil || cfg.Issuer == "" {
-		return nil, errors.New("op: worker needs Issuer, Store, Keys and Logout")
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Sessions == nil || cfg.Issuer == "" {
+		return nil, errors.New("op: worker needs Issuer, Store, Keys and Sessions")
 	}
 	w := &Worker{
-		issuer: cfg.Issuer, store: cfg.Store, keys: cfg.Keys, logout: cfg.Logout,
-		now: cfg.Now, log: cfg.Logger, idle: cfg.SessionIdleTimeout, interval: cfg.Interval,
+		issuer: cfg.Issuer, store: cfg.Store, keys: cfg.Keys, sessions: cfg.Sessions,
+		now: cfg.Now, log: cfg.Logger, interval: cfg.Interval,
 		maxAttempts: cfg.MaxAttempts, http: cfg.HTTPClient, wake: make(chan struct{}, 1),
 		events: eventsOr(cfg.Events),
 	}
@@ -153,7 +158,7 @@ type StepResult struct {
 func (w *Worker) Step(ctx context.Context) (StepResult, error) {
 	var res StepResult
 	var errs []error
-	n, err := w.logout.EndDueSessions(ctx, w.idle, sweepBatch)
+	n, err := w.sessions.Sweep(ctx, sweepBatch)
 	res.SessionsEnded = n
 	errs = append(errs, err)
 	errs = append(errs, w.deliver(ctx, &res))

@@ -65,7 +65,7 @@ func TestBrowserSignIn(t *testing.T) {
 
 	// Sign-in page, then a wrong password.
 	do(t, ctx, "open login page",
-		chromedp.Navigate(e.srv.URL+e.h.LoginURL(id)),
+		chromedp.Navigate(e.srv.URL+e.h.SignInURL(id)),
 		chromedp.WaitVisible(chromedp.ID("username")),
 	)
 	screenshot(t, ctx, "login.png")
@@ -123,7 +123,7 @@ func TestBrowserSignIn(t *testing.T) {
 	// The sign-in page on a phone-sized screen.
 	do(t, ctx, "phone layout",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(e.srv.URL+e.h.LoginURL(e.newRequest(withApp))),
+		chromedp.Navigate(e.srv.URL+e.h.SignInURL(e.newRequest(withApp))),
 		chromedp.WaitVisible(chromedp.ID("username")),
 	)
 	screenshot(t, ctx, "login-phone.png")
@@ -132,7 +132,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || !strings.Contains(body, "signed out") {
 		t.Errorf("logged-out page heading = %q, %v", body, err)
 	}
-	do(t, ctx, "open expired request", chromedp.Navigate(e.srv.URL+e.h.LoginURL("expired")))
+	do(t, ctx, "open expired request", chromedp.Navigate(e.srv.URL+e.h.SignInURL("expired")))
 	screenshot(t, ctx, "error-phone.png")
 	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); err != nil || !strings.Contains(body, expiredDetail) {
 		t.Errorf("error page text = %q, %v", body, err)
@@ -145,7 +145,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
 	do(t, ctx, "open login page in dark mode",
-		chromedp.Navigate(e.srv.URL+e.h.LoginURL(e.newRequest(withApp))),
+		chromedp.Navigate(e.srv.URL+e.h.SignInURL(e.newRequest(withApp))),
 		chromedp.WaitVisible(chromedp.ID("username")),
 	)
 	screenshot(t, ctx, "login-phone-dark.png")

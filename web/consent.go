@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -35,36 +36,31 @@ func describeScopes(scopes []string) []view.Scope {
 
 // consentRequest loads the request for the consent page and checks that it
 // was authenticated by this very browser: its current session must be the
-// one bound to the request. On failure it has written an error page.
-func (h *Handler) consentRequest(w http.ResponseWriter, r *http.Request, id string) *pendingRequest {
-	p := h.loadRequest(r.Context(), w, r, id)
-	if p == nil {
-		return nil
+// one bound to the request.
+func (h *Handler) consentRequest(r *http.Request, id string) (*pendingRequest, error) {
+	p, err := h.loadRequest(r.Context(), id)
+	if err != nil {
+		return nil, err
 	}
 	if !p.req.Authenticated() {
-		h.RenderError(w, r, http.StatusBadRequest, "Sign in first",
-			"This sign-in request has not been completed yet. Go back to the application and sign in again.")
-		return nil
+		return nil, fail(http.StatusBadRequest, signInFirstT, signInFirstD, nil)
 	}
-	s, err := h.CurrentSession(r)
+	s, err := h.sessions.Current(r)
 	if err != nil {
-		h.renderStoreError(w, r, "current session", err)
-		return nil
+		return nil, err
 	}
 	if s == nil || s.ID != p.req.SessionID || s.UserID != p.req.UserID {
 		h.log.WarnContext(r.Context(), "consent for another session refused", "auth_request", id)
-		h.RenderError(w, r, http.StatusForbidden, "This page belongs to another sign-in",
-			"This request was started in another browser or by another session. Go back to the application and sign in again.")
-		return nil
+		return nil, fail(http.StatusForbidden, otherSessionT, otherSessionD, nil)
 	}
-	return p
+	return p, nil
 }
 
-func (h *Handler) getConsent(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getConsent(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p := h.consentRequest(w, r, r.URL.Query().Get("id"))
-	if p == nil {
-		return
+	p, err := h.consentRequest(r, r.URL.Query().Get("id"))
+	if err != nil {
+		return err
 	}
 	var userName string
 	u, err := h.store.GetUser(ctx, p.req.UserID)
@@ -75,8 +71,7 @@ func (h *Handler) getConsent(w http.ResponseWriter, r *http.Request) {
 			userName = u.Name + " (" + u.Username + ")"
 		}
 	case !errors.Is(err, storage.ErrNotFound):
-		h.renderStoreError(w, r, "get user", err)
-		return
+		return fmt.Errorf("get user: %w", err)
 	}
 	AllowFormAction(w, r, p.req.RedirectURI)
 	h.render(w, r, http.StatusOK, view.Consent(view.ConsentForm{
@@ -86,19 +81,20 @@ func (h *Handler) getConsent(w http.ResponseWriter, r *http.Request) {
 		UserName:   userName,
 		Scopes:     describeScopes(p.req.Scopes),
 	}))
+	return nil
 }
 
 // postConsent records the answer and continues at CallbackURL, which
 // answers the application (access_denied after Deny, checklist A20).
-func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
-	if !h.parsePost(w, r) {
-		return
+func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) error {
+	if err := h.parsePost(w, r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	id := r.PostForm.Get("id")
-	p := h.consentRequest(w, r, id)
-	if p == nil {
-		return
+	p, err := h.consentRequest(r, id)
+	if err != nil {
+		return err
 	}
 	var granted bool
 	switch r.PostForm.Get("action") {
@@ -106,9 +102,7 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 		granted = true
 	case "deny":
 	default:
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form",
-			"Choose Approve or Deny. Go back, reload the page and try again.")
-		return
+		return fail(http.StatusBadRequest, invalidFormT, chooseAnswerD, nil)
 	}
 	if granted {
 		err := h.store.SaveConsent(ctx, &storage.Consent{
@@ -118,13 +112,11 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 			GrantedAt: h.now().UTC(),
 		})
 		if err != nil {
-			h.renderStoreError(w, r, "save consent", err)
-			return
+			return fmt.Errorf("save consent: %w", err)
 		}
 	}
-	err := h.store.SetAuthRequestConsent(ctx, id, granted)
-	if h.requestUpdateFailed(w, r, "set auth request consent", err) {
-		return
+	if err := h.store.SetAuthRequestConsent(ctx, id, granted); err != nil {
+		return errRequestUpdate(fmt.Errorf("set auth request consent: %w", err))
 	}
 	e := storage.AuditEntry{Action: storage.ActionConsentDeny, ActorID: p.req.UserID, Target: "client:" + p.req.ClientID,
 		Address: h.clientAddr(r), Detail: "scopes: " + strings.Join(p.req.Scopes, " ")}
@@ -136,4 +128,5 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit.Record(ctx, e, "auth_request", id)
 	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
+	return nil
 }

@@ -147,7 +147,7 @@ func TestConsentRefused(t *testing.T) {
 				t.Errorf("GET: status %d, want %d\n%s", got.status, tt.wantStatus, got.body)
 			}
 			// A valid CSRF token of this browser does not help.
-			token := csrf(t, e.get(c, e.h.LoginURL(e.newRequest())))
+			token := csrf(t, e.get(c, e.h.SignInURL(e.newRequest())))
 			got := e.post(c, "/consent", url.Values{"id": {id}, "csrf_token": {token}, "action": {"approve"}})
 			if got.status != tt.wantStatus {
 				t.Errorf("POST: status %d, want %d", got.status, tt.wantStatus)

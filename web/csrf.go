@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 )
 
 // CSRF protection is a signed double-submit token (security checklist S7):
@@ -64,20 +65,8 @@ func (h *Handler) validCSRF(r *http.Request) bool {
 	return hmac.Equal([]byte(got), []byte(h.csrfToken(c.Value)))
 }
 
-// wellFormedToken reports whether v looks like storage.NewToken output:
-// 43 characters of unpadded base64url.
-func wellFormedToken(v string) bool {
-	if len(v) != 43 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// wellFormedToken reports whether v looks like storage.NewToken output.
+func wellFormedToken(v string) bool { return session.WellFormedToken(v) }
 
 // CSRFToken returns the CSRF form token (field "csrf_token") for the
 // browser, setting the CSRF cookie first if it has none. Other packages'
@@ -87,10 +76,14 @@ func (h *Handler) CSRFToken(w http.ResponseWriter, r *http.Request) string {
 }
 
 // ParseForm limits and parses a POST body and checks its CSRF token. On
-// failure it has written an error page (403 for a missing or wrong token)
-// and returns false.
+// failure it has written an error page through Fail (403 for a missing or
+// wrong token) and returns false.
 func (h *Handler) ParseForm(w http.ResponseWriter, r *http.Request) bool {
-	return h.parsePost(w, r)
+	if err := h.parsePost(w, r); err != nil {
+		h.Fail(w, r, err)
+		return false
+	}
+	return true
 }
 
 // Page wraps an HTML page handler with the security headers (CSP nonce,

@@ -2,13 +2,23 @@
 // signed-out page, with the cookies, CSRF protection and security headers
 // they need.
 //
-// The protocol side (package op) sends a browser without a usable single
-// sign-on session to LoginURL. After a successful sign-in the handler
-// creates a fresh server-side session (the cookie holds a random 256-bit
-// token, the store only its SHA-256), binds the user to the pending
-// authorization request and answers 303 to Config.CallbackURL, which op
-// handles. The callback may send the browser to ConsentURL. web never
-// imports op: cmd wires the two together.
+// The single sign-on session and the sign-in flow belong to package
+// web/session: the protocol side (package op) sends a browser without a
+// usable session to SignInURL, the flow's first step. The password step
+// (GET and POST /login) checks the credentials, then advances the flow:
+// to a further step, or, when every step is done, the session owner
+// starts or renews the server-side session (the cookie holds a random
+// 256-bit token, the store only its SHA-256), binds it to the pending
+// authorization request, and the page answers 303 to Config.CallbackURL,
+// which op handles. The callback may send the browser to ConsentURL. The
+// sign-out confirmation (POST /logout) ends the session through the same
+// owner. web never imports op: cmd wires the two together.
+//
+// Errors: page handlers return them, and Fail is the one adapter that
+// turns them into the error page: a PublicError (or any error with a
+// Public method, such as op's) shows its status and message, anything
+// else a generic 503; the page carries the request id as a reference, and
+// the error is logged with the request's context, never shown.
 //
 // Every POST is protected twice against cross-site request forgery: by
 // http.CrossOriginProtection (Sec-Fetch-Site / Origin) and by a signed

@@ -92,7 +92,7 @@ func contentSecurityPolicy(nonce, extraFormAction string) string {
 }
 
 // ensurePageHeaders sets the page headers unless SecurityHeaders already
-// did (RenderError may be called from handlers outside this package).
+// did (Fail may be called from handlers outside this package).
 func ensurePageHeaders(w http.ResponseWriter, r *http.Request) *http.Request {
 	if w.Header().Get("Content-Security-Policy") != "" {
 		return r

@@ -62,12 +62,12 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, tls := range []bool{false, true} {
 		e := newEnv(t, tls)
 		c, id := signedIn(t, e)
-		token := csrf(t, e.get(c, e.h.LoginURL(e.newRequest())))
+		token := csrf(t, e.get(c, e.h.SignInURL(e.newRequest())))
 		pages := []struct {
 			name string
 			get  func() page
 		}{
-			{"login", func() page { return e.get(c, e.h.LoginURL(e.newRequest())) }},
+			{"login", func() page { return e.get(c, e.h.SignInURL(e.newRequest())) }},
 			{"consent", func() page { return e.get(c, e.h.ConsentURL(id)) }},
 			{"logged out", func() page { return e.get(c, "/logged-out") }},
 			{"expired request", func() page { return e.get(c, "/login?id=nope") }},
@@ -102,17 +102,18 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-func TestRenderErrorStandalone(t *testing.T) {
+func TestFailStandalone(t *testing.T) {
 	e := newEnv(t, false)
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/authorize", nil)
-	e.h.RenderError(w, r, http.StatusBadRequest, "Unknown application", `The application "x<y>" is not registered. Contact its owner.`)
+	e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: "Unknown application",
+		Detail: `The application "x<y>" is not registered. Contact its owner.`})
 	resp := w.Result()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d", resp.StatusCode)
 	}
-	checkPageHeaders(t, "RenderError", resp.Header, false)
+	checkPageHeaders(t, "Fail", resp.Header, false)
 	for _, want := range []string{"<h1>Unknown application</h1>", "x&lt;y&gt;", "Contact its owner.", `role="alert"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("error page lacks %q:\n%s", want, body)
@@ -139,7 +140,7 @@ func TestUserInputIsEscaped(t *testing.T) {
 		r.LoginHint = evil
 		r.Scopes = []string{"openid", evil}
 	})
-	login := e.get(c, e.h.LoginURL(id))
+	login := e.get(c, e.h.SignInURL(id))
 	failed := e.post(c, "/login", url.Values{"id": {id}, "csrf_token": {csrf(t, login)}, "username": {evil}, "password": {"x"}})
 	if p := e.post(c, "/login", url.Values{"id": {id}, "csrf_token": {csrf(t, login)}, "username": {"mallory"}, "password": {alicePassword}}); p.status != http.StatusSeeOther {
 		t.Fatalf("login: %d", p.status)
@@ -211,7 +212,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "relative issuer", modify: func(c *Config) { c.Issuer = "/id" }},
 		{name: "ftp issuer", modify: func(c *Config) { c.Issuer = "ftp://id.example.com" }},
 		{name: "short CSRF key", modify: func(c *Config) { c.CSRFKey = []byte("short") }},
-		{name: "negative timeout", modify: func(c *Config) { c.SessionMaxAge = -1 }},
+		{name: "store without sessions", modify: func(c *Config) { c.Store = pagesOnlyStore{c.Store} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,8 +223,8 @@ func TestNewValidatesConfig(t *testing.T) {
 				t.Fatalf("New: %v, want ok=%v", err, tt.ok)
 			}
 			if h != nil {
-				if got := h.LoginURL("a b&c"); got != "/login?id=a+b%26c" {
-					t.Errorf("LoginURL = %q", got)
+				if got := h.SignInURL("a b&c"); got != "/login?id=a+b%26c" {
+					t.Errorf("SignInURL = %q", got)
 				}
 				if got := h.ConsentURL("abc"); got != "/consent?id=abc" {
 					t.Errorf("ConsentURL = %q", got)
@@ -278,3 +279,7 @@ func TestAllowFormAction(t *testing.T) {
 		})
 	}
 }
+
+// pagesOnlyStore is a Store that is not a session.Store: without
+// Config.Sessions, New cannot build the session owner over it.
+type pagesOnlyStore struct{ Store }

@@ -100,6 +100,9 @@ func newEnv(t *testing.T, tls bool, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if st, ok := cfg.Store.(storage.Store); ok { // an option may wrap the store
+		e.store = st
+	}
 	if f, ok := cfg.Hasher.(*fakeHasher); ok {
 		e.fake = f
 	} else {
@@ -243,7 +246,7 @@ func csrf(t *testing.T, p page) string {
 // login opens the sign-in page for id and posts the credentials.
 func (e *testEnv) login(c *http.Client, id, username, password string) page {
 	e.t.Helper()
-	form := e.get(c, e.h.LoginURL(id))
+	form := e.get(c, e.h.SignInURL(id))
 	if form.status != http.StatusOK {
 		e.t.Fatalf("GET login: status %d:\n%s", form.status, form.body)
 	}
@@ -256,7 +259,7 @@ func (e *testEnv) login(c *http.Client, id, username, password string) page {
 func (e *testEnv) sessionCookie(c *http.Client) string {
 	u, _ := url.Parse(e.srv.URL)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == e.h.sessionName {
+		if ck.Name == e.h.sessions.CookieName() {
 			return ck.Value
 		}
 	}

@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -27,16 +30,44 @@ const badCredentials = "Incorrect username or password."
 // (checklist S10); it says nothing about any account.
 const tooManyAttempts = "Too many sign-in attempts from your network. Wait a minute, then try again."
 
-func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
-	p := h.loadRequest(r.Context(), w, r, r.URL.Query().Get("id"))
-	if p == nil {
-		return
+// enterCredentials answers a form with an empty field.
+const enterCredentials = "Enter your username and password."
+
+// loginPath is the password step's page.
+const loginPath = "/login"
+
+// passwordStep is the sign-in flow's password step: it identifies the
+// person by username and authenticates them with their password (RFC 8176
+// amr "pwd") at once. Its page is GET and POST /login.
+type passwordStep struct{}
+
+// Name implements session.Step.
+func (passwordStep) Name() string { return "password" }
+
+// URL implements session.Step.
+func (passwordStep) URL(authRequestID string) string {
+	return loginPath + "?id=" + url.QueryEscape(authRequestID)
+}
+
+// Done implements session.Step: done once a user passed their password.
+func (passwordStep) Done(_ context.Context, p *session.Progress) (bool, error) {
+	return p.UserID != "" && p.Has(amrPassword), nil
+}
+
+// amrPassword is the RFC 8176 §2 method of a password check.
+const amrPassword = "pwd"
+
+func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.loadRequest(r.Context(), r.URL.Query().Get("id"))
+	if err != nil {
+		return err
 	}
 	hint := p.req.LoginHint
 	if len(hint) > maxUsernameBytes || !utf8.ValidString(hint) {
 		hint = ""
 	}
 	h.renderLogin(w, r, http.StatusOK, p, hint, "")
+	return nil
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
@@ -50,28 +81,29 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	}))
 }
 
-// postLogin checks the credentials. Only the request id from the body is
-// used to continue: query parameters such as return_to are ignored and the
-// browser only ever goes on to CallbackURL (checklist S14, A19).
-func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
-	if !h.parsePost(w, r) {
-		return
+// postLogin checks the credentials, then moves the sign-in flow on (to a
+// further step, or completed to CallbackURL). Only the request id from
+// the body is used to continue: query parameters such as return_to are
+// ignored (checklist S14, A19).
+func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
+	if err := h.parsePost(w, r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	id := r.PostForm.Get("id")
-	p := h.loadRequest(ctx, w, r, id)
-	if p == nil {
-		return
+	p, err := h.loadRequest(ctx, id)
+	if err != nil {
+		return err
 	}
 	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
 	if len(password) > maxPasswordBytes || len(username) > maxUsernameBytes || !utf8.ValidString(username) {
 		// Refused before any hashing; the text is the generic one.
 		h.renderLogin(w, r, http.StatusBadRequest, p, "", badCredentials)
-		return
+		return nil
 	}
 	if username == "" || password == "" {
-		h.renderLogin(w, r, http.StatusBadRequest, p, username, "Enter your username and password.")
-		return
+		h.renderLogin(w, r, http.StatusBadRequest, p, username, enterCredentials)
+		return nil
 	}
 
 	// Counted before the password is checked, so parallel attempts cannot
@@ -79,56 +111,49 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 	addr := h.clientAddr(r)
 	att, err := h.countAttempt(ctx, username, addr)
 	if err != nil {
-		h.renderStoreError(w, r, "count sign-in attempt", err)
-		return
+		return fmt.Errorf("count sign-in attempt: %w", err)
 	}
 	switch att.verdict {
 	case refusedAddress:
 		w.Header().Set("Retry-After", retryAfterSeconds(att.retryAfter))
 		h.renderLogin(w, r, http.StatusTooManyRequests, p, username, tooManyAttempts)
-		return
+		return nil
 	case refusedAccount: // no password check: a right password reveals nothing
 		h.events.SignIn(false)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
-		return
+		return nil
 	}
 
 	user, err := h.store.GetUserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		h.renderStoreError(w, r, "get user by username", err)
-		return
+		return fmt.Errorf("get user by username: %w", err)
 	}
 	ok, rehash, reason := h.checkPassword(user, password)
 	if !ok {
 		h.events.SignIn(false)
 		h.recordFailure(ctx, att, username, addr, user, reason, p.req)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
-		return
+		return nil
 	}
 
 	h.clearAttempts(ctx, username, addr)
-	now := h.now().UTC()
 	if rehash {
-		h.rehash(r, user, password, now)
+		h.rehash(r, user, password, h.now().UTC())
 	}
-	s, err := h.startSession(ctx, w, r, user.ID, now)
+	progress := h.flow.Resume(r, id)
+	progress.Identify(user.ID)
+	progress.Passed(amrPassword)
+	next, s, err := h.flow.Advance(ctx, w, r, progress)
 	if err != nil {
-		h.renderStoreError(w, r, "start session", err)
-		return
+		return errRequestUpdate(err)
 	}
-	err = h.store.AuthenticateAuthRequest(ctx, id, storage.AuthResult{
-		UserID:    user.ID,
-		SessionID: s.ID,
-		AuthTime:  s.AuthTime,
-		AMR:       s.AMR,
-	})
-	if h.requestUpdateFailed(w, r, "authenticate auth request", err) {
-		return
+	if s != nil { // the sign-in is complete
+		h.events.SignIn(true)
+		h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignIn, ActorID: user.ID, Actor: user.Username,
+			Target: "session:" + s.ID, Address: addr, Detail: "client " + p.req.ClientID}, "auth_request", id)
 	}
-	h.events.SignIn(true)
-	h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignIn, ActorID: user.ID, Actor: user.Username,
-		Target: "session:" + s.ID, Address: addr, Detail: "client " + p.req.ClientID}, "auth_request", id)
-	http.Redirect(w, r, h.callback(id), http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 // recordFailure writes the one audit entry of a failed password check:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 )
 
 func TestLoginSuccess(t *testing.T) {
@@ -25,7 +26,7 @@ func TestLoginSuccess(t *testing.T) {
 			e := newEnv(t, tt.tls)
 			c := e.browser()
 			id := e.newRequest()
-			form := e.get(c, e.h.LoginURL(id))
+			form := e.get(c, e.h.SignInURL(id))
 			csrfName := strings.Replace(tt.cookieName, "session", "csrf", 1)
 			if ck := findCookie(form.resp, csrfName); ck == nil || !ck.HttpOnly || ck.Secure != tt.tls ||
 				ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Domain != "" || len(ck.Value) != 43 {
@@ -73,7 +74,7 @@ func TestLoginSuccess(t *testing.T) {
 				t.Error("session row holds the raw cookie value")
 			}
 			now := e.clock.Now()
-			if s.UserID != "u-alice" || !s.AuthTime.Equal(now) || !s.ExpiresAt.Equal(now.Add(DefaultSessionMaxAge)) ||
+			if s.UserID != "u-alice" || !s.AuthTime.Equal(now) || !s.ExpiresAt.Equal(now.Add(session.DefaultMaxAge)) ||
 				len(s.AMR) != 1 || s.AMR[0] != "pwd" {
 				t.Errorf("session = %+v", s)
 			}
@@ -82,7 +83,7 @@ func TestLoginSuccess(t *testing.T) {
 			if ar.UserID != "u-alice" || ar.SessionID != s.ID || !ar.AuthTime.Equal(now) || len(ar.AMR) != 1 {
 				t.Errorf("auth request not bound to the session: %+v", ar)
 			}
-			cur, err := e.h.CurrentSession(e.requestFor(c))
+			cur, err := e.h.sessions.Current(e.requestFor(c))
 			if err != nil || cur == nil || cur.ID != s.ID {
 				t.Errorf("CurrentSession = %+v, %v; want session %s", cur, err, s.ID)
 			}
@@ -113,7 +114,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	e.addUser("u-nopass", "nopass", "", false)
 	c := e.browser()
 	id := e.newRequest()
-	form := e.get(c, e.h.LoginURL(id))
+	form := e.get(c, e.h.SignInURL(id))
 	token := csrf(t, form)
 
 	var first page
@@ -156,7 +157,7 @@ func TestLoginInputLimits(t *testing.T) {
 	e := newEnv(t, false)
 	c := e.browser()
 	id := e.newRequest()
-	token := csrf(t, e.get(c, e.h.LoginURL(id)))
+	token := csrf(t, e.get(c, e.h.SignInURL(id)))
 	tests := []struct {
 		name       string
 		form       url.Values
@@ -211,7 +212,7 @@ func TestLoginCSRF(t *testing.T) {
 		{name: "missing token", token: func(*testEnv, string) string { return "" }},
 		{name: "wrong token", token: func(*testEnv, string) string { return strings.Repeat("A", 43) }},
 		{name: "token of another browser", token: func(e *testEnv, _ string) string {
-			return csrf(e.t, e.get(e.browser(), e.h.LoginURL(e.newRequest())))
+			return csrf(e.t, e.get(e.browser(), e.h.SignInURL(e.newRequest())))
 		}},
 		{name: "no csrf cookie", token: func(_ *testEnv, good string) string { return good },
 			prep: func(e *testEnv, c *http.Client) { e.deleteCookie(c, e.h.csrfName) }},
@@ -229,7 +230,7 @@ func TestLoginCSRF(t *testing.T) {
 			e := newEnv(t, false)
 			c := e.browser()
 			id := e.newRequest()
-			good := csrf(t, e.get(c, e.h.LoginURL(id)))
+			good := csrf(t, e.get(c, e.h.SignInURL(id)))
 			if tt.prep != nil {
 				tt.prep(e, c)
 			}
@@ -277,7 +278,7 @@ func TestLoginRotatesSession(t *testing.T) {
 			name: "attacker-chosen cookie is replaced",
 			initial: func(e *testEnv, c *http.Client) (string, string) {
 				v := storage.NewToken()
-				e.setCookie(c, e.h.sessionName, v)
+				e.setCookie(c, e.h.sessions.CookieName(), v)
 				return v, ""
 			},
 		},
@@ -329,8 +330,8 @@ func TestLoginRotatesSession(t *testing.T) {
 			}
 			// Replaying the old cookie gives no session.
 			r := e.requestFor(e.browser())
-			r.AddCookie(&http.Cookie{Name: e.h.sessionName, Value: oldValue})
-			if s, err := e.h.CurrentSession(r); s != nil || err != nil {
+			r.AddCookie(&http.Cookie{Name: e.h.sessions.CookieName(), Value: oldValue})
+			if s, err := e.h.sessions.Current(r); s != nil || err != nil {
 				t.Errorf("old cookie still works: %+v, %v", s, err)
 			}
 		})
@@ -369,7 +370,7 @@ func TestLoginBadRequests(t *testing.T) {
 			e := newEnv(t, false)
 			c := e.browser()
 			valid := e.newRequest()
-			token := csrf(t, e.get(c, e.h.LoginURL(valid)))
+			token := csrf(t, e.get(c, e.h.SignInURL(valid)))
 			id := tt.id(e)
 
 			for _, got := range []page{
@@ -397,7 +398,7 @@ func TestLoginIgnoresReturnTo(t *testing.T) {
 	e := newEnv(t, false)
 	c := e.browser()
 	id := e.newRequest()
-	token := csrf(t, e.get(c, e.h.LoginURL(id)))
+	token := csrf(t, e.get(c, e.h.SignInURL(id)))
 	for _, target := range []string{"https://evil.test/", "//evil.test", "/\\evil.test"} {
 		got := e.post(c, "/login?return_to="+url.QueryEscape(target)+"&redirect_uri="+url.QueryEscape(target)+"&id=other", url.Values{
 			"id": {id}, "csrf_token": {token}, "username": {"alice"}, "password": {alicePassword},
@@ -413,7 +414,7 @@ func TestLoginPage(t *testing.T) {
 	e := newEnv(t, false)
 	c := e.browser()
 	id := e.newRequest(func(r *storage.AuthRequest) { r.LoginHint = "alice" })
-	got := e.get(c, e.h.LoginURL(id))
+	got := e.get(c, e.h.SignInURL(id))
 	for _, want := range []string{
 		"Example App", `value="alice"`, `name="id" value="` + id + `"`,
 		`<label for="username">`, `<label for="password">`,

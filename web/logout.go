@@ -1,23 +1,16 @@
 package web
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/view"
 )
-
-// SessionEnder ends a browser's single sign-on session and what depends on
-// it: refresh tokens bound to it, and back-channel logout for every
-// application it served (RP-Initiated Logout 1.0 §2, Back-Channel Logout
-// 1.0 §2.5). op.Logout implements it; cmd hands it over.
-type SessionEnder interface {
-	EndSession(ctx context.Context, sessionID, reason string) error
-}
 
 // maxLogoutParam bounds each field of the sign-out form (checklist B3).
 const maxLogoutParam = 2048
@@ -44,49 +37,40 @@ func (h *Handler) ConfirmLogout(w http.ResponseWriter, r *http.Request, client *
 // sends them to the application's registered post-logout URI with state,
 // or to the signed-out page. The URI is checked again: the form is only
 // as trustworthy as the browser that sent it.
-func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) {
-	if !h.parsePost(w, r) {
-		return
+func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) error {
+	if err := h.parsePost(w, r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	clientID, target, state := r.PostForm.Get("client_id"), r.PostForm.Get("post_logout_redirect_uri"), r.PostForm.Get("state")
 	if len(clientID) > maxLogoutParam || len(target) > maxLogoutParam || len(state) > maxLogoutParam {
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back, reload the page and try again.")
-		return
+		return errInvalidForm(nil)
 	}
 	if target != "" {
 		c, err := h.store.GetClient(ctx, clientID)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			h.renderStoreError(w, r, "get client", err)
-			return
+			return fmt.Errorf("get client: %w", err)
 		}
 		if err != nil || c.Disabled || !slices.Contains(c.PostLogoutRedirectURIs, target) {
-			h.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-				"The application asked to send you to an address it has not registered. You were not signed out.")
-			return
+			return fail(http.StatusBadRequest, logoutNotRegT, logoutNotRegD, nil)
 		}
 	}
-	if h.sessions == nil {
-		h.RenderError(w, r, http.StatusServiceUnavailable, unavailTitle, unavailDetail)
-		return
-	}
-	s, err := h.CurrentSession(r)
+	s, err := h.sessions.Current(r)
 	if err != nil {
-		h.renderStoreError(w, r, "current session", err)
-		return
+		return err
 	}
 	if s != nil {
-		if err := h.sessions.EndSession(ctx, s.ID, "logout"); err != nil {
-			h.renderStoreError(w, r, "end session", err)
-			return
+		if err := h.sessions.EndSession(ctx, s.ID, session.ReasonLogout); err != nil {
+			return err
 		}
 	}
-	h.ClearSession(w)
+	h.sessions.Clear(w)
 	dest := "/logged-out"
 	if target != "" {
 		dest = withState(target, state)
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
+	return nil
 }
 
 // withState adds state to a registered post-logout URI's query

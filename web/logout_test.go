@@ -11,27 +11,31 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 )
 
-// recordingEnder is the SessionEnder of these tests: it revokes the
-// session in the store, as op.Logout does first, and records the call.
+// recordingEnder wraps the test store: it records every session the
+// session owner revokes, and can fail that write.
 type recordingEnder struct {
-	e     *testEnv
+	storage.Store
 	mu    sync.Mutex
 	ended []string
 	fail  bool
 }
 
-func (r *recordingEnder) EndSession(ctx context.Context, id, reason string) error {
+func (r *recordingEnder) RevokeSession(ctx context.Context, id string, at time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail {
 		return errors.New("injected failure")
 	}
-	r.ended = append(r.ended, id+" "+reason)
-	return r.e.store.RevokeSession(ctx, id, r.e.clock.Now())
+	r.ended = append(r.ended, id)
+	return r.Store.RevokeSession(ctx, id, at)
 }
 
 func (r *recordingEnder) calls() []string {
@@ -40,14 +44,13 @@ func (r *recordingEnder) calls() []string {
 	return append([]string(nil), r.ended...)
 }
 
-// logoutEnv is a testEnv whose handler ends sessions through a
-// recordingEnder, with the app's post-logout URI registered and a stand-in
-// for op's /end_session that shows the confirmation page.
+// logoutEnv is a testEnv whose store records the sessions ended, with the
+// app's post-logout URI registered and a stand-in for op's /end_session
+// that shows the confirmation page.
 func logoutEnv(t *testing.T, postLogout string) (*testEnv, *recordingEnder) {
 	t.Helper()
-	ender := &recordingEnder{}
-	e := newEnv(t, false, func(c *Config) { c.Sessions = ender })
-	ender.e = e
+	ender := &recordingEnder{Store: memoryStore()}
+	e := newEnv(t, false, func(c *Config) { c.Store = ender })
 	ctx := context.Background()
 	cl, err := e.store.GetClient(ctx, "app")
 	e.must(err)
@@ -58,6 +61,19 @@ func logoutEnv(t *testing.T, postLogout string) (*testEnv, *recordingEnder) {
 		e.h.ConfirmLogout(w, r, c, postLogout, "st 1")
 	})
 	return e, ender
+}
+
+// logoutReason returns the Detail of the one logout audit entry, or "".
+func (e *testEnv) logoutReason() string {
+	e.t.Helper()
+	all, err := e.store.ListAudit(context.Background(), storage.AuditFilter{}, 0, 100)
+	e.must(err)
+	for _, a := range all {
+		if a.Action == storage.ActionLogout {
+			return a.Detail
+		}
+	}
+	return ""
 }
 
 // signedIn returns a browser with a session of alice.
@@ -121,8 +137,8 @@ func TestChecklistL4LogoutConfirmation(t *testing.T) {
 			if loc := got.header.Get("Location"); loc != postLogout+"?state=st+1" {
 				t.Fatalf("redirected to %q", loc)
 			}
-			if e.sessionCookie(c) != "" || !strings.HasSuffix(ender.calls()[0], " logout") {
-				t.Fatalf("cookie not cleared or wrong reason: %v", ender.calls())
+			if e.sessionCookie(c) != "" || e.logoutReason() != session.ReasonLogout {
+				t.Fatalf("cookie not cleared or wrong reason: %q", e.logoutReason())
 			}
 		})
 	}
@@ -146,7 +162,7 @@ func TestBrowserLogoutConfirmation(t *testing.T) {
 	}
 	id := e.newRequest()
 	do(t, ctx, "sign in",
-		chromedp.Navigate(e.srv.URL+e.h.LoginURL(id)),
+		chromedp.Navigate(e.srv.URL+e.h.SignInURL(id)),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "alice"),
 		chromedp.SendKeys(chromedp.ID("password"), alicePassword),

@@ -3,34 +3,13 @@ package web
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/view"
 )
-
-// Texts of the error pages; each says what happened and what to do.
-const (
-	expiredTitle   = "Sign-in request expired"
-	expiredDetail  = "This sign-in request has expired or is invalid. Go back to the application and sign in again."
-	formTitle      = "This form has expired"
-	formDetail     = "The form was too old, or it was sent from another site. Go back, reload the page and try again."
-	unavailTitle   = "Something went wrong"
-	unavailDetail  = "We could not complete your request. Please wait a moment and try again."
-	completedTitle = "Sign-in already completed"
-	completedDet   = "This sign-in request was already completed. Go back to the application and sign in again."
-)
-
-// RenderError writes a readable HTML error page with the given status. Title
-// and detail are shown to a person as plain text: say what happened and what
-// to do, never a Go error string. The security headers are set if the
-// response does not carry them yet.
-func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
-	r = ensurePageHeaders(w, r)
-	h.render(w, r, status, view.ErrorPage(title, detail, RequestID(r.Context())))
-}
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -43,31 +22,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	}
 }
 
-func (h *Handler) renderExpired(w http.ResponseWriter, r *http.Request) {
-	h.RenderError(w, r, http.StatusBadRequest, expiredTitle, expiredDetail)
-}
-
-func (h *Handler) renderFormExpired(w http.ResponseWriter, r *http.Request) {
-	h.RenderError(w, r, http.StatusForbidden, formTitle, formDetail)
-}
-
-func (h *Handler) renderStoreError(w http.ResponseWriter, r *http.Request, op string, err error) {
-	h.log.Log(r.Context(), failureLevel(err), "store failure", "op", op, "err", err)
-	h.RenderError(w, r, http.StatusServiceUnavailable, unavailTitle, unavailDetail)
-}
-
-// failureLevel is the log level of a failed request: Error, except when
-// it failed because the person's browser went away first (the request
-// context was cancelled), which is not the server's fault: Info.
-func failureLevel(err error) slog.Level {
-	if errors.Is(err, context.Canceled) {
-		return slog.LevelInfo
-	}
-	return slog.LevelError
-}
-
-func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) error {
 	h.render(w, r, http.StatusOK, view.LoggedOut())
+	return nil
 }
 
 // pendingRequest is a live authorization request and its client.
@@ -77,40 +34,32 @@ type pendingRequest struct {
 }
 
 // loadRequest loads a pending authorization request that can still be
-// completed. On failure it has already written an error page and returns
-// nil.
-func (h *Handler) loadRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) *pendingRequest {
+// completed.
+func (h *Handler) loadRequest(ctx context.Context, id string) (*pendingRequest, error) {
 	if id == "" || len(id) > 128 {
-		h.renderExpired(w, r)
-		return nil
+		return nil, errExpired(nil)
 	}
 	req, err := h.store.GetAuthRequest(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		h.renderExpired(w, r)
-		return nil
+		return nil, errExpired(err)
 	}
 	if err != nil {
-		h.renderStoreError(w, r, "get auth request", err)
-		return nil
+		return nil, fmt.Errorf("get auth request: %w", err)
 	}
 	if !h.now().Before(req.ExpiresAt) {
-		h.renderExpired(w, r)
-		return nil
+		return nil, errExpired(nil)
 	}
 	if req.CodeHash != "" {
-		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
-		return nil
+		return nil, errCompleted(nil)
 	}
 	client, err := h.store.GetClient(ctx, req.ClientID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
-		h.renderExpired(w, r)
-		return nil
+		return nil, errExpired(err)
 	}
 	if err != nil {
-		h.renderStoreError(w, r, "get client", err)
-		return nil
+		return nil, fmt.Errorf("get client: %w", err)
 	}
-	return &pendingRequest{req: req, client: client}
+	return &pendingRequest{req: req, client: client}, nil
 }
 
 // clientName is the name shown for a client: its display name, or its ID.
@@ -121,45 +70,22 @@ func clientName(c *storage.Client) string {
 	return c.ID
 }
 
-// parsePost limits and parses a form body. On failure it has written an
-// error page and returns false.
-func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
+// parsePost limits and parses a form body and checks its CSRF token.
+func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.RenderError(w, r, http.StatusRequestEntityTooLarge, "Form too large",
-				"The form you sent was too large. Go back and try again.")
-			return false
+			return fail(http.StatusRequestEntityTooLarge, tooLargeTitle, tooLargeDetail, err)
 		}
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back, reload the page and try again.")
-		return false
+		return errInvalidForm(err)
 	}
 	if !h.validCSRF(r) {
 		h.log.WarnContext(r.Context(), "csrf token missing or invalid", "path", r.URL.Path)
-		h.renderFormExpired(w, r)
-		return false
+		return errFormExpired()
 	}
-	return true
+	return nil
 }
 
 // maxFormBytes bounds every form body (checklist B2).
 const maxFormBytes = 64 << 10
-
-// requestUpdateFailed answers a failed update of an authorization request
-// (what names it for the log) and reports whether there was one: a request
-// that is gone has expired, one with a code was already completed, anything
-// else is a store failure.
-func (h *Handler) requestUpdateFailed(w http.ResponseWriter, r *http.Request, what string, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, storage.ErrNotFound):
-		h.renderExpired(w, r)
-	case errors.Is(err, storage.ErrConflict):
-		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
-	default:
-		h.renderStoreError(w, r, what, err)
-	}
-	return true
-}

@@ -28,7 +28,7 @@ func TestLoginWithArgon2id(t *testing.T) {
 
 	c := e.browser()
 	id := e.newRequest()
-	token := csrf(t, e.get(c, e.h.LoginURL(id)))
+	token := csrf(t, e.get(c, e.h.SignInURL(id)))
 	tests := []struct {
 		name, username, password string
 		wantStatus               int

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 )
 
 func TestCurrentSession(t *testing.T) {
@@ -32,7 +33,7 @@ func TestCurrentSession(t *testing.T) {
 			e.must(e.store.RevokeSession(context.Background(), s.ID, e.clock.Now()))
 		}},
 		{name: "idle for more than the idle timeout", after: func(e *testEnv, _ *storage.Session) {
-			e.clock.Advance(DefaultSessionIdleTimeout + time.Minute)
+			e.clock.Advance(session.DefaultIdleTimeout + time.Minute)
 		}},
 		{name: "past absolute expiry despite activity", after: func(e *testEnv, s *storage.Session) {
 			for range 15 { // 15 × 50 min > 12 h
@@ -41,7 +42,7 @@ func TestCurrentSession(t *testing.T) {
 			}
 		}},
 		{name: "active within idle timeout", after: func(e *testEnv, _ *storage.Session) {
-			e.clock.Advance(DefaultSessionIdleTimeout - time.Minute)
+			e.clock.Advance(session.DefaultIdleTimeout - time.Minute)
 		}, want: true},
 	}
 	for _, tt := range tests {
@@ -62,9 +63,9 @@ func TestCurrentSession(t *testing.T) {
 			}
 			r := httptest.NewRequest(http.MethodGet, "/authorize", nil)
 			if value != "" {
-				r.AddCookie(&http.Cookie{Name: e.h.sessionName, Value: value})
+				r.AddCookie(&http.Cookie{Name: e.h.sessions.CookieName(), Value: value})
 			}
-			got, err := e.h.CurrentSession(r)
+			got, err := e.h.sessions.Current(r)
 			if err != nil {
 				t.Fatalf("CurrentSession: %v", err)
 			}
@@ -100,7 +101,7 @@ func TestCurrentSessionTouchesAtMostOncePerMinute(t *testing.T) {
 	}
 	for i, st := range steps {
 		e.clock.Advance(st.advance)
-		s, err := e.h.CurrentSession(e.requestFor(c))
+		s, err := e.h.sessions.Current(e.requestFor(c))
 		if err != nil || s == nil {
 			t.Fatalf("step %d: CurrentSession = %v, %v", i, s, err)
 		}
@@ -114,7 +115,7 @@ func TestClearSession(t *testing.T) {
 	for _, tls := range []bool{false, true} {
 		e := newEnv(t, tls)
 		w := httptest.NewRecorder()
-		e.h.ClearSession(w)
+		e.h.sessions.Clear(w)
 		got := w.Result().Cookies()
 		if len(got) != 1 {
 			t.Fatalf("tls=%v: %d cookies", tls, len(got))

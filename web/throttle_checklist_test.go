@@ -41,7 +41,7 @@ func (e *testEnv) attemptFrom(c *http.Client, id, token, from, username, pw stri
 func (e *testEnv) loginForm(c *http.Client) (string, string) {
 	e.t.Helper()
 	id := e.newRequest()
-	return id, csrf(e.t, e.get(c, e.h.LoginURL(id)))
+	return id, csrf(e.t, e.get(c, e.h.SignInURL(id)))
 }
 
 // normalise removes the echoed username, which is the only part of a

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/static"
 )
 
@@ -21,14 +24,7 @@ type Store interface {
 	UpdateUser(ctx context.Context, u *storage.User) error
 	GetClient(ctx context.Context, id string) (*storage.Client, error)
 	GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error)
-	AuthenticateAuthRequest(ctx context.Context, id string, res storage.AuthResult) error
 	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error
-	CreateSession(ctx context.Context, s *storage.Session) error
-	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error)
-	GetSessionWithUser(ctx context.Context, tokenHash string) (*storage.Session, *storage.User, error)
-	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
-	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
-	RevokeSession(ctx context.Context, id string, at time.Time) error
 	SaveConsent(ctx context.Context, c *storage.Consent) error
 	// Sign-in throttling counters (checklist S10).
 	storage.LoginThrottles
@@ -52,12 +48,6 @@ type PasswordHasher interface {
 	Hash(password string) (string, error)
 }
 
-// Default session lifetimes (security checklist S5).
-const (
-	DefaultSessionIdleTimeout = time.Hour
-	DefaultSessionMaxAge      = 12 * time.Hour
-)
-
 // Config configures the browser pages. Store, Hasher, Issuer and
 // CallbackURL are required.
 type Config struct {
@@ -72,12 +62,11 @@ type Config struct {
 	CallbackURL func(authRequestID string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// SessionIdleTimeout ends a session after this long without use; zero
-	// means DefaultSessionIdleTimeout.
-	SessionIdleTimeout time.Duration
-	// SessionMaxAge is the absolute lifetime of a session; zero means
-	// DefaultSessionMaxAge.
-	SessionMaxAge time.Duration
+	// Sessions owns the single sign-on session (cookie, lookup, renewal,
+	// ending). nil means one over Store with the session package's
+	// defaults, which needs a Store that is a session.Store (tests); the
+	// binary passes the one it also hands to the provider.
+	Sessions *session.Manager
 	// CSRFKey signs CSRF tokens. It must be at least 32 bytes and the same
 	// on every replica behind one issuer; nil means a random per-process
 	// key (fine for a single process: forms opened before a restart then
@@ -86,9 +75,6 @@ type Config struct {
 	// Logger receives security events (one line per audit entry, see
 	// storage.AuditRecorder) and failures; nil means slog.Default().
 	Logger *slog.Logger
-	// Sessions ends a session when the person confirms a sign-out (POST
-	// /logout). Without it, sign-out confirmation answers 503.
-	Sessions SessionEnder
 	// Throttle limits sign-in attempts (checklist S10); zero policies take
 	// DefaultThrottle's.
 	Throttle ThrottleConfig
@@ -102,15 +88,13 @@ type Handler struct {
 	hasher      PasswordHasher
 	callback    func(string) string
 	now         func() time.Time
-	idle        time.Duration
-	maxAge      time.Duration
 	log         *slog.Logger
 	secure      bool // issuer is https
-	sessionName string
 	csrfName    string
 	csrfKey     []byte
 	crossOrigin *http.CrossOriginProtection
-	sessions    SessionEnder
+	sessions    *session.Manager
+	flow        *session.Flow // identify → authenticate → back to the callback
 	throttle    ThrottleConfig
 	events      Events
 	audit       *storage.AuditRecorder // writes to store and log
@@ -136,9 +120,6 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.CSRFKey != nil && len(cfg.CSRFKey) < 32 {
 		errs = append(errs, errors.New("web: CSRFKey must be at least 32 bytes"))
 	}
-	if cfg.SessionIdleTimeout < 0 || cfg.SessionMaxAge < 0 {
-		errs = append(errs, errors.New("web: session timeouts must not be negative"))
-	}
 	throttle, err := cfg.Throttle.resolve()
 	if err != nil {
 		errs = append(errs, err)
@@ -152,8 +133,6 @@ func New(cfg Config) (*Handler, error) {
 		hasher:   cfg.Hasher,
 		callback: cfg.CallbackURL,
 		now:      cfg.Now,
-		idle:     cfg.SessionIdleTimeout,
-		maxAge:   cfg.SessionMaxAge,
 		log:      cfg.Logger,
 		secure:   iss.Scheme == "https",
 		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
@@ -162,12 +141,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
-	}
-	if h.idle == 0 {
-		h.idle = DefaultSessionIdleTimeout
-	}
-	if h.maxAge == 0 {
-		h.maxAge = DefaultSessionMaxAge
 	}
 	if h.events == nil {
 		h.events = noEvents{}
@@ -180,15 +153,36 @@ func New(cfg Config) (*Handler, error) {
 		h.csrfKey = make([]byte, 32)
 		_, _ = rand.Read(h.csrfKey)
 	}
-	h.sessionName, h.csrfName = "monban_session", "monban_csrf"
+	h.csrfName = "monban_csrf"
 	if h.secure {
-		h.sessionName, h.csrfName = "__Host-"+h.sessionName, "__Host-"+h.csrfName
+		h.csrfName = "__Host-" + h.csrfName
+	}
+	if h.sessions == nil {
+		st, ok := cfg.Store.(session.Store)
+		if !ok {
+			return nil, errors.New("web: Sessions is required unless Store is a session.Store")
+		}
+		if h.sessions, err = session.New(session.Config{Store: st, Issuer: cfg.Issuer, Now: h.now, Logger: h.log}); err != nil {
+			return nil, err
+		}
+	}
+	// The sign-in steps: today the password step, which identifies and
+	// authenticates at once. A second factor or an upstream identity
+	// provider is another Step here, with its page in Routes.
+	h.flow, err = session.NewFlow(session.FlowConfig{
+		Sessions: h.sessions,
+		Steps:    []session.Step{passwordStep{}},
+		Callback: h.callback,
+		Key:      derive(h.csrfKey, "monban sign-in flow"),
+	})
+	if err != nil {
+		return nil, err
 	}
 	h.crossOrigin = http.NewCrossOriginProtection()
 	h.crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.log.WarnContext(r.Context(), "cross-origin form post refused",
 			"path", r.URL.Path, "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "origin", r.Header.Get("Origin"))
-		h.renderFormExpired(w, r)
+		h.Fail(w, r, errFormExpired())
 	}))
 	return h, nil
 }
@@ -197,19 +191,30 @@ func New(cfg Config) (*Handler, error) {
 // POST /consent, POST /logout (the sign-out confirmation, see
 // ConfirmLogout), GET /logged-out and GET /static/.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /login", h.page(http.HandlerFunc(h.getLogin)))
-	mux.Handle("POST /login", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogin))))
-	mux.Handle("GET /consent", h.page(http.HandlerFunc(h.getConsent)))
-	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postConsent))))
-	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(http.HandlerFunc(h.postLogout))))
-	mux.Handle("GET /logged-out", h.page(http.HandlerFunc(h.getLoggedOut)))
+	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
+	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
+	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
+	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
+	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(h.serve(h.postLogout))))
+	mux.Handle("GET /logged-out", h.page(h.serve(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
 }
 
-// LoginURL returns the sign-in page for the pending authorization request.
-func (h *Handler) LoginURL(authRequestID string) string {
-	return "/login?id=" + url.QueryEscape(authRequestID)
+// SignInURL returns the first step of the sign-in flow for the pending
+// authorization request (the sign-in page).
+func (h *Handler) SignInURL(authRequestID string) string {
+	return h.flow.Start(authRequestID)
+}
+
+// Sessions returns the session owner the pages use.
+func (h *Handler) Sessions() *session.Manager { return h.sessions }
+
+// derive returns a purpose-specific key derived from key.
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // ConsentURL returns the consent page for the pending authorization request.

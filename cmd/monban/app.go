@@ -18,6 +18,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/session"
 )
 
 // appConfig is what the HTTP application needs, whatever the store.
@@ -82,15 +83,11 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, error) {
 }
 
 // buildApp composes the provider, the browser pages and the background
-// worker: the only place that knows them all. One op.Logout ends sessions
-// for all of them (RP-initiated logout, the confirmation page, the sweep).
+// worker: the only place that knows them all. One session.Manager owns the
+// SSO session for all of them (sign-in, RP-initiated logout, the
+// confirmation page, the console, the sweep); its timeouts are set here
+// once.
 func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
-	if cfg.SessionIdle == 0 {
-		cfg.SessionIdle = web.DefaultSessionIdleTimeout
-	}
-	if cfg.SessionMaxAge == 0 {
-		cfg.SessionMaxAge = web.DefaultSessionMaxAge
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -111,30 +108,34 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		cfg.Metrics.watchOutbox(cfg.Store)
 	}
 	var worker *op.Worker
-	logout := op.NewLogout(op.LogoutConfig{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now,
+	sessions, err := session.New(session.Config{Store: cfg.Store, Issuer: cfg.Issuer,
+		IdleTimeout: cfg.SessionIdle, MaxAge: cfg.SessionMaxAge, Now: cfg.Now, Logger: cfg.Logger,
 		Notify: func() { worker.Notify() }})
+	if err != nil {
+		return nil, err
+	}
 	pages, err := web.New(web.Config{
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
-		Now: cfg.Now, SessionIdleTimeout: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
-		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Sessions: logout, Throttle: cfg.Throttle,
+		Now: cfg.Now, Sessions: sessions,
+		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Throttle: cfg.Throttle,
 		Events: webEvents,
 	})
 	if err != nil {
 		return nil, err
 	}
 	provider, err := op.New(op.Config{
-		Issuer: cfg.Issuer, Store: cfg.Store, Keys: keys, Browser: pages, Now: cfg.Now,
-		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
-		AccessTokenAlg: jose.SignatureAlgorithm(cfg.AccessTokenAlg),
-		Logout:         logout, RefreshReuseGrace: cfg.RefreshReuseGrace,
-		Events: opEvents,
+		Issuer: cfg.Issuer, Store: cfg.Store, Keys: keys, Browser: pages, Sessions: sessions, Now: cfg.Now,
+		Logger:            cfg.Logger,
+		AccessTokenAlg:    jose.SignatureAlgorithm(cfg.AccessTokenAlg),
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Events:            opEvents,
 	})
 	if err != nil {
 		return nil, err
 	}
 	worker, err = op.NewWorker(op.WorkerConfig{
-		Issuer: provider.Issuer(), Store: cfg.Store, Keys: keys, Logout: logout, Now: cfg.Now,
-		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
+		Issuer: provider.Issuer(), Store: cfg.Store, Keys: keys, Sessions: sessions, Now: cfg.Now,
+		Logger:               cfg.Logger,
 		AllowPrivateNetworks: cfg.AllowPrivateBackchannel,
 		Events:               opEvents,
 	})
@@ -148,14 +149,14 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	pages.Routes(mux)
 	provider.Routes(mux)
 	console, err := admin.New(admin.Config{Pages: pages, Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now,
-		Sessions: logout, Hasher: cfg.Hasher, Logger: cfg.Logger, FreshAuth: cfg.AdminFreshAuth})
+		Sessions: sessions, Hasher: cfg.Hasher, Logger: cfg.Logger, FreshAuth: cfg.AdminFreshAuth})
 	if err != nil {
 		return nil, err
 	}
 	console.Routes(mux) // the admin console, /admin
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		pages.RenderError(w, r, http.StatusNotFound, "monban sign-in service",
-			"This is a sign-in service. Applications send you here when you sign in to them.")
+		pages.Fail(w, r, &web.PublicError{Status: http.StatusNotFound, Title: "monban sign-in service",
+			Detail: "This is a sign-in service. Applications send you here when you sign in to them."})
 	})
 	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger,
 		AuditRetention: cfg.AuditRetention})

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/session"
 )
 
 // endSession sends the browser to the RP-Initiated Logout endpoint.
@@ -229,8 +229,11 @@ func TestLogoutAndOfflineAccess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			logout := op.NewLogout(op.LogoutConfig{Store: store, Now: fx.p.Clock.Now})
-			if _, err := logout.EndUserSessions(t.Context(), u.ID, op.ReasonForcedLogout); err != nil {
+			logout, err := session.New(session.Config{Store: store, Now: fx.p.Clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := logout.EndUserSessions(t.Context(), u.ID, session.ReasonForcedLogout); err != nil {
 				t.Fatal(err)
 			}
 			fx.assertDead(t, "app-b", offlineAT)

@@ -13,9 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/web/session"
 )
 
 // Limits on user attributes and passwords.
@@ -161,7 +161,7 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 func (c *cli) userDisable(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("user disable", "USERNAME", false)
 	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
-		n, err := updateUser(ctx, st, pos[0], op.ReasonUserDisabled, func(u *storage.User) { u.Disabled = true })
+		n, err := updateUser(ctx, st, pos[0], session.ReasonUserDisabled, func(u *storage.User) { u.Disabled = true })
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ const reasonPasswordChanged = "password_changed"
 func (c *cli) userLogoutEverywhere(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("user logout-everywhere", "USERNAME", false)
 	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, _ bool) error {
-		n, err := updateUser(ctx, st, pos[0], op.ReasonForcedLogout, nil)
+		n, err := updateUser(ctx, st, pos[0], session.ReasonForcedLogout, nil)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func (c *cli) userLogoutEverywhere(ctx context.Context, args []string) error {
 
 // updateUser applies change (if any) to the user with the username and
 // stores it. With a sign-out reason it then ends all the user's sessions
-// through op.Logout, as the provider does: sessions and every refresh
+// through the session owner (web/session), as the provider does: sessions and every refresh
 // token revoked (offline_access too), back-channel logout enqueued
 // (checklist S6, T12). It returns how many sessions were live.
 func updateUser(ctx context.Context, st storage.Store, username, signOut string, change func(*storage.User)) (int, error) {
@@ -225,8 +225,11 @@ func updateUser(ctx context.Context, st storage.Store, username, signOut string,
 	}
 	// The command's own output reports the result; the provider's logs
 	// record what its worker then delivers.
-	logout := op.NewLogout(op.LogoutConfig{Store: st, Now: now, Logger: slog.New(slog.DiscardHandler)})
-	n, err := logout.EndUserSessions(ctx, u.ID, signOut)
+	sessions, err := session.New(session.Config{Store: st, Now: now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return 0, err
+	}
+	n, err := sessions.EndUserSessions(ctx, u.ID, signOut)
 	if err != nil {
 		return 0, dbError(err)
 	}

@@ -2,8 +2,8 @@
 // same binary, that work without JavaScript.
 //
 // Access. The console is a first-party client of the provider itself. It
-// reads the browser's single sign-on session with web.Handler's
-// CurrentSession; without one it sends the browser through the ordinary
+// reads the browser's single sign-on session through web.Handler's
+// Sessions (package web/session); without one it sends the browser through the ordinary
 // authorization-code flow of an internal client, ClientID ("monban-admin",
 // public, redirect URI <issuer>/admin/callback, no consent), which the
 // console registers on first use if it is absent. So sign-in reuses the
@@ -56,8 +56,8 @@ type Store interface {
 	ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, error)
 }
 
-// SessionEnder ends sessions the way the provider does (op.Logout
-// implements it): refresh tokens bound to them revoked, back-channel logout
+// SessionEnder ends sessions the way the provider does (web/session's
+// Manager implements it): refresh tokens bound to them revoked, back-channel logout
 // enqueued. Disabling a user ends all of theirs.
 type SessionEnder interface {
 	EndSession(ctx context.Context, sessionID, reason string) error
@@ -184,7 +184,7 @@ type admin struct {
 // handler runs.
 func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), fresh bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.pages.CurrentSession(r)
+		s, err := h.pages.Sessions().Current(r)
 		if err != nil {
 			h.storeError(w, r, "current session", err)
 			return
@@ -351,10 +351,11 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, a 
 	h.render(w, r, status, view.AdminMessage(h.frame(a, title, ""), detail, href, link))
 }
 
+// storeError answers a failure on our side through the pages' one error
+// adapter (web.Handler.Fail): a 503 page with a generic message and the
+// request id; what failed is logged, never shown.
 func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, op string, err error) {
-	h.log.ErrorContext(r.Context(), "admin store failure", "op", op, "err", err)
-	h.pages.RenderError(w, r, http.StatusServiceUnavailable, "Something went wrong",
-		"We could not complete your request. Please wait a moment and try again.")
+	h.pages.Fail(w, r, fmt.Errorf("admin: %s: %w", op, err))
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, a *admin, what string) {

@@ -15,7 +15,7 @@ import (
 )
 
 // Sign-out reasons logged when a console change ends a user's sessions
-// (the values of op.ReasonUserDisabled and the CLI's password change).
+// (the values of session.ReasonUserDisabled and the CLI's password change).
 const (
 	reasonUserDisabled    = "user_disabled"
 	reasonPasswordChanged = "password_changed"
@@ -171,7 +171,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 	}
 	// Ending the sessions comes after the committed change: a disabled
 	// user's sessions stop working at once anyway (the browser pages and
-	// the token path check the user), and op.Logout's back-channel logout
+	// the token path check the user), and session.Manager's back-channel logout
 	// has its own transaction and outbox.
 	if signOut != "" {
 		if _, err := h.sessions.EndUserSessions(r.Context(), u.ID, signOut); err != nil {
@@ -219,7 +219,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, a *admin) 
 
 // logoutEverywhere ends every session of the user and revokes all their
 // refresh tokens, offline ones included; the apps those sessions served get
-// back-channel logout tokens (the same op.Logout path as the CLI's
+// back-channel logout tokens (the same session.Manager path as the CLI's
 // "user logout-everywhere").
 func (h *Handler) logoutEverywhere(w http.ResponseWriter, r *http.Request, a *admin) {
 	h.changeUser(w, r, a, "user.logout_everywhere", reasonForcedLogout, func(*storage.User) {})

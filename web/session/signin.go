@@ -1,0 +1,79 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Authentication is what a completed sign-in established: who, when, and
+// with which methods (RFC 8176 `amr` values, e.g. "pwd", "otp", "hwk").
+type Authentication struct {
+	UserID   string
+	AuthTime time.Time
+	AMR      []string
+}
+
+// SignIn records a completed authentication and sets a new session
+// cookie. The cookie value is always new, so a value planted before
+// sign-in is worthless (session fixation, checklist S4).
+//
+// Renewal: when the browser's live session belongs to the same user, that
+// session is renewed in place: it keeps its ID (the `sid` its applications
+// hold) and the clients it served, and takes the new AuthTime and AMR
+// (step-up bookkeeping: prompt=login or max_age re-authenticate without
+// logging the person out of every other application; OIDC Core
+// §3.1.2.1). A live session of another user is revoked and a fresh one
+// created.
+func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a Authentication) (*storage.Session, error) {
+	if a.UserID == "" || len(a.AMR) == 0 {
+		return nil, errors.New("session: sign-in without a user or an authentication method")
+	}
+	now := a.AuthTime.UTC()
+	if a.AuthTime.IsZero() {
+		now = m.now().UTC()
+	}
+	amr := slices.Clone(a.AMR)
+	token := storage.NewToken()
+	if c, err := r.Cookie(m.cookie); err == nil && WellFormedToken(c.Value) {
+		old, err := m.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
+		switch {
+		case err == nil && old.UserID == a.UserID && m.Live(old, now):
+			err := m.store.RenewSession(ctx, old.ID, storage.HashToken(token), now, amr)
+			if err == nil {
+				old.TokenHash, old.AuthTime, old.LastSeenAt, old.AMR = storage.HashToken(token), now, now, amr
+				m.setCookie(w, token, int(old.ExpiresAt.Sub(now)/time.Second))
+				return old, nil
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				return nil, fmt.Errorf("session: renew: %w", err)
+			}
+		case err == nil:
+			if err := m.store.RevokeSession(ctx, old.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, fmt.Errorf("session: revoke previous: %w", err)
+			}
+		case !errors.Is(err, storage.ErrNotFound):
+			return nil, fmt.Errorf("session: look up previous: %w", err)
+		}
+	}
+	s := &storage.Session{
+		ID:         storage.NewID(),
+		TokenHash:  storage.HashToken(token),
+		UserID:     a.UserID,
+		AuthTime:   now,
+		AMR:        amr,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(m.maxAge),
+	}
+	if err := m.store.CreateSession(ctx, s); err != nil {
+		return nil, fmt.Errorf("session: create: %w", err)
+	}
+	m.setCookie(w, token, int(m.maxAge/time.Second))
+	return s, nil
+}
