@@ -112,6 +112,7 @@ type Handler struct {
 	crossOrigin *http.CrossOriginProtection
 	sessions    SessionEnder
 	throttle    ThrottleConfig
+	refusals    refusalSampler // which throttled attempts are audited
 	events      Events
 	audit       *storage.AuditRecorder // writes to store and log
 	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
