@@ -137,15 +137,19 @@ func (p *Provider) reusableSession(r *http.Request, req *storage.AuthRequest) (*
 }
 
 // needsConsent reports whether the user must be asked before the client
-// gets the requested scopes: only for clients registered as requiring
-// consent, unless this request already got it, and always for
-// prompt=consent.
+// gets the requested scopes: unless this request already got it, always
+// for prompt=consent, which asks even clients registered without consent
+// (OIDC Core §3.1.2.1: the provider SHOULD prompt the End-User for
+// consent), and otherwise only for clients registered as requiring it.
 func (p *Provider) needsConsent(ctx context.Context, c *storage.Client, req *storage.AuthRequest) (bool, error) {
-	if !c.RequireConsent || req.ConsentGranted {
+	if req.ConsentGranted {
 		return false, nil
 	}
 	if slices.Contains(req.Prompt, "consent") {
 		return true, nil
+	}
+	if !c.RequireConsent {
+		return false, nil
 	}
 	consent, err := p.store.GetConsent(ctx, req.UserID, c.ID)
 	if errors.Is(err, storage.ErrNotFound) {

@@ -137,12 +137,11 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		}
 		scopes = requested
 	}
-	if !slices.Contains(old.Scopes, scopeOfflineAccess) {
+	sessionLive := rg.Session != nil && p.sessions.Live(rg.Session, now)
+	if !slices.Contains(old.Scopes, scopeOfflineAccess) && !sessionLive {
 		// Without offline_access the grant lives only as long as the
 		// browser session it came from.
-		if sess := rg.Session; sess == nil || !p.sessions.Live(sess, now) {
-			return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
-		}
+		return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
 	}
 	next := p.newRefreshToken(old.FamilyID, c, now)
 	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace)
@@ -163,8 +162,17 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		p.log.InfoContext(ctx, "rotated refresh token accepted again inside the grace window",
 			"event", "refresh_token_grace_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
 	}
+	// An offline grant outlives its browser session, but a new ID token
+	// must not name a session that has ended: relying parties match `sid`
+	// against back-channel logout tokens (OIDC Back-Channel Logout 1.0
+	// §2.1, §2.4), so the ID token is still issued (OIDC Core §12.2) and
+	// `sid` is omitted.
+	sid := stored.SessionID
+	if !sessionLive {
+		sid = ""
+	}
 	return p.issueTokens(ctx, c, grant{
-		userID: stored.UserID, sessionID: stored.SessionID, scopes: scopes,
+		userID: stored.UserID, sessionID: sid, scopes: scopes,
 		authTime: stored.AuthTime, amr: stored.AMR,
 		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
 		user: rg.User,

@@ -130,12 +130,20 @@ func (h *Handler) countAttempt(ctx context.Context, username, addr string) (*att
 			return nil, fmt.Errorf("web: count sign-in attempt: %w", err)
 		}
 		if !ok {
-			// One audit entry per refused attempt, and no user lookup:
-			// Actor is the username as typed.
+			// Refusals are sampled into the audit trail (refusalSampler),
+			// with no user lookup: Actor is the username as typed.
 			a.verdict, a.retryAfter = s.refuse, state.LockedUntil.Sub(now)
+			n, record := h.refusals.record(s.key(addr, username), state.LockedUntil)
+			if !record {
+				return a, nil
+			}
+			detail := "throttled (" + s.name + ")"
+			if n > 1 {
+				detail += fmt.Sprintf("; %d refused attempts during this lock", n)
+			}
 			h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignInFailed, Actor: username,
-				Address: addr, Detail: "throttled (" + s.name + ")"},
-				"scope", s.name, "failures", state.Failures, "locked_until", state.LockedUntil)
+				Address: addr, Detail: detail},
+				"scope", s.name, "failures", state.Failures, "locked_until", state.LockedUntil, "refusals", n)
 			return a, nil
 		}
 		if state.Locked(now) {

@@ -96,6 +96,7 @@ type Handler struct {
 	sessions    *session.Manager
 	flow        *session.Flow // identify → authenticate → back to the callback
 	throttle    ThrottleConfig
+	refusals    refusalSampler // which throttled attempts are audited
 	events      Events
 	audit       *storage.AuditRecorder // writes to store and log
 	cspReports  cspReportLimiter       // bounds the log lines of CSP reports

@@ -163,7 +163,16 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &application{Handler: web.BaseHeaders(mux), Worker: worker, Keys: keys, Janitor: janitor} // checklist S9
+	// Bad characters are refused before any handler or store sees them
+	// (issue #13 item 6); the OAuth endpoints answer them in JSON.
+	guarded := pages.GuardInput(mux, func(r *http.Request) bool {
+		switch r.URL.Path {
+		case op.PathToken, op.PathRevocation, op.PathIntrospection, op.PathUserinfo:
+			return true
+		}
+		return false
+	})
+	a := &application{Handler: web.BaseHeaders(guarded), Worker: worker, Keys: keys, Janitor: janitor} // checklist S9
 	if strings.HasPrefix(cfg.Issuer, "https://") {
 		a.Handler = web.StrictTransportSecurity(a.Handler) // checklist S9: every response
 	}

@@ -65,6 +65,21 @@ func TestConsent(t *testing.T) {
 			f := third.start(oauth2.SetAuthURLParam("scope", "openid profile email offline_access"))
 			consentPage(t, f)
 		})
+		// OIDC Core §3.1.2.1: prompt=consent asks even for a client
+		// registered without consent (issue #13 item 12).
+		t.Run("prompt=consent-asks-first-party-client", func(t *testing.T) {
+			f := fx.a.start(oauth2.SetAuthURLParam("prompt", "consent"))
+			page, body := br.visit(f.URL)
+			if page.StatusCode != http.StatusOK || page.Request.URL.Path != "/consent" {
+				t.Fatalf("prompt=consent for a client without consent: %d at %s, want the consent page", page.StatusCode, page.Request.URL)
+			}
+			resp, _ := br.submit(page, body, map[string]string{"action": "approve"})
+			q := fx.a.callbackParams(resp, f, fx.p.URL)
+			if _, err := fx.a.exchange(q.Get("code"), f); err != nil {
+				t.Fatal(err)
+			}
+			fx.silent(t, br, fx.a) // without prompt=consent it stays silent
+		})
 		t.Run("prompt=consent-asks-again", func(t *testing.T) {
 			f := third.start(oauth2.SetAuthURLParam("prompt", "consent"))
 			page, body := consentPage(t, f)

@@ -223,6 +223,15 @@ func TestLogoutAndOfflineAccess(t *testing.T) {
 			}
 			offlineAT, offlineRT = tok.AccessToken, tok.RefreshToken
 			fx.assertLive(t, "app-b", offlineAT)
+			// A new ID token names no session that has ended (issue #13
+			// item 2; OIDC Back-Channel Logout §2.1).
+			raw, _ := tok.Extra("id_token").(string)
+			if raw == "" {
+				t.Fatal("refresh of an offline grant returned no ID token")
+			}
+			if _, claims := fx.p.verifyJWT(t, raw); claims["sid"] != nil {
+				t.Fatalf("ID token after logout names the ended session: sid=%v", claims["sid"])
+			}
 		})
 		t.Run("S6/logout-everywhere-ends-offline-grants", func(t *testing.T) {
 			u, err := store.GetUserByUsername(t.Context(), "alice")
