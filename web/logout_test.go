@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/monban-idp/monban/storage"
 )
 
 // recordingEnder is the SessionEnder of these tests: it revokes the
@@ -49,10 +51,11 @@ func logoutEnv(t *testing.T, postLogout string) (*testEnv, *recordingEnder) {
 	e := newEnv(t, false, func(c *Config) { c.Sessions = ender })
 	ender.e = e
 	ctx := context.Background()
-	cl, err := e.store.GetClient(ctx, "app")
+	_, err := e.store.UpdateClient(ctx, "app", func(cl *storage.Client) error {
+		cl.PostLogoutRedirectURIs = []string{postLogout}
+		return nil
+	})
 	e.must(err)
-	cl.PostLogoutRedirectURIs = []string{postLogout}
-	e.must(e.store.UpdateClient(ctx, cl))
 	e.srv.Config.Handler.(*http.ServeMux).HandleFunc("GET /end_session", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := e.store.GetClient(r.Context(), "app")
 		e.h.ConfirmLogout(w, r, c, postLogout, "st 1")

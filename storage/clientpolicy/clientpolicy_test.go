@@ -32,7 +32,7 @@ func TestFields(t *testing.T) {
 		{"bad back-channel URI and TTL", func(c *storage.Client) {
 			c.BackchannelLogoutURI = "http://rp.example/bc"
 			c.AccessTokenTTL = 1
-		}, map[string]int{clientpolicy.FieldBackchannelLogoutURI: 1, clientpolicy.FieldTokenTTL: 1}},
+		}, map[string]int{clientpolicy.FieldBackchannelLogoutURI: 1, clientpolicy.FieldAccessTokenTTL: 1}},
 		{"no grant, no scope", func(c *storage.Client) { c.GrantTypes, c.Scopes = nil, nil },
 			map[string]int{clientpolicy.FieldGrantTypes: 1, clientpolicy.FieldScopes: 1}},
 		{"alg none", func(c *storage.Client) { c.IDTokenSigningAlg = "none" }, map[string]int{clientpolicy.FieldIDTokenAlg: 1}},
@@ -44,7 +44,7 @@ func TestFields(t *testing.T) {
 			err := clientpolicy.ValidateClient(c)
 			got := map[string]int{}
 			n := 0
-			for f, msgs := range clientpolicy.Fields(err) {
+			for f, msgs := range err.ByField() {
 				got[f] = len(msgs)
 				n += len(msgs)
 			}
@@ -52,7 +52,7 @@ func TestFields(t *testing.T) {
 				t.Errorf("Fields = %v, want %v (error %v)", got, tc.want, err)
 			}
 			// The messages are exactly the lines of the error, as the CLI prints it.
-			if err != nil && n != len(strings.Split(err.Error(), "\n")) {
+			if len(err) > 0 && n != len(strings.Split(err.Error(), "\n")) {
 				t.Errorf("%d field messages for %d error lines", n, len(strings.Split(err.Error(), "\n")))
 			}
 		})
