@@ -224,6 +224,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if !applyType(c, t) {
 		errs[""] = append(errs[""], "choose one of the client types")
 		t = view.ClientTypeWeb
+		applyType(c, t) // for the other checks; the form is refused anyway
 	}
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
