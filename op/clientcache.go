@@ -76,10 +76,10 @@ func (cc *clientCache) GetClient(ctx context.Context, id string) (*storage.Clien
 }
 
 // UpdateClient implements storage.Store and forgets the cached client.
-func (cc *clientCache) UpdateClient(ctx context.Context, c *storage.Client) error {
-	err := cc.Store.UpdateClient(ctx, c)
-	cc.invalidate(c.ID)
-	return err
+func (cc *clientCache) UpdateClient(ctx context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error) {
+	c, err := cc.Store.UpdateClient(ctx, id, fn)
+	cc.invalidate(id)
+	return c, err
 }
 
 // DeleteClient implements storage.Store and forgets the cached client.

@@ -24,12 +24,7 @@ func TestClientCache(t *testing.T) {
 	}
 	disable := func(t *testing.T, st storage.Store, off bool) {
 		t.Helper()
-		c, err := base.GetClient(ctx, "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Disabled = off
-		if err := st.UpdateClient(ctx, c); err != nil {
+		if _, err := st.UpdateClient(ctx, "a", func(c *storage.Client) error { c.Disabled = off; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

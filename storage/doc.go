@@ -10,6 +10,13 @@
 // high-entropy random value (see HashToken); user passwords as argon2id PHC
 // strings (package storage/password); signing keys encrypted by the caller.
 //
+// Writes never replace a whole record read earlier: UpdateUser and
+// UpdateClient run an updater under the row's lock, and SetPasswordHash
+// writes only over the hash it was given, so concurrent writers of
+// different fields never undo each other. The rules a user or client must
+// meet live in storage/userpolicy and storage/clientpolicy, which report
+// FieldErrors in neutral words that each door (CLI, console) presents.
+//
 // Every time a backend compares against "now" is passed in by the caller, so
 // tests drive expiry with an injected clock and never sleep.
 package storage

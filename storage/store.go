@@ -38,10 +38,11 @@ type Store interface {
 type Atomic interface {
 	// Atomically runs fn on a Store whose changes commit together when fn
 	// returns nil, and are rolled back otherwise (PostgreSQL: one
-	// transaction); fn's error is returned unchanged. fn must not keep or
-	// close the Store it is given. The memory store, which keeps nothing
-	// across a crash, runs fn on itself: each call stays atomic, but the
-	// changes of calls made before an error are not undone.
+	// transaction; memory: fn holds the store's mutex and a copy taken
+	// before fn is put back); fn's error is returned unchanged. fn must
+	// use only the Store it is given, from one goroutine, and must not
+	// keep or close it. A nested call is all or nothing within the outer
+	// one (a savepoint).
 	Atomically(ctx context.Context, fn func(Store) error) error
 }
 
@@ -55,9 +56,29 @@ type Users interface {
 	GetUserByUsername(ctx context.Context, username string) (*User, error)
 	// ListUsers returns all users ordered by username.
 	ListUsers(ctx context.Context) ([]*User, error)
-	// UpdateUser replaces the stored user with u (matched by ID).
-	// ErrNotFound if absent; ErrAlreadyExists if the new username is taken.
-	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUser changes the user with the ID through fn, under a lock on
+	// that user (PostgreSQL: SELECT … FOR UPDATE in one transaction;
+	// memory: the store's mutex). fn gets a copy of the user as stored now,
+	// changes only the fields it means to change, and the result is
+	// written unless fn returns an error: then nothing changes and fn's
+	// error is returned unchanged. Concurrent updates of one user run one
+	// after the other, each seeing the ones before, so two writers that
+	// change different fields (an administrator disabling, the CLI
+	// renaming) never undo each other. ID and CreatedAt stay as stored.
+	// fn runs while the user is locked: it must be quick (hash passwords
+	// before the call) and must not use the store. It returns the stored
+	// user. ErrNotFound if absent; ErrAlreadyExists if the new username is
+	// taken.
+	UpdateUser(ctx context.Context, id string, fn func(*User) error) (*User, error)
+	// SetPasswordHash replaces the user's password hash with newHash only
+	// where it still equals oldHash, in one atomic step, and changes
+	// nothing else (not UpdatedAt: the password is the same, only its
+	// encoding changed). It is how sign-in upgrades an outdated hash
+	// after the slow password check without undoing what happened in
+	// the meantime: an administrator who reset the password or disabled
+	// the user keeps the last word. ErrConflict if the hash is no longer
+	// oldHash; ErrNotFound if the user is absent.
+	SetPasswordHash(ctx context.Context, id, oldHash, newHash string) error
 }
 
 // Clients stores registered relying parties.
@@ -68,8 +89,13 @@ type Clients interface {
 	GetClient(ctx context.Context, id string) (*Client, error)
 	// ListClients returns all clients ordered by ID.
 	ListClients(ctx context.Context) ([]*Client, error)
-	// UpdateClient replaces the stored client with c (matched by ID).
-	UpdateClient(ctx context.Context, c *Client) error
+	// UpdateClient changes the client with the ID through fn under a lock
+	// on that client, as UpdateUser does for users: fn gets a copy of the
+	// client as stored now and the result is written unless fn returns an
+	// error (returned unchanged). ID and CreatedAt stay as stored. fn must
+	// be quick and must not use the store. It returns the stored client;
+	// ErrNotFound if absent.
+	UpdateClient(ctx context.Context, id string, fn func(*Client) error) (*Client, error)
 	// DeleteClient removes the client, or returns ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
 }

@@ -49,10 +49,11 @@ func TestBrowserSignIn(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	ctxb := context.Background()
-	cl, err := e.store.GetClient(ctxb, "app")
+	_, err := e.store.UpdateClient(ctxb, "app", func(cl *storage.Client) error {
+		cl.RedirectURIs = []string{app.URL + "/cb"}
+		return nil
+	})
 	e.must(err)
-	cl.RedirectURIs = []string{app.URL + "/cb"}
-	e.must(e.store.UpdateClient(ctxb, cl))
 	// A stand-in for op's callback: redirect to the application.
 	e.onCallback = func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, app.URL+"/cb?code=fake&state=st&id="+r.URL.Query().Get("id"), http.StatusFound)

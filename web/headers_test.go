@@ -125,15 +125,11 @@ func TestUserInputIsEscaped(t *testing.T) {
 	const evil = `"><script>alert(1)</script>`
 	e := newEnv(t, false)
 	ctx := context.Background()
-	cl, err := e.store.GetClient(ctx, "app")
+	_, err := e.store.UpdateClient(ctx, "app", func(cl *storage.Client) error { cl.Name = evil; return nil })
 	e.must(err)
-	cl.Name = evil
-	e.must(e.store.UpdateClient(ctx, cl))
 	e.addUser("u-evil", "mallory", "plain:"+alicePassword, false)
-	u, err := e.store.GetUser(ctx, "u-evil")
+	_, err = e.store.UpdateUser(ctx, "u-evil", func(u *storage.User) error { u.Name = evil; return nil })
 	e.must(err)
-	u.Name = evil
-	e.must(e.store.UpdateUser(ctx, u))
 
 	c := e.browser()
 	id := e.newRequest(func(r *storage.AuthRequest) {

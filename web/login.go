@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
@@ -138,7 +137,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 
 	h.clearAttempts(ctx, username, addr)
 	if rehash {
-		h.rehash(r, user, password, h.now().UTC())
+		h.rehash(r, user, password)
 	}
 	progress := h.flow.Resume(r, id)
 	progress.Identify(user.ID)
@@ -199,17 +198,20 @@ func (h *Handler) checkPassword(user *storage.User, password string) (ok, rehash
 }
 
 // rehash stores a new hash for a user whose hash has outdated parameters.
-// Failure is logged, not fatal: the old hash still works.
-func (h *Handler) rehash(r *http.Request, user *storage.User, password string, now time.Time) {
+// It writes only where the stored hash is still the one just verified
+// (storage.Users.SetPasswordHash): an administrator who reset the password
+// or disabled the user during the slow check keeps the last word. Failure
+// is logged, not fatal: the old hash still works.
+func (h *Handler) rehash(r *http.Request, user *storage.User, password string) {
 	phc, err := h.hasher.Hash(password)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "rehash password", "user_id", user.ID, "err", err)
 		return
 	}
-	u := *user
-	u.PasswordHash = phc
-	u.UpdatedAt = now
-	if err := h.store.UpdateUser(r.Context(), &u); err != nil {
+	switch err := h.store.SetPasswordHash(r.Context(), user.ID, user.PasswordHash, phc); {
+	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
+		h.log.InfoContext(r.Context(), "rehash skipped: the user changed during sign-in", "user_id", user.ID)
+	case err != nil:
 		h.log.ErrorContext(r.Context(), "store rehashed password", "user_id", user.ID, "err", err)
 	}
 }

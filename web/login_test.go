@@ -353,10 +353,8 @@ func TestLoginBadRequests(t *testing.T) {
 		}, wantText: expiredDetail},
 		{name: "disabled client", id: func(e *testEnv) string {
 			ctx := context.Background()
-			cl, err := e.store.GetClient(ctx, "app")
+			_, err := e.store.UpdateClient(ctx, "app", func(cl *storage.Client) error { cl.Disabled = true; return nil })
 			e.must(err)
-			cl.Disabled = true
-			e.must(e.store.UpdateClient(ctx, cl))
 			return e.newRequest()
 		}, wantText: expiredDetail},
 		{name: "code already issued", id: func(e *testEnv) string {
@@ -443,5 +441,48 @@ func TestLoginRehashesOutdatedHash(t *testing.T) {
 	e.must(err)
 	if u.PasswordHash != "plain:"+alicePassword {
 		t.Errorf("hash = %q, want the rehashed value", u.PasswordHash)
+	}
+}
+
+// racingHasher is fakeHasher whose Hash first runs during, as an
+// administrator's change that lands while a sign-in computes the new hash.
+type racingHasher struct {
+	fakeHasher
+	during func()
+}
+
+func (r *racingHasher) Hash(password string) (string, error) {
+	r.during()
+	return r.fakeHasher.Hash(password)
+}
+
+// TestLoginRehashKeepsConcurrentAdminChange: the sign-in path's rehash
+// writes only over the hash it verified (issue 12), so an administrator's
+// password reset or disable made during the sign-in is never undone.
+func TestLoginRehashKeepsConcurrentAdminChange(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   func(*storage.User)
+		wantHash string
+	}{
+		{"password reset", func(u *storage.User) { u.PasswordHash = "plain:the administrator's new one" }, "plain:the administrator's new one"},
+		{"disable", func(u *storage.User) { u.Disabled = true }, "plain:" + alicePassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e *testEnv
+			h := &racingHasher{during: func() {
+				_, err := e.store.UpdateUser(context.Background(), "u-old", func(u *storage.User) error { tc.change(u); return nil })
+				e.must(err)
+			}}
+			e = newEnv(t, false, func(c *Config) { c.Hasher = h })
+			e.addUser("u-old", "olduser", "old:"+alicePassword, false)
+			e.login(e.browser(), e.newRequest(), "olduser", alicePassword)
+			u, err := e.store.GetUser(context.Background(), "u-old")
+			e.must(err)
+			if u.PasswordHash != tc.wantHash || u.Disabled != (tc.name == "disable") {
+				t.Errorf("after the sign-in: hash %q, disabled %v; want %q and the administrator's change kept",
+					u.PasswordHash, u.Disabled, tc.wantHash)
+			}
+		})
 	}
 }

@@ -52,10 +52,11 @@ func logoutEnv(t *testing.T, postLogout string) (*testEnv, *recordingEnder) {
 	ender := &recordingEnder{Store: memoryStore()}
 	e := newEnv(t, false, func(c *Config) { c.Store = ender })
 	ctx := context.Background()
-	cl, err := e.store.GetClient(ctx, "app")
+	_, err := e.store.UpdateClient(ctx, "app", func(cl *storage.Client) error {
+		cl.PostLogoutRedirectURIs = []string{postLogout}
+		return nil
+	})
 	e.must(err)
-	cl.PostLogoutRedirectURIs = []string{postLogout}
-	e.must(e.store.UpdateClient(ctx, cl))
 	e.srv.Config.Handler.(*http.ServeMux).HandleFunc("GET /end_session", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := e.store.GetClient(r.Context(), "app")
 		e.h.ConfirmLogout(w, r, c, postLogout, "st 1")

@@ -21,7 +21,7 @@ import (
 type Store interface {
 	GetUser(ctx context.Context, id string) (*storage.User, error)
 	GetUserByUsername(ctx context.Context, username string) (*storage.User, error)
-	UpdateUser(ctx context.Context, u *storage.User) error
+	SetPasswordHash(ctx context.Context, id, oldHash, newHash string) error
 	GetClient(ctx context.Context, id string) (*storage.Client, error)
 	GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error)
 	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error

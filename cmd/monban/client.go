@@ -104,7 +104,7 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	}
 	visited := flagsSet(fs)
 	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
-	if err := clientpolicy.ValidateClient(cl); err != nil {
+	if err := flagErrors(clientpolicy.ValidateClient(cl), clientFlagOf); err != nil {
 		return err
 	}
 	var secret string
@@ -246,18 +246,18 @@ func (c *cli) clientDelete(ctx context.Context, args []string) error {
 func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("client rotate-secret", "ID [--output json]", true)
 	return cmd.run(ctx, args, 1, func(st storage.Store, pos []string, js bool) error {
-		cl, err := getClient(ctx, st, pos[0])
-		if err != nil {
-			return err
-		}
-		if cl.Public() {
-			return fmt.Errorf("client %q is public: it has no secret to rotate", cl.ID)
-		}
 		secret := storage.NewToken()
-		cl.SecretHash = storage.HashToken(secret)
-		cl.UpdatedAt = now()
-		if err := st.UpdateClient(ctx, cl); err != nil {
-			return dbError(err)
+		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
+			if cl.Public() {
+				return policyError{fmt.Errorf("client %q is public: it has no secret to rotate", cl.ID)}
+			}
+			cl.SecretHash, cl.UpdatedAt = storage.HashToken(secret), now()
+			return nil
+		})
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("client %q not found", pos[0])
+		} else if err != nil {
+			return storeOrPolicyError(err)
 		}
 		if js {
 			return writeJSON(c.stdout, struct {

@@ -180,49 +180,49 @@ func TestClientAddErrors(t *testing.T) {
 		{
 			name: "http redirect URI",
 			args: base("--id", "x", "--redirect-uri", "http://a.test/cb"),
-			want: []string{`monban: client add: redirect URI "http://a.test/cb" must use https (http only for 127.0.0.1, [::1] or localhost)`},
+			want: []string{`monban: client add: --redirect-uri: redirect URI "http://a.test/cb" must use https (http only for 127.0.0.1, [::1] or localhost)`},
 		},
 		{
 			name: "every problem reported",
 			args: base("--id", "has space", "--redirect-uri", "https://a.test/cb#x", "--post-logout-redirect-uri", "javascript:alert(1)",
 				"--grant", "implicit", "--scope", `openid "quoted"`),
 			want: []string{
-				`monban: client add: client ID "has space" must not contain white space or control characters`,
-				`monban: client add: redirect URI "https://a.test/cb#x" must not contain a fragment (#)`,
-				`monban: client add: post-logout redirect URI "javascript:alert(1)" uses the forbidden scheme "javascript"`,
-				`monban: client add: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials)`,
-				`monban: client add: scope "\"quoted\"" is not a valid scope token (RFC 6749 §3.3)`,
+				`monban: client add: --id: client ID "has space" must not contain white space or control characters`,
+				`monban: client add: --redirect-uri: redirect URI "https://a.test/cb#x" must not contain a fragment (#)`,
+				`monban: client add: --post-logout-redirect-uri: post-logout redirect URI "javascript:alert(1)" uses the forbidden scheme "javascript"`,
+				`monban: client add: --grant: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials)`,
+				`monban: client add: --scope: scope "\"quoted\"" is not a valid scope token (RFC 6749 §3.3)`,
 			},
 		},
 		{
 			name: "client ID too long",
 			args: base("--id", strings.Repeat("x", 101), "--redirect-uri", "https://a.test/cb"),
-			want: []string{"monban: client add: client ID is longer than 100 characters"},
+			want: []string{"monban: client add: --id: client ID is longer than 100 characters"},
 		},
 		{
 			name: "no redirect URI",
 			args: base("--id", "x"),
-			want: []string{"monban: client add: at least one --redirect-uri is required for the authorization_code grant"},
+			want: []string{"monban: client add: --redirect-uri: at least one redirect URI is required for the authorization_code grant"},
 		},
 		{
 			name: "refresh without code",
 			args: base("--id", "x", "--redirect-uri", "https://a.test/cb", "--grant", "refresh_token"),
-			want: []string{"monban: client add: grant type refresh_token needs authorization_code"},
+			want: []string{"monban: client add: --grant: grant type refresh_token needs authorization_code"},
 		},
 		{
 			name: "private-use scheme for a web client",
 			args: base("--id", "x", "--redirect-uri", "com.example.app:/cb"),
-			want: []string{`monban: client add: redirect URI "com.example.app:/cb" must use https (the scheme "com.example.app" is allowed only for native clients)`},
+			want: []string{`monban: client add: --redirect-uri: redirect URI "com.example.app:/cb" must use https (the scheme "com.example.app" is allowed only for native clients)`},
 		},
 		{
 			name: "client_credentials for a public client",
 			args: base("--id", "x", "--public", "--grant", "client_credentials", "--scope", "api:read"),
-			want: []string{"monban: client add: grant type client_credentials needs a confidential client (not --public)"},
+			want: []string{"monban: client add: --grant: grant type client_credentials needs a confidential client (one with a secret)"},
 		},
 		{
 			name: "empty scope",
 			args: base("--id", "x", "--redirect-uri", "https://a.test/cb", "--scope", " "),
-			want: []string{"monban: client add: at least one scope is required"},
+			want: []string{"monban: client add: --scope: at least one scope is required"},
 		},
 	}
 	for _, tc := range tests {

@@ -114,19 +114,21 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		return usagef("nothing to change: give at least one setting")
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
-		cl, err := getClient(ctx, st, pos[0])
-		if err != nil {
-			return err
-		}
-		cf.apply(cl, func(name string) bool { return set[name] })
-		if err := clientpolicy.ValidateClient(cl); err != nil {
-			return err
-		}
-		cl.UpdatedAt = now()
-		if err := st.UpdateClient(ctx, cl); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("client %q not found", cl.ID)
+		// The flags apply to the client as stored now, under its row lock:
+		// a concurrent change of other settings (the console, another
+		// operator) is kept.
+		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
+			cf.apply(cl, func(name string) bool { return set[name] })
+			if err := flagErrors(clientpolicy.ValidateClient(cl), clientFlagOf); err != nil {
+				return policyError{err}
+			}
+			cl.UpdatedAt = now()
+			return nil
+		})
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("client %q not found", pos[0])
 		} else if err != nil {
-			return dbError(err)
+			return storeOrPolicyError(err)
 		}
 		if js {
 			return writeJSON(c.stdout, toClientJSON(cl))
@@ -134,4 +136,20 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		c.printf("Updated client %q.\n", cl.ID)
 		return nil
 	})
+}
+
+// policyError marks an updater's refusal, which the operator reads as is
+// (a store error gets dbError's wording instead).
+type policyError struct{ err error }
+
+func (e policyError) Error() string { return e.err.Error() }
+
+// storeOrPolicyError returns an updater's refusal unchanged and wraps a
+// store failure with dbError.
+func storeOrPolicyError(err error) error {
+	var pe policyError
+	if errors.As(err, &pe) {
+		return pe.err
+	}
+	return dbError(err)
 }

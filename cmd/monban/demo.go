@@ -44,12 +44,10 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 			}
 			// Back-channel logout reaches the demo apps on loopback.
 			for i, app := range demoApps {
-				cl, err := st.GetClient(ctx, app.clientID)
-				if err != nil {
-					return err
-				}
-				cl.BackchannelLogoutURI = fmt.Sprintf("http://127.0.0.1:%d/backchannel-logout", 9001+i)
-				if err := st.UpdateClient(ctx, cl); err != nil {
+				if _, err := st.UpdateClient(ctx, app.clientID, func(cl *storage.Client) error {
+					cl.BackchannelLogoutURI = fmt.Sprintf("http://127.0.0.1:%d/backchannel-logout", 9001+i)
+					return nil
+				}); err != nil {
 					return err
 				}
 			}

@@ -43,8 +43,7 @@ func TestChecklistR8AdminChangeAndAudit(t *testing.T) {
 
 	p := startProvider(t, store)
 	root := p.addUser(t, "root", "admin password 1")
-	root.Admin = true
-	if err := store.UpdateUser(t.Context(), root); err != nil {
+	if _, err := store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	p.addClient(t, storage.Client{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}})

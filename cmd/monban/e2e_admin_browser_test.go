@@ -22,8 +22,7 @@ func TestBrowserAdminConsole(t *testing.T) {
 	ctx := browsertest.Start(t)
 	p := startProvider(t, memory.New())
 	root := p.addUser(t, "root", "admin password 1")
-	root.Admin = true
-	if err := p.Store.UpdateUser(t.Context(), root); err != nil {
+	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"billing", "wiki", "reports"} {

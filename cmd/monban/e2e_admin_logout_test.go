@@ -20,8 +20,7 @@ func TestAdminForcedLogout(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		fx := newLogoutFixture(t, store)
 		root := fx.p.addUser(t, "root", "admin password 1")
-		root.Admin = true
-		if err := store.UpdateUser(t.Context(), root); err != nil {
+		if _, err := store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		alice, err := store.GetUserByUsername(t.Context(), "alice")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
 
@@ -18,8 +19,7 @@ var secretRE = regexp.MustCompile(`id="client_secret" name="client_secret" value
 func TestAdminConsoleRegistersClient(t *testing.T) {
 	p := startProvider(t, memory.New())
 	root := p.addUser(t, "root", "admin password 1")
-	root.Admin = true
-	if err := p.Store.UpdateUser(t.Context(), root); err != nil {
+	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, p.URL)
@@ -68,8 +68,7 @@ func TestAdminConsoleRegistersClient(t *testing.T) {
 func TestAdminConsoleRejectsBadRedirect(t *testing.T) {
 	p := startProvider(t, memory.New())
 	root := p.addUser(t, "root", "admin password 1")
-	root.Admin = true
-	if err := p.Store.UpdateUser(t.Context(), root); err != nil {
+	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, p.URL)

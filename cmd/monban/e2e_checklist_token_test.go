@@ -483,11 +483,14 @@ func TestChecklistTokenEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u.Disabled = true
-			if err := store.UpdateUser(t.Context(), u); err != nil {
+			setDisabled := func(off bool) error {
+				_, err := store.UpdateUser(t.Context(), u.ID, func(u *storage.User) error { u.Disabled = off; return nil })
+				return err
+			}
+			if err := setDisabled(true); err != nil {
 				t.Fatal(err)
 			}
-			defer func() { u.Disabled = false; _ = store.UpdateUser(t.Context(), u) }()
+			defer func() { _ = setDisabled(false) }()
 			_, resp, body := rotate(t, forDisable)
 			wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 		})

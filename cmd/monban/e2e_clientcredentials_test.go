@@ -152,13 +152,11 @@ func TestClientCredentials(t *testing.T) {
 			if _, err := fetch(t, "machine", secret); err != nil { // machine is cached now
 				t.Fatal(err)
 			}
-			c, err := store.GetClient(t.Context(), "machine")
-			if err != nil {
-				t.Fatal(err)
-			}
 			rotated := storage.NewToken()
-			c.SecretHash = storage.HashToken(rotated)
-			if err := store.UpdateClient(t.Context(), c); err != nil {
+			if _, err := store.UpdateClient(t.Context(), "machine", func(c *storage.Client) error {
+				c.SecretHash = storage.HashToken(rotated)
+				return nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 			// No cache flush: a failure against the cached client is
@@ -177,12 +175,11 @@ func TestClientCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := store.GetClient(t.Context(), "machine")
-			if err != nil {
-				t.Fatal(err)
+			setDisabled := func(off bool) error {
+				_, err := store.UpdateClient(t.Context(), "machine", func(c *storage.Client) error { c.Disabled = off; return nil })
+				return err
 			}
-			c.Disabled = true
-			if err := store.UpdateClient(t.Context(), c); err != nil {
+			if err := setDisabled(true); err != nil {
 				t.Fatal(err)
 			}
 			flushClientCache(t, p)
@@ -192,9 +189,8 @@ func TestClientCredentials(t *testing.T) {
 			// The disabled client cannot introspect; another confidential
 			// client would not be told about machine's token either, so
 			// re-enable after checking through the store.
-			c.Disabled = false
 			defer func() {
-				if err := store.UpdateClient(t.Context(), c); err != nil {
+				if err := setDisabled(false); err != nil {
 					t.Error(err)
 				}
 				flushClientCache(t, p)

@@ -136,13 +136,15 @@ func TestReplicasSeeRevocationsAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u.Disabled = true
-			if err := stores[1].UpdateUser(t.Context(), u); err != nil {
+			setDisabled := func(ctx context.Context, off bool) error {
+				_, err := stores[1].UpdateUser(ctx, u.ID, func(u *storage.User) error { u.Disabled = off; return nil })
+				return err
+			}
+			if err := setDisabled(t.Context(), true); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() {
-				u.Disabled = false
-				if err := stores[1].UpdateUser(context.Background(), u); err != nil {
+				if err := setDisabled(context.Background(), false); err != nil {
 					t.Error(err)
 				}
 			})

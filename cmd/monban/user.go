@@ -7,23 +7,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/userpolicy"
 	"github.com/monban-idp/monban/web/session"
 )
 
-// Limits on user attributes and passwords.
+// Limits on reading a password from stdin; userpolicy decides whether it
+// is acceptable.
 const (
-	maxUsernameLen  = 100
-	maxNameLen      = 200
-	maxEmailLen     = 254
-	minPasswordLen  = 8
 	maxPasswordLen  = 1024
 	passwordMaxRead = 4*maxPasswordLen + 3 // UTF-8 worst case plus "\r\n", plus one to detect overflow
 )
@@ -77,26 +73,22 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	case !*pwStdin:
 		return usagef("--password-stdin is required: pipe the password in (it is never taken as a flag)")
 	}
-	if err := errors.Join(validateUsername(*username), validateEmail(*email), validateName(*fullName)); err != nil {
+	u := &storage.User{ID: storage.NewID(), Username: *username, Email: *email, Name: *fullName, Admin: *admin}
+	pw, err := readPassword(c.stdin)
+	if err != nil {
 		return err
 	}
-	hash, err := c.readPasswordHash()
-	if err != nil {
+	// The rules the console applies too (userpolicy), every problem at once.
+	if err := flagErrors(append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...), userFlagOf); err != nil {
+		return err
+	}
+	if u.PasswordHash, err = hashPassword(pw); err != nil {
 		return err
 	}
 
 	return cmd.withStore(ctx, func(st storage.Store) error {
 		t := now()
-		u := &storage.User{
-			ID:           storage.NewID(),
-			Username:     *username,
-			Email:        *email,
-			Name:         *fullName,
-			PasswordHash: hash,
-			Admin:        *admin,
-			CreatedAt:    t,
-			UpdatedAt:    t,
-		}
+		u.CreatedAt, u.UpdatedAt = t, t
 		if err := st.CreateUser(ctx, u); err != nil {
 			if errors.Is(err, storage.ErrAlreadyExists) {
 				return fmt.Errorf("user %q already exists", *username)
@@ -144,11 +136,23 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 	if !*pwStdin {
 		return usagef("--password-stdin is required: pipe the password in (it is never taken as a flag)")
 	}
-	hash, err := c.readPasswordHash()
+	pw, err := readPassword(c.stdin)
 	if err != nil {
 		return err
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
+		u, err := getUser(ctx, st, pos[0])
+		if err != nil {
+			return err
+		}
+		// Checked against the user's own words, as the console does.
+		if err := flagErrors(userpolicy.CheckPassword(pw, u), userFlagOf); err != nil {
+			return err
+		}
+		hash, err := hashPassword(pw) // before the row lock: argon2id is slow
+		if err != nil {
+			return err
+		}
 		n, err := updateUser(ctx, st, pos[0], reasonPasswordChanged, func(u *storage.User) { u.PasswordHash = hash })
 		if err != nil {
 			return err
@@ -201,22 +205,38 @@ func (c *cli) userLogoutEverywhere(ctx context.Context, args []string) error {
 	})
 }
 
-// updateUser applies change (if any) to the user with the username and
-// stores it. With a sign-out reason it then ends all the user's sessions
-// through the session owner (web/session), as the provider does: sessions and every refresh
-// token revoked (offline_access too), back-channel logout enqueued
-// (checklist S6, T12). It returns how many sessions were live.
-func updateUser(ctx context.Context, st storage.Store, username, signOut string, change func(*storage.User)) (int, error) {
+// getUser returns the user or a "not found" error for the operator.
+func getUser(ctx context.Context, st storage.Users, username string) (*storage.User, error) {
 	u, err := st.GetUserByUsername(ctx, username)
 	if errors.Is(err, storage.ErrNotFound) {
-		return 0, fmt.Errorf("user %q not found", username)
+		return nil, fmt.Errorf("user %q not found", username)
 	} else if err != nil {
-		return 0, dbError(err)
+		return nil, dbError(err)
+	}
+	return u, nil
+}
+
+// updateUser applies change (if any) to the user with the username, under
+// the user's row lock (storage.Users.UpdateUser), so a concurrent change
+// of other fields (the console, a sign-in rehash) is kept. With a
+// sign-out reason it then ends all the user's sessions through the session owner (web/session),
+// as the provider does: sessions and every refresh token revoked
+// (offline_access too), back-channel logout enqueued (checklist S6, T12).
+// It returns how many sessions were live.
+func updateUser(ctx context.Context, st storage.Store, username, signOut string, change func(*storage.User)) (int, error) {
+	u, err := getUser(ctx, st, username)
+	if err != nil {
+		return 0, err
 	}
 	if change != nil {
-		change(u)
-		u.UpdatedAt = now()
-		if err := st.UpdateUser(ctx, u); err != nil {
+		_, err := st.UpdateUser(ctx, u.ID, func(u *storage.User) error {
+			change(u)
+			u.UpdatedAt = now()
+			return nil
+		})
+		if errors.Is(err, storage.ErrNotFound) {
+			return 0, fmt.Errorf("user %q not found", username)
+		} else if err != nil {
 			return 0, dbError(err)
 		}
 	}
@@ -236,16 +256,8 @@ func updateUser(ctx context.Context, st storage.Store, username, signOut string,
 	return n, nil
 }
 
-// readPasswordHash reads the password from stdin and hashes it with
-// argon2id.
-func (c *cli) readPasswordHash() (string, error) {
-	pw, err := readPassword(c.stdin)
-	if err != nil {
-		return "", err
-	}
-	if err := password.CheckPolicy(pw, "monban"); err != nil { // checklist S13
-		return "", err
-	}
+// hashPassword hashes a password userpolicy accepted with argon2id.
+func hashPassword(pw string) (string, error) {
 	hash, err := password.NewHasher(password.DefaultParams, 1).Hash(pw)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
@@ -253,8 +265,9 @@ func (c *cli) readPasswordHash() (string, error) {
 	return hash, nil
 }
 
-// readPassword reads the first line of r, without its line ending, and
-// checks its length (in characters, not bytes).
+// readPassword reads the first line of r, without its line ending. It
+// refuses only what cannot be read as one line of text (nothing, too
+// long, not UTF-8); userpolicy.CheckPassword decides the rest.
 func readPassword(r io.Reader) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, passwordMaxRead)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -264,62 +277,13 @@ func readPassword(r io.Reader) (string, error) {
 		return "", fmt.Errorf("password is too long: at most %d characters", maxPasswordLen)
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	n := utf8.RuneCountInString(line)
 	switch {
 	case line == "":
 		return "", errors.New("no password on stdin: pipe it in, for example printf '%s\\n' \"$PASSWORD\" | monban …")
 	case !utf8.ValidString(line):
 		return "", errors.New("password is not valid UTF-8")
-	case n < minPasswordLen:
-		return "", fmt.Errorf("password is too short: at least %d characters", minPasswordLen)
-	case n > maxPasswordLen:
+	case utf8.RuneCountInString(line) > maxPasswordLen:
 		return "", fmt.Errorf("password is too long: at most %d characters", maxPasswordLen)
 	}
 	return line, nil
-}
-
-// validateUsername checks a new login name.
-func validateUsername(s string) error {
-	switch {
-	case s == "":
-		return errors.New("username must not be empty")
-	case !utf8.ValidString(s):
-		return errors.New("username is not valid UTF-8")
-	case utf8.RuneCountInString(s) > maxUsernameLen:
-		return fmt.Errorf("username is longer than %d characters", maxUsernameLen)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return fmt.Errorf("username %q contains control characters", s)
-	case strings.TrimSpace(s) != s:
-		return fmt.Errorf("username %q starts or ends with white space", s)
-	}
-	return nil
-}
-
-// validateEmail checks an optional e-mail address: a bare addr-spec,
-// without display name or angle brackets.
-func validateEmail(s string) error {
-	if s == "" {
-		return nil
-	}
-	if len(s) > maxEmailLen {
-		return fmt.Errorf("e-mail address is longer than %d characters", maxEmailLen)
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s {
-		return fmt.Errorf("e-mail address %q is not valid (want name@example.com)", s)
-	}
-	return nil
-}
-
-// validateName checks an optional display name.
-func validateName(s string) error {
-	switch {
-	case !utf8.ValidString(s):
-		return errors.New("name is not valid UTF-8")
-	case utf8.RuneCountInString(s) > maxNameLen:
-		return fmt.Errorf("name is longer than %d characters", maxNameLen)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return fmt.Errorf("name %q contains control characters", s)
-	}
-	return nil
 }

@@ -63,6 +63,7 @@ func TestUserAddAndList(t *testing.T) {
 }
 
 func TestUserAddErrors(t *testing.T) {
+	const okPassword = "purple elephants dance at noon\n"
 	env, _ := dbEnv(t)
 	mustRun(t, env, "correct horse battery\n", "user", "add", "--username", "alice", "--password-stdin")
 	tests := []struct {
@@ -74,11 +75,15 @@ func TestUserAddErrors(t *testing.T) {
 		{name: "duplicate", stdin: "another password\n", args: []string{"--username", "alice"}, want: `user "alice" already exists`},
 		{name: "empty stdin", stdin: "", args: []string{"--username", "bob"}, want: "no password on stdin"},
 		{name: "empty line", stdin: "\n", args: []string{"--username", "bob"}, want: "no password on stdin"},
-		{name: "too short", stdin: "1234567\n", args: []string{"--username", "bob"}, want: "password is too short: at least 8 characters"},
+		{name: "too short", stdin: "1234567\n", args: []string{"--username", "bob"}, want: "--password-stdin: password is too short: it has 7 characters"},
 		{name: "too long", stdin: strings.Repeat("x", 1025) + "\n", args: []string{"--username", "bob"}, want: "password is too long: at most 1024 characters"},
-		{name: "username too long", stdin: "long enough\n", args: []string{"--username", strings.Repeat("u", 101)}, want: "username is longer than 100 characters"},
-		{name: "username with newline", stdin: "long enough\n", args: []string{"--username", "bob\nadmin"}, want: `username "bob\nadmin" contains control characters`},
-		{name: "bad email", stdin: "long enough\n", args: []string{"--username", "bob", "--email", "Bob <bob@example.com>"}, want: `e-mail address "Bob <bob@example.com>" is not valid`},
+		{name: "username too long", stdin: okPassword, args: []string{"--username", strings.Repeat("u", 101)}, want: "--username: username is longer than 100 characters"},
+		{name: "username with newline", stdin: okPassword, args: []string{"--username", "bob\nadmin"}, want: `--username: username "bob\nadmin" must not contain white space or control characters`},
+		{name: "username with a space", stdin: okPassword, args: []string{"--username", "bob smith"}, want: `--username: username "bob smith" must not contain white space`},
+		{name: "name with NUL", stdin: okPassword, args: []string{"--username", "bob", "--name", "Bob\x00"}, want: `--name: name "Bob\x00" must not contain control characters`},
+		{name: "password from the e-mail address", stdin: "robert.tables2024robert.tables2024\n",
+			args: []string{"--username", "bob", "--email", "robert.tables2024@example.com"}, want: "--password-stdin: password is too easy to guess: it is based on the username"},
+		{name: "bad email", stdin: okPassword, args: []string{"--username", "bob", "--email", "Bob <bob@example.com>"}, want: `--email: e-mail address "Bob <bob@example.com>" is not valid`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +168,7 @@ func TestUserPasswd(t *testing.T) {
 		want        string
 	}{
 		{name: "unknown user", stdin: "new password 42\n", args: []string{"nobody", "--password-stdin"}, code: 1, want: `monban: user passwd: user "nobody" not found`},
-		{name: "short password", stdin: "short\n", args: []string{"alice", "--password-stdin"}, code: 1, want: "monban: user passwd: password is too short"},
+		{name: "short password", stdin: "short\n", args: []string{"alice", "--password-stdin"}, code: 1, want: "monban: user passwd: --password-stdin: password is too short"},
 		{name: "without --password-stdin", stdin: "new password 42\n", args: []string{"alice"}, code: 2, want: "monban: user passwd: --password-stdin is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,7 +233,7 @@ func TestReadPassword(t *testing.T) {
 		{name: "exactly 1024", in: strings.NewReader(strings.Repeat("é", 1024) + "\n"), want: strings.Repeat("é", 1024)},
 		{name: "1025 characters", in: strings.NewReader(strings.Repeat("é", 1025) + "\n"), wantErr: "too long"},
 		{name: "huge input", in: strings.NewReader(strings.Repeat("x", 1<<20)), wantErr: "too long"},
-		{name: "seven characters", in: strings.NewReader("1234567\n"), wantErr: "too short"},
+		{name: "seven characters are read (the policy refuses them)", in: strings.NewReader("1234567\n"), want: "1234567"},
 		{name: "empty", in: strings.NewReader(""), wantErr: "no password on stdin"},
 		{name: "invalid UTF-8", in: strings.NewReader("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n"), wantErr: "not valid UTF-8"},
 		{name: "read error", in: iotest.ErrReader(errors.New("broken pipe")), wantErr: "read password from stdin: broken pipe"},
@@ -244,39 +249,6 @@ func TestReadPassword(t *testing.T) {
 			}
 			if err != nil || got != tc.want {
 				t.Errorf("readPassword = %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
-}
-
-func TestValidateUserFields(t *testing.T) {
-	tests := []struct {
-		name    string
-		err     error
-		wantErr string
-	}{
-		{name: "username ok", err: validateUsername("alice.liddell@example")},
-		{name: "username unicode", err: validateUsername("アリス")},
-		{name: "username 100", err: validateUsername(strings.Repeat("a", 100))},
-		{name: "username empty", err: validateUsername(""), wantErr: "must not be empty"},
-		{name: "username 101", err: validateUsername(strings.Repeat("a", 101)), wantErr: "longer than 100"},
-		{name: "username padded", err: validateUsername(" alice"), wantErr: "white space"},
-		{name: "username tab", err: validateUsername("ali\tce"), wantErr: "control characters"},
-		{name: "email empty is fine", err: validateEmail("")},
-		{name: "email ok", err: validateEmail("alice@example.com")},
-		{name: "email no at", err: validateEmail("alice"), wantErr: "not valid"},
-		{name: "email display name", err: validateEmail("Alice <alice@example.com>"), wantErr: "not valid"},
-		{name: "name ok", err: validateName("Alice Liddell")},
-		{name: "name newline", err: validateName("Alice\nLiddell"), wantErr: "control characters"},
-		{name: "name too long", err: validateName(strings.Repeat("n", 201)), wantErr: "longer than 200"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			switch {
-			case tc.wantErr == "" && tc.err != nil:
-				t.Errorf("got %v, want nil", tc.err)
-			case tc.wantErr != "" && (tc.err == nil || !strings.Contains(tc.err.Error(), tc.wantErr)):
-				t.Errorf("got %v, want an error containing %q", tc.err, tc.wantErr)
 			}
 		})
 	}

@@ -47,71 +47,37 @@ const (
 // SupportedGrants are the grant types the provider implements.
 var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials"}
 
-// Fields named by FieldError.
+// The fields a storage.FieldError of ValidateClient names: the domain's
+// names (those of OIDC Dynamic Client Registration §2 where it has one),
+// never a command-line flag or a form label.
 const (
-	FieldID                   = "id"
-	FieldName                 = "name"
+	FieldID                   = "client_id"
+	FieldName                 = "client_name"
+	FieldAuthMethod           = "token_endpoint_auth_method"
+	FieldApplicationType      = "application_type"
 	FieldRedirectURIs         = "redirect_uris"
 	FieldPostLogoutURIs       = "post_logout_redirect_uris"
 	FieldBackchannelLogoutURI = "backchannel_logout_uri"
-	FieldTokenTTL             = "ttl"
-	FieldIDTokenAlg           = "id_token_alg"
+	FieldAccessTokenTTL       = "access_token_ttl"
+	FieldIDTokenTTL           = "id_token_ttl"
+	FieldRefreshTokenTTL      = "refresh_token_ttl"
+	FieldIDTokenAlg           = "id_token_signed_response_alg"
 	FieldGrantTypes           = "grant_types"
-	FieldScopes               = "scopes"
+	FieldScopes               = "scope"
 )
 
-// FieldError is one problem with one field of a client. Its message is the
-// wrapped error's, so callers that print errors see no difference; forms
-// use Field to show the message next to the field.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-// Error returns the wrapped error's message.
-func (e *FieldError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the wrapped error.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// Fields maps each field to its problems' messages, for an error returned
-// by ValidateClient. Problems without a field are under "".
-func Fields(err error) map[string][]string {
-	out := make(map[string][]string)
-	if err == nil {
-		return out
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	for _, e := range errs {
-		var fe *FieldError
-		if errors.As(e, &fe) {
-			if sub, ok := fe.Err.(interface{ Unwrap() []error }); ok {
-				for _, s := range sub.Unwrap() {
-					out[fe.Field] = append(out[fe.Field], s.Error())
-				}
-				continue
-			}
-			out[fe.Field] = append(out[fe.Field], fe.Err.Error())
-			continue
-		}
-		out[""] = append(out[""], e.Error())
-	}
-	return out
-}
-
-// ValidateClient checks a client before it is registered and reports
-// every problem.
-func ValidateClient(cl *storage.Client) error {
-	var errs []error
-	field := func(f string, err error) { errs = append(errs, &FieldError{Field: f, Err: err}) }
-	addTo := func(f, format string, a ...any) { field(f, fmt.Errorf(format, a...)) }
+// ValidateClient checks a client before it is registered or after it was
+// changed, and reports every problem, each under its field, in words that
+// name no door (the CLI and the console present them). Text fields must
+// be valid UTF-8 without control characters (NUL included: PostgreSQL
+// cannot store it). An empty result means the client is acceptable.
+func ValidateClient(cl *storage.Client) storage.FieldErrors {
+	var errs storage.FieldErrors
+	addTo := func(f, format string, a ...any) { errs.Add(f, fmt.Sprintf(format, a...)) }
 
 	switch {
+	case cl.ID == "":
+		addTo(FieldID, "a client ID is required")
 	case !utf8.ValidString(cl.ID):
 		addTo(FieldID, "client ID is not valid UTF-8")
 	case utf8.RuneCountInString(cl.ID) > MaxClientIDLen:
@@ -120,6 +86,8 @@ func ValidateClient(cl *storage.Client) error {
 		addTo(FieldID, "client ID %q must not contain white space or control characters", cl.ID)
 	}
 	switch {
+	case strings.TrimSpace(cl.Name) == "":
+		addTo(FieldName, "a client name is required")
 	case !utf8.ValidString(cl.Name):
 		addTo(FieldName, "client name is not valid UTF-8")
 	case utf8.RuneCountInString(cl.Name) > MaxClientNameLen:
@@ -127,30 +95,35 @@ func ValidateClient(cl *storage.Client) error {
 	case strings.ContainsFunc(cl.Name, unicode.IsControl):
 		addTo(FieldName, "client name %q must not contain control characters", cl.Name)
 	}
+	if !slices.Contains([]string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone}, cl.AuthMethod) {
+		addTo(FieldAuthMethod, "client authentication method %q is not one of %s, %s, %s",
+			Shorten(cl.AuthMethod), storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone)
+	}
+	if cl.ApplicationType != storage.ApplicationWeb && cl.ApplicationType != storage.ApplicationNative {
+		addTo(FieldApplicationType, "application type %q is not web or native", Shorten(cl.ApplicationType))
+	}
 
 	native := cl.ApplicationType == storage.ApplicationNative
-	if err := ValidateRedirectURIs("redirect URI", cl.RedirectURIs, native); err != nil {
-		field(FieldRedirectURIs, err)
+	for _, m := range redirectProblems("redirect URI", cl.RedirectURIs, native) {
+		errs.Add(FieldRedirectURIs, m)
 	}
-	if err := ValidateRedirectURIs("post-logout redirect URI", cl.PostLogoutRedirectURIs, native); err != nil {
-		field(FieldPostLogoutURIs, err)
+	for _, m := range redirectProblems("post-logout redirect URI", cl.PostLogoutRedirectURIs, native) {
+		errs.Add(FieldPostLogoutURIs, m)
 	}
-	if err := ValidateClientLogout(cl); err != nil {
-		errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
-	}
+	errs = append(errs, ValidateClientLogout(cl)...)
 	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
 	// the provider signs with (never "none").
 	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {
-		addTo(FieldIDTokenAlg, "ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", cl.IDTokenSigningAlg)
+		addTo(FieldIDTokenAlg, "ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", Shorten(cl.IDTokenSigningAlg))
 	}
 
 	if len(cl.GrantTypes) == 0 {
-		addTo(FieldGrantTypes, "at least one grant type is required (--grant %s)", DefaultGrants)
+		addTo(FieldGrantTypes, "at least one grant type is required, such as %s", DefaultGrants)
 	}
 	for i, g := range cl.GrantTypes {
 		switch {
 		case !slices.Contains(SupportedGrants, g):
-			addTo(FieldGrantTypes, "grant type %q is not supported (supported: %s)", g, strings.Join(SupportedGrants, ", "))
+			addTo(FieldGrantTypes, "grant type %q is not supported (supported: %s)", Shorten(g), strings.Join(SupportedGrants, ", "))
 		case slices.Contains(cl.GrantTypes[:i], g):
 			addTo(FieldGrantTypes, "grant type %q is listed twice", g)
 		}
@@ -161,24 +134,24 @@ func ValidateClient(cl *storage.Client) error {
 	// RFC 6749 §4.4: only confidential clients may use client_credentials
 	// (checklist D6). A client with only that grant needs no redirect URI.
 	if cl.HasGrant("client_credentials") && cl.Public() {
-		addTo(FieldGrantTypes, "grant type client_credentials needs a confidential client (not --public)")
+		addTo(FieldGrantTypes, "grant type client_credentials needs a confidential client (one with a secret)")
 	}
 	if cl.HasGrant("authorization_code") && len(cl.RedirectURIs) == 0 {
-		addTo(FieldRedirectURIs, "at least one --redirect-uri is required for the authorization_code grant")
+		addTo(FieldRedirectURIs, "at least one redirect URI is required for the authorization_code grant")
 	}
 
 	if len(cl.Scopes) == 0 {
-		addTo(FieldScopes, "at least one scope is required (--scope %q)", DefaultScopes)
+		addTo(FieldScopes, "at least one scope is required, such as %q", DefaultScopes)
 	}
 	for i, s := range cl.Scopes {
 		switch {
 		case !ValidScopeToken(s):
-			addTo(FieldScopes, "scope %q is not a valid scope token (RFC 6749 §3.3)", s)
+			addTo(FieldScopes, "scope %q is not a valid scope token (RFC 6749 §3.3)", Shorten(s))
 		case slices.Contains(cl.Scopes[:i], s):
 			addTo(FieldScopes, "scope %q is listed twice", s)
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ValidScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
@@ -197,22 +170,25 @@ func ValidScopeToken(s string) bool {
 
 // ValidateClientLogout checks the back-channel logout URI and the token
 // lifetimes of a client.
-func ValidateClientLogout(cl *storage.Client) error {
-	var errs []error
+func ValidateClientLogout(cl *storage.Client) storage.FieldErrors {
+	var errs storage.FieldErrors
 	if u := cl.BackchannelLogoutURI; u != "" {
 		// Back-Channel Logout 1.0 §2.2: an absolute URI without fragment;
 		// https except on loopback, like a redirect URI of a web client.
 		if err := ValidateRedirectURI(u, false); err != nil {
-			errs = append(errs, &FieldError{FieldBackchannelLogoutURI, fmt.Errorf("back-channel logout URI %q %w", Shorten(u), err)})
+			errs.Add(FieldBackchannelLogoutURI, fmt.Sprintf("back-channel logout URI %q %v", Shorten(u), err))
 		}
 	}
 	if d := cl.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
-		errs = append(errs, &FieldError{FieldTokenTTL, fmt.Errorf("access token lifetime %s is out of range (%s to %s)", d, MinAccessTokenTTL, MaxAccessTokenTTL)})
+		errs.Add(FieldAccessTokenTTL, fmt.Sprintf("access token lifetime %s is out of range (%s to %s)", d, MinAccessTokenTTL, MaxAccessTokenTTL))
+	}
+	if d := cl.IDTokenTTL; d < 0 {
+		errs.Add(FieldIDTokenTTL, fmt.Sprintf("ID token lifetime %s is negative", d))
 	}
 	if d := cl.RefreshTokenTTL; d != 0 && (d < MinRefreshTokenTTL || d > MaxRefreshTokenTTL) {
-		errs = append(errs, &FieldError{FieldTokenTTL, fmt.Errorf("refresh token lifetime %s is out of range (%s to %s)", d, MinRefreshTokenTTL, MaxRefreshTokenTTL)})
+		errs.Add(FieldRefreshTokenTTL, fmt.Sprintf("refresh token lifetime %s is out of range (%s to %s)", d, MinRefreshTokenTTL, MaxRefreshTokenTTL))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Limits on registered redirect URIs (security checklist D5).
@@ -234,26 +210,35 @@ var reservedParams = []string{
 var dangerousSchemes = []string{"javascript", "data", "vbscript", "file", "blob", "about", "filesystem"}
 
 // ValidateRedirectURIs checks a client's list of redirect URIs of one kind
-// ("redirect URI" or "post-logout redirect URI") and reports every problem.
-// URIs are stored exactly as given: matching is by simple string
-// comparison, so nothing is normalised here.
+// ("redirect URI" or "post-logout redirect URI") and reports every problem,
+// one per line. URIs are stored exactly as given: matching is by simple
+// string comparison, so nothing is normalised here.
 func ValidateRedirectURIs(kind string, uris []string, native bool) error {
 	var errs []error
+	for _, m := range redirectProblems(kind, uris, native) {
+		errs = append(errs, errors.New(m))
+	}
+	return errors.Join(errs...)
+}
+
+// redirectProblems is ValidateRedirectURIs as a list of messages.
+func redirectProblems(kind string, uris []string, native bool) []string {
+	var out []string
 	if len(uris) > MaxRedirectURIs {
-		errs = append(errs, fmt.Errorf("too many %ss: %d (at most %d)", kind, len(uris), MaxRedirectURIs))
+		out = append(out, fmt.Sprintf("too many %ss: %d (at most %d)", kind, len(uris), MaxRedirectURIs))
 	}
 	seen := make(map[string]bool)
 	for _, u := range uris {
 		if seen[u] {
-			errs = append(errs, fmt.Errorf("%s %q is listed twice", kind, Shorten(u)))
+			out = append(out, fmt.Sprintf("%s %q is listed twice", kind, Shorten(u)))
 			continue
 		}
 		seen[u] = true
 		if err := ValidateRedirectURI(u, native); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q %w", kind, Shorten(u), err))
+			out = append(out, fmt.Sprintf("%s %q %v", kind, Shorten(u), err))
 		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // ValidateRedirectURI checks one URI for registration (RFC 6749 §3.1.2,

@@ -32,7 +32,7 @@ func TestFields(t *testing.T) {
 		{"bad back-channel URI and TTL", func(c *storage.Client) {
 			c.BackchannelLogoutURI = "http://rp.example/bc"
 			c.AccessTokenTTL = 1
-		}, map[string]int{clientpolicy.FieldBackchannelLogoutURI: 1, clientpolicy.FieldTokenTTL: 1}},
+		}, map[string]int{clientpolicy.FieldBackchannelLogoutURI: 1, clientpolicy.FieldAccessTokenTTL: 1}},
 		{"no grant, no scope", func(c *storage.Client) { c.GrantTypes, c.Scopes = nil, nil },
 			map[string]int{clientpolicy.FieldGrantTypes: 1, clientpolicy.FieldScopes: 1}},
 		{"alg none", func(c *storage.Client) { c.IDTokenSigningAlg = "none" }, map[string]int{clientpolicy.FieldIDTokenAlg: 1}},
@@ -44,7 +44,7 @@ func TestFields(t *testing.T) {
 			err := clientpolicy.ValidateClient(c)
 			got := map[string]int{}
 			n := 0
-			for f, msgs := range clientpolicy.Fields(err) {
+			for f, msgs := range err.ByField() {
 				got[f] = len(msgs)
 				n += len(msgs)
 			}
@@ -52,9 +52,66 @@ func TestFields(t *testing.T) {
 				t.Errorf("Fields = %v, want %v (error %v)", got, tc.want, err)
 			}
 			// The messages are exactly the lines of the error, as the CLI prints it.
-			if err != nil && n != len(strings.Split(err.Error(), "\n")) {
+			if len(err) > 0 && n != len(strings.Split(err.Error(), "\n")) {
 				t.Errorf("%d field messages for %d error lines", n, len(strings.Split(err.Error(), "\n")))
 			}
 		})
+	}
+}
+
+// TestEveryFieldRefusesBadText: a NUL byte (PostgreSQL cannot store it),
+// invalid UTF-8 or a control character is refused in every text field of
+// a client, under that field, in words that name no flag.
+func TestEveryFieldRefusesBadText(t *testing.T) {
+	fields := []struct {
+		field string
+		set   func(*storage.Client, string)
+	}{
+		{clientpolicy.FieldID, func(c *storage.Client, s string) { c.ID = s }},
+		{clientpolicy.FieldName, func(c *storage.Client, s string) { c.Name = s }},
+		{clientpolicy.FieldAuthMethod, func(c *storage.Client, s string) { c.AuthMethod = s }},
+		{clientpolicy.FieldApplicationType, func(c *storage.Client, s string) { c.ApplicationType = s }},
+		{clientpolicy.FieldRedirectURIs, func(c *storage.Client, s string) { c.RedirectURIs = []string{"https://app.example/cb" + s} }},
+		{clientpolicy.FieldPostLogoutURIs, func(c *storage.Client, s string) { c.PostLogoutRedirectURIs = []string{"https://app.example/bye" + s} }},
+		{clientpolicy.FieldBackchannelLogoutURI, func(c *storage.Client, s string) { c.BackchannelLogoutURI = "https://app.example/bc" + s }},
+		{clientpolicy.FieldIDTokenAlg, func(c *storage.Client, s string) { c.IDTokenSigningAlg = "RS256" + s }},
+		{clientpolicy.FieldGrantTypes, func(c *storage.Client, s string) { c.GrantTypes = []string{"authorization_code" + s} }},
+		{clientpolicy.FieldScopes, func(c *storage.Client, s string) { c.Scopes = []string{"openid" + s} }},
+	}
+	for _, bad := range []struct{ name, s string }{{"NUL", "a\x00"}, {"invalid UTF-8", "\xff"}, {"newline", "a\nb"}, {"DEL", "\x7f"}} {
+		for _, f := range fields {
+			t.Run(bad.name+"/"+f.field, func(t *testing.T) {
+				c := validClient()
+				f.set(c, bad.s)
+				errs := clientpolicy.ValidateClient(c)
+				if len(errs) == 0 {
+					t.Fatalf("%q accepted in %s", bad.s, f.field)
+				}
+				for _, e := range errs {
+					if e.Field != f.field {
+						t.Errorf("problem filed under %q, want %q: %v", e.Field, f.field, e)
+					}
+					if strings.Contains(e.Message, "--") || strings.ContainsFunc(e.Message, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+						t.Errorf("message %q names a flag or carries a control character", e.Message)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestMessagesNameNoDoor: no message of the policy carries a command-line
+// flag or a form label, whatever the problem.
+func TestMessagesNameNoDoor(t *testing.T) {
+	c := &storage.Client{AuthMethod: storage.AuthMethodNone, GrantTypes: []string{"refresh_token", "client_credentials"},
+		RedirectURIs: nil, AccessTokenTTL: 1, RefreshTokenTTL: 1, IDTokenTTL: -1}
+	errs := clientpolicy.ValidateClient(c)
+	if len(errs) < 6 {
+		t.Fatalf("only %d problems found: %v", len(errs), errs)
+	}
+	for _, e := range errs {
+		if e.Field == "" || strings.Contains(e.Message, "--") {
+			t.Errorf("problem %+v: want a field and a message without flags", e)
+		}
 	}
 }

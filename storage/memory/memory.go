@@ -29,8 +29,15 @@ var _ storage.Store = (*Store)(nil)
 
 // Store is an in-memory storage.Store. The zero value is not usable; call New.
 type Store struct {
-	mu sync.Mutex
+	// mu guards data: the store's mutex, or noLock for the Store that
+	// Atomically hands to its function while it holds that mutex.
+	mu sync.Locker
+	*data
+}
 
+// data is everything the store keeps. Atomically copies it to undo a
+// failed function's changes.
+type data struct {
 	users        map[string]*storage.User // by ID
 	userByName   map[string]string        // username → ID
 	clients      map[string]*storage.Client
@@ -59,7 +66,7 @@ type consentKey struct{ userID, clientID string }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	return &Store{mu: new(sync.Mutex), data: &data{
 		users:          make(map[string]*storage.User),
 		userByName:     make(map[string]string),
 		clients:        make(map[string]*storage.Client),
@@ -75,7 +82,7 @@ func New() *Store {
 		deniedJTIs:     make(map[string]time.Time),
 		deliveries:     make(map[string]*storage.LogoutDelivery),
 		keys:           make(map[string]*storage.SigningKey),
-	}
+	}}
 }
 
 // Ping reports the context's error, if any: the memory store is always
@@ -144,21 +151,42 @@ func (s *Store) ListUsers(context.Context) ([]*storage.User, error) {
 	return out, nil
 }
 
-// UpdateUser implements storage.Users.
-func (s *Store) UpdateUser(_ context.Context, u *storage.User) error {
+// UpdateUser implements storage.Users: fn runs under the store's mutex.
+func (s *Store) UpdateUser(_ context.Context, id string, fn func(*storage.User) error) (*storage.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
-	old, ok := s.users[u.ID]
+	old, ok := s.users[id]
 	if !ok {
-		return notFound("user", u.ID)
+		return nil, notFound("user", id)
 	}
-	if id, ok := s.userByName[u.Username]; ok && id != u.ID {
-		return exists("username", u.Username)
+	u := cloneUser(old)
+	if err := fn(u); err != nil {
+		return nil, err
 	}
+	u.ID, u.CreatedAt = old.ID, old.CreatedAt
+	if other, ok := s.userByName[u.Username]; ok && other != id {
+		return nil, exists("username", u.Username)
+	}
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	delete(s.userByName, old.Username)
-	s.users[u.ID] = cloneUser(u)
-	s.userByName[u.Username] = u.ID
+	s.users[id] = cloneUser(u)
+	s.userByName[u.Username] = id
+	return cloneUser(u), nil
+}
+
+// SetPasswordHash implements storage.Users.
+func (s *Store) SetPasswordHash(_ context.Context, id, oldHash, newHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return notFound("user", id)
+	}
+	if u.PasswordHash != oldHash {
+		return fmt.Errorf("memory: set password hash of user %q: it changed since it was read: %w", id, storage.ErrConflict)
+	}
+	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	u.PasswordHash = newHash
 	return nil
 }
 
@@ -197,15 +225,22 @@ func (s *Store) ListClients(context.Context) ([]*storage.Client, error) {
 	return out, nil
 }
 
-// UpdateClient implements storage.Clients.
-func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
+// UpdateClient implements storage.Clients: fn runs under the store's
+// mutex.
+func (s *Store) UpdateClient(_ context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.clients[c.ID]; !ok {
-		return notFound("client", c.ID)
+	old, ok := s.clients[id]
+	if !ok {
+		return nil, notFound("client", id)
 	}
-	s.clients[c.ID] = cloneClient(c)
-	return nil
+	c := cloneClient(old)
+	if err := fn(c); err != nil {
+		return nil, err
+	}
+	c.ID, c.CreatedAt = old.ID, old.CreatedAt
+	s.clients[id] = cloneClient(c)
+	return cloneClient(c), nil
 }
 
 // DeleteClient implements storage.Clients.
@@ -486,7 +521,3 @@ func cloneKey(k *storage.SigningKey) *storage.SigningKey {
 // usable while now < exp, as in storage.Session.Active. now is compared at
 // microsecond precision, like everything stored.
 func expired(exp, now time.Time) bool { return !ts(now).Before(exp) }
-
-// Atomically implements storage.Atomic: fn runs on the store itself (see
-// storage.Atomic for what that does not undo).
-func (s *Store) Atomically(_ context.Context, fn func(storage.Store) error) error { return fn(s) }

@@ -62,20 +62,37 @@ func (s *Store) ListClients(ctx context.Context) ([]*storage.Client, error) {
 	return clients, nil
 }
 
-// UpdateClient implements storage.Clients. ErrNotFound if the client is
-// absent.
-func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
-	tag, err := s.db.Exec(ctx, `UPDATE clients SET name = $2, secret_hash = $3, auth_method = $4,
-		application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8,
-		scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
-		id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
-		backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19
-		WHERE id = $1`,
-		clientArgs(c)...)
+// UpdateClient implements storage.Clients: the row is read with SELECT …
+// FOR UPDATE and written back in the same transaction, as UpdateUser does.
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error) {
+	var out *storage.Client
+	err := s.locked(ctx, func(tx pgx.Tx) error {
+		old, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return wrapErr(err, "update client %q", id)
+		}
+		c := *old
+		if err := fn(&c); err != nil {
+			return fnError{err}
+		}
+		c.ID, c.CreatedAt = old.ID, old.CreatedAt
+		_, err = tx.Exec(ctx, `UPDATE clients SET name = $2, secret_hash = $3, auth_method = $4,
+			application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8,
+			scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
+			id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
+			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19
+			WHERE id = $1`,
+			clientArgs(&c)...)
+		if err != nil {
+			return wrapErr(err, "update client %q", id)
+		}
+		out = &c
+		return nil
+	}, "update client %q", id)
 	if err != nil {
-		return wrapErr(err, "update client %q", c.ID)
+		return nil, err
 	}
-	return affected(tag.RowsAffected(), "update client %q", c.ID)
+	return out, nil
 }
 
 // DeleteClient implements storage.Clients. The client's pending

@@ -63,6 +63,33 @@ func (s *Store) Atomically(ctx context.Context, fn func(storage.Store) error) er
 	return err
 }
 
+// locked runs fn in a transaction of its own (a savepoint inside
+// Atomically), for a read-modify-write under SELECT … FOR UPDATE. fn
+// returns its own errors wrapped (wrapErr), or a caller's updater error
+// as fnError, which comes back unchanged; a failed begin or commit is
+// wrapped with the operation's context.
+func (s *Store) locked(ctx context.Context, fn func(pgx.Tx) error, format string, args ...any) error {
+	var inner error
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		inner = fn(tx)
+		return inner
+	})
+	switch fe, ok := inner.(fnError); {
+	case ok:
+		return fe.err
+	case inner != nil:
+		return inner
+	case err != nil:
+		return wrapErr(err, format, args...)
+	}
+	return nil
+}
+
+// fnError carries the error of a caller's updater through locked.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
 var _ storage.Store = (*Store)(nil)
 
 // DefaultMaxConns is the pool size when the DSN sets no pool_max_conns:

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -108,17 +109,36 @@ func testClientCRUD(t *testing.T, s storage.Store) {
 			CreatedAt:              newClient("upd").CreatedAt,
 			UpdatedAt:              at(time.Hour),
 		}
-		mustOK(t, s.UpdateClient(ctx, updated), "UpdateClient")
+		stored, err := s.UpdateClient(ctx, "upd", func(c *storage.Client) error {
+			assertEqual(t, "client given to the updater", newClient("upd"), c)
+			*c = *deepCopy(updated)
+			c.ID, c.CreatedAt = "upd-other", at(time.Minute)
+			return nil
+		})
+		mustOK(t, err, "UpdateClient")
 		want := deepCopy(updated)
 		scribble(updated)
+		assertEqual(t, "UpdateClient result", want, stored)
+		scribble(stored)
 
 		got, err := s.GetClient(ctx, "upd")
 		mustOK(t, err, "GetClient after update")
 		assertEqual(t, "updated client", want, got)
 
-		wantErr(t, s.UpdateClient(ctx, newClient("no-such-client")), storage.ErrNotFound, "UpdateClient(no-such-client)")
+		_, err = s.UpdateClient(ctx, "no-such-client", func(*storage.Client) error { return nil })
+		wantErr(t, err, storage.ErrNotFound, "UpdateClient(no-such-client)")
 		_, err = s.GetClient(ctx, "no-such-client")
 		wantErr(t, err, storage.ErrNotFound, "GetClient after a failed update")
+		_, err = s.GetClient(ctx, "upd-other")
+		wantErr(t, err, storage.ErrNotFound, "GetClient of the ID the updater tried to set")
+		errNo := errors.New("updater says no")
+		_, err = s.UpdateClient(ctx, "upd", func(c *storage.Client) error { c.Name = "not stored"; return errNo })
+		if err != errNo {
+			t.Errorf("UpdateClient with a failing updater = %v, want its error unchanged", err)
+		}
+		got, err = s.GetClient(ctx, "upd")
+		mustOK(t, err, "GetClient after a failed updater")
+		assertEqual(t, "client after a failed updater", want, got)
 	})
 
 	t.Run("Delete", func(t *testing.T) {

@@ -72,9 +72,11 @@ func testLivenessEpoch(t *testing.T, s storage.Store) {
 			return err
 		}, true},
 		{"update-user", func() error {
-			u := *sd.user
-			u.Disabled = true
-			return s.UpdateUser(ctx, &u)
+			_, err := s.UpdateUser(ctx, sd.user.ID, func(u *storage.User) error { u.Disabled = true; return nil })
+			return err
+		}, true},
+		{"set-password-hash", func() error {
+			return s.SetPasswordHash(ctx, sd.user.ID, sd.user.PasswordHash, "new-hash")
 		}, true},
 		{"delete-client", func() error { return s.DeleteClient(ctx, sd.client.ID) }, true},
 	} {

@@ -45,6 +45,10 @@
 //   - A refresh family with one revoked member is revoked as a whole, and a
 //     family without members counts as revoked. The reuse grace window is
 //     open while now < RotatedAt + Window.
+//   - Atomically is all or nothing on every store, nested calls like
+//     savepoints; UpdateUser and UpdateClient lock the row, so concurrent
+//     updaters of different fields all survive, and SetPasswordHash writes
+//     only over the hash it was given (no lost updates, issue 12).
 //   - A deny-list entry is removed once its expiry is before now. A
 //     session is due for ending when revoked, when ExpiresAt <= now, or
 //     when LastSeenAt + idle <= now. Deliveries due at the same instant are
@@ -129,6 +133,12 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"DeleteDeadRefreshFamilies", testDeleteDeadRefreshFamilies},
 		{"LogoutDeliveryCounts", testLogoutDeliveryCounts},
 		{"DeleteAuditEntries", testDeleteAuditEntries},
+		{"Atomically", testAtomically},
+		{"ConcurrentAtomically", testConcurrentAtomically},
+		{"RehashVersusDisable", testRehashVersusDisable},
+		{"RehashVersusReset", testRehashVersusReset},
+		{"ConcurrentUserEdits", testConcurrentUserEdits},
+		{"ConcurrentClientEdits", testConcurrentClientEdits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

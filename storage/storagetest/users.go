@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -62,8 +63,10 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 			_, err := s.GetUserByUsername(ctx, name)
 			wantErr(t, err, storage.ErrNotFound, "GetUserByUsername(%q)", name)
 		}
-		err = s.UpdateUser(ctx, newUser("no-such-user", "ghost"))
+		_, err = s.UpdateUser(ctx, "no-such-user", func(u *storage.User) error { u.Username = "ghost"; return nil })
 		wantErr(t, err, storage.ErrNotFound, "UpdateUser(no-such-user)")
+		err = s.SetPasswordHash(ctx, "no-such-user", "", "x")
+		wantErr(t, err, storage.ErrNotFound, "SetPasswordHash(no-such-user)")
 		_, err = s.GetUserByUsername(ctx, "ghost")
 		wantErr(t, err, storage.ErrNotFound, "GetUserByUsername after a failed update")
 	})
@@ -118,9 +121,18 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 			CreatedAt:     want.CreatedAt,
 			UpdatedAt:     at(time.Hour),
 		}
-		mustOK(t, s.UpdateUser(ctx, updated), "UpdateUser")
+		// The updater gets the stored user; ID and CreatedAt stay.
+		stored, err := s.UpdateUser(ctx, "user-a", func(u *storage.User) error {
+			assertEqual(t, "user given to the updater", &want, u)
+			*u = *updated
+			u.ID, u.CreatedAt = "user-other", at(time.Minute)
+			return nil
+		})
+		mustOK(t, err, "UpdateUser")
 		wantUpdated := *updated
 		scribble(updated)
+		assertEqual(t, "UpdateUser result", &wantUpdated, stored)
+		scribble(stored)
 
 		got, err := s.GetUser(ctx, "user-a")
 		mustOK(t, err, "GetUser after update")
@@ -130,20 +142,30 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 		assertEqual(t, "updated user by new username", &wantUpdated, got)
 		_, err = s.GetUserByUsername(ctx, "alice")
 		wantErr(t, err, storage.ErrNotFound, "GetUserByUsername(old name)")
+		_, err = s.GetUser(ctx, "user-other")
+		wantErr(t, err, storage.ErrNotFound, "GetUser of the ID the updater tried to set")
 
 		// The old username is free again.
 		mustOK(t, s.CreateUser(ctx, newUser("user-new-alice", "alice")), "CreateUser with a released username")
 
 		// Keeping one's own username is not a conflict.
 		wantUpdated.Name = "Alice Three"
-		mustOK(t, s.UpdateUser(ctx, &wantUpdated), "UpdateUser keeping the username")
+		_, err = s.UpdateUser(ctx, "user-a", func(u *storage.User) error { u.Name = "Alice Three"; return nil })
+		mustOK(t, err, "UpdateUser keeping the username")
 
 		// Taking another user's username is.
 		mustOK(t, s.CreateUser(ctx, newUser("user-dave", "dave")), "CreateUser(dave)")
-		clash := wantUpdated
-		clash.Username = "dave"
-		clash.Name = "should not be stored"
-		wantErr(t, s.UpdateUser(ctx, &clash), storage.ErrAlreadyExists, "UpdateUser to a taken username")
+		_, err = s.UpdateUser(ctx, "user-a", func(u *storage.User) error {
+			u.Username, u.Name = "dave", "should not be stored"
+			return nil
+		})
+		wantErr(t, err, storage.ErrAlreadyExists, "UpdateUser to a taken username")
+		// An updater's error is returned unchanged and nothing is written.
+		errNo := errors.New("updater says no")
+		_, err = s.UpdateUser(ctx, "user-a", func(u *storage.User) error { u.Name = "should not be stored"; return errNo })
+		if err != errNo {
+			t.Errorf("UpdateUser with a failing updater = %v, want its error unchanged", err)
+		}
 		got, err = s.GetUser(ctx, "user-a")
 		mustOK(t, err, "GetUser after failed update")
 		assertEqual(t, "user after a failed update", &wantUpdated, got)

@@ -309,8 +309,11 @@ func (h *Handler) EnsureClient(ctx context.Context) error {
 		if slices.Equal(c.RedirectURIs, []string{h.callbackURL()}) {
 			return nil
 		}
-		c.RedirectURIs, c.UpdatedAt = []string{h.callbackURL()}, h.now().UTC()
-		return h.store.UpdateClient(ctx, c)
+		_, err := h.store.UpdateClient(ctx, ClientID, func(c *storage.Client) error {
+			c.RedirectURIs, c.UpdatedAt = []string{h.callbackURL()}, h.now().UTC()
+			return nil
+		})
+		return err
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
 		return err

@@ -68,13 +68,21 @@ func (h *Handler) record(r *http.Request, a *admin, action, target string, befor
 // in between (checklist R8). apply's error comes back unchanged, so
 // callers can tell ErrNotFound or ErrAlreadyExists from a failure.
 func (h *Handler) change(r *http.Request, a *admin, action, target string, before, after any, apply func(tx storage.Store) error) error {
-	e := h.entry(r, a, action, target, before, after)
+	return h.update(r, a, action, target, func(tx storage.Store) (any, any, error) { return before, after, apply(tx) })
+}
+
+// update is change for a read-modify-write: apply makes the change in the
+// transaction (through an updater that reads the row under its lock) and
+// returns the before and after snapshots it saw, so the audit entry
+// records what was really replaced, not a copy read earlier.
+func (h *Handler) update(r *http.Request, a *admin, action, target string, apply func(tx storage.Store) (before, after any, err error)) error {
 	return h.store.Atomically(r.Context(), func(tx storage.Store) error {
-		if err := apply(tx); err != nil {
+		before, after, err := apply(tx)
+		if err != nil {
 			return err
 		}
 		rec := storage.AuditRecorder{Log: tx, Logger: h.audit.Logger, Now: h.audit.Now}
-		return rec.RecordChange(r.Context(), e)
+		return rec.RecordChange(r.Context(), h.entry(r, a, action, target, before, after))
 	})
 }
 

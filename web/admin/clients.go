@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,7 +128,7 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 		}
 		dur, err := time.ParseDuration(v)
 		if err != nil || dur <= 0 {
-			errs[clientpolicy.FieldTokenTTL] = append(errs[clientpolicy.FieldTokenTTL], d.label+" "+strconv.Quote(v)+" is not a duration such as 5m or 720h")
+			errs[formTTL] = append(errs[formTTL], d.label+" "+strconv.Quote(v)+" is not a duration such as 5m or 720h")
 			continue
 		}
 		*d.dst = dur
@@ -148,19 +147,33 @@ func lines(s string) []string {
 	return out
 }
 
-// cliHint matches the command-line hints in clientpolicy's messages, such
-// as ` (--grant authorization_code,refresh_token)`; the form has no flags.
-var cliHint = regexp.MustCompile(` \(--[a-z-]+ [^)]*\)`)
+// formTTL is the client form's one place for lifetime problems.
+const formTTL = "ttl"
 
-// validate merges the form's own problems with clientpolicy's, worded for
-// the form.
+// formFields names the client form's place for each clientpolicy field
+// whose form field has another name; a field the form lacks shows above
+// the form (""). Other fields are named alike.
+var formFields = map[string]string{
+	clientpolicy.FieldID:              "id",
+	clientpolicy.FieldName:            "name",
+	clientpolicy.FieldScopes:          "scopes",
+	clientpolicy.FieldIDTokenAlg:      "id_token_alg",
+	clientpolicy.FieldAccessTokenTTL:  formTTL,
+	clientpolicy.FieldIDTokenTTL:      formTTL,
+	clientpolicy.FieldRefreshTokenTTL: formTTL,
+	clientpolicy.FieldAuthMethod:      "",
+	clientpolicy.FieldApplicationType: "",
+}
+
+// validate merges the form's own problems with clientpolicy's (the rules
+// the CLI applies too), each next to its field.
 func validate(c *storage.Client, errs map[string][]string) map[string][]string {
-	for k, v := range clientpolicy.Fields(clientpolicy.ValidateClient(c)) {
-		for _, m := range v {
-			m = cliHint.ReplaceAllString(m, "")
-			m = strings.ReplaceAll(m, "--redirect-uri", "redirect URI")
-			errs[k] = append(errs[k], m)
+	for _, e := range clientpolicy.ValidateClient(c) {
+		k, ok := formFields[e.Field]
+		if !ok {
+			k = e.Field
 		}
+		errs[k] = append(errs[k], e.Message)
 	}
 	return errs
 }
@@ -205,18 +218,13 @@ func applyType(c *storage.Client, t string) bool {
 }
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin) {
-	c := &storage.Client{ID: strings.TrimSpace(r.PostForm.Get("id"))}
+	c := &storage.Client{ID: r.PostForm.Get("id")} // as typed: clientpolicy decides, as for the CLI
 	t := r.PostForm.Get("type")
 	errs := formClient(r, c, true)
 	if !applyType(c, t) {
 		errs[""] = append(errs[""], "choose one of the client types")
 		t = view.ClientTypeWeb
-	}
-	if c.ID == "" {
-		errs[clientpolicy.FieldID] = append(errs[clientpolicy.FieldID], "a client ID is required")
-	}
-	if c.Name == "" {
-		errs[clientpolicy.FieldName] = append(errs[clientpolicy.FieldName], "a name is required")
+		applyType(c, t) // for the other checks; the form is refused anyway
 	}
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
@@ -241,7 +249,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type = true, t
-		f.Errors = map[string][]string{clientpolicy.FieldID: {"client " + strconv.Quote(c.ID) + " already exists"}}
+		f.Errors = map[string][]string{"id": {"client " + strconv.Quote(c.ID) + " already exists"}}
 		h.render(w, r, http.StatusConflict, view.AdminClient(h.frame(a, "New client", "clients"), f))
 		return
 	} else if err != nil {
@@ -297,32 +305,65 @@ func (h *Handler) showClient(w http.ResponseWriter, r *http.Request, a *admin) {
 // (record has logged the cause).
 var errAudit = errors.New("audit entry not written")
 
+// formRefused carries the form's problems out of an updater, which then
+// writes nothing.
+type formRefused struct {
+	client *storage.Client
+	errs   map[string][]string
+}
+
+func (e *formRefused) Error() string { return "client form refused" }
+
+// cloneClient copies c with its slices, for a before snapshot.
+func cloneClient(c *storage.Client) *storage.Client {
+	o := *c
+	o.RedirectURIs, o.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
+	o.GrantTypes, o.Scopes = slices.Clone(c.GrantTypes), slices.Clone(c.Scopes)
+	return &o
+}
+
+// updateClient applies the form to the client as stored now, under its
+// row lock in the transaction that writes it and its audit entry
+// (storage.Clients.UpdateClient), so a concurrent change (a secret
+// rotated by the CLI) is never undone by a copy read earlier.
 func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin) {
-	c := h.loadClient(w, r, a)
+	c := h.loadClient(w, r, a) // 404 and the console's own client
 	if c == nil {
 		return
 	}
-	before := *c
-	before.RedirectURIs, before.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
-	before.GrantTypes, before.Scopes = slices.Clone(c.GrantTypes), slices.Clone(c.Scopes)
-	errs := validate(c, formClient(r, c, false))
-	if len(errs) > 0 {
-		f := formOf(c, h.pages.CSRFToken(w, r))
-		f.Errors = errs
+	id := c.ID
+	now := h.now().UTC()
+	err := h.update(r, a, "client.update", "client:"+id, func(tx storage.Store) (any, any, error) {
+		var before *storage.Client
+		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
+			before = cloneClient(c)
+			if errs := validate(c, formClient(r, c, false)); len(errs) > 0 {
+				return &formRefused{client: cloneClient(c), errs: errs}
+			}
+			c.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return clientSnapshot(before), clientSnapshot(after), nil
+	})
+	var refused *formRefused
+	switch {
+	case errors.As(err, &refused):
+		f := formOf(refused.client, h.pages.CSRFToken(w, r))
+		f.Errors = refused.errs
 		f.Scopes = r.PostForm.Get("scopes")
-		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "Client "+c.ID, "clients"), f))
+		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "Client "+id, "clients"), f))
 		return
-	}
-	c.UpdatedAt = h.now().UTC()
-	if err := h.change(r, a, "client.update", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c),
-		func(tx storage.Store) error { return tx.UpdateClient(r.Context(), c) }); errors.Is(err, storage.ErrNotFound) {
+	case errors.Is(err, storage.ErrNotFound):
 		h.notFound(w, r, a, "Client")
 		return
-	} else if err != nil {
+	case err != nil:
 		h.storeError(w, r, "update client", err)
 		return
 	}
-	http.Redirect(w, r, clientPath(c.ID)+"?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, clientPath(id)+"?saved=1", http.StatusSeeOther)
 }
 
 func (h *Handler) confirmDeleteClient(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -352,23 +393,42 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin)
 	http.Redirect(w, r, "/admin/clients", http.StatusSeeOther)
 }
 
+// errPublicClient stops a secret rotation of a client that is public.
+var errPublicClient = errors.New("public client has no secret")
+
 func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, a *admin) {
 	c := h.loadClient(w, r, a)
 	if c == nil {
 		return
 	}
-	if c.Public() {
-		h.message(w, r, http.StatusBadRequest, a, "No secret", "This client is public: it has no secret to rotate.", clientPath(c.ID), "Back")
-		return
-	}
-	before := *c
+	id := c.ID
 	secret := storage.NewToken()
-	c.SecretHash = storage.HashToken(secret)
-	c.UpdatedAt = h.now().UTC()
-	if err := h.change(r, a, "client.rotate_secret", "client:"+c.ID, clientSnapshot(&before), clientSnapshot(c),
-		func(tx storage.Store) error { return tx.UpdateClient(r.Context(), c) }); err != nil {
+	now := h.now().UTC()
+	err := h.update(r, a, "client.rotate_secret", "client:"+id, func(tx storage.Store) (any, any, error) {
+		var before *storage.Client
+		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
+			if c.Public() {
+				return errPublicClient
+			}
+			before = cloneClient(c)
+			c.SecretHash, c.UpdatedAt = storage.HashToken(secret), now
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return clientSnapshot(before), clientSnapshot(after), nil
+	})
+	switch {
+	case errors.Is(err, errPublicClient):
+		h.message(w, r, http.StatusBadRequest, a, "No secret", "This client is public: it has no secret to rotate.", clientPath(id), "Back")
+		return
+	case errors.Is(err, storage.ErrNotFound):
+		h.notFound(w, r, a, "Client")
+		return
+	case err != nil:
 		h.storeError(w, r, "rotate secret", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "New secret", "clients"), c.ID, secret))
+	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "New secret", "clients"), id, secret))
 }

@@ -6,11 +6,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/userpolicy"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -21,9 +19,6 @@ const (
 	reasonPasswordChanged = "password_changed"
 	reasonForcedLogout    = "forced_logout"
 )
-
-// maxUsernameLen bounds usernames created in the console.
-const maxUsernameLen = 100
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a *admin) {
 	users, err := h.store.ListUsers(r.Context())
@@ -58,20 +53,10 @@ func (h *Handler) newUserForm(w http.ResponseWriter, r *http.Request, a *admin) 
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 	f := r.PostForm
-	u := &storage.User{ID: storage.NewID(), Username: strings.TrimSpace(f.Get("username")),
-		Name: strings.TrimSpace(f.Get("name")), Email: strings.TrimSpace(f.Get("email"))}
+	// Taken as typed: userpolicy decides, as it does for the CLI.
+	u := &storage.User{ID: storage.NewID(), Username: f.Get("username"), Name: f.Get("name"), Email: f.Get("email")}
 	pw := f.Get("password")
-	errs := map[string][]string{}
-	switch {
-	case u.Username == "":
-		errs["username"] = append(errs["username"], "a username is required")
-	case !utf8.ValidString(u.Username) || utf8.RuneCountInString(u.Username) > maxUsernameLen ||
-		strings.ContainsFunc(u.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		errs["username"] = append(errs["username"], "a username has at most 100 characters and no spaces or control characters")
-	}
-	if err := password.CheckPolicy(pw, u.Username, u.Email, u.Name); err != nil {
-		errs["password"] = append(errs["password"], err.Error())
-	}
+	errs := userFormErrors(append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...))
 	form := view.AdminUserForm{New: true, Username: u.Username, Name: u.Name, Email: u.Email}
 	if len(errs) == 0 {
 		if h.hasher == nil {
@@ -145,27 +130,55 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
 	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
 }
 
-// changeUser applies change to the user in the path, stores it, writes
-// the audit entry and, with a sign-out reason, ends the user's sessions.
-func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, action, signOut string, change func(*storage.User)) {
-	u := h.loadUser(w, r, a)
-	if u == nil {
-		return
+// userFormErrors files userpolicy's problems under the user form's
+// fields; the form shows those it has no field for above it.
+func userFormErrors(fe storage.FieldErrors) map[string][]string {
+	errs := map[string][]string{}
+	for _, e := range fe {
+		switch e.Field {
+		case userpolicy.FieldUsername, userpolicy.FieldPassword:
+			errs[e.Field] = append(errs[e.Field], e.Message)
+		default:
+			errs[""] = append(errs[""], e.Message)
+		}
 	}
-	if u.ID == a.user.ID && action != "user.password" {
+	return errs
+}
+
+// changeUser applies change to the user in the path, in the transaction
+// that writes it and its audit entry, under the user's row lock
+// (storage.Users.UpdateUser): a concurrent change of other fields (a
+// sign-in rehash, the CLI) is kept. With a sign-out reason it then ends
+// the user's sessions.
+func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, action, signOut string, change func(*storage.User)) {
+	id := r.PathValue("id")
+	if action != "user.password" && len(userpolicy.CheckAccessChange(a.user.ID, id)) > 0 {
 		h.message(w, r, http.StatusBadRequest, a, "Not on your own account",
-			"Ask another administrator to change your own access.", userPath(u.ID), "Back")
+			"Ask another administrator to change your own access.", userPath(id), "Back")
 		return
 	}
 	if signOut != "" && h.sessions == nil {
 		h.storeError(w, r, "end sessions", errors.New("no session ender configured"))
 		return
 	}
-	before := *u
-	change(u)
-	u.UpdatedAt = h.now().UTC()
-	if err := h.change(r, a, action, "user:"+u.ID, userSnapshot(&before), userSnapshot(u),
-		func(tx storage.Store) error { return tx.UpdateUser(r.Context(), u) }); err != nil {
+	now := h.now().UTC()
+	err := h.update(r, a, action, "user:"+id, func(tx storage.Store) (any, any, error) {
+		var before storage.User
+		after, err := tx.UpdateUser(r.Context(), id, func(u *storage.User) error {
+			before = *u
+			change(u)
+			u.UpdatedAt = now
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return userSnapshot(&before), userSnapshot(after), nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		h.notFound(w, r, a, "User")
+		return
+	} else if err != nil {
 		h.storeError(w, r, "update user", err)
 		return
 	}
@@ -174,12 +187,12 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 	// the token path check the user), and session.Manager's back-channel logout
 	// has its own transaction and outbox.
 	if signOut != "" {
-		if _, err := h.sessions.EndUserSessions(r.Context(), u.ID, signOut); err != nil {
+		if _, err := h.sessions.EndUserSessions(r.Context(), id, signOut); err != nil {
 			h.storeError(w, r, "end user sessions", err)
 			return
 		}
 	}
-	http.Redirect(w, r, userPath(u.ID)+"?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, userPath(id)+"?saved=1", http.StatusSeeOther)
 }
 
 func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -188,12 +201,12 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) 
 		return
 	}
 	pw := r.PostForm.Get("password")
-	if err := password.CheckPolicy(pw, u.Username, u.Email, u.Name); err != nil {
+	if fe := userpolicy.CheckPassword(pw, u); len(fe) > 0 {
 		f, ok := h.userForm(w, r, a, u)
 		if !ok {
 			return
 		}
-		f.Errors = map[string][]string{"password": {err.Error()}}
+		f.Errors = userFormErrors(fe)
 		h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
 		return
 	}

@@ -169,10 +169,11 @@ func TestCurrent(t *testing.T) {
 			f.must(f.store.RevokeSession(f.t.Context(), s.ID, f.clock.Now()))
 		}},
 		{name: "user-disabled", after: func(f *fixture, _ *storage.Session) {
-			u, err := f.store.GetUser(f.t.Context(), "u-alice")
+			_, err := f.store.UpdateUser(f.t.Context(), "u-alice", func(u *storage.User) error {
+				u.Disabled = true
+				return nil
+			})
 			f.must(err)
-			u.Disabled = true
-			f.must(f.store.UpdateUser(f.t.Context(), u))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
