@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
@@ -128,6 +129,12 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("get user by username: %w", err)
 	}
 	ok, rehash, reason := h.checkPassword(user, password)
+	// What the check decided is written whether or not the browser is
+	// still waiting: a client that disconnects right after a right
+	// password must not leave the failure counters (or a rehash, the
+	// session, the audit entry) half-written (issue #13 item 13).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
 	if !ok {
 		h.events.SignIn(false)
 		h.recordFailure(ctx, att, username, addr, user, reason, p.req)
@@ -137,7 +144,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 
 	h.clearAttempts(ctx, username, addr)
 	if rehash {
-		h.rehash(r, user, password)
+		h.rehash(ctx, user, password)
 	}
 	progress := h.flow.Resume(r, id)
 	progress.Identify(user.ID)
@@ -202,16 +209,20 @@ func (h *Handler) checkPassword(user *storage.User, password string) (ok, rehash
 // (storage.Users.SetPasswordHash): an administrator who reset the password
 // or disabled the user during the slow check keeps the last word. Failure
 // is logged, not fatal: the old hash still works.
-func (h *Handler) rehash(r *http.Request, user *storage.User, password string) {
+func (h *Handler) rehash(ctx context.Context, user *storage.User, password string) {
 	phc, err := h.hasher.Hash(password)
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "rehash password", "user_id", user.ID, "err", err)
+		h.log.ErrorContext(ctx, "rehash password", "user_id", user.ID, "err", err)
 		return
 	}
-	switch err := h.store.SetPasswordHash(r.Context(), user.ID, user.PasswordHash, phc); {
+	switch err := h.store.SetPasswordHash(ctx, user.ID, user.PasswordHash, phc); {
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
-		h.log.InfoContext(r.Context(), "rehash skipped: the user changed during sign-in", "user_id", user.ID)
+		h.log.InfoContext(ctx, "rehash skipped: the user changed during sign-in", "user_id", user.ID)
 	case err != nil:
-		h.log.ErrorContext(r.Context(), "store rehashed password", "user_id", user.ID, "err", err)
+		h.log.ErrorContext(ctx, "store rehashed password", "user_id", user.ID, "err", err)
 	}
 }
+
+// bookkeepingTimeout bounds the writes that follow a password check on a
+// context detached from the request (see postLogin).
+const bookkeepingTimeout = 10 * time.Second
