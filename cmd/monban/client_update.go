@@ -119,7 +119,11 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 			return err
 		}
 		cf.apply(cl, func(name string) bool { return set[name] })
-		if err := clientpolicy.ValidateClient(cl); err != nil {
+		opts, err := c.clientPolicyOptions(cmd.cf)
+		if err != nil {
+			return err
+		}
+		if err := clientpolicy.ValidateClient(cl, opts...); err != nil {
 			return err
 		}
 		cl.UpdatedAt = now()

@@ -105,8 +105,8 @@ func Fields(err error) map[string][]string {
 }
 
 // ValidateClient checks a client before it is registered and reports
-// every problem.
-func ValidateClient(cl *storage.Client) error {
+// every problem. opts pass deployment settings (AllowPrivateBackchannel).
+func ValidateClient(cl *storage.Client, opts ...Option) error {
 	var errs []error
 	field := func(f string, err error) { errs = append(errs, &FieldError{Field: f, Err: err}) }
 	addTo := func(f, format string, a ...any) { field(f, fmt.Errorf(format, a...)) }
@@ -137,6 +137,9 @@ func ValidateClient(cl *storage.Client) error {
 	}
 	if err := ValidateClientLogout(cl); err != nil {
 		errs = append(errs, err.(interface{ Unwrap() []error }).Unwrap()...)
+	}
+	if err := validateBackchannelNetwork(cl, opts); err != nil {
+		errs = append(errs, err)
 	}
 	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
 	// the provider signs with (never "none").

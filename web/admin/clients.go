@@ -154,8 +154,8 @@ var cliHint = regexp.MustCompile(` \(--[a-z-]+ [^)]*\)`)
 
 // validate merges the form's own problems with clientpolicy's, worded for
 // the form.
-func validate(c *storage.Client, errs map[string][]string) map[string][]string {
-	for k, v := range clientpolicy.Fields(clientpolicy.ValidateClient(c)) {
+func validate(c *storage.Client, errs map[string][]string, opts ...clientpolicy.Option) map[string][]string {
+	for k, v := range clientpolicy.Fields(clientpolicy.ValidateClient(c, opts...)) {
 		for _, m := range v {
 			m = cliHint.ReplaceAllString(m, "")
 			m = strings.ReplaceAll(m, "--redirect-uri", "redirect URI")
@@ -221,7 +221,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
 	}
-	errs = validate(c, errs)
+	errs = validate(c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 	if len(errs) > 0 {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type, f.Errors = true, t, errs
@@ -305,7 +305,7 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 	before := *c
 	before.RedirectURIs, before.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
 	before.GrantTypes, before.Scopes = slices.Clone(c.GrantTypes), slices.Clone(c.Scopes)
-	errs := validate(c, formClient(r, c, false))
+	errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 	if len(errs) > 0 {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.Errors = errs
