@@ -204,3 +204,156 @@ func TestComposeReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestComposeSecretRecipe: the recipe in compose.yaml's header makes a
+// database password that is safe in the URL it is pasted into. base64
+// breaks the URL about a third of the time (a "/" ends the user
+// information; issue #13 item 17).
+func TestComposeSecretRecipe(t *testing.T) {
+	b, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	recipe := regexp.MustCompile(`(?m)^#\s+printf '([^']*)' \\\n#\s+(.*) > deploy/\.env$`).FindStringSubmatch(src)
+	if recipe == nil {
+		t.Fatal("no printf … > deploy/.env recipe in the header")
+	}
+	keys := regexp.MustCompile(`([A-Z_]+)=%s`).FindAllStringSubmatch(recipe[1], -1)
+	cmds := regexp.MustCompile(`"\$\(([^)]*)\)"`).FindAllStringSubmatch(recipe[2], -1)
+	if len(keys) != len(cmds) {
+		t.Fatalf("%d keys but %d commands in %q", len(keys), len(cmds), recipe[0])
+	}
+	// Generators whose output has only unreserved URL characters
+	// (RFC 3986 §2.3).
+	urlSafe := regexp.MustCompile(`^openssl rand -hex \d+$|\| tr '\+/' '-_'( \| tr -d '=')?$`)
+	found := false
+	for i, k := range keys {
+		if k[1] != "POSTGRES_PASSWORD" {
+			continue
+		}
+		found = true
+		if !urlSafe.MatchString(cmds[i][1]) {
+			t.Errorf("POSTGRES_PASSWORD is made by %q, whose output is not URL-safe; use openssl rand -hex", cmds[i][1])
+		}
+	}
+	if !found {
+		t.Fatal("the recipe does not make POSTGRES_PASSWORD")
+	}
+	if !strings.Contains(src, "monban:${POSTGRES_PASSWORD") {
+		t.Fatal("the database URL no longer takes POSTGRES_PASSWORD unencoded: revisit this test")
+	}
+}
+
+// TestDockerignore: the image is built with the repository root as
+// context (compose's context: .., the Dockerfile's own instructions), so
+// the root's .dockerignore keeps .git, built binaries and deploy/.env
+// (the compose secrets) out of it, without excluding what the build
+// needs.
+func TestDockerignore(t *testing.T) {
+	compose, err := os.ReadFile("compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(compose), "context: ..\n") {
+		t.Fatal("compose's build context is no longer the repository root: move .dockerignore with it")
+	}
+	b, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatalf("no .dockerignore at the repository root: %v", err)
+	}
+	var patterns []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			patterns = append(patterns, strings.TrimPrefix(l, "/"))
+		}
+	}
+	for _, want := range []string{".git", "deploy/.env", "bin/"} {
+		if !slices.Contains(patterns, want) {
+			t.Errorf(".dockerignore does not exclude %s", want)
+		}
+	}
+	for _, need := range []string{"go.mod", "go.sum", "cmd", "cmd/monban", "migrations", "web", "web/static", "storage", "op", "deploy"} {
+		for _, p := range patterns {
+			if ok, _ := filepath.Match(strings.TrimSuffix(p, "/"), need); ok {
+				t.Errorf(".dockerignore pattern %q excludes %s, which the build needs", p, need)
+			}
+		}
+	}
+}
+
+// TestSystemdCredentials: with DynamicUser=yes the service cannot read
+// root-owned secret files, so every MONBAN_*_FILE the unit sets points
+// into the credentials directory (%d) at a credential LoadCredential=
+// reads as root; the header tells no one to point them elsewhere.
+func TestSystemdCredentials(t *testing.T) {
+	b, err := os.ReadFile("monban.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	if !strings.Contains(src, "\nDynamicUser=yes\n") {
+		t.Fatal("the unit no longer uses DynamicUser: revisit this test")
+	}
+	creds := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^LoadCredential=([^:\s]+):/\S+$`).FindAllStringSubmatch(src, -1) {
+		creds[m[1]] = true
+	}
+	files := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(MONBAN_[A-Z_]+_FILE)=(\S+)`).FindAllStringSubmatch(src, -1) {
+		name, ok := strings.CutPrefix(m[2], "%d/")
+		switch {
+		case !ok:
+			t.Errorf("%s=%s: a dynamic user cannot read it; use LoadCredential= and %%d/", m[1], m[2])
+		case !creds[name]:
+			t.Errorf("%s=%s: no LoadCredential=%s:…", m[1], m[2], name)
+		}
+		files[m[1]] = true
+	}
+	for _, want := range []string{"MONBAN_DATABASE_URL_FILE", "MONBAN_SECRETS_FILE"} {
+		if !files[want] {
+			t.Errorf("the unit does not set %s", want)
+		}
+	}
+}
+
+// TestHelmSecretRollsPods: the chart's Secret is an ordinary release
+// object (a hook resource is neither tracked nor updated like one), no
+// hook reads it, and the pods carry its checksum so that changing it
+// rolls them.
+func TestHelmSecretRollsPods(t *testing.T) {
+	secret, err := os.ReadFile("helm/monban/templates/secret.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(secret), "helm.sh/hook") {
+		t.Error("the Secret is a Helm hook resource")
+	}
+	templates, _ := filepath.Glob("helm/monban/templates/*.yaml")
+	for _, path := range templates {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), "helm.sh/hook") && strings.Contains(string(b), `include "monban.env"`) {
+			t.Errorf("%s: a hook reads the Secret, which on install does not exist yet when hooks run", path)
+		}
+	}
+	dep, err := os.ReadFile("helm/monban/templates/deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checksum := regexp.MustCompile(`checksum/secret: \{\{ include \(print \$\.Template\.BasePath "/secret\.yaml"\) \. \| sha256sum \}\}`)
+	var doc struct {
+		Spec struct {
+			Template struct {
+				Metadata struct {
+					Annotations map[string]string `yaml:"annotations"`
+				} `yaml:"metadata"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(render(string(dep))), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !checksum.Match(dep) || doc.Spec.Template.Metadata.Annotations["checksum/secret"] == "" {
+		t.Error("the pod template has no checksum/secret annotation of secret.yaml")
+	}
+}

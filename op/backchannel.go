@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/netpolicy"
 )
 
 // Back-Channel Logout 1.0 constants.
@@ -118,19 +119,15 @@ var errPrivateAddress = errors.New("back-channel logout to a non-public address"
 
 // newBackchannelClient returns the HTTP client for logout tokens: short
 // timeouts, no redirects, no proxy, and, unless allowPrivate, no
-// connections to loopback, private, link-local or otherwise non-public
-// addresses, checked on the resolved address so DNS cannot smuggle one in
+// connections to addresses that are not public by the IANA
+// special-purpose registries (storage/netpolicy). The check runs in the
+// dialer's Control hook, on the address actually dialled after DNS
+// resolution, so neither DNS nor a redirect can smuggle one in
 // (checklist L6, SSRF).
 func newBackchannelClient(allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: backchannelTimeout}
 	if !allowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return errPrivateAddress
-			}
-			return nil
-		}
+		dialer.Control = refuseNonPublic
 	}
 	return &http.Client{
 		Timeout: backchannelTimeout,
@@ -145,9 +142,12 @@ func newBackchannelClient(allowPrivate bool) *http.Client {
 	}
 }
 
-// publicAddr reports whether a is a public unicast address.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	cgnat := netip.MustParsePrefix("100.64.0.0/10")
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
+// refuseNonPublic is a net.Dialer Control hook: it refuses a connection to
+// address ("ip:port", as the dialer resolved it) unless the IP is public.
+func refuseNonPublic(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !netpolicy.Public(ap.Addr()) {
+		return errPrivateAddress
+	}
+	return nil
 }

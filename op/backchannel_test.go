@@ -2,9 +2,9 @@ package op
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,29 +16,42 @@ import (
 )
 
 // TestChecklistL6PublicAddr: logout tokens go only to public addresses
-// unless private networks are allowed (checklist L6; SSRF).
+// unless private networks are allowed (checklist L6; SSRF). The dialer's
+// Control hook sees the address actually dialled, after resolution; the
+// special-purpose ranges of issue #13 item 8 are refused in both families
+// and in the IPv6 forms that embed an IPv4 address.
 func TestChecklistL6PublicAddr(t *testing.T) {
 	for _, tc := range []struct {
 		name, addr string
 		public     bool
 	}{
-		{"L6/loopback", "127.0.0.1", false},
-		{"L6/loopback-v6", "::1", false},
-		{"L6/loopback-v4-mapped", "::ffff:127.0.0.1", false},
-		{"L6/private-10", "10.1.2.3", false},
-		{"L6/private-192-168", "192.168.0.10", false},
-		{"L6/private-ula", "fd00::1", false},
-		{"L6/link-local-metadata", "169.254.169.254", false},
-		{"L6/link-local-v6", "fe80::1", false},
-		{"L6/cgnat", "100.64.0.1", false},
-		{"L6/unspecified", "0.0.0.0", false},
-		{"L6/multicast", "224.0.0.1", false},
-		{"L6/public-v4", "93.184.216.34", true},
-		{"L6/public-v6", "2606:4700:4700::1111", true},
+		{"L6/loopback", "127.0.0.1:443", false},
+		{"L6/loopback-v6", "[::1]:443", false},
+		{"L6/loopback-v4-mapped", "[::ffff:127.0.0.1]:443", false},
+		{"L6/private-10", "10.1.2.3:443", false},
+		{"L6/private-192-168", "192.168.0.10:443", false},
+		{"L6/private-ula", "[fd00::1]:443", false},
+		{"L6/link-local-metadata", "169.254.169.254:80", false},
+		{"L6/link-local-v6", "[fe80::1%eth0]:443", false},
+		{"L6/cgnat", "100.64.0.1:443", false},
+		{"L6/unspecified", "0.0.0.0:443", false},
+		{"L6/multicast", "224.0.0.1:443", false},
+		{"L6/benchmarking", "198.18.0.1:443", false},
+		{"L6/ietf-protocol-assignments", "192.0.0.1:443", false},
+		{"L6/reserved-240", "240.0.0.1:443", false},
+		{"L6/nat64-of-private", "[64:ff9b::a00:1]:443", false},
+		{"L6/6to4-of-private", "[2002:a00:1::1]:443", false},
+		{"L6/teredo", "[2001:0:4136:e378:8000:63bf:3fff:fdd2]:443", false},
+		{"L6/v4-compatible", "[::10.0.0.1]:443", false},
+		{"L6/not-an-address", "app.example:443", false},
+		{"L6/public-v4", "93.184.216.34:443", true},
+		{"L6/public-v6", "[2606:4700:4700::1111]:443", true},
+		{"L6/nat64-of-public", "[64:ff9b::5db8:d822]:443", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := publicAddr(netip.MustParseAddr(tc.addr)); got != tc.public {
-				t.Fatalf("publicAddr(%s) = %v, want %v", tc.addr, got, tc.public)
+			err := refuseNonPublic("tcp", tc.addr, nil)
+			if (err == nil) != tc.public || (err != nil && !errors.Is(err, errPrivateAddress)) {
+				t.Fatalf("refuseNonPublic(%s) = %v, want public=%v", tc.addr, err, tc.public)
 			}
 		})
 	}

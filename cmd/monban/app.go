@@ -149,7 +149,8 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	pages.Routes(mux)
 	provider.Routes(mux)
 	console, err := admin.New(admin.Config{Pages: pages, Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now,
-		Sessions: sessions, Hasher: cfg.Hasher, Logger: cfg.Logger, FreshAuth: cfg.AdminFreshAuth})
+		Sessions: sessions, Hasher: cfg.Hasher, Logger: cfg.Logger, FreshAuth: cfg.AdminFreshAuth,
+		AllowPrivateBackchannel: cfg.AllowPrivateBackchannel})
 	if err != nil {
 		return nil, err
 	}

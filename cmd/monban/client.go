@@ -104,7 +104,11 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	}
 	visited := flagsSet(fs)
 	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
-	if err := flagErrors(clientpolicy.ValidateClient(cl), clientFlagOf); err != nil {
+	opts, err := c.clientPolicyOptions(cmd.cf)
+	if err != nil {
+		return err
+	}
+	if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 		return err
 	}
 	var secret string
@@ -288,4 +292,14 @@ func getClient(ctx context.Context, st storage.Clients, id string) (*storage.Cli
 		return nil, dbError(err)
 	}
 	return cl, nil
+}
+
+// clientPolicyOptions are the deployment settings that client validation
+// depends on, from the same configuration the command connects with.
+func (c *cli) clientPolicyOptions(cf *configFlags) ([]clientpolicy.Option, error) {
+	cfg, err := cf.load(c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return []clientpolicy.Option{clientpolicy.AllowPrivateBackchannel(cfg.BackchannelAllowPrivateNetworks)}, nil
 }

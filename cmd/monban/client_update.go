@@ -114,12 +114,16 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		return usagef("nothing to change: give at least one setting")
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
+		opts, err := c.clientPolicyOptions(cmd.cf)
+		if err != nil {
+			return err
+		}
 		// The flags apply to the client as stored now, under its row lock:
 		// a concurrent change of other settings (the console, another
 		// operator) is kept.
 		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
 			cf.apply(cl, func(name string) bool { return set[name] })
-			if err := flagErrors(clientpolicy.ValidateClient(cl), clientFlagOf); err != nil {
+			if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 				return policyError{err}
 			}
 			cl.UpdatedAt = now()

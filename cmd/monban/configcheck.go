@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // config runs "monban config check".
@@ -42,7 +46,38 @@ func (c *cli) configCheck(_ context.Context, args []string) error {
 			c.printf("%s: %s\n", e.key, e.text)
 		}
 	}
-	return errors.Join(loadErr, cfg.Validate(*dev))
+	return errors.Join(loadErr, cfg.Validate(*dev), checkDatabaseURL(cfg.DatabaseURL))
+}
+
+// checkDatabaseURL parses dsn as serve's connection pool will and says
+// what is wrong without repeating the DSN, whose password the driver's
+// own errors can contain. The common failure is a password with
+// characters that end the URL's user information early (/ ? # @), as a
+// base64 password has a third of the time.
+func checkDatabaseURL(dsn string) error {
+	if dsn == "" {
+		return nil
+	}
+	_, err := pgxpool.ParseConfig(dsn)
+	if err == nil {
+		return nil
+	}
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return errors.New("database URL: not a valid key=value connection string " +
+			"(quote values holding spaces with single quotes, as in password='a b'), " +
+			"nor a URL starting with postgres:// or postgresql://")
+	}
+	u, uerr := url.Parse(dsn)
+	if uerr != nil {
+		return errors.New("database URL: not a valid URL. If the user name or password holds any of / ? # @ : % " +
+			"or spaces, percent-encode them (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A, % as %25), " +
+			"or use a password of letters and digits (e.g. openssl rand -hex 24)")
+	}
+	msg := err.Error()
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	return fmt.Errorf("database URL %s: the PostgreSQL driver cannot use it: %s", redactDSN(dsn), msg)
 }
 
 // configEntry is one effective setting as config check prints it.

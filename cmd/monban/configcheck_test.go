@@ -35,6 +35,13 @@ func TestConfigCheck(t *testing.T) {
 			wantStdout: []string{`log_format: "xml"`},
 			wantStderr: []string{"monban: config check: issuer is required", "database URL is required",
 				"secret #1 is not the base64", `log format "xml"`}},
+		// Issue #13 item 17: a base64 password with "/" breaks the URL;
+		// config check says so without printing the password.
+		{name: "dsn-slash-in-password", env: envWith(good, "MONBAN_DATABASE_URL", "postgres://monban:hunter2/Ab+c@db.internal:5432/monban"),
+			wantCode: 1, wantStderr: []string{"database URL: not a valid URL", "percent-encode", "/ as %2F"}},
+		{name: "dsn-driver-refuses", env: envWith(good, "MONBAN_DATABASE_URL", "postgres://monban:hunter2@db.internal/monban?sslmode=sometimes"),
+			wantCode: 1, wantStderr: []string{"database URL postgres://db.internal/monban (credentials redacted): the PostgreSQL driver cannot use it", "sslmode is invalid"}},
+		{name: "dsn-percent-encoded-ok", env: envWith(good, "MONBAN_DATABASE_URL", "postgres://monban:hunter2%2FAb+c@db.internal:5432/monban")},
 		{name: "bad-output", env: good, args: []string{"--output", "yaml"}, wantCode: 2,
 			wantStderr: []string{"--output must be text or json"}},
 	} {
@@ -94,4 +101,14 @@ func TestConfigCheckJSON(t *testing.T) {
 	if strings.Contains(r.stdout, "hunter2") {
 		t.Fatal("the database password was printed")
 	}
+}
+
+// envWith returns a copy of env with key set to value.
+func envWith(env map[string]string, key, value string) map[string]string {
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out[key] = value
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
@@ -69,11 +70,21 @@ func seedDemo(ctx context.Context, store storage.Store) (*demoCredentials, error
 	return creds, nil
 }
 
-// printDemo prints how to use the development server.
-func printDemo(w io.Writer, issuer string, c *demoCredentials) {
+// printDemo prints how to use the development server; management is the
+// management listener's address ("" when it is off).
+func printDemo(w io.Writer, issuer, management string, c *demoCredentials) {
 	fmt.Fprintf(w, "\nmonban development server (in-memory store: everything is lost on exit)\n\n")
-	fmt.Fprintf(w, "  issuer     %s\n  discovery  %s/.well-known/openid-configuration\n\n", issuer, issuer)
-	fmt.Fprintf(w, "  sign in as  username %q  password %q\n\n", c.Username, c.Password)
+	fmt.Fprintf(w, "  issuer      %s\n  discovery   %s/.well-known/openid-configuration\n", issuer, issuer)
+	fmt.Fprintf(w, "  admin       %s/admin\n", issuer)
+	switch {
+	case management == "":
+		fmt.Fprintf(w, "  management  off\n\n")
+	case strings.HasPrefix(management, ":"):
+		fmt.Fprintf(w, "  management  http://localhost%s/readyz (also /healthz, /metrics)\n\n", management)
+	default:
+		fmt.Fprintf(w, "  management  http://%s/readyz (also /healthz, /metrics)\n\n", management)
+	}
+	fmt.Fprintf(w, "  sign in as  username %q  password %q  (an administrator: the console at /admin)\n\n", c.Username, c.Password)
 	for _, dc := range c.Clients {
 		if dc.Secret == "" {
 			fmt.Fprintf(w, "  client %-11s public (PKCE)  redirect %s (any port)\n", dc.ID, dc.RedirectURI)

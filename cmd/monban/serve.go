@@ -68,7 +68,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		go func() {
 			creds, err := seedDemo(ctx, store)
 			if err == nil {
-				printDemo(stdout, app.Issuer, creds)
+				printDemo(stdout, app.Issuer, cfg.ManagementListen, creds)
 				for _, f := range seeded {
 					if err = f(ctx, store, creds); err != nil {
 						break

@@ -70,8 +70,9 @@ const (
 // changed, and reports every problem, each under its field, in words that
 // name no door (the CLI and the console present them). Text fields must
 // be valid UTF-8 without control characters (NUL included: PostgreSQL
-// cannot store it). An empty result means the client is acceptable.
-func ValidateClient(cl *storage.Client) storage.FieldErrors {
+// cannot store it). opts pass deployment settings (AllowPrivateBackchannel).
+// An empty result means the client is acceptable.
+func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	var errs storage.FieldErrors
 	addTo := func(f, format string, a ...any) { errs.Add(f, fmt.Sprintf(format, a...)) }
 
@@ -111,6 +112,9 @@ func ValidateClient(cl *storage.Client) storage.FieldErrors {
 		errs.Add(FieldPostLogoutURIs, m)
 	}
 	errs = append(errs, ValidateClientLogout(cl)...)
+	if m := backchannelNetworkProblem(cl, opts); m != "" {
+		errs.Add(FieldBackchannelLogoutURI, m)
+	}
 	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
 	// the provider signs with (never "none").
 	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,9 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	db   querier // the pool, or the transaction of Atomically
+	// timeout bounds Ping, which pgx does not trace (deadlineTracer
+	// bounds everything else).
+	timeout time.Duration
 }
 
 // querier is what the store's statements run on: *pgxpool.Pool, or the
@@ -54,7 +58,7 @@ type querier interface {
 func (s *Store) Atomically(ctx context.Context, fn func(storage.Store) error) error {
 	var fnErr error
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		fnErr = fn(&Store{pool: s.pool, db: tx})
+		fnErr = fn(&Store{pool: s.pool, db: tx, timeout: s.timeout})
 		return fnErr
 	})
 	if err != nil && fnErr == nil {
@@ -114,7 +118,13 @@ const (
 // pool_max_conns the pool holds at most DefaultMaxConns() connections, and
 // pgxpool's other defaults apply (connections recycled after an hour). A
 // DSN without connect_timeout gets 5s, one without application_name gets
-// "monban".
+// "monban", one without statement_timeout gets DefaultStatementTimeout.
+//
+// No wait on the database is unbounded: every acquire from the pool and
+// every statement gives up statement_timeout plus half a second after it
+// started (DefaultStatementTimeout's bound when the DSN sets 0), so a
+// server that hangs instead of refusing turns into errors within that
+// bound rather than requests that wait forever (checklist R1).
 // The schema must already be migrated (package migrations).
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := poolConfig(dsn)
@@ -124,11 +134,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(cfg)
 	}
+	timeout := clientTimeout(cfg.ConnConfig.RuntimeParams["statement_timeout"])
+	cfg.ConnConfig.Tracer = &deadlineTracer{timeout: timeout, next: cfg.ConnConfig.Tracer}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	s := &Store{pool: pool, db: pool}
+	s := &Store{pool: pool, db: pool, timeout: timeout}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -140,8 +152,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 type Option func(*pgxpool.Config)
 
 // WithTracer installs a pgx tracer on every connection of the pool. A
-// tracer that also implements pgx.BatchTracer sees batches; tests use it
-// to count round trips per request.
+// tracer that also implements pgx.BatchTracer sees batches (and
+// pgx.PrepareTracer, preparations); tests use it to count round trips per
+// request. Open puts its own deadline tracer in front of it.
 func WithTracer(t pgx.QueryTracer) Option {
 	return func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = t }
 }
@@ -191,6 +204,9 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = defaultApplicationName
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		// Return timestamptz values in UTC rather than time.Local.
 		conn.TypeMap().RegisterType(&pgtype.Type{
@@ -207,8 +223,11 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 // use to be released.
 func (s *Store) Close() { s.pool.Close() }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query, within the store's
+// bound.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}

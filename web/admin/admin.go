@@ -89,6 +89,9 @@ type Config struct {
 	// Logger receives failures and a line per audit entry; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// AllowPrivateBackchannel accepts back-channel logout URIs on loopback
+	// and private addresses (backchannel_allow_private_networks).
+	AllowPrivateBackchannel bool
 }
 
 // Handler serves the console. Create it with New.
@@ -102,6 +105,8 @@ type Handler struct {
 	hasher    PasswordHasher
 	log       *slog.Logger
 	audit     *storage.AuditRecorder // the audit trail: Store and the log
+	// allowPrivateBackchannel is Config.AllowPrivateBackchannel.
+	allowPrivateBackchannel bool
 }
 
 // New checks cfg and returns a Handler.
@@ -126,6 +131,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		pages: cfg.Pages, store: cfg.Store, issuer: strings.TrimSuffix(cfg.Issuer, "/"),
 		now: cfg.Now, freshAuth: cfg.FreshAuth, sessions: cfg.Sessions, hasher: cfg.Hasher, log: cfg.Logger,
+		allowPrivateBackchannel: cfg.AllowPrivateBackchannel,
 	}
 	if h.now == nil {
 		h.now = time.Now

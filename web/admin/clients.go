@@ -167,8 +167,8 @@ var formFields = map[string]string{
 
 // validate merges the form's own problems with clientpolicy's (the rules
 // the CLI applies too), each next to its field.
-func validate(c *storage.Client, errs map[string][]string) map[string][]string {
-	for _, e := range clientpolicy.ValidateClient(c) {
+func validate(c *storage.Client, errs map[string][]string, opts ...clientpolicy.Option) map[string][]string {
+	for _, e := range clientpolicy.ValidateClient(c, opts...) {
 		k, ok := formFields[e.Field]
 		if !ok {
 			k = e.Field
@@ -229,7 +229,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
 	}
-	errs = validate(c, errs)
+	errs = validate(c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 	if len(errs) > 0 {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type, f.Errors = true, t, errs
@@ -337,7 +337,7 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		var before *storage.Client
 		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
 			before = cloneClient(c)
-			if errs := validate(c, formClient(r, c, false)); len(errs) > 0 {
+			if errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel)); len(errs) > 0 {
 				return &formRefused{client: cloneClient(c), errs: errs}
 			}
 			c.UpdatedAt = now

@@ -102,3 +102,32 @@ func TestEmptyDatabaseHasNoSchema(t *testing.T) {
 		t.Errorf("an empty database has a users table")
 	}
 }
+
+// TestSuspendServer: while suspended the server accepts nothing and
+// answers nothing, so a query waits until its own deadline; resumed, it
+// answers again.
+func TestSuspendServer(t *testing.T) {
+	dsn := NewDatabase(t)
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+
+	SuspendServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("a suspended server answered")
+	}
+	ResumeServer(t)
+	fresh, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect after resume: %v", err)
+	}
+	defer fresh.Close(context.Background())
+	var one int
+	if err := fresh.QueryRow(t.Context(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("query after resume: %d, %v", one, err)
+	}
+}
