@@ -75,6 +75,10 @@ type Config struct {
 	LoggedOutPath string
 	// Events receives token and refresh-reuse events (metrics); nil: none.
 	Events Events
+	// UILocales are the BCP 47 tags of the languages the browser pages
+	// speak in full, advertised as ui_locales_supported (OIDC Discovery
+	// 1.0 §3); empty: the field is left out.
+	UILocales []string
 }
 
 // Default lifetimes.

@@ -9,12 +9,13 @@ import (
 	"github.com/monban-idp/monban/web/view"
 )
 
-// scopeDescriptions explains well-known scopes in plain language.
+// scopeDescriptions are the catalog keys explaining well-known scopes in
+// plain language.
 var scopeDescriptions = map[string]string{
-	"openid":         "Sign you in",
-	"profile":        "Your name",
-	"email":          "Your email address",
-	"offline_access": "Stay signed in to the app when you are away",
+	"openid":         "scope.openid",
+	"profile":        "scope.profile",
+	"email":          "scope.email",
+	"offline_access": "scope.offline_access",
 }
 
 // describeScopes lists the scopes for the consent page, known ones with a
@@ -42,8 +43,7 @@ func (h *Handler) consentRequest(w http.ResponseWriter, r *http.Request, id stri
 		return nil
 	}
 	if !p.req.Authenticated() {
-		h.RenderError(w, r, http.StatusBadRequest, "Sign in first",
-			"This sign-in request has not been completed yet. Go back to the application and sign in again.")
+		h.RenderError(w, r, http.StatusBadRequest, "error.sign_in_first.title", "error.sign_in_first.detail")
 		return nil
 	}
 	s, err := h.CurrentSession(r)
@@ -53,8 +53,7 @@ func (h *Handler) consentRequest(w http.ResponseWriter, r *http.Request, id stri
 	}
 	if s == nil || s.ID != p.req.SessionID || s.UserID != p.req.UserID {
 		h.log.WarnContext(r.Context(), "consent for another session refused", "auth_request", id)
-		h.RenderError(w, r, http.StatusForbidden, "This page belongs to another sign-in",
-			"This request was started in another browser or by another session. Go back to the application and sign in again.")
+		h.RenderError(w, r, http.StatusForbidden, "error.other_session.title", "error.other_session.detail")
 		return nil
 	}
 	return p
@@ -106,8 +105,7 @@ func (h *Handler) postConsent(w http.ResponseWriter, r *http.Request) {
 		granted = true
 	case "deny":
 	default:
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form",
-			"Choose Approve or Deny. Go back, reload the page and try again.")
+		h.RenderError(w, r, http.StatusBadRequest, "error.invalid_form.title", "error.consent_choice.detail")
 		return
 	}
 	if granted {

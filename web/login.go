@@ -18,14 +18,14 @@ const (
 	maxUsernameBytes = 256
 )
 
-// badCredentials is the one message for every failed sign-in: unknown
+// badCredentials is the catalog key of the one message for every failed sign-in: unknown
 // user, wrong password, disabled account and a locked username look the
 // same (checklist S10, S11).
-const badCredentials = "Incorrect username or password."
+const badCredentials = "login.error.bad_credentials"
 
-// tooManyAttempts answers attempts refused for their client address
+// tooManyAttempts (a catalog key) answers attempts refused for their client address
 // (checklist S10); it says nothing about any account.
-const tooManyAttempts = "Too many sign-in attempts from your network. Wait a minute, then try again."
+const tooManyAttempts = "login.error.too_many"
 
 func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
 	p := h.loadRequest(r.Context(), w, r, r.URL.Query().Get("id"))
@@ -70,7 +70,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if username == "" || password == "" {
-		h.renderLogin(w, r, http.StatusBadRequest, p, username, "Enter your username and password.")
+		h.renderLogin(w, r, http.StatusBadRequest, p, username, "login.error.empty")
 		return
 	}
 

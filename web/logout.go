@@ -51,7 +51,7 @@ func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	clientID, target, state := r.PostForm.Get("client_id"), r.PostForm.Get("post_logout_redirect_uri"), r.PostForm.Get("state")
 	if len(clientID) > maxLogoutParam || len(target) > maxLogoutParam || len(state) > maxLogoutParam {
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back, reload the page and try again.")
+		h.RenderError(w, r, http.StatusBadRequest, "error.invalid_form.title", "error.invalid_form.detail")
 		return
 	}
 	if target != "" {
@@ -61,8 +61,7 @@ func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil || c.Disabled || !slices.Contains(c.PostLogoutRedirectURIs, target) {
-			h.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-				"The application asked to send you to an address it has not registered. You were not signed out.")
+			h.RenderError(w, r, http.StatusBadRequest, "error.logout_uri.title", "error.logout_uri.detail")
 			return
 		}
 	}

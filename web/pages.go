@@ -8,32 +8,36 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
-// Texts of the error pages; each says what happened and what to do.
+// Catalog keys (web/i18n) of the error pages' texts; each says what
+// happened and what to do.
 const (
-	expiredTitle   = "Sign-in request expired"
-	expiredDetail  = "This sign-in request has expired or is invalid. Go back to the application and sign in again."
-	formTitle      = "This form has expired"
-	formDetail     = "The form was too old, or it was sent from another site. Go back, reload the page and try again."
-	unavailTitle   = "Something went wrong"
-	unavailDetail  = "We could not complete your request. Please wait a moment and try again."
-	completedTitle = "Sign-in already completed"
-	completedDet   = "This sign-in request was already completed. Go back to the application and sign in again."
+	expiredTitle   = "error.expired.title"
+	expiredDetail  = "error.expired.detail"
+	formTitle      = "error.form.title"
+	formDetail     = "error.form.detail"
+	unavailTitle   = "error.unavailable.title"
+	unavailDetail  = "error.unavailable.detail"
+	completedTitle = "error.completed.title"
+	completedDet   = "error.completed.detail"
 )
 
-// RenderError writes a readable HTML error page with the given status. Title
-// and detail are shown to a person as plain text: say what happened and what
-// to do, never a Go error string. The security headers are set if the
-// response does not carry them yet.
+// RenderError writes a readable HTML error page with the given status.
+// title and detail are catalog keys (web/i18n): the page shows their text
+// in the person's language, never a Go error string. The security headers
+// are set if the response does not carry them yet.
 func (h *Handler) RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
 	r = ensurePageHeaders(w, r)
 	h.render(w, r, status, view.ErrorPage(title, detail, RequestID(r.Context())))
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	r = h.localized(r) // pages op renders (errors, sign-out) skip h.page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", i18n.For(r.Context()).Lang())
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -97,6 +101,7 @@ func (h *Handler) loadRequest(ctx context.Context, w http.ResponseWriter, r *htt
 		h.renderExpired(w, r)
 		return nil
 	}
+	h.preferRequest(r, req, r.URL.Path)
 	if req.CodeHash != "" {
 		h.RenderError(w, r, http.StatusBadRequest, completedTitle, completedDet)
 		return nil
@@ -128,11 +133,10 @@ func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.RenderError(w, r, http.StatusRequestEntityTooLarge, "Form too large",
-				"The form you sent was too large. Go back and try again.")
+			h.RenderError(w, r, http.StatusRequestEntityTooLarge, "error.too_large.title", "error.too_large.detail")
 			return false
 		}
-		h.RenderError(w, r, http.StatusBadRequest, "Invalid form", "The form could not be read. Go back, reload the page and try again.")
+		h.RenderError(w, r, http.StatusBadRequest, "error.invalid_form.title", "error.invalid_form.detail")
 		return false
 	}
 	if !h.validCSRF(r) {

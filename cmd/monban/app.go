@@ -18,6 +18,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/i18n"
 )
 
 // appConfig is what the HTTP application needs, whatever the store.
@@ -57,6 +58,8 @@ type appConfig struct {
 	// Metrics, when not nil, counts requests and the events of op and web
 	// (served by the management listener).
 	Metrics *metrics
+	// Appearance is the pages' default language, time zone and brand.
+	Appearance web.Appearance
 }
 
 // application is the composed HTTP handler and the background worker that
@@ -117,7 +120,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, SessionIdleTimeout: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
 		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Sessions: logout, Throttle: cfg.Throttle,
-		Events: webEvents,
+		Events: webEvents, Appearance: cfg.Appearance,
 	})
 	if err != nil {
 		return nil, err
@@ -127,7 +130,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Logger: cfg.Logger, SessionIdleTimeout: cfg.SessionIdle,
 		AccessTokenAlg: jose.SignatureAlgorithm(cfg.AccessTokenAlg),
 		Logout:         logout, RefreshReuseGrace: cfg.RefreshReuseGrace,
-		Events: opEvents,
+		Events: opEvents, UILocales: i18n.Catalogs().Supported(),
 	})
 	if err != nil {
 		return nil, err
@@ -154,8 +157,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	}
 	console.Routes(mux) // the admin console, /admin
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		pages.RenderError(w, r, http.StatusNotFound, "monban sign-in service",
-			"This is a sign-in service. Applications send you here when you sign in to them.")
+		pages.RenderError(w, r, http.StatusNotFound, "error.home.title", "error.home.detail")
 	})
 	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger,
 		AuditRetention: cfg.AuditRetention})
