@@ -20,7 +20,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v, err := readAuthorizeParams(w, r)
 	if err != nil {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid", err.Error()+". Go back to the application and try again.")
+		p.log.InfoContext(ctx, "authorization request refused", "err", err)
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.request_invalid.title", "error.request_unreadable.detail")
 		return
 	}
 	c, redirectURI, ok := p.authorizeClient(w, r, v)
@@ -109,8 +110,7 @@ func (p *Provider) authorizeClient(w http.ResponseWriter, r *http.Request, v url
 	clientID, ok1 := single(v, "client_id")
 	redirectURI, ok2 := single(v, "redirect_uri")
 	if !ok1 || !ok2 || clientID == "" {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request is not valid",
-			"The application sent an incomplete or repeated client identifier or redirect address. Contact the application's administrator.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.request_invalid.title", "error.request_invalid.detail")
 		return nil, "", false
 	}
 	c, err := p.store.GetClient(r.Context(), clientID)
@@ -119,14 +119,12 @@ func (p *Provider) authorizeClient(w http.ResponseWriter, r *http.Request, v url
 		return nil, "", false
 	}
 	if err != nil || c.Disabled { // unknown and disabled look the same (no client enumeration)
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Unknown application",
-			"The application that sent you here is not registered with this sign-in service. Contact the application's administrator.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.unknown_client.title", "error.unknown_client.detail")
 		return nil, "", false
 	}
 	// OIDC Core §3.1.2.1: redirect_uri is REQUIRED; we never pick a default.
 	if redirectURI == "" || !redirectURIAllowed(c, redirectURI) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Redirect address not registered",
-			"The application asked to send you to an address it has not registered, so this sign-in was stopped to protect you. Contact the application's administrator.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.redirect_uri.title", "error.redirect_uri.detail")
 		return nil, "", false
 	}
 	return c, redirectURI, true
@@ -219,7 +217,7 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirec
 func (p *Provider) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, q url.Values) {
 	u, err := url.Parse(redirectURI)
 	if err != nil { // registered URIs are validated at registration
-		p.browser.RenderError(w, r, http.StatusInternalServerError, "Application misconfigured", "The application's redirect address is not valid.")
+		p.browser.RenderError(w, r, http.StatusInternalServerError, "error.misconfigured.title", "error.misconfigured.detail")
 		return
 	}
 	merged := u.Query()
@@ -248,6 +246,5 @@ func redirect(w http.ResponseWriter, r *http.Request, location string) {
 func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	p.log.Log(r.Context(), failureLevel(err), "authorization request failed", "path", r.URL.Path, "error", err)
 	w.Header().Set("Retry-After", "5")
-	p.browser.RenderError(w, r, http.StatusServiceUnavailable, "Sign-in is temporarily unavailable",
-		"Something went wrong on our side. Wait a moment and try again.")
+	p.browser.RenderError(w, r, http.StatusServiceUnavailable, "error.signin_unavailable.title", "error.signin_unavailable.detail")
 }

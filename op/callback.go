@@ -22,8 +22,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, err := p.store.GetAuthRequest(ctx, r.URL.Query().Get(callbackIDParam))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !p.now().Before(req.ExpiresAt)) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request has expired",
-			"It took too long, or the request was already used. Go back to the application and sign in again.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.callback_expired.title", "error.callback_expired.detail")
 		return
 	}
 	if err != nil {
@@ -31,8 +30,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.CodeHash != "" {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request was already completed",
-			"Go back to the application; if you are not signed in there, sign in again.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.completed.title", "error.callback_completed.detail")
 		return
 	}
 	if !req.Authenticated() {
@@ -45,8 +43,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil || sess.ID != req.SessionID {
-		p.browser.RenderError(w, r, http.StatusForbidden, "This sign-in request belongs to another browser session",
-			"Go back to the application and sign in again.")
+		p.browser.RenderError(w, r, http.StatusForbidden, "error.callback_other_session.title", "error.callback_other_session.detail")
 		return
 	}
 	if req.Denied {
@@ -60,8 +57,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 			p.unavailable(w, r, err)
 			return
 		}
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Unknown application",
-			"The application that sent you here is no longer registered with this sign-in service.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.unknown_client.title", "error.client_gone.detail")
 		return
 	}
 	needConsent, err := p.needsConsent(ctx, c, req)
@@ -76,8 +72,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	code := storage.NewToken()
 	err = p.store.IssueAuthCode(ctx, req.ID, storage.HashToken(code), p.now().Add(p.cfg.CodeTTL))
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-in request was already completed",
-			"Go back to the application; if you are not signed in there, sign in again.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.completed.title", "error.callback_completed.detail")
 		return
 	}
 	if err != nil {

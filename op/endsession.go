@@ -28,12 +28,13 @@ import (
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	v, err := readAuthorizeParams(w, r)
 	if err != nil {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid", err.Error()+".")
+		p.log.InfoContext(r.Context(), "end-session request refused", "err", err)
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.logout_invalid.title", "error.logout_unreadable.detail")
 		return
 	}
 	for _, k := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
 		if len(v[k]) > 1 {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid", "A parameter was repeated.")
+			p.browser.RenderError(w, r, http.StatusBadRequest, "error.logout_invalid.title", "error.logout_repeated.detail")
 			return
 		}
 	}
@@ -42,8 +43,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	if hintToken != "" {
 		hint, err = p.parseIDTokenHint(hintToken)
 		if err != nil || (clientID != "" && !slices.Contains(hint.Audience, clientID)) {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "This sign-out request is not valid",
-				"The application sent a sign-out request this service cannot verify. You are still signed in.")
+			p.browser.RenderError(w, r, http.StatusBadRequest, "error.logout_invalid.title", "error.logout_unverified.detail")
 			return
 		}
 		if clientID == "" && len(hint.Audience) > 0 {
@@ -89,8 +89,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) postLogoutClient(w http.ResponseWriter, r *http.Request, clientID, postLogout string) (*storage.Client, bool) {
 	if clientID == "" {
 		if postLogout != "" {
-			p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-				"The application asked to send you to an address without saying which application it is. You were not signed out.")
+			p.browser.RenderError(w, r, http.StatusBadRequest, "error.logout_uri.title", "error.logout_anonymous.detail")
 			return nil, false
 		}
 		return nil, true
@@ -104,8 +103,7 @@ func (p *Provider) postLogoutClient(w http.ResponseWriter, r *http.Request, clie
 		c = nil
 	}
 	if postLogout != "" && (c == nil || !slices.Contains(c.PostLogoutRedirectURIs, postLogout)) {
-		p.browser.RenderError(w, r, http.StatusBadRequest, "Sign-out address not registered",
-			"The application asked to send you to an address it has not registered. You were not signed out.")
+		p.browser.RenderError(w, r, http.StatusBadRequest, "error.logout_uri.title", "error.logout_uri.detail")
 		return nil, false
 	}
 	return c, true

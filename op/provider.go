@@ -24,7 +24,8 @@ type Browser interface {
 	CurrentSession(r *http.Request) (*storage.Session, error)
 	// ClearSession expires the session cookie.
 	ClearSession(w http.ResponseWriter)
-	// RenderError writes a readable HTML error page.
+	// RenderError writes a readable HTML error page; title and detail
+	// are catalog keys of the pages (web/i18n), never Go error text.
 	RenderError(w http.ResponseWriter, r *http.Request, status int, title, detail string)
 	// LoginURL and ConsentURL are the pages that finish an authorization
 	// request; they send the browser back to CallbackPath.
