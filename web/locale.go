@@ -33,7 +33,7 @@ func (h *Handler) localized(r *http.Request) *http.Request {
 		lang = h.defaultLang
 	}
 	page := &view.Page{Brand: h.brand}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && switchReturns(r.URL.Path) {
 		page.Here = r.URL.RequestURI()
 	}
 	ctx := i18n.WithLocalizer(r.Context(), i18n.Catalogs().Localizer(lang, h.zone))
@@ -116,4 +116,14 @@ func localPath(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// switchReturns reports whether the language switch may come back to a
+// page at path by its own URL. Only pages whose query holds nothing from
+// outside qualify: an error page of /authorize or /end_session must not
+// reflect a redirect URI or a token hint into its links (checklist A1).
+// The sign-in and consent pages come back by request id (preferRequest);
+// the others go to the start page.
+func switchReturns(path string) bool {
+	return path == "/logged-out" || path == "/admin" || strings.HasPrefix(path, "/admin/")
 }
