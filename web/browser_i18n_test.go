@@ -132,7 +132,7 @@ func selfCheckLayout(t *testing.T, ctx context.Context) {
 		const d = document.createElement("div");
 		d.style.width = "3000px"; d.textContent = "x";
 		document.body.append(d);
-		const got = ` + LayoutProblems + `;
+		const got = `+LayoutProblems+`;
 		b.remove(); d.remove();
 		return got;
 	})()`))
