@@ -249,7 +249,7 @@ func checkPageLanguage(t *testing.T, name, lang string, p page, allowed ...strin
 }
 
 var (
-	tagOrScript = regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>|<[^>]*>`)
+	tagOrScript = regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>|<code>.*?</code>|<[^>]*>`)
 	englishRun  = regexp.MustCompile(`[A-Za-z][A-Za-z'’]+(?:[ ,.:;!?-]+[A-Za-z][A-Za-z'’]+)+`)
 	// names every page may show as they are: the product, the language
 	// switch's "English", and code-like terms kept in Latin letters in
@@ -260,7 +260,7 @@ var (
 // EnglishRuns returns the runs of two or more Latin-letter words in the
 // visible text of an HTML page, after removing the allowed names.
 func EnglishRuns(body string, allowed ...string) []string {
-	text := html.UnescapeString(tagOrScript.ReplaceAllString(body, " "))
+	text := html.UnescapeString(tagOrScript.ReplaceAllString(body, " ") + " " + attrText(body))
 	for _, a := range append(allowed, alwaysAllowed...) {
 		text = strings.ReplaceAll(text, a, " ")
 	}
@@ -321,4 +321,15 @@ func TestRenderErrorFromOutsideIsLocalized(t *testing.T) {
 	if body := w.Body.String(); !strings.Contains(body, ja) || !strings.Contains(body, `<html lang="ja"`) {
 		t.Errorf("op's error page is not Japanese:\n%s", body)
 	}
+}
+
+// attrRE finds the attributes a person reads or hears.
+var attrRE = regexp.MustCompile(`\b(?:placeholder|aria-label|title|alt|data-label)="([^"]*)"`)
+
+func attrText(body string) string {
+	var b strings.Builder
+	for _, m := range attrRE.FindAllStringSubmatch(body, -1) {
+		b.WriteString(" | " + m[1])
+	}
+	return b.String()
 }
