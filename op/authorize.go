@@ -47,6 +47,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		State: params.state, Nonce: params.nonce, ResponseMode: params.responseMode,
 		CodeChallenge: params.challenge, CodeChallengeMethod: params.method,
 		Prompt: params.prompt, MaxAge: params.maxAge, LoginHint: params.loginHint, HintSubject: hintSubject,
+		UILocales: params.uiLocales,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
 	}
 	sess, err := p.reusableSession(r, req)

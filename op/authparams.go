@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/text/language"
 
 	"github.com/monban-idp/monban/storage"
 )
@@ -111,6 +112,7 @@ type authParams struct {
 	method       string
 	idTokenHint  string
 	loginHint    string
+	uiLocales    []string
 	responseMode string
 }
 
@@ -176,6 +178,7 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 	a.nonce = v.Get("nonce")
 	a.idTokenHint = v.Get("id_token_hint")
 	a.loginHint = v.Get("login_hint")
+	a.uiLocales = parseUILocales(v.Get("ui_locales"))
 	return a, nil
 }
 
@@ -246,4 +249,32 @@ func safeName(k string) string {
 		}
 	}
 	return k
+}
+
+// Bounds on the ui_locales parameter: a preference, so extra or malformed
+// tags are dropped rather than refused (OIDC Core §3.1.2.1 makes it
+// OPTIONAL and advisory).
+const (
+	maxUILocales   = 8
+	maxUILocaleLen = 35 // BCP 47 tags in practice stay well below this
+)
+
+// parseUILocales splits ui_locales, a space-separated list of BCP 47 tags
+// in order of preference (OIDC Core §3.1.2.1), keeping at most
+// maxUILocales well-formed ones; nil when none.
+func parseUILocales(s string) []string {
+	var out []string
+	for _, f := range strings.Fields(s) {
+		if len(out) == maxUILocales {
+			break
+		}
+		if len(f) > maxUILocaleLen {
+			continue
+		}
+		if _, err := language.Parse(f); err != nil {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -56,6 +56,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			IntrospectionEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost},
 			BackChannelLogoutSupported:                true, // Back-Channel Logout 1.0 §2.1
 			BackChannelLogoutSessionSupported:         true,
+			UILocalesSupported:                        oidc.ParseLocales(p.cfg.UILocales),
 		},
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3

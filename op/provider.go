@@ -21,7 +21,8 @@ import (
 type Browser interface {
 	// Fail writes the error page for err (the adapter for people): an
 	// error with a Public() (status, title, detail) method shows that
-	// message, any other a generic one; the page carries the request id
+	// message (title and detail are catalog keys of the pages, web/i18n),
+	// any other a generic one; the page carries the request id
 	// as a reference. It logs err with the request's context.
 	Fail(w http.ResponseWriter, r *http.Request, err error)
 	// SignInURL is the first step of the sign-in flow (identify,
@@ -89,6 +90,10 @@ type Config struct {
 	LoggedOutPath string
 	// Events receives token and refresh-reuse events (metrics); nil: none.
 	Events Events
+	// UILocales are the BCP 47 tags of the languages the browser pages
+	// speak in full, advertised as ui_locales_supported (OIDC Discovery
+	// 1.0 §3); empty: the field is left out.
+	UILocales []string
 }
 
 // Default lifetimes.

@@ -86,9 +86,12 @@ type AuthRequest struct {
 	Prompt              []string
 	MaxAge              *time.Duration // nil when max_age was not sent
 	LoginHint           string
-	HintSubject         string // `sub` of a valid id_token_hint
-	CreatedAt           time.Time
-	ExpiresAt           time.Time
+	// UILocales are the person's preferred languages for the pages, from
+	// the ui_locales parameter, in order (OIDC Core §3.1.2.1).
+	UILocales   []string
+	HintSubject string // `sub` of a valid id_token_hint
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 
 	// Set when a user has authenticated (or an existing session was reused).
 	UserID    string

@@ -135,7 +135,7 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	do(t, ctx, "open expired request", chromedp.Navigate(e.srv.URL+e.h.SignInURL("expired")))
 	screenshot(t, ctx, "error-phone.png")
-	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); err != nil || !strings.Contains(body, expiredDetail) {
+	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); err != nil || !strings.Contains(body, en(expiredDetail)) {
 		t.Errorf("error page text = %q, %v", body, err)
 	}
 

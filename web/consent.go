@@ -10,12 +10,13 @@ import (
 	"github.com/monban-idp/monban/web/view"
 )
 
-// scopeDescriptions explains well-known scopes in plain language.
+// scopeDescriptions are the catalog keys explaining well-known scopes in
+// plain language.
 var scopeDescriptions = map[string]string{
-	"openid":         "Sign you in",
-	"profile":        "Your name",
-	"email":          "Your email address",
-	"offline_access": "Stay signed in to the app when you are away",
+	"openid":         "scope.openid",
+	"profile":        "scope.profile",
+	"email":          "scope.email",
+	"offline_access": "scope.offline_access",
 }
 
 // describeScopes lists the scopes for the consent page, known ones with a
@@ -38,7 +39,7 @@ func describeScopes(scopes []string) []view.Scope {
 // was authenticated by this very browser: its current session must be the
 // one bound to the request.
 func (h *Handler) consentRequest(r *http.Request, id string) (*pendingRequest, error) {
-	p, err := h.loadRequest(r.Context(), id)
+	p, err := h.loadRequest(r, id)
 	if err != nil {
 		return nil, err
 	}

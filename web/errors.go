@@ -12,7 +12,8 @@ import (
 
 // PublicError is a failure together with what a person may read about
 // it: the status of the page, its title and its detail (what happened and
-// what to do). Err is the cause; it is logged, never shown. Handlers
+// what to do), both catalog keys (web/i18n), shown in the person's
+// language. Err is the cause; it is logged, never shown. Handlers
 // return it, and Fail turns it into the error page.
 type PublicError struct {
 	Status        int
@@ -43,29 +44,28 @@ type publicError interface {
 	Public() (status int, title, detail string)
 }
 
-// Messages of the error pages, one pair per situation; each says what
-// happened and what to do. They are kept as distinct values so a message
-// catalog can replace them.
+// Catalog keys (web/i18n) of the error pages' texts, one pair per
+// situation; each says what happened and what to do.
 const (
-	expiredTitle   = "Sign-in request expired"
-	expiredDetail  = "This sign-in request has expired or is invalid. Go back to the application and sign in again."
-	formTitle      = "This form has expired"
-	formDetail     = "The form was too old, or it was sent from another site. Go back, reload the page and try again."
-	unavailTitle   = "Something went wrong"
-	unavailDetail  = "We could not complete your request. Please wait a moment and try again."
-	completedTitle = "Sign-in already completed"
-	completedDet   = "This sign-in request was already completed. Go back to the application and sign in again."
-	invalidFormT   = "Invalid form"
-	invalidFormD   = "The form could not be read. Go back, reload the page and try again."
-	tooLargeTitle  = "Form too large"
-	tooLargeDetail = "The form you sent was too large. Go back and try again."
-	signInFirstT   = "Sign in first"
-	signInFirstD   = "This sign-in request has not been completed yet. Go back to the application and sign in again."
-	otherSessionT  = "This page belongs to another sign-in"
-	otherSessionD  = "This request was started in another browser or by another session. Go back to the application and sign in again."
-	chooseAnswerD  = "Choose Approve or Deny. Go back, reload the page and try again."
-	logoutNotRegT  = "Sign-out address not registered"
-	logoutNotRegD  = "The application asked to send you to an address it has not registered. You were not signed out."
+	expiredTitle   = "error.expired.title"
+	expiredDetail  = "error.expired.detail"
+	formTitle      = "error.form.title"
+	formDetail     = "error.form.detail"
+	unavailTitle   = "error.unavailable.title"
+	unavailDetail  = "error.unavailable.detail"
+	completedTitle = "error.completed.title"
+	completedDet   = "error.completed.detail"
+	invalidFormT   = "error.invalid_form.title"
+	invalidFormD   = "error.invalid_form.detail"
+	tooLargeTitle  = "error.too_large.title"
+	tooLargeDetail = "error.too_large.detail"
+	signInFirstT   = "error.sign_in_first.title"
+	signInFirstD   = "error.sign_in_first.detail"
+	otherSessionT  = "error.other_session.title"
+	otherSessionD  = "error.other_session.detail"
+	chooseAnswerD  = "error.consent_choice.detail"
+	logoutNotRegT  = "error.logout_uri.title"
+	logoutNotRegD  = "error.logout_uri.detail"
 )
 
 // fail returns a PublicError; cause may be nil.

@@ -106,15 +106,15 @@ func TestFailStandalone(t *testing.T) {
 	e := newEnv(t, false)
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/authorize", nil)
-	e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: "Unknown application",
-		Detail: `The application "x<y>" is not registered. Contact its owner.`})
+	e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: "error.unknown_client.title",
+		Detail: "error.unknown_client.detail"})
 	resp := w.Result()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 	checkPageHeaders(t, "Fail", resp.Header, false)
-	for _, want := range []string{"<h1>Unknown application</h1>", "x&lt;y&gt;", "Contact its owner.", `role="alert"`} {
+	for _, want := range []string{"<h1>Unknown application</h1>", "Contact the application&#39;s administrator.", `role="alert"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("error page lacks %q:\n%s", want, body)
 		}

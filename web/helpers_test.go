@@ -18,6 +18,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/storagetest"
+	"github.com/monban-idp/monban/web/i18n"
 )
 
 // clock is the shared settable test clock.
@@ -293,4 +294,14 @@ func (e *testEnv) userSessions(userID string) []*storage.Session {
 	ss, err := e.store.ListUserSessions(context.Background(), userID)
 	e.must(err)
 	return ss
+}
+
+// en is the English text of a catalog key, for tests that look for a
+// page's words.
+func en(key string) string {
+	m, ok := i18n.Catalogs().Message("en", key)
+	if !ok {
+		panic("no catalog key " + key)
+	}
+	return m
 }

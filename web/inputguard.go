@@ -67,8 +67,8 @@ func (h *Handler) GuardInput(next http.Handler, isOAuth func(*http.Request) bool
 var errUnstorable = errors.New("a NUL byte or invalid UTF-8 in the request")
 
 const (
-	badInputTitle  = "This request cannot be processed"
-	badInputDetail = "The address or the form contained characters that are not allowed. Go back to the application and try again."
+	badInputTitle  = "error.bad_input.title"
+	badInputDetail = "error.bad_input.detail"
 )
 
 // storableRequest checks the decoded path, the query, the Basic

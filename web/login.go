@@ -21,17 +21,17 @@ const (
 	maxUsernameBytes = 256
 )
 
-// badCredentials is the one message for every failed sign-in: unknown
+// badCredentials is the catalog key of the one message for every failed sign-in: unknown
 // user, wrong password, disabled account and a locked username look the
 // same (checklist S10, S11).
-const badCredentials = "Incorrect username or password."
+const badCredentials = "login.error.bad_credentials"
 
-// tooManyAttempts answers attempts refused for their client address
+// tooManyAttempts (a catalog key) answers attempts refused for their client address
 // (checklist S10); it says nothing about any account.
-const tooManyAttempts = "Too many sign-in attempts from your network. Wait a minute, then try again."
+const tooManyAttempts = "login.error.too_many"
 
 // enterCredentials answers a form with an empty field.
-const enterCredentials = "Enter your username and password."
+const enterCredentials = "login.error.empty"
 
 // loginPath is the password step's page.
 const loginPath = "/login"
@@ -58,7 +58,7 @@ func (passwordStep) Done(_ context.Context, p *session.Progress) (bool, error) {
 const amrPassword = "pwd"
 
 func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
-	p, err := h.loadRequest(r.Context(), r.URL.Query().Get("id"))
+	p, err := h.loadRequest(r, r.URL.Query().Get("id"))
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	id := r.PostForm.Get("id")
-	p, err := h.loadRequest(ctx, id)
+	p, err := h.loadRequest(r, id)
 	if err != nil {
 		return err
 	}

@@ -240,7 +240,7 @@ func TestLoginCSRF(t *testing.T) {
 			if got.status != http.StatusForbidden {
 				t.Fatalf("status = %d, want 403; body:\n%s", got.status, got.body)
 			}
-			if !strings.Contains(got.body, formDetail) || got.header.Get("Content-Security-Policy") == "" {
+			if !strings.Contains(got.body, en(formDetail)) || got.header.Get("Content-Security-Policy") == "" {
 				t.Errorf("403 is not the readable error page:\n%s", got.body)
 			}
 			if e.fake.calls() != 0 {
@@ -344,24 +344,24 @@ func TestLoginBadRequests(t *testing.T) {
 		id       func(e *testEnv) string
 		wantText string
 	}{
-		{name: "missing id", id: func(*testEnv) string { return "" }, wantText: expiredDetail},
-		{name: "unknown id", id: func(*testEnv) string { return storage.NewID() }, wantText: expiredDetail},
+		{name: "missing id", id: func(*testEnv) string { return "" }, wantText: en(expiredDetail)},
+		{name: "unknown id", id: func(*testEnv) string { return storage.NewID() }, wantText: en(expiredDetail)},
 		{name: "expired request", id: func(e *testEnv) string {
 			id := e.newRequest()
 			e.clock.Advance(11 * time.Minute)
 			return id
-		}, wantText: expiredDetail},
+		}, wantText: en(expiredDetail)},
 		{name: "disabled client", id: func(e *testEnv) string {
 			ctx := context.Background()
 			_, err := e.store.UpdateClient(ctx, "app", func(cl *storage.Client) error { cl.Disabled = true; return nil })
 			e.must(err)
 			return e.newRequest()
-		}, wantText: expiredDetail},
+		}, wantText: en(expiredDetail)},
 		{name: "code already issued", id: func(e *testEnv) string {
 			id := e.newRequest()
 			e.must(e.store.IssueAuthCode(context.Background(), id, storage.HashToken("code"), e.clock.Now().Add(time.Minute)))
 			return id
-		}, wantText: completedDet},
+		}, wantText: en(completedDet)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,18 +1,20 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	r = h.localized(r) // pages op renders (errors, sign-out) skip h.page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", i18n.For(r.Context()).Lang())
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -34,8 +36,9 @@ type pendingRequest struct {
 }
 
 // loadRequest loads a pending authorization request that can still be
-// completed.
-func (h *Handler) loadRequest(ctx context.Context, id string) (*pendingRequest, error) {
+// completed, and lets its ui_locales choose the page's language.
+func (h *Handler) loadRequest(r *http.Request, id string) (*pendingRequest, error) {
+	ctx := r.Context()
 	if id == "" || len(id) > 128 {
 		return nil, errExpired(nil)
 	}
@@ -49,6 +52,7 @@ func (h *Handler) loadRequest(ctx context.Context, id string) (*pendingRequest, 
 	if !h.now().Before(req.ExpiresAt) {
 		return nil, errExpired(nil)
 	}
+	h.preferRequest(r, req, r.URL.Path)
 	if req.CodeHash != "" {
 		return nil, errCompleted(nil)
 	}

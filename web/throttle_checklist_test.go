@@ -63,7 +63,7 @@ func TestChecklistS10Throttle(t *testing.T) {
 			before := e.fake.calls()
 			got := e.attemptFrom(c, id, token, "", "alice", "wrong password")
 			checked := e.fake.calls() - before
-			if got.status != http.StatusUnauthorized || !strings.Contains(got.body, badCredentials) {
+			if got.status != http.StatusUnauthorized || !strings.Contains(got.body, en(badCredentials)) {
 				t.Fatalf("attempt %d: status %d, want the generic 401", i, got.status)
 			}
 			if i == 1 {
@@ -141,7 +141,7 @@ func TestChecklistS10Throttle(t *testing.T) {
 		}
 		before := e.fake.calls()
 		got := e.attemptFrom(c, id, token, "", "alice", alicePassword)
-		if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "60" || !strings.Contains(got.body, tooManyAttempts) {
+		if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "60" || !strings.Contains(got.body, en(tooManyAttempts)) {
 			t.Fatalf("attempt 31: status %d, Retry-After %q; want 429 with Retry-After 60", got.status, got.header.Get("Retry-After"))
 		}
 		if e.fake.calls() != before {

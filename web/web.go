@@ -10,11 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/session"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/static"
+	"github.com/monban-idp/monban/web/view"
 )
 
 // Store is the part of storage.Store the browser pages use.
@@ -80,6 +83,21 @@ type Config struct {
 	Throttle ThrottleConfig
 	// Events receives sign-in outcomes (metrics); nil: none.
 	Events Events
+	// Appearance is the pages' default language, time zone and brand;
+	// the zero value is English, UTC and monban's own brand.
+	Appearance Appearance
+}
+
+// Appearance is how the pages look and speak, from the configuration.
+type Appearance struct {
+	// DefaultLocale is the pages' language when neither the request's
+	// ui_locales, the person's pick nor Accept-Language decides: one of
+	// i18n.Catalogs().Supported(); "" means English.
+	DefaultLocale string
+	// TimeZone is the zone times on pages are shown in; nil means UTC.
+	TimeZone *time.Location
+	// Brand dresses every page; the zero value is monban's own.
+	Brand Brand
 }
 
 // Handler serves the browser pages. Create it with New.
@@ -100,6 +118,11 @@ type Handler struct {
 	events      Events
 	audit       *storage.AuditRecorder // writes to store and log
 	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
+	defaultLang string
+	zone        *time.Location
+	langName    string // the language switch's cookie
+	brand       view.Brand
+	brandFiles  *brandAssets
 }
 
 // New checks cfg and returns a Handler.
@@ -125,6 +148,14 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.Appearance.DefaultLocale != "" && !i18n.Catalogs().Supports(cfg.Appearance.DefaultLocale) {
+		errs = append(errs, fmt.Errorf("web: DefaultLocale %q must be one of %s", cfg.Appearance.DefaultLocale,
+			strings.Join(i18n.Catalogs().Supported(), ", ")))
+	}
+	brand, err := cfg.Appearance.Brand.load()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -139,6 +170,17 @@ func New(cfg Config) (*Handler, error) {
 		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
 		sessions: cfg.Sessions,
 		throttle: throttle,
+
+		defaultLang: cfg.Appearance.DefaultLocale,
+		zone:        cfg.Appearance.TimeZone,
+		brand:       brand.view,
+		brandFiles:  brand,
+	}
+	if h.defaultLang == "" {
+		h.defaultLang = i18n.Default
+	}
+	if h.zone == nil {
+		h.zone = time.UTC
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -154,9 +196,9 @@ func New(cfg Config) (*Handler, error) {
 		h.csrfKey = make([]byte, 32)
 		_, _ = rand.Read(h.csrfKey)
 	}
-	h.csrfName = "monban_csrf"
+	h.csrfName, h.langName = "monban_csrf", "monban_lang"
 	if h.secure {
-		h.csrfName = "__Host-" + h.csrfName
+		h.csrfName, h.langName = "__Host-"+h.csrfName, "__Host-"+h.langName
 	}
 	if h.sessions == nil {
 		st, ok := cfg.Store.(session.Store)
@@ -190,7 +232,8 @@ func New(cfg Config) (*Handler, error) {
 
 // Routes registers the browser pages on mux: GET and POST /login, GET and
 // POST /consent, POST /logout (the sign-out confirmation, see
-// ConfirmLogout), GET /logged-out and GET /static/.
+// ConfirmLogout), GET /logged-out, GET /lang (the language switch),
+// GET /brand/ (the brand's logo and stylesheet) and GET /static/.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
@@ -199,6 +242,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(h.serve(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(h.serve(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))
+	mux.Handle("GET "+view.SwitchPath, h.hsts(http.HandlerFunc(h.switchLang)))
+	mux.Handle("GET /brand/", h.hsts(http.HandlerFunc(h.serveBrand)))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
 }
 
@@ -224,9 +269,9 @@ func (h *Handler) ConsentURL(authRequestID string) string {
 }
 
 // page wraps an HTML page handler with the security headers (and HSTS when
-// the issuer is https).
+// the issuer is https) and chooses the page's language.
 func (h *Handler) page(next http.Handler) http.Handler {
-	return h.hsts(SecurityHeaders(next))
+	return h.hsts(SecurityHeaders(h.localize(next)))
 }
 
 func (h *Handler) hsts(next http.Handler) http.Handler {

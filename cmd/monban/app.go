@@ -18,6 +18,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/session"
 )
 
@@ -58,6 +59,8 @@ type appConfig struct {
 	// Metrics, when not nil, counts requests and the events of op and web
 	// (served by the management listener).
 	Metrics *metrics
+	// Appearance is the pages' default language, time zone and brand.
+	Appearance web.Appearance
 }
 
 // application is the composed HTTP handler and the background worker that
@@ -118,7 +121,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, Sessions: sessions,
 		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Throttle: cfg.Throttle,
-		Events: webEvents,
+		Events: webEvents, Appearance: cfg.Appearance,
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +132,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		AccessTokenAlg:    jose.SignatureAlgorithm(cfg.AccessTokenAlg),
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
 		Events:            opEvents,
+		UILocales:         i18n.Catalogs().Supported(),
 	})
 	if err != nil {
 		return nil, err
@@ -156,8 +160,8 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	}
 	console.Routes(mux) // the admin console, /admin
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		pages.Fail(w, r, &web.PublicError{Status: http.StatusNotFound, Title: "monban sign-in service",
-			Detail: "This is a sign-in service. Applications send you here when you sign in to them."})
+		pages.Fail(w, r, &web.PublicError{Status: http.StatusNotFound, Title: "error.home.title",
+			Detail: "error.home.detail"})
 	})
 	janitor, err := op.NewJanitor(op.JanitorConfig{Store: cfg.Store, Now: cfg.Now, Logger: cfg.Logger,
 		AuditRetention: cfg.AuditRetention})

@@ -19,7 +19,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/i18n"
 )
 
 // Config is the effective configuration of monban. It is built by
@@ -78,6 +80,9 @@ type Config struct {
 	// default, so a registered URI cannot make the provider reach internal
 	// services (checklist L6); always on with --dev.
 	BackchannelAllowPrivateNetworks bool
+	// Appearance is the pages' default language (default_locale), time
+	// zone (display_time_zone) and brand (brand_*).
+	Appearance web.Appearance
 	// TrustedProxies are the reverse proxies and load balancers (IP
 	// addresses or CIDR prefixes) whose X-Forwarded-For header is believed
 	// when the sign-in throttle decides a person's address (checklist
@@ -170,6 +175,27 @@ var options = []option{
 	{key: "trusted_proxies", list: true, set: func(c *Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	// The pages' language, time zone and brand (issue 14); web.New checks
+	// the brand and reads its logo.
+	{key: "default_locale", set: func(c *Config, v string) error {
+		if !i18n.Catalogs().Supports(v) {
+			return fmt.Errorf("%q is not one of %s", v, strings.Join(i18n.Catalogs().Supported(), ", "))
+		}
+		c.Appearance.DefaultLocale = v
+		return nil
+	}},
+	{key: "display_time_zone", set: func(c *Config, v string) error {
+		z, err := time.LoadLocation(v)
+		if err != nil || v == "" || v == "Local" {
+			return fmt.Errorf("%q is not an IANA time zone such as UTC or Asia/Tokyo", v)
+		}
+		c.Appearance.TimeZone = z
+		return nil
+	}},
+	{key: "brand_name", set: func(c *Config, v string) error { c.Appearance.Brand.Name = v; return nil }},
+	{key: "brand_logo", usage: "logo `file` (.svg, .png, .jpg or .webp)", set: func(c *Config, v string) error { c.Appearance.Brand.LogoFile = v; return nil }},
+	{key: "brand_color", usage: "primary `colour` (#rrggbb)", set: func(c *Config, v string) error { c.Appearance.Brand.Color = v; return nil }},
+	{key: "brand_support_url", set: func(c *Config, v string) error { c.Appearance.Brand.SupportURL = v; return nil }},
 }
 
 func lookupOption(key string) (option, bool) {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // display_time_zone works on hosts without zoneinfo (distroless images)
 
 	"github.com/jackc/pgx/v5/pgconn"
 

@@ -42,7 +42,7 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
 		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks,
 		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies},
-		AuditRetention:          cfg.AuditRetention}
+		AuditRetention:          cfg.AuditRetention, Appearance: cfg.Appearance}
 	if cfg.AuditRetention == 0 {
 		app.AuditRetention = -1 // configured as "keep forever"
 	}

@@ -476,6 +476,7 @@ func cloneAuthRequest(r *storage.AuthRequest) *storage.AuthRequest {
 	o := *r
 	o.Scopes = slices.Clone(r.Scopes)
 	o.Prompt = slices.Clone(r.Prompt)
+	o.UILocales = slices.Clone(r.UILocales)
 	o.AMR = slices.Clone(r.AMR)
 	o.CreatedAt, o.ExpiresAt, o.AuthTime, o.CodeExpiresAt = ts(r.CreatedAt), ts(r.ExpiresAt), ts(r.AuthTime), ts(r.CodeExpiresAt)
 	if r.MaxAge != nil {

@@ -14,7 +14,7 @@ import (
 // authRequestColumns lists the columns in the order scanAuthRequest reads
 // them. code_hash is NULL until a code is issued.
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_mode,
-	code_challenge, code_challenge_method, prompt, max_age, login_hint, hint_subject,
+	code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales, hint_subject,
 	created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted, denied,
 	COALESCE(code_hash, ''), code_expires_at`
 
@@ -23,7 +23,7 @@ const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, r
 func scanAuthRequest(row pgx.Row, extra ...any) (*storage.AuthRequest, error) {
 	var r storage.AuthRequest
 	dest := []any{&r.ID, &r.ClientID, &r.RedirectURI, &r.Scopes, &r.State, &r.Nonce, &r.ResponseMode,
-		&r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.HintSubject,
+		&r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.UILocales, &r.HintSubject,
 		&r.CreatedAt, &r.ExpiresAt, &r.UserID, &r.SessionID, scanOptTime{&r.AuthTime}, &r.AMR,
 		&r.ConsentGranted, &r.Denied, &r.CodeHash, scanOptTime{&r.CodeExpiresAt}}
 	err := row.Scan(append(dest, extra...)...)
@@ -62,16 +62,16 @@ func (s *Store) CreateSessionAuthRequest(ctx context.Context, r *storage.AuthReq
 const insertAuthRequest = `INSERT INTO auth_requests (id, client_id, redirect_uri, scopes, state,
 	nonce, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
 	hint_subject, created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted,
-	denied, code_hash, code_expires_at)
+	denied, code_hash, code_expires_at, ui_locales)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-	$20, $21, $22, $23)`
+	$20, $21, $22, $23, $24)`
 
 // authRequestArgs are insertAuthRequest's arguments for r.
 func authRequestArgs(r *storage.AuthRequest) []any {
 	return []any{r.ID, r.ClientID, r.RedirectURI, r.Scopes, r.State,
 		r.Nonce, r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint,
 		r.HintSubject, r.CreatedAt, r.ExpiresAt, r.UserID, r.SessionID, optTime(r.AuthTime), r.AMR, r.ConsentGranted,
-		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt)}
+		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt), r.UILocales}
 }
 
 // GetAuthRequest implements storage.AuthRequests.

@@ -178,6 +178,7 @@ func newAuthRequest(id, clientID string) *storage.AuthRequest {
 		Prompt:              []string{"login", "consent"},
 		MaxAge:              ptr(300 * time.Second),
 		LoginHint:           "hint-" + id,
+		UILocales:           []string{"ja", "en"},
 		HintSubject:         "sub-" + id,
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),

@@ -36,6 +36,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -200,8 +201,8 @@ func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), f
 				http.Redirect(w, r, signInPath(r.URL.RequestURI(), false), http.StatusSeeOther)
 				return
 			}
-			h.message(w, r, http.StatusForbidden, nil, "Sign in required",
-				"Your session has ended. Sign in again, then repeat the change.", signInPath("/admin", false), "Sign in")
+			h.message(w, r, http.StatusForbidden, nil, "admin.msg.signin_required.title",
+				"admin.msg.signin_required.detail", signInPath("/admin", false), "admin.msg.sign_in")
 			return
 		}
 		u, err := h.store.GetUser(r.Context(), s.UserID)
@@ -210,8 +211,8 @@ func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), f
 			return
 		}
 		if u == nil || u.Disabled || !u.Admin {
-			h.message(w, r, http.StatusForbidden, nil, "Not allowed",
-				"Your account is not an administrator of this sign-in service.", "", "")
+			h.message(w, r, http.StatusForbidden, nil, "admin.msg.not_allowed.title",
+				"admin.msg.not_allowed.detail", "", "")
 			return
 		}
 		a := &admin{user: u, session: s}
@@ -220,9 +221,8 @@ func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), f
 				return
 			}
 			if fresh && h.now().Sub(s.AuthTime) > h.freshAuth {
-				h.message(w, r, http.StatusForbidden, a, "Sign in again",
-					fmt.Sprintf("This change needs a sign-in from the last %s. Sign in again, then repeat it.", h.freshAuth),
-					signInPath(backPath(r), true), "Sign in again")
+				h.message(w, r, http.StatusForbidden, a, "admin.msg.fresh.title", "admin.msg.fresh.detail",
+					signInPath(backPath(r), true), "admin.msg.fresh.title", "Window", i18n.For(r.Context()).Duration(h.freshAuth))
 				return
 			}
 		}
@@ -292,8 +292,8 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("error") != "" {
-		h.message(w, r, http.StatusForbidden, nil, "Not signed in",
-			"The sign-in did not complete.", signInPath("/admin", false), "Try again")
+		h.message(w, r, http.StatusForbidden, nil, "admin.msg.not_signed_in.title",
+			"admin.msg.not_signed_in.detail", signInPath("/admin", false), "admin.msg.try_again")
 		return
 	}
 	next := q.Get("state")
@@ -337,8 +337,10 @@ func (h *Handler) EnsureClient(ctx context.Context) error {
 	return nil
 }
 
-func (h *Handler) frame(a *admin, title, section string) view.AdminFrame {
-	f := view.AdminFrame{Title: title, Section: section}
+// frame is the frame of a page titled by the catalog key title, whose
+// placeholders args fill (name/value pairs, see i18n.T).
+func (h *Handler) frame(a *admin, title, section string, args ...any) view.AdminFrame {
+	f := view.AdminFrame{Title: title, TitleArgs: args, Section: section}
 	if a != nil {
 		f.Admin = a.user.Username
 	}
@@ -356,8 +358,14 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	}
 }
 
-func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, a *admin, title, detail, href, link string) {
-	h.render(w, r, status, view.AdminMessage(h.frame(a, title, ""), detail, href, link))
+// message renders a short page; title, detail and link are catalog keys,
+// args fill detail's placeholders.
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, a *admin, title, detail, href, link string, args ...any) {
+	ctx := r.Context()
+	if link != "" {
+		link = i18n.T(ctx, link)
+	}
+	h.render(w, r, status, view.AdminMessage(h.frame(a, title, ""), i18n.T(ctx, detail, args...), href, link))
 }
 
 // storeError answers a failure on our side through the pages' one error
@@ -367,13 +375,14 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, op string, 
 	h.pages.Fail(w, r, fmt.Errorf("admin: %s: %w", op, err))
 }
 
-func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, a *admin, what string) {
-	h.message(w, r, http.StatusNotFound, a, what+" not found", "It may have been deleted.", "", "")
+// notFound answers 404; title is the catalog key naming what is missing.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, a *admin, title string) {
+	h.message(w, r, http.StatusNotFound, a, title, "admin.not_found.detail", "", "")
 }
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request, a *admin) {
 	if r.URL.Path != "/admin" {
-		h.notFound(w, r, a, "Page")
+		h.notFound(w, r, a, "admin.not_found.page")
 		return
 	}
 	clients, err := h.store.ListClients(r.Context())
@@ -386,6 +395,6 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, a *admin) {
 		h.storeError(w, r, "list users", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, view.AdminHome(h.frame(a, "Overview", "home"),
+	h.render(w, r, http.StatusOK, view.AdminHome(h.frame(a, "admin.home.title", "home"),
 		view.AdminHomeData{Clients: len(clients), Users: len(users)}))
 }

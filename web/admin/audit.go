@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -97,15 +99,15 @@ func (h *Handler) entry(r *http.Request, a *admin, action, target string, before
 // auditCategories are the choices of the audit page's event filter, in
 // order; the first, "", shows everything.
 var auditCategories = []struct {
-	value, label string
+	value, label string   // label is a catalog key
 	actions      []string // AuditFilter.Actions: categories or actions
 }{
-	{"", "All events", nil},
-	{"signin", "Sign-ins", []string{storage.CategorySignIn}},
-	{"consent", "Consent", []string{storage.CategoryConsent}},
-	{"token", "Token reuse", []string{storage.CategoryToken}},
-	{"logout", "Logouts", []string{storage.CategoryLogout}},
-	{"admin", "Admin changes", storage.AdminCategories()},
+	{"", "admin.audit.cat.all", nil},
+	{"signin", "admin.audit.cat.signin", []string{storage.CategorySignIn}},
+	{"consent", "admin.audit.cat.consent", []string{storage.CategoryConsent}},
+	{"token", "admin.audit.cat.token", []string{storage.CategoryToken}},
+	{"logout", "admin.audit.cat.logout", []string{storage.CategoryLogout}},
+	{"admin", "admin.audit.cat.admin", storage.AdminCategories()},
 }
 
 // Limits on the audit page's query; longer values are refused.
@@ -117,7 +119,7 @@ const (
 // auditFilter reads the audit page's query into d (as typed, for the
 // form) and the store's filter. Values are untrusted: problems land in
 // d.Errors in words an administrator can act on.
-func auditFilter(q url.Values, d *view.AdminAuditList) storage.AuditFilter {
+func auditFilter(ctx context.Context, q url.Values, d *view.AdminAuditList) storage.AuditFilter {
 	var f storage.AuditFilter
 	d.Action = q.Get("action")
 	d.Actor = strings.TrimSpace(q.Get("actor"))
@@ -125,25 +127,25 @@ func auditFilter(q url.Values, d *view.AdminAuditList) storage.AuditFilter {
 	d.Since = strings.TrimSpace(q.Get("since"))
 	known := false
 	for _, c := range auditCategories {
-		d.Categories = append(d.Categories, view.AdminOption{Value: c.value, Label: c.label})
+		d.Categories = append(d.Categories, view.AdminOption{Value: c.value, Label: i18n.T(ctx, c.label)})
 		if c.value == d.Action {
 			known, f.Actions = true, c.actions
 		}
 	}
 	if !known {
-		d.Errors = append(d.Errors, "Choose the events to show from the list.")
+		d.Errors = append(d.Errors, i18n.T(ctx, "admin.audit.err.category"))
 		d.Action = ""
 	}
-	for _, v := range []struct{ name, value string }{{"Actor", d.Actor}, {"Target", d.Target}, {"Since", d.Since}} {
+	for _, v := range []struct{ name, value string }{{"admin.audit.actor", d.Actor}, {"admin.audit.target", d.Target}, {"admin.audit.since", d.Since}} {
 		if len(v.value) > maxFilterBytes || !utf8.ValidString(v.value) {
-			d.Errors = append(d.Errors, fmt.Sprintf("%s is too long: use at most %d characters.", v.name, maxFilterBytes))
+			d.Errors = append(d.Errors, i18n.T(ctx, "admin.audit.err.too_long", "Field", i18n.T(ctx, v.name), "Max", maxFilterBytes))
 		}
 	}
 	f.Actor, f.Target = d.Actor, d.Target
 	if d.Since != "" {
 		since, err := time.Parse(time.DateOnly, d.Since)
 		if err != nil {
-			d.Errors = append(d.Errors, "Since must be a date written as YYYY-MM-DD, for example 2026-03-01.")
+			d.Errors = append(d.Errors, i18n.T(ctx, "admin.audit.err.since"))
 		}
 		f.Since = since
 	}
@@ -160,9 +162,9 @@ func auditFilter(q url.Values, d *view.AdminAuditList) storage.AuditFilter {
 }
 
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a *admin) {
-	frame := h.frame(a, "Audit trail", "audit")
+	frame := h.frame(a, "admin.audit.title", "audit")
 	var d view.AdminAuditList
-	filter := auditFilter(r.URL.Query(), &d)
+	filter := auditFilter(r.Context(), r.URL.Query(), &d)
 	if len(d.Errors) > 0 {
 		h.render(w, r, http.StatusBadRequest, view.AdminAudit(frame, d))
 		return
@@ -194,7 +196,7 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a *admin) {
 		}
 	}
 	for _, e := range entries {
-		d.Rows = append(d.Rows, view.AdminAuditRow{Time: e.Time.UTC().Format(time.DateTime + " UTC"), Actor: e.Actor,
+		d.Rows = append(d.Rows, view.AdminAuditRow{Time: i18n.For(r.Context()).Time(e.Time), Actor: e.Actor,
 			Action: e.Action, Target: e.Target, Address: e.Address, Detail: e.Detail, Before: e.Before, After: e.After})
 	}
 	h.render(w, r, http.StatusOK, view.AdminAudit(frame, d))

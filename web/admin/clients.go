@@ -11,6 +11,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/clientpolicy"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -70,7 +71,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a *admin) 
 		if q != "" && !containsFold(c.ID, q) && !containsFold(c.Name, q) {
 			continue
 		}
-		rows = append(rows, view.AdminClientRow{ID: c.ID, Name: c.Name, Type: view.ClientTypeLabel(clientType(c)), Disabled: c.Disabled})
+		rows = append(rows, view.AdminClientRow{ID: c.ID, Name: c.Name, Type: clientType(c), Disabled: c.Disabled})
 	}
 	page := pageOf(r)
 	total := len(rows)
@@ -81,7 +82,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a *admin) 
 		qv.Set("q", q)
 	}
 	prev, next := pageLinks("/admin/clients", qv, page, total)
-	h.render(w, r, http.StatusOK, view.AdminClients(h.frame(a, "Clients", "clients"), view.AdminClientList{
+	h.render(w, r, http.StatusOK, view.AdminClients(h.frame(a, "admin.clients.title", "clients"), view.AdminClientList{
 		Query: q, Rows: rows[lo:hi], Page: page, PrevHref: prev, NextHref: next, Total: total,
 	}))
 }
@@ -93,7 +94,7 @@ func containsFold(s, sub string) bool {
 func (h *Handler) newClientForm(w http.ResponseWriter, r *http.Request, a *admin) {
 	f := view.AdminClientForm{New: true, Type: view.ClientTypeWeb, Scopes: clientpolicy.DefaultScopes,
 		CSRFToken: h.pages.CSRFToken(w, r)}
-	h.render(w, r, http.StatusOK, view.AdminClient(h.frame(a, "New client", "clients"), f))
+	h.render(w, r, http.StatusOK, view.AdminClient(h.frame(a, "admin.client.new_title", "clients"), f))
 }
 
 // formClient reads the editable fields of the client form into c and
@@ -234,7 +235,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type, f.Errors = true, t, errs
 		f.Scopes = r.PostForm.Get("scopes")
-		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "New client", "clients"), f))
+		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "admin.client.new_title", "clients"), f))
 		return
 	}
 	var secret string
@@ -250,7 +251,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type = true, t
 		f.Errors = map[string][]string{"id": {"client " + strconv.Quote(c.ID) + " already exists"}}
-		h.render(w, r, http.StatusConflict, view.AdminClient(h.frame(a, "New client", "clients"), f))
+		h.render(w, r, http.StatusConflict, view.AdminClient(h.frame(a, "admin.client.new_title", "clients"), f))
 		return
 	} else if err != nil {
 		h.storeError(w, r, "create client", err)
@@ -260,7 +261,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		http.Redirect(w, r, clientPath(c.ID)+"?created=1", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "Client created", "clients"), c.ID, secret))
+	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "admin.secret.created_title", "clients"), c.ID, secret))
 }
 
 func clientPath(id string) string { return "/admin/clients/" + url.PathEscape(id) }
@@ -269,7 +270,7 @@ func clientPath(id string) string { return "/admin/clients/" + url.PathEscape(id
 func (h *Handler) loadClient(w http.ResponseWriter, r *http.Request, a *admin) *storage.Client {
 	c, err := h.store.GetClient(r.Context(), r.PathValue("id"))
 	if errors.Is(err, storage.ErrNotFound) {
-		h.notFound(w, r, a, "Client")
+		h.notFound(w, r, a, "admin.not_found.client")
 		return nil
 	}
 	if err != nil {
@@ -279,8 +280,8 @@ func (h *Handler) loadClient(w http.ResponseWriter, r *http.Request, a *admin) *
 	if c.ID == ClientID && r.Method == http.MethodPost {
 		// Changing the console's own client could lock every administrator
 		// out; the CLI can still do it.
-		h.message(w, r, http.StatusBadRequest, a, "Not changeable here",
-			"This is the admin console's own client. Change it with the monban CLI.", clientPath(c.ID), "Back")
+		h.message(w, r, http.StatusBadRequest, a, "admin.msg.own_client.title",
+			"admin.msg.own_client.detail", clientPath(c.ID), "admin.back")
 		return nil
 	}
 	return c
@@ -294,11 +295,11 @@ func (h *Handler) showClient(w http.ResponseWriter, r *http.Request, a *admin) {
 	f := formOf(c, h.pages.CSRFToken(w, r))
 	switch {
 	case r.URL.Query().Has("created"):
-		f.Notice = "Client created."
+		f.Notice = i18n.T(r.Context(), "admin.notice.client_created")
 	case r.URL.Query().Has("saved"):
-		f.Notice = "Changes saved."
+		f.Notice = i18n.T(r.Context(), "admin.notice.saved")
 	}
-	h.render(w, r, http.StatusOK, view.AdminClient(h.frame(a, "Client "+c.ID, "clients"), f))
+	h.render(w, r, http.StatusOK, view.AdminClient(h.frame(a, "admin.client.title", "clients", "ID", c.ID), f))
 }
 
 // errAudit stands for a failed audit write in the store-error log line
@@ -354,10 +355,10 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		f := formOf(refused.client, h.pages.CSRFToken(w, r))
 		f.Errors = refused.errs
 		f.Scopes = r.PostForm.Get("scopes")
-		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "Client "+id, "clients"), f))
+		h.render(w, r, http.StatusUnprocessableEntity, view.AdminClient(h.frame(a, "admin.client.title", "clients", "ID", id), f))
 		return
 	case errors.Is(err, storage.ErrNotFound):
-		h.notFound(w, r, a, "Client")
+		h.notFound(w, r, a, "admin.not_found.client")
 		return
 	case err != nil:
 		h.storeError(w, r, "update client", err)
@@ -371,9 +372,9 @@ func (h *Handler) confirmDeleteClient(w http.ResponseWriter, r *http.Request, a 
 	if c == nil {
 		return
 	}
-	h.render(w, r, http.StatusOK, view.AdminConfirm(h.frame(a, "Delete client "+c.ID+"?", "clients"),
-		"Applications using this client can no longer sign anyone in. This cannot be undone.",
-		clientPath(c.ID)+"/delete", h.pages.CSRFToken(w, r), "Delete client"))
+	h.render(w, r, http.StatusOK, view.AdminConfirm(h.frame(a, "admin.client.delete_title", "clients", "ID", c.ID),
+		i18n.T(r.Context(), "admin.client.delete_detail"),
+		clientPath(c.ID)+"/delete", h.pages.CSRFToken(w, r), i18n.T(r.Context(), "admin.client.delete")))
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -384,7 +385,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin)
 	id := before.ID
 	if err := h.change(r, a, "client.delete", "client:"+id, clientSnapshot(before), nil,
 		func(tx storage.Store) error { return tx.DeleteClient(r.Context(), id) }); errors.Is(err, storage.ErrNotFound) {
-		h.notFound(w, r, a, "Client")
+		h.notFound(w, r, a, "admin.not_found.client")
 		return
 	} else if err != nil {
 		h.storeError(w, r, "delete client", err)
@@ -421,14 +422,14 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, a *admin)
 	})
 	switch {
 	case errors.Is(err, errPublicClient):
-		h.message(w, r, http.StatusBadRequest, a, "No secret", "This client is public: it has no secret to rotate.", clientPath(id), "Back")
+		h.message(w, r, http.StatusBadRequest, a, "admin.msg.no_secret.title", "admin.msg.no_secret.detail", clientPath(id), "admin.back")
 		return
 	case errors.Is(err, storage.ErrNotFound):
-		h.notFound(w, r, a, "Client")
+		h.notFound(w, r, a, "admin.not_found.client")
 		return
 	case err != nil:
 		h.storeError(w, r, "rotate secret", err)
 		return
 	}
-	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "New secret", "clients"), id, secret))
+	h.render(w, r, http.StatusOK, view.AdminClientSecret(h.frame(a, "admin.secret.new_title", "clients"), id, secret))
 }

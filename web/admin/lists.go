@@ -1,28 +1,38 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
-// stamp formats a time for the lists.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+// stamp formats a time for the lists, in the page's language and zone.
+func stamp(ctx context.Context, t time.Time) string {
+	return i18n.For(ctx).Time(t)
 }
 
-func yesNo(b bool) string {
+func yesNo(ctx context.Context, b bool) string {
 	if b {
-		return "yes"
+		return i18n.T(ctx, "admin.yes")
 	}
-	return "no"
+	return i18n.T(ctx, "admin.no")
+}
+
+// tr translates catalog keys.
+func tr(ctx context.Context, keys ...string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if k != "" {
+			out[i] = i18n.T(ctx, k)
+		}
+	}
+	return out
 }
 
 func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -32,7 +42,9 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	}
 	now := h.now()
-	t := view.AdminTable{Heads: []string{"User", "Signed in", "Last seen", "Expires", ""}, Empty: "No live sessions.",
+	ctx := r.Context()
+	t := view.AdminTable{Heads: tr(ctx, "admin.sessions.user", "admin.sessions.signed_in", "admin.sessions.last_seen", "admin.sessions.expires", ""),
+		Empty:     i18n.T(ctx, "admin.sessions.none"),
 		CSRFToken: h.pages.CSRFToken(w, r)}
 	for _, u := range users {
 		ss, err := h.store.ListUserSessions(r.Context(), u.ID)
@@ -46,12 +58,12 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, a *admin)
 			}
 			t.Rows = append(t.Rows, []view.AdminCell{
 				{Text: u.Username, Href: "/admin/users/" + url.PathEscape(u.ID)},
-				{Text: stamp(s.AuthTime)}, {Text: stamp(s.LastSeenAt)}, {Text: stamp(s.ExpiresAt)},
-				{Text: "End session", Post: "/admin/sessions/" + url.PathEscape(s.ID) + "/end"},
+				{Text: stamp(ctx, s.AuthTime)}, {Text: stamp(ctx, s.LastSeenAt)}, {Text: stamp(ctx, s.ExpiresAt)},
+				{Text: i18n.T(ctx, "admin.sessions.end"), Post: "/admin/sessions/" + url.PathEscape(s.ID) + "/end"},
 			})
 		}
 	}
-	h.render(w, r, http.StatusOK, view.AdminList(h.frame(a, "Sessions", "sessions"), "", "", t))
+	h.render(w, r, http.StatusOK, view.AdminList(h.frame(a, "admin.sessions.title", "sessions"), "", "", t))
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -60,14 +72,16 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a *admin) {
 		h.storeError(w, r, "list keys", err)
 		return
 	}
-	t := view.AdminTable{Heads: []string{"Key ID", "Algorithm", "State", "Created", "Activated", "Retired"}, Empty: "No signing keys yet."}
+	ctx := r.Context()
+	t := view.AdminTable{Heads: tr(ctx, "admin.keys.id", "admin.keys.alg", "admin.keys.state", "admin.keys.created", "admin.keys.activated", "admin.keys.retired"),
+		Empty: i18n.T(ctx, "admin.keys.none")}
 	for _, k := range keys {
 		t.Rows = append(t.Rows, []view.AdminCell{
 			{Text: k.ID, Code: true}, {Text: k.Algorithm}, {Text: k.State},
-			{Text: stamp(k.CreatedAt)}, {Text: stamp(k.ActivatedAt)}, {Text: stamp(k.RetiredAt)},
+			{Text: stamp(ctx, k.CreatedAt)}, {Text: stamp(ctx, k.ActivatedAt)}, {Text: stamp(ctx, k.RetiredAt)},
 		})
 	}
-	h.render(w, r, http.StatusOK, view.AdminList(h.frame(a, "Signing keys", "keys"), "", "", t))
+	h.render(w, r, http.StatusOK, view.AdminList(h.frame(a, "admin.keys.title", "keys"), "", "", t))
 }
 
 // reasonAdminEnded is logged when an administrator ends a session.
@@ -76,7 +90,7 @@ const reasonAdminEnded = "forced_logout"
 func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, a *admin) {
 	s, err := h.store.GetSession(r.Context(), r.PathValue("id"))
 	if errors.Is(err, storage.ErrNotFound) {
-		h.notFound(w, r, a, "Session")
+		h.notFound(w, r, a, "admin.not_found.session")
 		return
 	}
 	if err != nil {

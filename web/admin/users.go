@@ -9,6 +9,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/userpolicy"
+	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -27,27 +28,29 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a *admin) {
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	t := view.AdminTable{Heads: []string{"Username", "Name", "Email", "Admin", "Disabled"}, Empty: "No users found."}
+	ctx := r.Context()
+	t := view.AdminTable{Heads: tr(ctx, "admin.user.username", "admin.user.name", "admin.user.email", "admin.users.admin", "admin.users.disabled"),
+		Empty: i18n.T(ctx, "admin.users.none")}
 	for _, u := range users {
 		if q != "" && !containsFold(u.Username, q) && !containsFold(u.Name, q) && !containsFold(u.Email, q) {
 			continue
 		}
 		t.Rows = append(t.Rows, []view.AdminCell{
 			{Text: u.Username, Href: userPath(u.ID)},
-			{Text: u.Name}, {Text: u.Email}, {Text: yesNo(u.Admin)}, {Text: yesNo(u.Disabled)},
+			{Text: u.Name}, {Text: u.Email}, {Text: yesNo(ctx, u.Admin)}, {Text: yesNo(ctx, u.Disabled)},
 		})
 	}
 	page := pageOf(r)
 	total := len(t.Rows)
 	lo := min((page-1)*pageSize, total)
 	t.Rows = t.Rows[lo:min(lo+pageSize, total)]
-	h.render(w, r, http.StatusOK, view.AdminUserList(h.frame(a, "Users", "users"), q, t))
+	h.render(w, r, http.StatusOK, view.AdminUserList(h.frame(a, "admin.users.title", "users"), q, t))
 }
 
 func userPath(id string) string { return "/admin/users/" + url.PathEscape(id) }
 
 func (h *Handler) newUserForm(w http.ResponseWriter, r *http.Request, a *admin) {
-	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "New user", "users"),
+	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "admin.user.new_title", "users"),
 		view.AdminUserForm{New: true, CSRFToken: h.pages.CSRFToken(w, r)}))
 }
 
@@ -84,14 +87,14 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 		}
 	}
 	form.CSRFToken, form.Errors = h.pages.CSRFToken(w, r), errs
-	h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "New user", "users"), form))
+	h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "admin.user.new_title", "users"), form))
 }
 
 // loadUser returns the user named in the path, or writes 404.
 func (h *Handler) loadUser(w http.ResponseWriter, r *http.Request, a *admin) *storage.User {
 	u, err := h.store.GetUser(r.Context(), r.PathValue("id"))
 	if errors.Is(err, storage.ErrNotFound) {
-		h.notFound(w, r, a, "User")
+		h.notFound(w, r, a, "admin.not_found.user")
 		return nil
 	}
 	if err != nil {
@@ -108,7 +111,7 @@ func (h *Handler) userForm(w http.ResponseWriter, r *http.Request, a *admin, u *
 		return view.AdminUserForm{}, false
 	}
 	return view.AdminUserForm{CSRFToken: h.pages.CSRFToken(w, r), ID: u.ID, Username: u.Username, Name: u.Name,
-		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(u.CreatedAt),
+		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(r.Context(), u.CreatedAt),
 		Self: u.ID == a.user.ID}, true
 }
 
@@ -123,11 +126,11 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
 	}
 	switch {
 	case r.URL.Query().Has("created"):
-		f.Notice = "User created."
+		f.Notice = i18n.T(r.Context(), "admin.notice.user_created")
 	case r.URL.Query().Has("saved"):
-		f.Notice = "Changes saved."
+		f.Notice = i18n.T(r.Context(), "admin.notice.saved")
 	}
-	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
+	h.render(w, r, http.StatusOK, view.AdminUser(h.frame(a, "admin.user.title", "users", "Name", u.Username), f))
 }
 
 // userFormErrors files userpolicy's problems under the user form's
@@ -153,8 +156,8 @@ func userFormErrors(fe storage.FieldErrors) map[string][]string {
 func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, action, signOut string, change func(*storage.User)) {
 	id := r.PathValue("id")
 	if action != "user.password" && len(userpolicy.CheckAccessChange(a.user.ID, id)) > 0 {
-		h.message(w, r, http.StatusBadRequest, a, "Not on your own account",
-			"Ask another administrator to change your own access.", userPath(id), "Back")
+		h.message(w, r, http.StatusBadRequest, a, "admin.msg.own_account.title",
+			"admin.msg.own_account.detail", userPath(id), "admin.back")
 		return
 	}
 	if signOut != "" && h.sessions == nil {
@@ -176,7 +179,7 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 		return userSnapshot(&before), userSnapshot(after), nil
 	})
 	if errors.Is(err, storage.ErrNotFound) {
-		h.notFound(w, r, a, "User")
+		h.notFound(w, r, a, "admin.not_found.user")
 		return
 	} else if err != nil {
 		h.storeError(w, r, "update user", err)
@@ -207,7 +210,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) 
 			return
 		}
 		f.Errors = userFormErrors(fe)
-		h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "User "+u.Username, "users"), f))
+		h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "admin.user.title", "users", "Name", u.Username), f))
 		return
 	}
 	if h.hasher == nil {

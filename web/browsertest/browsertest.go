@@ -84,3 +84,42 @@ func Screenshot(t testing.TB, ctx context.Context, dir, name string) {
 	}
 	t.Logf("screenshot: %s", file)
 }
+
+// LayoutProblems is JavaScript that lists what does not fit on the page:
+// horizontal scrolling, elements that leave the viewport, and text wider
+// or taller than its box (a clipped button label, a heading running out
+// of the card). Scrollable boxes and hidden elements are left alone.
+const LayoutProblems = `(() => {
+  const out = [], vw = document.documentElement.clientWidth;
+  const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") +
+    " «" + (el.innerText || el.value || "").trim().slice(0, 40) + "»";
+  if (document.documentElement.scrollWidth > vw) {
+    out.push("the page scrolls sideways: " + document.documentElement.scrollWidth + " > " + vw);
+  }
+  for (const el of document.querySelectorAll("body *")) {
+    const cs = getComputedStyle(el);
+    if (cs.display === "none" || cs.visibility === "hidden" || el.closest(".visually-hidden")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > vw + 1 || r.left < -1) out.push(name(el) + " leaves the viewport (" + Math.round(r.left) + ".." + Math.round(r.right) + ")");
+    if (["INPUT", "TEXTAREA", "SELECT", "IMG", "svg"].includes(el.tagName)) continue;
+    const scrolls = v => v === "auto" || v === "scroll";
+    if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 && !scrolls(cs.overflowX)) out.push(name(el) + " clips or spills its text sideways");
+    if (el.scrollHeight > el.clientHeight + 1 && el.clientHeight > 0 && cs.overflowY === "hidden") out.push(name(el) + " clips its text");
+  }
+  return out.join("\n");
+})()`
+
+// CheckLayout fails t when the page in the tab does not fit (see
+// LayoutProblems).
+func CheckLayout(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[string](LayoutProblems))
+	if err != nil {
+		t.Fatalf("%s: layout check: %v", what, err)
+	}
+	if problems != "" {
+		t.Errorf("%s does not fit:\n%s", what, problems)
+	}
+}
