@@ -36,7 +36,8 @@ func TestFailureLevel(t *testing.T) {
 
 // TestMalformedRequestShowsNoGoError: an authorization or sign-out
 // request whose parameters cannot be read is refused on the error page
-// with a message of ours, never the parser's error text.
+// with a message of ours (the catalog key the test browser prints), never
+// the parser's error text.
 func TestMalformedRequestShowsNoGoError(t *testing.T) {
 	p, _, _ := memoryProvider(t)
 	mux := http.NewServeMux()
@@ -47,11 +48,11 @@ func TestMalformedRequestShowsNoGoError(t *testing.T) {
 			name, method, query string
 			want                string
 		}{
-			{"bad-escape", http.MethodGet, "client_id=%zz&redirect_uri=x", "could not be read"},
-			{"lone-percent", http.MethodGet, "%zz", "could not be read"},
-			{"semicolon", http.MethodGet, "client_id=a;redirect_uri=b", "could not be read"},
-			{"too-large", http.MethodGet, "state=" + strings.Repeat("a", maxQueryBytes), "too large"},
-			{"wrong-method", http.MethodPut, "client_id=a", "Only GET and POST"},
+			{"bad-escape", http.MethodGet, "client_id=%zz&redirect_uri=x", "_unreadable.detail"},
+			{"lone-percent", http.MethodGet, "%zz", "_unreadable.detail"},
+			{"semicolon", http.MethodGet, "client_id=a;redirect_uri=b", "_unreadable.detail"},
+			{"too-large", http.MethodGet, "state=" + strings.Repeat("a", maxQueryBytes), "_too_large.detail"},
+			{"wrong-method", http.MethodPut, "client_id=a", "_method.detail"},
 		} {
 			t.Run(path+"/"+tc.name, func(t *testing.T) {
 				w := httptest.NewRecorder()

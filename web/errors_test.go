@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,7 +41,7 @@ func TestFail(t *testing.T) {
 			r = r.WithContext(WithRequestID(r.Context(), "ref-123"))
 			e.h.Fail(w, r, tc.err)
 			body := w.Body.String()
-			if w.Code != tc.wantStatus || !strings.Contains(body, tc.wantText) || !strings.Contains(body, "ref-123") {
+			if w.Code != tc.wantStatus || !strings.Contains(body, html.EscapeString(en(tc.wantText))) || !strings.Contains(body, "ref-123") {
 				t.Fatalf("%d, want %d with %q and the reference:\n%s", w.Code, tc.wantStatus, tc.wantText, body)
 			}
 			if strings.Contains(body, "pq:") || strings.Contains(body, "secret detail") {

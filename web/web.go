@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/i18n"
+	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/static"
 	"github.com/monban-idp/monban/web/view"
 )
