@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
@@ -85,11 +86,11 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	keys := NewKeys(store, RandomKeyEncryptionKeys(), clock)
-	if err := keys.Ensure(ctx, jose.RS256); err != nil {
+	k := keys.New(store, keys.RandomKeyEncryptionKeys(), clock)
+	if err := k.Ensure(ctx, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWorker(WorkerConfig{Issuer: "https://id.example", Store: store, Keys: keys,
+	w, err := NewWorker(WorkerConfig{Issuer: "https://id.example", Store: store, Keys: k,
 		Logout: NewLogout(LogoutConfig{Store: store, Now: clock}), Now: clock})
 	if err != nil {
 		t.Fatal(err)

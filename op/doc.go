@@ -25,7 +25,7 @@
 // bytes are computed once.
 //
 // The browser side (login, consent and sign-out confirmation pages,
-// cookies) lives in package web; cmd hands this package a Browser that
+// cookies) lives in package web; the app hands this package a Browser that
 // reads the SSO session and renders pages.
 //
 // Taking access away: Logout is the one place that ends sessions (logout,
@@ -34,8 +34,15 @@
 // the store's outbox; activeAccessToken is the one liveness check of
 // access tokens (UserInfo, introspection).
 //
-// Keys (keys.go, rotation.go) holds the signing keys: stored encrypted with
-// AES-256-GCM under the configured secrets, parsed once, served as a
-// precomputed JWKS, and rotated next → current → retired on a schedule that
-// publishes every key well before it signs.
+// Signing keys are not this package's: package op/keys stores them
+// encrypted with AES-256-GCM under the configured secrets, parses them once,
+// precomputes the JWKS, rotates them next → current → retired, and signs
+// and verifies compact JWS. This package serves its JWKS and discovery
+// values, signs ID, access and logout tokens with it (keys.Keys.Sign) and
+// verifies incoming JWTs (keys.Keys.Verify); keys_check.go checks at New
+// that the keys can sign what the configuration asks for.
+//
+// The app package (cmd/internal/app) assembles this provider with the web
+// pages and runs its Worker beside the key rotation and the janitor
+// (cmd/internal/janitor) under one job runner.
 package op

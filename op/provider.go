@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -42,7 +43,7 @@ type Browser interface {
 type Config struct {
 	Issuer  string // absolute URL without path, e.g. https://id.example.com
 	Store   storage.Store
-	Keys    *Keys
+	Keys    *keys.Keys
 	Browser Browser
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -121,7 +122,7 @@ type Provider struct {
 	cfg       Config
 	issuer    string
 	store     storage.Store
-	keys      *Keys
+	keys      *keys.Keys
 	browser   Browser
 	now       func() time.Time
 	log       *slog.Logger

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -28,7 +29,7 @@ const (
 type WorkerConfig struct {
 	Issuer string
 	Store  storage.Store
-	Keys   *Keys
+	Keys   *keys.Keys
 	Logout *Logout
 	Now    func() time.Time // nil: time.Now
 	Logger *slog.Logger     // nil: slog.Default()
@@ -67,7 +68,7 @@ type WorkerConfig struct {
 type Worker struct {
 	issuer      string
 	store       storage.Store
-	keys        *Keys
+	keys        *keys.Keys
 	logout      *Logout
 	now         func() time.Time
 	log         *slog.Logger

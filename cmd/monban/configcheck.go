@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func (l configList) MarshalJSON() ([]byte, error) {
 // configEntries lists the effective configuration from Config.LogValue,
 // which already redacts the database password and reduces the secrets to
 // their number: config check can never print more than the logs do.
-func configEntries(cfg *Config) configList {
+func configEntries(cfg *app.Config) configList {
 	var l configList
 	for _, a := range cfg.LogValue().Group() {
 		e := configEntry{key: a.Key}

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 var secretRE = regexp.MustCompile(`id="client_secret" name="client_secret" value="([^"]+)"`)
@@ -16,7 +14,7 @@ var secretRE = regexp.MustCompile(`id="client_secret" name="client_secret" value
 // a web application with the console's form, reads its secret once, and
 // that client then completes an authorization-code flow.
 func TestAdminConsoleRegistersClient(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	root.Admin = true
 	if err := p.Store.UpdateUser(t.Context(), root); err != nil {
@@ -66,7 +64,7 @@ func TestAdminConsoleRegistersClient(t *testing.T) {
 // TestAdminConsoleRejectsBadRedirect: the console refuses what the CLI
 // refuses, and says so next to the field.
 func TestAdminConsoleRejectsBadRedirect(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	root.Admin = true
 	if err := p.Store.UpdateUser(t.Context(), root); err != nil {
