@@ -27,7 +27,7 @@ const readyTimeout = 2 * time.Second
 //   - /metrics: Prometheus text exposition (see metrics).
 type management struct {
 	store storage.Store
-	// keysReady reports whether the signing keys are loaded (op.Keys.Ready).
+	// keysReady reports whether the signing keys are loaded (keys.Keys.Ready).
 	keysReady func() bool
 	// pending returns the number of migrations not applied yet; nil when
 	// there is no schema (--dev, the memory store).
