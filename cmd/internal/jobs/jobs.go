@@ -26,7 +26,7 @@ type Runner struct {
 	cancel  context.CancelFunc // set by Start
 	stopped bool
 	wg      sync.WaitGroup
-	running atomic.Int32 // jobs started and not returned yet
+	running atomic.Int32  // jobs started and not returned yet
 	done    chan struct{} // closed by the first Stop
 }
 
