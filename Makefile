@@ -36,10 +36,14 @@ fuzz:
 	  $(GO) test -run "^$$name\$$" -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-## checklist: list the security checklist ids the tests cover (see SECURITY.md)
+## checklist: list the security checklist ids the tests cover (see SECURITY.md):
+## the TestChecklist… subtests with their results, then the tables that map
+## ids to feature tests (checklist_map_test.go, op/keys/checklist_test.go)
 checklist:
 	@$(GO) test -count=1 -run Checklist -v ./... 2>&1 | grep -E '^\s*--- (PASS|SKIP|FAIL): TestChecklist' | \
 	  sed -E 's/^\s*--- ([A-Z]+): ([^ ]+).*/\1 \2/'
+	@$(GO) test -count=1 -run '^TestChecklistMap$$' -v ./... 2>&1 | grep -E 'checklist-map: ' | \
+	  sed -E 's/.*checklist-map: ([^ ]+) (.*)/MAPPED \1 → \2/'
 
 ## test-short: the same without the race detector, for a quick loop
 test-short:

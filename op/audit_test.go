@@ -54,8 +54,8 @@ func memoryProvider(t *testing.T) (*Provider, *memory.Store, time.Time) {
 	t.Helper()
 	clock := newKeyClock()
 	store := memory.New()
-	keys := ensuredKeys(t, store, RandomKeyEncryptionKeys(), clock, jose.RS256, jose.ES256)
-	p, err := New(Config{Issuer: checklistIssuer, Store: store, Keys: keys, Browser: stubBrowser{}, Sessions: stubSessions{store}, Now: clock.Now,
+	k := ensuredKeys(t, store, clock.Now, jose.RS256, jose.ES256)
+	p, err := New(Config{Issuer: checklistIssuer, Store: store, Keys: k, Browser: stubBrowser{}, Sessions: stubSessions{store}, Now: clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -73,21 +73,21 @@ func FuzzAuthorizeRequest(f *testing.F) {
 func FuzzVerifyJWT(f *testing.F) {
 	fx := newJWTFixture(f)
 	valid := fx.idToken(f)
-	genuine, err := fx.p.keys.verify(valid, typIDToken)
+	genuine, err := fx.p.keys.Verify(valid, typIDToken)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(valid)
 	f.Add(strings.Replace(valid, ".", "..", 1))
 	f.Fuzz(func(t *testing.T, token string) {
-		payload, err := fx.p.keys.verify(token, typIDToken)
+		payload, err := fx.p.keys.Verify(token, typIDToken)
 		if err == nil && !bytes.Equal(payload, genuine) {
 			t.Fatalf("accepted a token the provider did not sign: %q", token)
 		}
 		if h, err := fx.p.parseIDTokenHint(token); err == nil && (h.Subject != "alice" || !bytes.Equal(payload, genuine)) {
 			t.Fatalf("parseIDTokenHint accepted %q as %+v", token, h)
 		}
-		if _, err := fx.p.keys.verify(token, typAccessToken); err == nil {
+		if _, err := fx.p.keys.Verify(token, typAccessToken); err == nil {
 			t.Fatalf("an ID token passed as an access token: %q", token)
 		}
 	})

@@ -55,7 +55,7 @@ func (w *Worker) logoutToken(c *storage.Client, d *storage.LogoutDelivery, now t
 	if a := jose.SignatureAlgorithm(c.IDTokenSigningAlg); a != "" && slices.Contains(w.keys.Algorithms(), string(a)) {
 		alg = a
 	}
-	return w.keys.sign(alg, typLogoutToken, logoutTokenClaims{
+	return w.keys.Sign(alg, typLogoutToken, logoutTokenClaims{
 		Issuer: w.issuer, Audience: []string{c.ID}, IssuedAt: now.Unix(), Expiry: now.Add(logoutTokenTTL).Unix(),
 		JTI: storage.NewID(), Subject: d.Subject, SID: d.SessionID,
 		Events: map[string]struct{}{EventBackChannelLogout: {}},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
@@ -99,11 +100,11 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	keys := NewKeys(store, RandomKeyEncryptionKeys(), clock)
-	if err := keys.Ensure(ctx, jose.RS256); err != nil {
+	k := keys.New(store, keys.RandomKeyEncryptionKeys(), clock)
+	if err := k.Ensure(ctx, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWorker(WorkerConfig{Issuer: "https://id.example", Store: store, Keys: keys,
+	w, err := NewWorker(WorkerConfig{Issuer: "https://id.example", Store: store, Keys: k,
 		Sessions: noSweep{}, Now: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
 		ClientID: c.ID, Scope: scopeString(scopes), GrantType: grantClientCredentials,
 	}
-	token, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)
+	token, err := p.keys.Sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
 		return nil, p.serverError(ctx, err)
 	}

@@ -44,7 +44,7 @@ func TestActiveClientToken(t *testing.T) {
 			Expiry: now.Add(5 * time.Minute).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
 			ClientID: "machine", Scope: "api", GrantType: grantClientCredentials}
 		edit(&at)
-		tok, err := f.p.keys.sign(jose.RS256, typAccessToken, at)
+		tok, err := f.p.keys.Sign(jose.RS256, typAccessToken, at)
 		if err != nil {
 			t.Fatal(err)
 		}

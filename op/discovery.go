@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/monban-idp/monban/op/keys"
 )
 
 // discoveryMaxAge is how long clients may cache the discovery document.
-// The JWKS has its own, JWKSMaxAge, which the key pre-publication lead
-// exceeds (see RotationPolicy).
+// The JWKS has its own, keys.JWKSMaxAge, which the key pre-publication lead
+// exceeds (see keys.RotationPolicy).
 const discoveryMaxAge = 5 * time.Minute
 
 // discoveryDocument builds the provider metadata once (OIDC Discovery §3,
@@ -73,7 +75,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 // change.
 func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	body, etag := p.keys.JWKS()
-	writeCacheable(w, r, body, etag, "application/jwk-set+json", JWKSMaxAge)
+	writeCacheable(w, r, body, etag, "application/jwk-set+json", keys.JWKSMaxAge)
 }
 
 // writeCacheable serves public metadata: cacheable for maxAge, and readable

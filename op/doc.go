@@ -26,7 +26,7 @@
 //
 // The SSO session (cookie, lookup, renewal, ending, sweeping) and the
 // sign-in flow belong to package web/session, the pages to package web;
-// this package imports neither. cmd hands it a Sessions (the session
+// this package imports neither. the app (cmd/internal/app) hands it a Sessions (the session
 // owner: Current, Live, Clear, EndSession) and a Browser (Fail,
 // SignInURL, ConsentURL, ConfirmLogout). The protocol decisions about the
 // session stay here: reuse or not for prompt, max_age and id_token_hint,
@@ -45,8 +45,15 @@
 // from the store's outbox; activeAccessToken is the one liveness check of
 // access tokens (UserInfo, introspection).
 //
-// Keys (keys.go, rotation.go) holds the signing keys: stored encrypted with
-// AES-256-GCM under the configured secrets, parsed once, served as a
-// precomputed JWKS, and rotated next → current → retired on a schedule that
-// publishes every key well before it signs.
+// Signing keys are not this package's: package op/keys stores them
+// encrypted with AES-256-GCM under the configured secrets, parses them once,
+// precomputes the JWKS, rotates them next → current → retired, and signs
+// and verifies compact JWS. This package serves its JWKS and discovery
+// values, signs ID, access and logout tokens with it (keys.Keys.Sign) and
+// verifies incoming JWTs (keys.Keys.Verify); keys_check.go checks at New
+// that the keys can sign what the configuration asks for.
+//
+// The app package (cmd/internal/app) assembles this provider with the web
+// pages and runs its Worker beside the key rotation and the janitor
+// (cmd/internal/janitor) under one job runner.
 package op

@@ -35,7 +35,7 @@ var errTokenInactive = errors.New("access token inactive")
 // error is a store failure.
 func (p *Provider) activeAccessToken(ctx context.Context, token string) (*accessTokenClaims, *storage.User, error) {
 	now := p.now()
-	key, version := keyOf(token), p.keys.version()
+	key, version := keyOf(token), p.keys.Version()
 	at, err := p.parseAccessTokenKey(token, key, version, now)
 	if err != nil {
 		return nil, nil, errTokenInactive

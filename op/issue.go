@@ -85,7 +85,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	if g.offline && fid != "" {
 		at.SID = ""
 	}
-	accessToken, err := p.keys.sign(p.cfg.AccessTokenAlg, typAccessToken, at)
+	accessToken, err := p.keys.Sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
 		return nil, p.serverError(ctx, err)
 	}
@@ -139,5 +139,5 @@ func (p *Provider) idToken(c *storage.Client, u *storage.User, g grant, accessTo
 		Nonce: g.nonce, AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
 		userClaims: claimsFor(u, g.scopes),
 	}
-	return p.keys.sign(alg, typIDToken, claims)
+	return p.keys.Sign(alg, typIDToken, claims)
 }

@@ -1,15 +1,14 @@
 package op
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/monban-idp/monban/op/keys"
 )
 
 // JWS `typ` header values.
@@ -17,86 +16,6 @@ const (
 	typIDToken     = "JWT"
 	typAccessToken = "at+jwt" // RFC 9068 §2.1
 )
-
-// maxJWTSize bounds what we parse: larger inputs are rejected before any
-// base64 or JSON work (RFC 8725 §3; CVE-2025-30204 class of DoS).
-const maxJWTSize = 8 << 10
-
-// sign serializes claims and signs them with the current key for alg.
-func (k *Keys) sign(alg jose.SignatureAlgorithm, typ string, claims any) (string, error) {
-	key, err := k.signer(alg)
-	if err != nil {
-		return "", err
-	}
-	s, err := key.signer(typ)
-	if err != nil {
-		return "", err
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
-}
-
-// errInvalidJWT is returned for every JWT we do not accept; callers never
-// show its details to clients.
-var errInvalidJWT = errors.New("invalid token")
-
-// verify checks a compact JWS against our published keys and returns its
-// payload. Only algorithms we sign with are accepted, and the key is chosen
-// by `kid` among our own keys: the header's `alg` must match the key's
-// (RFC 8725 §2.1, §3.1). jku/x5u/jwk headers are never followed.
-func (k *Keys) verify(token, wantTyp string) ([]byte, error) {
-	if len(token) > maxJWTSize || strings.Count(token, ".") != 2 {
-		return nil, errInvalidJWT
-	}
-	if !plainHeader(token[:strings.IndexByte(token, '.')]) {
-		return nil, errInvalidJWT
-	}
-	jws, err := jose.ParseSigned(token, SupportedAlgorithms)
-	if err != nil || len(jws.Signatures) != 1 {
-		return nil, errInvalidJWT
-	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, wantTyp) {
-		return nil, errInvalidJWT
-	}
-	key, ok := k.publicKey(h.KeyID)
-	if !ok || key.Algorithm != h.Algorithm {
-		return nil, errInvalidJWT
-	}
-	payload, err := jws.Verify(key.Key)
-	if err != nil {
-		return nil, errInvalidJWT
-	}
-	return payload, nil
-}
-
-// plainHeader reports whether a JOSE header carries none of the
-// key-selection or extension members we refuse: keys are only ever our own
-// (RFC 8725 §3.10), and we understand no critical extensions (RFC 7515
-// §4.1.11).
-func plainHeader(b64 string) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil {
-		return false
-	}
-	var h map[string]json.RawMessage
-	if json.Unmarshal(raw, &h) != nil {
-		return false
-	}
-	for _, k := range []string{"jku", "x5u", "jwk", "x5c", "crit", "zip", "enc"} {
-		if _, ok := h[k]; ok {
-			return false
-		}
-	}
-	return true
-}
 
 // idTokenClaims are the claims of an ID token (OIDC Core §2) plus the
 // profile and email claims released by scope (§5.4).
@@ -147,7 +66,7 @@ func atHash(accessToken string, alg jose.SignatureAlgorithm) (string, error) {
 // A token verified before with the same key set comes from p.verified
 // without a second signature check; exp and iat are checked every time.
 func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenClaims, error) {
-	return p.parseAccessTokenKey(token, keyOf(token), p.keys.version(), now)
+	return p.parseAccessTokenKey(token, keyOf(token), p.keys.Version(), now)
 }
 
 // parseAccessTokenKey is parseAccessToken with the token's cache key and
@@ -155,7 +74,7 @@ func (p *Provider) parseAccessToken(token string, now time.Time) (*accessTokenCl
 func (p *Provider) parseAccessTokenKey(token string, key tokenKey, version string, now time.Time) (*accessTokenClaims, error) {
 	c, cached := p.verified.get(key, version, now)
 	if !cached {
-		payload, err := p.keys.verify(token, typAccessToken)
+		payload, err := p.keys.Verify(token, typAccessToken)
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +126,7 @@ func (h *idTokenHint) UnmarshalJSON(b []byte) error {
 // parseIDTokenHint verifies an ID token we issued. Expired hints are
 // accepted, as OIDC Core §3.1.2.1 and RP-Initiated Logout §2 allow.
 func (p *Provider) parseIDTokenHint(token string) (*idTokenHint, error) {
-	payload, err := p.keys.verify(token, typIDToken)
+	payload, err := p.keys.Verify(token, typIDToken)
 	if err != nil {
 		return nil, err
 	}
@@ -217,3 +136,7 @@ func (p *Provider) parseIDTokenHint(token string) (*idTokenHint, error) {
 	}
 	return &h, nil
 }
+
+// errInvalidJWT is keys.ErrInvalidJWT: every JWT the provider does not
+// accept; its details never reach a client.
+var errInvalidJWT = keys.ErrInvalidJWT

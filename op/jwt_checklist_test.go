@@ -1,7 +1,11 @@
 package op
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -16,37 +20,69 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/monban-idp/monban/op/keys"
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
 
 const checklistIssuer = "https://id.test"
 
 // jwtFixture is a provider's keys with one RS256 key, enough to verify
-// tokens without HTTP.
+// tokens without HTTP. The fixture made the private key itself, so it can
+// forge headers with it.
 type jwtFixture struct {
 	p   *Provider
 	kid string
-	key *signingKey
+	key *rsa.PrivateKey
 }
+
+// fixtureSecret is the key-encryption secret of the fixture's keys.
+const fixtureSecret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 func newJWTFixture(t testing.TB) *jwtFixture {
 	t.Helper()
 	now := func() time.Time { return time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC) }
-	keys := NewKeys(memory.New(), RandomKeyEncryptionKeys(), now)
-	if err := keys.Ensure(t.Context(), jose.RS256); err != nil {
-		t.Fatalf("Ensure: %v", err)
-	}
-	sk, err := keys.signer(jose.RS256)
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &jwtFixture{p: &Provider{keys: keys, issuer: checklistIssuer, now: now}, kid: sk.id, key: sk}
+	const kid = "fixture-rs256"
+	store := memory.New()
+	if err := store.CreateSigningKey(t.Context(), &storage.SigningKey{ID: kid, Algorithm: string(jose.RS256),
+		State: storage.KeyCurrent, EncryptedKey: sealKey(t, kid, priv), CreatedAt: now(), ActivatedAt: now()}); err != nil {
+		t.Fatal(err)
+	}
+	kek, err := keys.ParseKeyEncryptionKeys([]string{fixtureSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keys.New(store, kek, now)
+	if err := k.Ensure(t.Context(), jose.RS256); err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	return &jwtFixture{p: &Provider{keys: k, issuer: checklistIssuer, now: now}, kid: kid, key: priv}
+}
+
+// sealKey encrypts priv as keys.KeyEncryptionKeys stores a signing key
+// (PKCS #8 under AES-256-GCM, nonce first, the key ID as additional data).
+func sealKey(t testing.TB, kid string, priv *rsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(fixtureSecret)
+	block, _ := aes.NewCipher(raw)
+	aead, _ := cipher.NewGCM(block)
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, der, []byte(kid))
 }
 
 // idToken returns a genuine ID token for alice.
 func (f *jwtFixture) idToken(t testing.TB) string {
 	t.Helper()
-	tok, err := f.p.keys.sign(jose.RS256, typIDToken, map[string]any{"iss": checklistIssuer, "sub": "alice", "aud": "web1"})
+	tok, err := f.p.keys.Sign(jose.RS256, typIDToken, map[string]any{"iss": checklistIssuer, "sub": "alice", "aud": "web1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +97,7 @@ func (f *jwtFixture) forge(t testing.TB, header map[string]any, claims map[strin
 	for k, v := range header {
 		opts.ExtraHeaders[jose.HeaderKey(k)] = v
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: f.key.private}, opts)
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: f.key}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +142,7 @@ func TestChecklistJWTVerification(t *testing.T) {
 	valid := f.idToken(t)
 	claims := map[string]any{"iss": checklistIssuer, "sub": "alice", "aud": "web1"}
 	parts := strings.Split(valid, ".")
-	pub, _ := f.p.keys.publicKey(f.kid)
+	pub := jose.JSONWebKey{Key: f.key.Public(), KeyID: f.kid, Algorithm: string(jose.RS256), Use: "sig"}
 	pkix, _ := x509.MarshalPKIXPublicKey(pub.Key)
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix})
 	jwkJSON, _ := pub.MarshalJSON()
@@ -150,7 +186,7 @@ func TestChecklistJWTVerification(t *testing.T) {
 		{"B9/empty", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := f.p.keys.verify(tc.token, typIDToken); err == nil {
+			if _, err := f.p.keys.Verify(tc.token, typIDToken); err == nil {
 				t.Fatal("verify accepted the token")
 			}
 			if _, err := f.p.parseIDTokenHint(tc.token); err == nil {
@@ -169,12 +205,12 @@ func TestChecklistJWTVerification(t *testing.T) {
 		if err != nil || h.Subject != "alice" {
 			t.Fatalf("parseIDTokenHint(valid) = %+v, %v", h, err)
 		}
-		if _, err := f.p.keys.verify(f.forge(t, map[string]any{"kid": f.kid, "typ": "JWT"}, claims), typIDToken); err != nil {
+		if _, err := f.p.keys.Verify(f.forge(t, map[string]any{"kid": f.kid, "typ": "JWT"}, claims), typIDToken); err != nil {
 			t.Fatalf("forge without a bad header was refused: %v", err)
 		}
 	})
 	t.Run("J5/id-token-as-access-token", func(t *testing.T) {
-		if _, err := f.p.keys.verify(valid, typAccessToken); err == nil {
+		if _, err := f.p.keys.Verify(valid, typAccessToken); err == nil {
 			t.Fatal("an ID token was accepted where an access token (typ at+jwt) is required")
 		}
 	})

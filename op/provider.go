@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -60,7 +61,7 @@ type Sessions interface {
 type Config struct {
 	Issuer  string // absolute URL without path, e.g. https://id.example.com
 	Store   storage.Store
-	Keys    *Keys
+	Keys    *keys.Keys
 	Browser Browser
 	// Sessions is the SSO session owner (required).
 	Sessions Sessions
@@ -140,7 +141,7 @@ type Provider struct {
 	cfg       Config
 	issuer    string
 	store     storage.Store
-	keys      *Keys
+	keys      *keys.Keys
 	browser   Browser
 	now       func() time.Time
 	log       *slog.Logger

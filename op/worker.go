@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -28,7 +29,7 @@ const (
 type WorkerConfig struct {
 	Issuer string
 	Store  storage.Store
-	Keys   *Keys
+	Keys   *keys.Keys
 	// Sessions sweeps sessions that ended without a logout (package
 	// web/session's Manager.Sweep); the worker runs it each step.
 	Sessions SessionSweeper
@@ -73,7 +74,7 @@ type SessionSweeper interface {
 type Worker struct {
 	issuer      string
 	store       storage.Store
-	keys        *Keys
+	keys        *keys.Keys
 	sessions    SessionSweeper
 	now         func() time.Time
 	log         *slog.Logger

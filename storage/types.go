@@ -277,7 +277,7 @@ type LogoutDelivery struct {
 }
 
 // Signing key states, in lifecycle order: next → current → retired →
-// deleted (see SigningKeys and op.RotationPolicy for the timing).
+// deleted (see SigningKeys and keys.RotationPolicy in op/keys for the timing).
 const (
 	KeyNext    = "next"    // published in the JWKS, not yet signing
 	KeyCurrent = "current" // signing

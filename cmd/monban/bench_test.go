@@ -1,10 +1,10 @@
 package main
 
 import (
+	"github.com/monban-idp/monban/cmd/internal/app"
+
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,11 +32,10 @@ func newBenchApp(b *testing.B, idTokenAlg string) *benchApp {
 	ctx := context.Background()
 	store := memory.New()
 	now := time.Now().UTC()
-	h, err := newApp(ctx, appConfig{Issuer: "http://localhost:8080", Store: store, KEK: op.RandomKeyEncryptionKeys(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
+	// Production password hashing: the server as it runs.
+	h := newTestServer(b, withStore(store), withIssuer("http://localhost:8080"), withConfig(func(c *app.Config) {
+		c.Hasher = app.NewHasher()
+	})).App.Handler()
 	u := &storage.User{ID: storage.NewID(), Username: "alice", CreatedAt: now, UpdatedAt: now}
 	secret := storage.NewToken()
 	c := &storage.Client{ID: "app", Name: "App", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,

@@ -1,138 +1,32 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/netip"
-	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"gopkg.in/yaml.v3"
 
-	"github.com/monban-idp/monban/op"
-	"github.com/monban-idp/monban/web"
-	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"github.com/monban-idp/monban/web/i18n"
 )
 
-// Config is the effective configuration of monban. It is built by
-// loadConfig from, highest precedence first: command-line flags, MONBAN_*
-// environment variables, an optional YAML file, and defaults.
-type Config struct {
-	// Issuer is the OpenID Provider's issuer identifier: an absolute https
-	// URL without query or fragment (http only for localhost).
-	Issuer string
-	// Listen is the host:port the provider's HTTP server listens on.
-	Listen string
-	// ManagementListen is the host:port of the management listener
-	// (/healthz, /readyz, /metrics); "" or "off" disables it.
-	ManagementListen string
-	// DatabaseURL is the PostgreSQL connection string (URL or key=value).
-	DatabaseURL string
-	// Secrets are the key-encryption keys that protect signing keys at
-	// rest, each the standard base64 encoding of 32 random bytes
-	// (openssl rand -base64 32). The first encrypts; all are tried when
-	// decrypting, so an old secret can stay listed after a rotation.
-	Secrets []string
-	// SessionIdleTimeout ends an SSO session that has not been used for
-	// this long.
-	SessionIdleTimeout time.Duration
-	// SessionMaxAge ends an SSO session this long after sign-in, however
-	// active it is.
-	SessionMaxAge time.Duration
-	// AccessTokenAlg is the JWS algorithm of access tokens: ES256 (the
-	// default: about 25 times cheaper to sign than RSA-2048), RS256, PS256
-	// or EdDSA. ID tokens use each client's id_token_signed_response_alg,
-	// RS256 by default.
-	AccessTokenAlg string
-	// KeyRotationPeriod is how long a signing key signs before the next,
-	// already published one takes over. It must exceed the key's
-	// pre-publication lead (op.DefaultKeyLead, 1h).
-	KeyRotationPeriod time.Duration
-	// AdminFreshAuth is how recent an administrator's sign-in must be for
-	// sensitive console actions (secret rotation, deleting a client,
-	// password reset, disabling users, granting admin; checklist D2).
-	AdminFreshAuth time.Duration
-	// ShutdownDelay is how long serve keeps answering after SIGTERM, with
-	// /readyz already failing, before it closes its listener, so a load
-	// balancer can stop routing to it first (checklist R7). Zero (the
-	// default, right for one process) closes at once; behind a load
-	// balancer use a few seconds, longer than its health-check interval.
-	ShutdownDelay time.Duration
-	// RefreshReuseGrace and RefreshReuseMax are the optional grace window
-	// for clients that race their refreshes (RFC 9700 §4.14.2): a rotated
-	// refresh token presented again within the window, at most
-	// RefreshReuseMax times, gets a successor instead of revoking the
-	// family. Off (zero) by default.
-	RefreshReuseGrace time.Duration
-	RefreshReuseMax   int
-	// BackchannelAllowPrivateNetworks lets back-channel logout tokens go to
-	// loopback and private addresses (apps on an internal network). Off by
-	// default, so a registered URI cannot make the provider reach internal
-	// services (checklist L6); always on with --dev.
-	BackchannelAllowPrivateNetworks bool
-	// Appearance is the pages' default language (default_locale), time
-	// zone (display_time_zone) and brand (brand_*).
-	Appearance web.Appearance
-	// TrustedProxies are the reverse proxies and load balancers (IP
-	// addresses or CIDR prefixes) whose X-Forwarded-For header is believed
-	// when the sign-in throttle decides a person's address (checklist
-	// S10). Empty (the default) believes no header: behind a proxy every
-	// person then shares the proxy's address and its per-address limit
-	// (30 sign-in attempts a minute), so list the proxies.
-	TrustedProxies []netip.Prefix
-	// AuditRetention is how long audit entries (sign-ins, admin changes,
-	// …) are kept before the janitor deletes them; 0 keeps them forever.
-	// Default one year.
-	AuditRetention time.Duration
-	// Pprof serves Go's profiler (net/http/pprof) at /debug/pprof/ on the
-	// management listener, never the public one. Off by default: a
-	// profile costs CPU while it runs, and the endpoints tell whoever can
-	// reach them a lot about the process.
-	Pprof bool
-	// LogLevel is debug, info, warn or error.
-	LogLevel string
-	// LogFormat is json or text.
-	LogFormat string
-}
-
-// Configuration defaults.
+// Where the configuration comes from besides flags.
 const (
-	defaultListen             = ":8080"
-	defaultManagementListen   = "127.0.0.1:9090"
-	defaultSessionIdleTimeout = time.Hour
-	defaultSessionMaxAge      = 12 * time.Hour
-	defaultLogLevel           = "info"
-	defaultLogFormat          = "json"
-
 	envPrefix     = "MONBAN_"
 	envConfigFile = "MONBAN_CONFIG"
-	secretLen     = 32 // bytes of an AES-256 key-encryption key
 )
 
-// defaultConfig returns the configuration used when no source sets a value.
-func defaultConfig() *Config {
-	return &Config{
-		Listen:             defaultListen,
-		ManagementListen:   defaultManagementListen,
-		SessionIdleTimeout: defaultSessionIdleTimeout,
-		SessionMaxAge:      defaultSessionMaxAge,
-		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
-		KeyRotationPeriod:  op.DefaultKeyRotationPeriod,
-		AdminFreshAuth:     admin.DefaultFreshAuth,
-		AuditRetention:     op.DefaultAuditRetention,
-		LogLevel:           defaultLogLevel,
-		LogFormat:          defaultLogFormat,
-	}
+// defaultConfig returns the configuration used when no source sets a
+// value: app.Defaults, the one place defaults are set.
+func defaultConfig() *app.Config {
+	c := app.Defaults()
+	return &c
 }
 
 // option is one configuration key. Its YAML key is key, its environment
@@ -143,48 +37,48 @@ type option struct {
 	usage  string // flag usage; a `quoted` word names the value
 	secret bool   // has a _FILE variant; never printed
 	list   bool   // YAML sequence or comma/newline-separated string
-	set    func(c *Config, v string) error
+	set    func(c *app.Config, v string) error
 }
 
 // options lists every configuration key. Add new keys here.
 var options = []option{
-	{key: "issuer", usage: "issuer identifier `URL`", set: func(c *Config, v string) error { c.Issuer = v; return nil }},
-	{key: "listen", usage: "`address` (host:port) to listen on", set: func(c *Config, v string) error { c.Listen = v; return nil }},
-	{key: "management_listen", usage: "management `address` (host:port; off disables)", set: func(c *Config, v string) error {
+	{key: "issuer", usage: "issuer identifier `URL`", set: func(c *app.Config, v string) error { c.Issuer = v; return nil }},
+	{key: "listen", usage: "`address` (host:port) to listen on", set: func(c *app.Config, v string) error { c.Listen = v; return nil }},
+	{key: "management_listen", usage: "management `address` (host:port; off disables)", set: func(c *app.Config, v string) error {
 		c.ManagementListen = v
 		if strings.EqualFold(strings.TrimSpace(v), "off") {
 			c.ManagementListen = ""
 		}
 		return nil
 	}},
-	{key: "database_url", usage: "PostgreSQL connection string `DSN`", secret: true, set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-	{key: "secrets", secret: true, list: true, set: func(c *Config, v string) error { c.Secrets = splitList(v); return nil }},
-	{key: "session_idle_timeout", set: func(c *Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
-	{key: "session_max_age", set: func(c *Config, v string) error { return setDuration(&c.SessionMaxAge, v) }},
-	{key: "access_token_alg", set: func(c *Config, v string) error { c.AccessTokenAlg = v; return nil }},
-	{key: "shutdown_delay", set: func(c *Config, v string) error { return setDuration(&c.ShutdownDelay, v) }},
-	{key: "admin_fresh_auth", set: func(c *Config, v string) error { return setDuration(&c.AdminFreshAuth, v) }},
-	{key: "key_rotation_period", set: func(c *Config, v string) error { return setDuration(&c.KeyRotationPeriod, v) }},
-	{key: "refresh_reuse_grace", set: func(c *Config, v string) error { return setDuration(&c.RefreshReuseGrace, v) }},
-	{key: "refresh_reuse_max", set: func(c *Config, v string) error { return setInt(&c.RefreshReuseMax, v) }},
-	{key: "backchannel_allow_private_networks", set: func(c *Config, v string) error {
+	{key: "database_url", usage: "PostgreSQL connection string `DSN`", secret: true, set: func(c *app.Config, v string) error { c.DatabaseURL = v; return nil }},
+	{key: "secrets", secret: true, list: true, set: func(c *app.Config, v string) error { c.Secrets = splitList(v); return nil }},
+	{key: "session_idle_timeout", set: func(c *app.Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},
+	{key: "session_max_age", set: func(c *app.Config, v string) error { return setDuration(&c.SessionMaxAge, v) }},
+	{key: "access_token_alg", set: func(c *app.Config, v string) error { c.AccessTokenAlg = v; return nil }},
+	{key: "shutdown_delay", set: func(c *app.Config, v string) error { return setDuration(&c.ShutdownDelay, v) }},
+	{key: "admin_fresh_auth", set: func(c *app.Config, v string) error { return setDuration(&c.AdminFreshAuth, v) }},
+	{key: "key_rotation_period", set: func(c *app.Config, v string) error { return setDuration(&c.KeyRotationPeriod, v) }},
+	{key: "refresh_reuse_grace", set: func(c *app.Config, v string) error { return setDuration(&c.RefreshReuseGrace, v) }},
+	{key: "refresh_reuse_max", set: func(c *app.Config, v string) error { return setInt(&c.RefreshReuseMax, v) }},
+	{key: "backchannel_allow_private_networks", set: func(c *app.Config, v string) error {
 		return setBool(&c.BackchannelAllowPrivateNetworks, v)
 	}},
-	{key: "audit_retention", set: func(c *Config, v string) error { return setDuration(&c.AuditRetention, v) }},
-	{key: "pprof", set: func(c *Config, v string) error { return setBool(&c.Pprof, v) }},
-	{key: "trusted_proxies", list: true, set: func(c *Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
-	{key: "log_level", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
-	{key: "log_format", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{key: "audit_retention", set: func(c *app.Config, v string) error { return setDuration(&c.AuditRetention, v) }},
+	{key: "pprof", set: func(c *app.Config, v string) error { return setBool(&c.Pprof, v) }},
+	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
+	{key: "log_level", set: func(c *app.Config, v string) error { c.LogLevel = v; return nil }},
+	{key: "log_format", set: func(c *app.Config, v string) error { c.LogFormat = v; return nil }},
 	// The pages' language, time zone and brand (issue 14); web.New checks
 	// the brand and reads its logo.
-	{key: "default_locale", set: func(c *Config, v string) error {
+	{key: "default_locale", set: func(c *app.Config, v string) error {
 		if !i18n.Catalogs().Supports(v) {
 			return fmt.Errorf("%q is not one of %s", v, strings.Join(i18n.Catalogs().Supported(), ", "))
 		}
 		c.Appearance.DefaultLocale = v
 		return nil
 	}},
-	{key: "display_time_zone", set: func(c *Config, v string) error {
+	{key: "display_time_zone", set: func(c *app.Config, v string) error {
 		z, err := time.LoadLocation(v)
 		if err != nil || v == "" || v == "Local" {
 			return fmt.Errorf("%q is not an IANA time zone such as UTC or Asia/Tokyo", v)
@@ -192,10 +86,10 @@ var options = []option{
 		c.Appearance.TimeZone = z
 		return nil
 	}},
-	{key: "brand_name", set: func(c *Config, v string) error { c.Appearance.Brand.Name = v; return nil }},
-	{key: "brand_logo", usage: "logo `file` (.svg, .png, .jpg or .webp)", set: func(c *Config, v string) error { c.Appearance.Brand.LogoFile = v; return nil }},
-	{key: "brand_color", usage: "primary `colour` (#rrggbb)", set: func(c *Config, v string) error { c.Appearance.Brand.Color = v; return nil }},
-	{key: "brand_support_url", set: func(c *Config, v string) error { c.Appearance.Brand.SupportURL = v; return nil }},
+	{key: "brand_name", set: func(c *app.Config, v string) error { c.Appearance.Brand.Name = v; return nil }},
+	{key: "brand_logo", usage: "logo `file` (.svg, .png, .jpg or .webp)", set: func(c *app.Config, v string) error { c.Appearance.Brand.LogoFile = v; return nil }},
+	{key: "brand_color", usage: "primary `colour` (#rrggbb)", set: func(c *app.Config, v string) error { c.Appearance.Brand.Color = v; return nil }},
+	{key: "brand_support_url", set: func(c *app.Config, v string) error { c.Appearance.Brand.SupportURL = v; return nil }},
 }
 
 func lookupOption(key string) (option, bool) {
@@ -268,7 +162,7 @@ func addConfigFlags(fs *flag.FlagSet, keys ...string) *configFlags {
 
 // load builds the configuration after fs was parsed; only flags given on
 // the command line override the other sources.
-func (cf *configFlags) load(env func(string) string) (*Config, error) {
+func (cf *configFlags) load(env func(string) string) (*app.Config, error) {
 	set := make(map[string]string)
 	cf.fs.Visit(func(f *flag.Flag) {
 		if k, ok := cf.keys[f.Name]; ok {
@@ -282,17 +176,17 @@ func (cf *configFlags) load(env func(string) string) (*Config, error) {
 // (option key → value, only those given), environment variables read
 // through env, the YAML file at path (or $MONBAN_CONFIG when path is empty),
 // and defaults. It reports every problem it finds, joined; it does not
-// check the values (see Validate).
-func loadConfig(path string, flags map[string]string, env func(string) string) (*Config, error) {
+// check the values (see app.Config.Validate).
+func loadConfig(path string, flags map[string]string, env func(string) string) (*app.Config, error) {
 	c := defaultConfig()
 	var errs []error
 	if path == "" {
 		path = env(envConfigFile)
 	}
 	if path != "" {
-		errs = append(errs, c.applyFile(path))
+		errs = append(errs, applyFile(c, path))
 	}
-	errs = append(errs, c.applyEnv(env))
+	errs = append(errs, applyEnv(c, env))
 	for _, o := range options {
 		v, ok := flags[o.key]
 		if !ok {
@@ -305,9 +199,9 @@ func loadConfig(path string, flags map[string]string, env func(string) string) (
 	return c, errors.Join(errs...)
 }
 
-// applyEnv sets every option found in the environment. An empty variable
+// applyEnv sets in c every option found in the environment. An empty variable
 // counts as unset.
-func (c *Config) applyEnv(env func(string) string) error {
+func applyEnv(c *app.Config, env func(string) string) error {
 	var errs []error
 	for _, o := range options {
 		name := o.envName()
@@ -341,9 +235,9 @@ func (c *Config) applyEnv(env func(string) string) error {
 	return errors.Join(errs...)
 }
 
-// applyFile sets the options found in the YAML file. Unknown keys are an
+// applyFile sets in c the options found in the YAML file. Unknown keys are an
 // error, so a misspelt key is not silently ignored.
-func (c *Config) applyFile(path string) error {
+func applyFile(c *app.Config, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
@@ -410,181 +304,6 @@ func (c *Config) applyFile(path string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Validate reports every problem with the configuration at once (joined
-// with errors.Join). With dev (serve --dev, in-memory store) the issuer,
-// database URL and secrets are optional and an http issuer is allowed for
-// any host.
-func (c *Config) Validate(dev bool) error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	switch {
-	case c.Issuer == "" && !dev:
-		add("issuer is required: set MONBAN_ISSUER, issuer in the config file, or --issuer")
-	case c.Issuer != "":
-		if err := validateIssuer(c.Issuer, dev); err != nil {
-			errs = append(errs, err)
-		}
-	}
-
-	if c.Listen == "" {
-		add("listen address is required (for example :8080)")
-	} else if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
-		add("listen address %q must be host:port (for example :8080)", c.Listen)
-	}
-
-	if c.ManagementListen != "" {
-		if _, port, err := net.SplitHostPort(c.ManagementListen); err != nil || port == "" {
-			add("management listen address %q must be host:port (for example 127.0.0.1:9090), or off", c.ManagementListen)
-		} else if c.ManagementListen == c.Listen {
-			add("management listen address %q must differ from the listen address", c.ManagementListen)
-		}
-	}
-
-	if c.DatabaseURL == "" && !dev {
-		add("database URL is required: set MONBAN_DATABASE_URL, MONBAN_DATABASE_URL_FILE, database_url in the config file, or --database-url")
-	}
-
-	if len(c.Secrets) == 0 && !dev {
-		add("at least one secret is required to encrypt signing keys: set MONBAN_SECRETS or MONBAN_SECRETS_FILE (for example from openssl rand -base64 32)")
-	}
-	for i, s := range c.Secrets {
-		if raw, err := base64.StdEncoding.DecodeString(s); err != nil || len(raw) != secretLen {
-			add("secret #%d is not the base64 encoding of %d bytes (generate one with openssl rand -base64 32)", i+1, secretLen)
-		}
-	}
-
-	if c.SessionIdleTimeout <= 0 {
-		add("session idle timeout must be positive, got %s", c.SessionIdleTimeout)
-	}
-	if c.SessionMaxAge <= 0 {
-		add("session max age must be positive, got %s", c.SessionMaxAge)
-	}
-	if c.SessionIdleTimeout > c.SessionMaxAge && c.SessionMaxAge > 0 {
-		add("session idle timeout (%s) must not exceed session max age (%s)", c.SessionIdleTimeout, c.SessionMaxAge)
-	}
-
-	if !slices.Contains(op.SupportedAlgorithms, jose.SignatureAlgorithm(c.AccessTokenAlg)) {
-		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
-	}
-	if c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute {
-		add("shutdown delay %s must be between 0 and 1m", c.ShutdownDelay)
-	}
-	if c.AuditRetention != 0 && c.AuditRetention < 24*time.Hour {
-		add("audit retention %s must be 0 (keep forever) or at least 1d", c.AuditRetention)
-	}
-	if c.AdminFreshAuth < time.Minute || c.AdminFreshAuth > 12*time.Hour {
-		add("admin fresh authentication window %s must be between 1m and 12h", c.AdminFreshAuth)
-	}
-	if c.KeyRotationPeriod < op.DefaultKeyLead {
-		add("key rotation period %s must be at least the %s a new key is published before it signs", c.KeyRotationPeriod, op.DefaultKeyLead)
-	}
-
-	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
-		add("refresh reuse grace %s must be between 0 and 1m", c.RefreshReuseGrace)
-	}
-	if c.RefreshReuseMax < 0 || c.RefreshReuseMax > 10 {
-		add("refresh reuse max %d must be between 0 and 10", c.RefreshReuseMax)
-	}
-	if (c.RefreshReuseGrace > 0) != (c.RefreshReuseMax > 0) {
-		add("refresh reuse grace and refresh reuse max must be set together")
-	}
-
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		add("log level %q is not one of debug, info, warn, error", c.LogLevel)
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		add("log format %q is not one of json, text", c.LogFormat)
-	}
-	return errors.Join(errs...)
-}
-
-// algList lists the supported signing algorithms for messages.
-func algList() string {
-	var names []string
-	for _, a := range op.SupportedAlgorithms {
-		names = append(names, string(a))
-	}
-	return strings.Join(names, ", ")
-}
-
-// validateIssuer checks the issuer identifier (OIDC Discovery §3: https,
-// no query, no fragment). http is allowed for loopback hosts, and for any
-// host in dev mode.
-func validateIssuer(issuer string, dev bool) error {
-	u, err := url.Parse(issuer)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("issuer %q must be an absolute URL such as https://id.example.com", issuer)
-	}
-	var errs []error
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !dev && !isLoopbackHost(u.Hostname()) {
-			errs = append(errs, fmt.Errorf("issuer %q must use https (http only for localhost)", issuer))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("issuer %q must use https", issuer))
-	}
-	if u.User != nil {
-		errs = append(errs, fmt.Errorf("issuer %q must not contain user information", issuer))
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#") {
-		errs = append(errs, fmt.Errorf("issuer %q must not have a query or fragment", issuer))
-	}
-	if strings.HasSuffix(u.Path, "/") {
-		errs = append(errs, fmt.Errorf("issuer %q must not end with a slash", issuer))
-	}
-	return errors.Join(errs...)
-}
-
-// isLoopbackHost reports whether host (without brackets or port) names the
-// local machine: localhost, 127.0.0.1 or ::1.
-func isLoopbackHost(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
-}
-
-// LogValue implements slog.LogValuer, so logging a Config never reveals the
-// database password or the secrets.
-func (c *Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("issuer", c.Issuer),
-		slog.String("listen", c.Listen),
-		slog.String("management_listen", c.ManagementListen),
-		slog.String("database_url", redactDSN(c.DatabaseURL)),
-		slog.Int("secrets", len(c.Secrets)),
-		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
-		slog.Duration("session_max_age", c.SessionMaxAge),
-		slog.String("access_token_alg", c.AccessTokenAlg),
-		slog.Duration("key_rotation_period", c.KeyRotationPeriod),
-		slog.Duration("admin_fresh_auth", c.AdminFreshAuth),
-		slog.Duration("shutdown_delay", c.ShutdownDelay),
-		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
-		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
-		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
-		slog.Any("trusted_proxies", c.TrustedProxies),
-		slog.Duration("audit_retention", c.AuditRetention),
-		slog.Bool("pprof", c.Pprof),
-		slog.String("log_level", c.LogLevel),
-		slog.String("log_format", c.LogFormat),
-	)
-}
-
-// redactDSN hides the password of a PostgreSQL connection string.
-func redactDSN(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		if _, has := u.User.Password(); has || u.Query().Has("password") {
-			return u.Scheme + "://" + u.Host + u.Path + " (credentials redacted)"
-		}
-		return u.Redacted()
-	}
-	return "(key=value connection string redacted)"
 }
 
 // setInt parses a whole number.

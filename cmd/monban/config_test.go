@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"io"
 	"log/slog"
 	"os"
@@ -31,7 +32,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 // loadArgs parses args as the serve command's config flags would and loads
 // the configuration.
-func loadArgs(t *testing.T, args []string, env map[string]string) (*Config, error) {
+func loadArgs(t *testing.T, args []string, env map[string]string) (*app.Config, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -52,7 +53,7 @@ log_format: text
 `)
 	other := writeFile(t, "other.yaml", "issuer: https://other.example\n")
 	// fromFile is what the file sets.
-	fromFile := func(c *Config) {
+	fromFile := func(c *app.Config) {
 		c.Issuer = "https://file.example"
 		c.Listen = ":7000"
 		c.DatabaseURL = "postgres://file/db"
@@ -64,11 +65,11 @@ log_format: text
 		name string
 		args []string
 		env  map[string]string
-		want func(c *Config)
+		want func(c *app.Config)
 	}{
 		{
 			name: "defaults",
-			want: func(c *Config) {},
+			want: func(c *app.Config) {},
 		},
 		{
 			name: "file over defaults",
@@ -84,7 +85,7 @@ log_format: text
 			name: "--config over MONBAN_CONFIG",
 			args: []string{"--config", other},
 			env:  map[string]string{"MONBAN_CONFIG": file},
-			want: func(c *Config) { c.Issuer = "https://other.example" },
+			want: func(c *app.Config) { c.Issuer = "https://other.example" },
 		},
 		{
 			name: "env over file",
@@ -94,7 +95,7 @@ log_format: text
 				"MONBAN_SESSION_IDLE_TIMEOUT": "10m",
 				"MONBAN_SECRETS":              "aaa, bbb,,ccc",
 			},
-			want: func(c *Config) {
+			want: func(c *app.Config) {
 				fromFile(c)
 				c.Issuer = "https://env.example"
 				c.SessionIdleTimeout = 10 * time.Minute
@@ -109,7 +110,7 @@ log_format: text
 				"MONBAN_LISTEN":       ":7001",
 				"MONBAN_DATABASE_URL": "postgres://env/db",
 			},
-			want: func(c *Config) {
+			want: func(c *app.Config) {
 				fromFile(c)
 				c.Issuer = "https://flag.example"
 				c.Listen = ":7001"
@@ -126,7 +127,7 @@ log_format: text
 			name: "flag given as empty overrides",
 			env:  map[string]string{"MONBAN_LISTEN": ":7001"},
 			args: []string{"--listen="},
-			want: func(c *Config) { c.Listen = "" },
+			want: func(c *app.Config) { c.Listen = "" },
 		},
 	}
 	for _, tc := range tests {
@@ -316,7 +317,7 @@ log_level:
 	if c.SessionMaxAge != 8*time.Hour {
 		t.Errorf("SessionMaxAge = %s, want 8h", c.SessionMaxAge)
 	}
-	if c.LogLevel != defaultLogLevel {
+	if c.LogLevel != app.Defaults().LogLevel {
 		t.Errorf("null log_level changed LogLevel to %q", c.LogLevel)
 	}
 }
@@ -325,7 +326,7 @@ log_level:
 var validSecret = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 
 func TestValidate(t *testing.T) {
-	valid := func() *Config {
+	valid := func() *app.Config {
 		c := defaultConfig()
 		c.Issuer = "https://id.example.com"
 		c.DatabaseURL = "postgres://db/monban"
@@ -335,32 +336,32 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name   string
 		dev    bool
-		modify func(c *Config)
+		modify func(c *app.Config)
 		want   []string // each must appear; none means valid
 	}{
-		{name: "valid", modify: func(c *Config) {}},
-		{name: "valid with issuer path", modify: func(c *Config) { c.Issuer = "https://example.com/idp" }},
-		{name: "http localhost issuer", modify: func(c *Config) { c.Issuer = "http://localhost:8080" }},
-		{name: "http 127.0.0.1 issuer", modify: func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }},
-		{name: "http [::1] issuer", modify: func(c *Config) { c.Issuer = "http://[::1]:8080" }},
+		{name: "valid", modify: func(c *app.Config) {}},
+		{name: "valid with issuer path", modify: func(c *app.Config) { c.Issuer = "https://example.com/idp" }},
+		{name: "http localhost issuer", modify: func(c *app.Config) { c.Issuer = "http://localhost:8080" }},
+		{name: "http 127.0.0.1 issuer", modify: func(c *app.Config) { c.Issuer = "http://127.0.0.1:8080" }},
+		{name: "http [::1] issuer", modify: func(c *app.Config) { c.Issuer = "http://[::1]:8080" }},
 		{
 			name: "dev needs nothing",
 			dev:  true,
-			modify: func(c *Config) {
+			modify: func(c *app.Config) {
 				c.Issuer, c.DatabaseURL, c.Secrets = "", "", nil
 			},
 		},
-		{name: "dev allows http anywhere", dev: true, modify: func(c *Config) { c.Issuer = "http://monban:8080" }},
+		{name: "dev allows http anywhere", dev: true, modify: func(c *app.Config) { c.Issuer = "http://monban:8080" }},
 		{
 			name: "everything missing, all reported",
-			modify: func(c *Config) {
+			modify: func(c *app.Config) {
 				c.Issuer, c.DatabaseURL, c.Secrets = "", "", nil
 			},
 			want: []string{"issuer is required", "database URL is required", "at least one secret is required"},
 		},
 		{
 			name: "many bad values, all reported",
-			modify: func(c *Config) {
+			modify: func(c *app.Config) {
 				c.Issuer = "http://id.example.com"
 				c.Listen = "8080"
 				c.Secrets = []string{"hunter2"}
@@ -381,19 +382,19 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:   "idle longer than max age",
-			modify: func(c *Config) { c.SessionIdleTimeout = 13 * time.Hour },
+			modify: func(c *app.Config) { c.SessionIdleTimeout = 13 * time.Hour },
 			want:   []string{"must not exceed session max age"},
 		},
-		{name: "relative issuer", modify: func(c *Config) { c.Issuer = "id.example.com" }, want: []string{"must be an absolute URL"}},
-		{name: "issuer with query", modify: func(c *Config) { c.Issuer = "https://id.example.com?x=1" }, want: []string{"must not have a query or fragment"}},
-		{name: "issuer with fragment", modify: func(c *Config) { c.Issuer = "https://id.example.com#x" }, want: []string{"must not have a query or fragment"}},
-		{name: "issuer with trailing slash", modify: func(c *Config) { c.Issuer = "https://id.example.com/" }, want: []string{"must not end with a slash"}},
-		{name: "issuer with userinfo", modify: func(c *Config) { c.Issuer = "https://u@id.example.com" }, want: []string{"must not contain user information"}},
-		{name: "issuer with other scheme", modify: func(c *Config) { c.Issuer = "ftp://id.example.com" }, want: []string{"must use https"}},
-		{name: "localhost lookalike", modify: func(c *Config) { c.Issuer = "http://localhost.evil.test" }, want: []string{"must use https"}},
-		{name: "second secret bad and not echoed", modify: func(c *Config) { c.Secrets = []string{validSecret, "hunter2"} }, want: []string{"secret #2 is not the base64"}},
-		{name: "secret of 31 bytes", modify: func(c *Config) { c.Secrets = []string{base64.StdEncoding.EncodeToString(make([]byte, 31))} }, want: []string{"secret #1 is not the base64"}},
-		{name: "secret in base64url", modify: func(c *Config) { c.Secrets = []string{strings.Repeat("-", 43) + "="} }, want: []string{"secret #1 is not the base64"}},
+		{name: "relative issuer", modify: func(c *app.Config) { c.Issuer = "id.example.com" }, want: []string{"must be an absolute URL"}},
+		{name: "issuer with query", modify: func(c *app.Config) { c.Issuer = "https://id.example.com?x=1" }, want: []string{"must not have a query or fragment"}},
+		{name: "issuer with fragment", modify: func(c *app.Config) { c.Issuer = "https://id.example.com#x" }, want: []string{"must not have a query or fragment"}},
+		{name: "issuer with trailing slash", modify: func(c *app.Config) { c.Issuer = "https://id.example.com/" }, want: []string{"must not end with a slash"}},
+		{name: "issuer with userinfo", modify: func(c *app.Config) { c.Issuer = "https://u@id.example.com" }, want: []string{"must not contain user information"}},
+		{name: "issuer with other scheme", modify: func(c *app.Config) { c.Issuer = "ftp://id.example.com" }, want: []string{"must use https"}},
+		{name: "localhost lookalike", modify: func(c *app.Config) { c.Issuer = "http://localhost.evil.test" }, want: []string{"must use https"}},
+		{name: "second secret bad and not echoed", modify: func(c *app.Config) { c.Secrets = []string{validSecret, "hunter2"} }, want: []string{"secret #2 is not the base64"}},
+		{name: "secret of 31 bytes", modify: func(c *app.Config) { c.Secrets = []string{base64.StdEncoding.EncodeToString(make([]byte, 31))} }, want: []string{"secret #1 is not the base64"}},
+		{name: "secret in base64url", modify: func(c *app.Config) { c.Secrets = []string{strings.Repeat("-", 43) + "="} }, want: []string{"secret #1 is not the base64"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -642,11 +643,20 @@ func TestConfigAuditRetention(t *testing.T) {
 
 // assertValidates fills c's required settings and checks that Validate
 // fails with an error containing wantErr, or passes when wantErr is "".
-func assertValidates(t *testing.T, c *Config, wantErr string) {
+func assertValidates(t *testing.T, c *app.Config, wantErr string) {
 	t.Helper()
 	c.Issuer, c.DatabaseURL, c.Secrets = "https://id.example.com", "postgres://db/monban", []string{validSecret}
 	err := c.Validate(false)
 	if (err == nil) != (wantErr == "") || err != nil && !strings.Contains(err.Error(), wantErr) {
 		t.Fatalf("Validate = %v, want %q", err, wantErr)
+	}
+}
+
+// TestPprofSetting: MONBAN_PPROF turns the profiler on (served by the
+// management handler only, see app.TestManagementPprof).
+func TestPprofSetting(t *testing.T) {
+	c, err := loadArgs(t, nil, map[string]string{"MONBAN_PPROF": "true"})
+	if err != nil || !c.Pprof {
+		t.Fatalf("MONBAN_PPROF=true: %v, pprof %v", err, c != nil && c.Pprof)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/monban-idp/monban/cmd/internal/app"
 )
 
 // config runs "monban config check".
@@ -77,7 +79,7 @@ func checkDatabaseURL(dsn string) error {
 	if pw, ok := u.User.Password(); ok && pw != "" {
 		msg = strings.ReplaceAll(msg, pw, "xxxxx")
 	}
-	return fmt.Errorf("database URL %s: the PostgreSQL driver cannot use it: %s", redactDSN(dsn), msg)
+	return fmt.Errorf("database URL %s: the PostgreSQL driver cannot use it: %s", app.RedactDSN(dsn), msg)
 }
 
 // configEntry is one effective setting as config check prints it.
@@ -110,7 +112,7 @@ func (l configList) MarshalJSON() ([]byte, error) {
 // configEntries lists the effective configuration from Config.LogValue,
 // which already redacts the database password and reduces the secrets to
 // their number: config check can never print more than the logs do.
-func configEntries(cfg *Config) configList {
+func configEntries(cfg *app.Config) configList {
 	var l configList
 	for _, a := range cfg.LogValue().Group() {
 		e := configEntry{key: a.Key}

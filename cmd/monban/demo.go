@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"net"
 	"sync"
 	"time"
@@ -64,19 +65,19 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 		wg.Wait()
 		return named("demo", serveErr)
 	}
-	for _, app := range demoApps {
-		rp, err := waitForDemoRP(ctx, app.name, devIssuer, app.base, app.clientID, s[app.clientID])
+	for _, da := range demoApps {
+		rp, err := waitForDemoRP(ctx, da.name, devIssuer, da.base, da.clientID, s[da.clientID])
 		if err != nil {
 			return named("demo", err)
 		}
-		ln, err := net.Listen("tcp", app.listen)
+		ln, err := net.Listen("tcp", da.listen)
 		if err != nil {
 			return named("demo", err)
 		}
-		srv := newHTTPServer(rp.handler(), newLogger(cfg, c.stderr))
+		srv := newHTTPServer(rp.handler(), app.NewLogger(cfg.LogLevel, cfg.LogFormat, c.stderr))
 		go func() { _ = srv.Serve(ln) }()
 		context.AfterFunc(ctx, func() { _ = srv.Close() })
-		fmt.Fprintf(c.stdout, "  demo app   %s/  (%s)\n", app.base, app.name)
+		fmt.Fprintf(c.stdout, "  demo app   %s/  (%s)\n", da.base, da.name)
 	}
 	fmt.Fprintf(c.stdout, "\nOpen both apps, sign in to one, then the other: no second password. Sign out of one and reload the other.\n")
 	wg.Wait()

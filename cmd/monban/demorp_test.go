@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 // TestDemoApps drives the two demo apps of `monban demo` with a browser
@@ -17,7 +16,7 @@ import (
 // password form, signing out of the first ends the provider session and,
 // through back-channel logout, the second app's session too.
 func TestDemoApps(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	p.addUser(t, "alice", alicePassword)
 	var bases [2]string
 	var apps [2]*httptest.Server

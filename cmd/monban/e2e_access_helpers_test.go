@@ -36,7 +36,7 @@ type logoutFixture struct {
 func newLogoutFixture(t *testing.T, store storage.Store) *logoutFixture {
 	t.Helper()
 	rcv := newReceiver(t)
-	p := startProvider(t, store)
+	p := newTestServer(t, withStore(store))
 	registerLogoutClients(t, p, rcv)
 	return openLogoutFixture(t, p, rcv)
 }

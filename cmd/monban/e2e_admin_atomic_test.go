@@ -41,7 +41,7 @@ func TestChecklistR8AdminChangeAndAudit(t *testing.T) {
 	exec(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$`)
 
-	p := startProvider(t, store)
+	p := newTestServer(t, withStore(store))
 	root := p.addUser(t, "root", "admin password 1")
 	if _, err := store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)

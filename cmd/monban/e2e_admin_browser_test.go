@@ -7,7 +7,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/web/browsertest"
 )
 
@@ -20,7 +19,7 @@ const adminArtifactDir = "../../web/testdata/artifacts"
 // client then completes an authorization-code flow with x/oauth2.
 func TestBrowserAdminConsole(t *testing.T) {
 	ctx := browsertest.Start(t)
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 var secretRE = regexp.MustCompile(`id="client_secret" name="client_secret" value="([^"]+)"`)
@@ -17,7 +16,7 @@ var secretRE = regexp.MustCompile(`id="client_secret" name="client_secret" value
 // a web application with the console's form, reads its secret once, and
 // that client then completes an authorization-code flow.
 func TestAdminConsoleRegistersClient(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)
@@ -66,7 +65,7 @@ func TestAdminConsoleRegistersClient(t *testing.T) {
 // TestAdminConsoleRejectsBadRedirect: the console refuses what the CLI
 // refuses, and says so next to the field.
 func TestAdminConsoleRejectsBadRedirect(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)

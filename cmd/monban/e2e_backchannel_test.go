@@ -174,7 +174,7 @@ func TestBackchannelAcrossRestart(t *testing.T) {
 	addr := ln.Addr().String()
 	rcv := newReceiver(t)
 	store1 := open()
-	p1 := launchProvider(t, store1, providerOptions{listener: ln})
+	p1 := newTestServer(t, withStore(store1), withListener(ln))
 	registerLogoutClients(t, p1, rcv)
 	fx := openLogoutFixture(t, p1, rcv)
 	br := newBrowser(t, p1.URL)
@@ -190,7 +190,7 @@ func TestBackchannelAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listen again on %s: %v", addr, err)
 	}
-	p2 := launchProvider(t, open(), providerOptions{listener: ln2, kek: p1.KEK, clock: p1.Clock})
+	p2 := newTestServer(t, withStore(open()), withListener(ln2), withKEK(p1.KEK), withClock(p1.Clock))
 	if p2.URL != p1.URL {
 		t.Fatalf("restarted issuer %s, want %s", p2.URL, p1.URL)
 	}

@@ -19,7 +19,7 @@ import (
 // unauthenticated client could raise at will.
 func TestChecklistH6UnstorableInput(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		secret := p.addClient(t, storage.Client{ID: "web1", Name: "Web 1",
 			RedirectURIs: []string{"https://app1.test/cb"}})
 		authz := func(extra string) string {

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/web/browsertest"
 )
 
@@ -29,7 +28,7 @@ import (
 // use top-level redirects), shown here rather than assumed.
 func TestBrowserCrossSiteSSO(t *testing.T) {
 	ctx := browsertest.Start(t)
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	p.addUser(t, "alice", alicePassword)
 
 	// The applications' pages: the callback shows its query; /iframe

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 // noFollow is an HTTP client that shows every redirect to the test.
@@ -53,7 +52,7 @@ type authzFixture struct {
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	p.addUser(t, "alice", alicePassword)
 	p.addClient(t, storage.Client{ID: "web1", Name: "Web One", RedirectURIs: []string{"https://app1.test/cb", "https://app1.test/cb2"}})
 	p.addClient(t, storage.Client{ID: "web2", Name: "Web Two", RedirectURIs: []string{"https://app2.other.test/cb"}})
@@ -282,10 +281,7 @@ func TestChecklistAuthorizeEndpoint(t *testing.T) {
 // and with an https issuer Strict-Transport-Security.
 func TestChecklistResponseHeaders(t *testing.T) {
 	fx := newAuthzFixture(t)
-	https, err := newApp(t.Context(), appConfig{Issuer: "https://id.test", Store: memory.New(), KEK: fx.p.KEK, Now: fx.p.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	https := newTestServer(t, withIssuer("https://id.test"), withKEK(fx.p.KEK), withClock(fx.p.Clock)).App.Handler()
 	for _, tc := range []struct{ name, method, path string }{
 		{"S9/discovery", http.MethodGet, "/.well-known/openid-configuration"},
 		{"S9/jwks", http.MethodGet, "/jwks"},

@@ -86,7 +86,7 @@ func (f *faultyStore) RevokeSession(ctx context.Context, id string, at time.Time
 // session still works (so the client can retry).
 func TestChecklistR3FaultInjection(t *testing.T) {
 	store := &faultyStore{Store: memory.New()}
-	p := startProvider(t, store)
+	p := newTestServer(t, withStore(store))
 	rcv := newReceiver(t)
 	registerLogoutClients(t, p, rcv)
 	fx := openLogoutFixture(t, p, rcv)

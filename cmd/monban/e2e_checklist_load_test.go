@@ -24,7 +24,7 @@ import (
 func TestChecklistR13ConcurrentRequests(t *testing.T) {
 	const n = 500
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		secret := p.addClient(t, storage.Client{ID: "machine", Name: "Machine",
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
 		tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}

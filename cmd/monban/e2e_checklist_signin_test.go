@@ -64,7 +64,7 @@ func TestChecklistSignInThrottle(t *testing.T) {
 		})
 		if _, ok := store.(*postgres.Store); ok { // a memory store does not outlive its process
 			t.Run("R11/lock-survives-restart", func(t *testing.T) {
-				restarted := launchProvider(t, store, providerOptions{clock: fx.p.Clock, kek: fx.p.KEK})
+				restarted := newTestServer(t, withStore(store), withClock(fx.p.Clock), withKEK(fx.p.KEK))
 				rbr := newBrowser(t, restarted.URL)
 				rp := newRP(t, restarted.URL, "app-a", fx.secret["app-a"], redirectA)
 				rf := rp.start()

@@ -22,7 +22,7 @@ import (
 // refusing it, revocation by jti and disabling the client.
 func TestClientCredentials(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		machine := storage.Client{ID: "machine", Name: "Machine", GrantTypes: []string{"client_credentials"},
 			Scopes: []string{"api:read", "api:write", "openid"}}
 		secret := p.addClient(t, machine)

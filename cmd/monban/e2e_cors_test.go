@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 // TestChecklistA18CORS: no CORS on the authorization endpoint (RFC 9700
 // §2.6); the token and UserInfo endpoints allow only origins of registered
 // redirect URIs, never with credentials; public metadata allows any origin.
 func TestChecklistA18CORS(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	p.addClient(t, storage.Client{ID: "spa", Name: "SPA", AuthMethod: storage.AuthMethodNone,
 		RedirectURIs: []string{"https://spa.example/cb"}})
 	for _, tc := range []struct {

@@ -31,7 +31,7 @@ func TestChecklistR1DatabaseHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgmt := (&management{store: store, keysReady: func() bool { return true }}).handler()
+	mgmt := fx.p.App.ManagementHandler()
 	// The browser's cookies (its live session), no redirects followed, and
 	// a timeout that marks a hang.
 	client := &http.Client{Jar: fx.br.client.Jar, Timeout: hangBound,

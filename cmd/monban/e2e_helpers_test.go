@@ -21,8 +21,11 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/storage/storagetest"
 )
@@ -35,56 +38,118 @@ type testProvider struct {
 	URL    string
 	Store  storage.Store
 	Clock  *testClock
-	KEK    *op.KeyEncryptionKeys
+	KEK    *keys.KeyEncryptionKeys
+	App    *app.App
 	Worker *op.Worker // background work: tests call Step instead of waiting
 	srv    *httptest.Server
 }
 
-// startProvider runs the composed application (provider + pages) on store.
-func startProvider(t *testing.T, store storage.Store) *testProvider {
-	t.Helper()
-	return launchProvider(t, store, providerOptions{})
-}
-
-// providerOptions let a test start a provider as a restart of another one
-// over the same database: same address (so the same issuer), secrets and
-// clock. Zero values are fresh.
-type providerOptions struct {
+// serverOptions are what newTestServer's options set. Zero values are
+// fresh: a memory store, a random key-encryption key, a clock at now.
+type serverOptions struct {
+	store    storage.Store
 	listener net.Listener
-	kek      *op.KeyEncryptionKeys
+	issuer   string
+	kek      *keys.KeyEncryptionKeys
 	clock    *testClock
-	grace    storage.ReuseGrace // refresh-token reuse grace window; zero: off
+	config   []func(*app.Config)
 }
 
-func launchProvider(t *testing.T, store storage.Store, o providerOptions) *testProvider {
+// serverOption sets one thing of a test server.
+type serverOption func(*serverOptions)
+
+// withStore runs the server on store (memory or PostgreSQL, see
+// forEachStore); default a fresh memory store.
+func withStore(store storage.Store) serverOption {
+	return func(o *serverOptions) { o.store = store }
+}
+
+// withListener serves on ln, e.g. the address of a server it restarts
+// (same address, so the same issuer).
+func withListener(ln net.Listener) serverOption {
+	return func(o *serverOptions) { o.listener = ln }
+}
+
+// withIssuer sets the issuer instead of the server's own address (a
+// replica behind a test load balancer, an https issuer served in-process).
+func withIssuer(issuer string) serverOption {
+	return func(o *serverOptions) { o.issuer = issuer }
+}
+
+// withKEK uses kek, e.g. the secrets of a server it restarts.
+func withKEK(kek *keys.KeyEncryptionKeys) serverOption {
+	return func(o *serverOptions) { o.kek = kek }
+}
+
+// withClock uses clock, e.g. the clock of a server it restarts.
+func withClock(clock *testClock) serverOption {
+	return func(o *serverOptions) { o.clock = clock }
+}
+
+// withConfig changes the application's configuration after the test
+// defaults are set.
+func withConfig(f func(*app.Config)) serverOption {
+	return func(o *serverOptions) { o.config = append(o.config, f) }
+}
+
+// newTestServer runs the assembled application (app.New: provider, pages,
+// console, metrics) over httptest, with cheap password hashing, logs
+// discarded, and back-channel logout allowed to the test relying parties
+// on 127.0.0.1. Its background jobs do not run: tests call their Step with
+// the server's clock. Every end-to-end test starts its servers here.
+func newTestServer(t testing.TB, opts ...serverOption) *testProvider {
 	t.Helper()
+	var o serverOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.store == nil {
+		o.store = memory.New()
+	}
+	if o.kek == nil {
+		o.kek = keys.RandomKeyEncryptionKeys()
+	}
+	if o.clock == nil {
+		o.clock = storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	if o.listener != nil {
 		_ = srv.Listener.Close()
 		srv.Listener = o.listener
 	}
-	if o.kek == nil {
-		o.kek = op.RandomKeyEncryptionKeys()
+	issuer := o.issuer
+	if issuer == "" {
+		issuer = "http://" + srv.Listener.Addr().String()
 	}
-	if o.clock == nil {
-		o.clock = storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
+	cfg := app.Defaults()
+	cfg.Issuer, cfg.Store, cfg.KEK, cfg.Now = issuer, o.store, o.kek, o.clock.Now
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Hasher = password.NewHasher(testHashParams, 4)
+	cfg.BackchannelAllowPrivateNetworks = true // test relying parties listen on 127.0.0.1
+	for _, f := range o.config {
+		f(&cfg)
 	}
-	issuer := "http://" + srv.Listener.Addr().String()
-	a, err := buildApp(t.Context(), appConfig{
-		Issuer: issuer, Store: store, KEK: o.kek, Now: o.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Hasher: password.NewHasher(testHashParams, 4),
-		// Test relying parties listen on 127.0.0.1.
-		AllowPrivateBackchannel: true,
-		RefreshReuseGrace:       o.grace,
-	})
+	a, err := app.New(t.Context(), cfg)
 	if err != nil {
-		t.Fatalf("buildApp: %v", err)
+		t.Fatalf("app.New: %v", err)
 	}
-	srv.Config.Handler = a.Handler
+	t.Cleanup(func() { _ = a.Close() })
+	srv.Config.Handler = a.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testProvider{URL: issuer, Store: store, Clock: o.clock, KEK: o.kek, Worker: a.Worker, srv: srv}
+	return &testProvider{URL: issuer, Store: o.store, Clock: o.clock, KEK: o.kek, App: a, Worker: a.Worker(), srv: srv}
+}
+
+// metricsText scrapes the server's /metrics through its management
+// handler.
+func (p *testProvider) metricsText(t testing.TB) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	p.App.ManagementHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics = %d", rec.Code)
+	}
+	return rec.Body.String()
 }
 
 // testHashParams keeps argon2id cheap in tests; production uses DefaultParams.

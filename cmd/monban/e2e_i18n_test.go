@@ -42,7 +42,7 @@ func TestJapaneseRoundTrip(t *testing.T) {
 	ja := func(key string) string { m, _ := i18n.Catalogs().Message("ja", key); return m }
 	en := func(key string) string { m, _ := i18n.Catalogs().Message("en", key); return m }
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		p.addUser(t, "alice", alicePassword)
 		secret := p.addClient(t, storage.Client{ID: "third", Name: "Third Party", RequireConsent: true,
 			RedirectURIs: []string{"https://third.example.org/cb"}})

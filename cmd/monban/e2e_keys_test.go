@@ -1,29 +1,25 @@
 package main
 
 import (
+	"github.com/monban-idp/monban/cmd/internal/app"
+	"github.com/monban-idp/monban/op/keys"
+
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
-	"github.com/monban-idp/monban/storage/password"
-	"github.com/monban-idp/monban/storage/storagetest"
 )
 
 // jwsHeader returns the protected header of a compact JWS.
 func jwsHeader(t *testing.T, token string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, op.SupportedAlgorithms)
+	jws, err := jose.ParseSigned(token, keys.SupportedAlgorithms)
 	if err != nil {
 		t.Fatalf("parse %q: %v", token, err)
 	}
@@ -57,7 +53,7 @@ func publishedKIDs(t *testing.T, issuer string) map[string]string {
 // ES256 whatever the client, and discovery lists all four algorithms.
 func TestIDTokenAlgorithmPerClient(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		p.addUser(t, "alice", alicePassword)
 		fx := &ssoFixture{p: p}
 		for _, tc := range []struct{ name, registered, want string }{
@@ -99,7 +95,7 @@ func TestIDTokenAlgorithmPerClient(t *testing.T) {
 func TestAccessTokenAlgConfigured(t *testing.T) {
 	for _, alg := range []string{"RS256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
-			p := startProviderWith(t, appConfig{AccessTokenAlg: alg})
+			p := newTestServer(t, withConfig(func(c *app.Config) { c.AccessTokenAlg = alg }))
 			p.addUser(t, "alice", alicePassword)
 			secret := p.addClient(t, storage.Client{ID: "app", Name: "App", RedirectURIs: []string{redirectA}})
 			r := newRP(t, p.URL, "app", secret, redirectA)
@@ -112,23 +108,4 @@ func TestAccessTokenAlgConfigured(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startProviderWith is startProvider on the memory store with extra
-// application settings.
-func startProviderWith(t *testing.T, cfg appConfig) *testProvider {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	clock := storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
-	cfg.Issuer, cfg.Store, cfg.KEK, cfg.Now = "http://"+srv.Listener.Addr().String(), memory.New(), op.RandomKeyEncryptionKeys(), clock.Now
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Hasher = password.NewHasher(testHashParams, 4)
-	h, err := newApp(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("newApp: %v", err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &testProvider{URL: cfg.Issuer, Store: cfg.Store, Clock: clock}
 }

@@ -29,7 +29,7 @@ func TestCLIForcedLogout(t *testing.T) {
 			}
 			t.Cleanup(store.Close)
 			rcv := newReceiver(t)
-			p := startProvider(t, store)
+			p := newTestServer(t, withStore(store))
 			registerLogoutClients(t, p, rcv)
 			fx := openLogoutFixture(t, p, rcv)
 			br := newBrowser(t, p.URL)

@@ -20,7 +20,7 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 	fx := newSSOFixture(t, store)
 	br := newBrowser(t, fx.p.URL)
 	fx.signIn(t, br, fx.a)
-	mgmt := (&management{store: store, keysReady: func() bool { return true }}).handler()
+	mgmt := fx.p.App.ManagementHandler()
 
 	pgtest.StopServer(t)
 	t.Run("R1/authorize-fails-closed", func(t *testing.T) {

@@ -1,18 +1,16 @@
 package main
 
 import (
+	"github.com/monban-idp/monban/cmd/internal/app"
+
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
 	"github.com/monban-idp/monban/storage/storagetest"
@@ -64,8 +62,6 @@ func startReplicas(t *testing.T) (issuer string, via func(int32), stores [2]stor
 	front := httptest.NewUnstartedServer(nil)
 	issuer = "http://" + front.Listener.Addr().String()
 	clock = storagetest.NewClock(time.Now().UTC().Truncate(time.Second))
-	kek := op.RandomKeyEncryptionKeys()
-	csrfKey := deriveKey(testSecret, "csrf") // what serve derives from MONBAN_SECRETS
 	var replicas [2]http.Handler
 	for i := range replicas {
 		st, err := postgres.Open(t.Context(), dsn)
@@ -73,13 +69,12 @@ func startReplicas(t *testing.T) (issuer string, via func(int32), stores [2]stor
 			t.Fatal(err)
 		}
 		t.Cleanup(st.Close)
-		a, err := buildApp(t.Context(), appConfig{Issuer: issuer, Store: st, KEK: kek, CSRFKey: csrfKey, Now: clock.Now,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Hasher: password.NewHasher(testHashParams, 2),
-			AllowPrivateBackchannel: true})
-		if err != nil {
-			t.Fatalf("replica %d: %v", i, err)
-		}
-		replicas[i], stores[i] = a.Handler, st
+		// Both replicas get the keys and the CSRF key from the same
+		// secret, as serve does from MONBAN_SECRETS.
+		p := newTestServer(t, withStore(st), withIssuer(issuer), withClock(clock), withConfig(func(c *app.Config) {
+			c.Secrets, c.KEK = []string{testSecret}, nil
+		}))
+		replicas[i], stores[i] = p.App.Handler(), st
 	}
 	// The load balancer: the test decides which replica answers.
 	var target atomic.Int32

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/monban-idp/monban/cmd/internal/app"
+
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -13,7 +15,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 )
 
 // TestRefreshRotation is issue #3's "must show" 1 (checklist T9, T13, R5):
@@ -280,7 +281,7 @@ func TestAccessTokenJWT(t *testing.T) {
 // introspection and logout support that the tests above exercise
 // (checklist L8, J8; RFC 8414 §2, Back-Channel Logout 1.0 §2.1).
 func TestChecklistL8Discovery(t *testing.T) {
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	resp, err := http.Get(p.URL + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +318,9 @@ func TestChecklistL8Discovery(t *testing.T) {
 func TestRefreshReuseGrace(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		rcv := newReceiver(t)
-		p := launchProvider(t, store, providerOptions{grace: storage.ReuseGrace{Window: 10 * time.Second, MaxReuses: 1}})
+		p := newTestServer(t, withStore(store), withConfig(func(c *app.Config) {
+			c.RefreshReuseGrace, c.RefreshReuseMax = 10*time.Second, 1
+		}))
 		registerLogoutClients(t, p, rcv)
 		fx := openLogoutFixture(t, p, rcv)
 		tk := fx.signIn(t, newBrowser(t, p.URL), fx.a)

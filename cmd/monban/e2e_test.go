@@ -26,7 +26,7 @@ const (
 )
 
 func newSSOFixture(t *testing.T, store storage.Store) *ssoFixture {
-	p := startProvider(t, store)
+	p := newTestServer(t, withStore(store))
 	p.addUser(t, "alice", alicePassword)
 	sa := p.addClient(t, storage.Client{ID: "app-a", Name: "App A", RedirectURIs: []string{redirectA}})
 	sb := p.addClient(t, storage.Client{ID: "app-b", Name: "App B", RedirectURIs: []string{redirectB}})

@@ -6,34 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/cmd/internal/app"
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 )
-
-// newKeys loads the signing keys for the provider and makes sure every
-// supported algorithm has a current key, so a client may register any of
-// them as its id_token_signed_response_alg. A key that the configured
-// secrets cannot decrypt fails it, before anything is written.
-func newKeys(ctx context.Context, cfg appConfig) (*op.Keys, error) {
-	keys := op.NewKeys(cfg.Store, cfg.KEK, cfg.Now)
-	if err := keys.SetPolicy(keyPolicy(cfg.KeyRotationPeriod, cfg.SessionMaxAge)); err != nil {
-		return nil, err
-	}
-	if err := keys.Ensure(ctx, op.SupportedAlgorithms...); err != nil {
-		return nil, err
-	}
-	return keys, nil
-}
-
-// keyPolicy is the rotation schedule for the configuration. Retired keys
-// stay published for at least the SSO session max age: for that long an ID
-// token they signed can come back as the id_token_hint that ends its
-// session (RP-Initiated Logout §2), which is longer than any token lives.
-// The CLI uses the same policy as the servers, so a retirement made by
-// `keys rotate` gets the same RemoveAfter.
-func keyPolicy(period, sessionMaxAge time.Duration) op.RotationPolicy {
-	return op.RotationPolicy{Period: period, Retention: max(op.DefaultKeyRetention, sessionMaxAge)}
-}
 
 // keys runs "monban keys list|rotate|reencrypt".
 func (c *cli) keys(ctx context.Context, args []string) error {
@@ -91,7 +67,7 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 // withKeys parses a keys subcommand that needs the key-encryption secrets,
 // opens the store and runs fn with the key manager. It loads every stored
 // key first, so a wrong secret fails before anything is written.
-func (c *cli) withKeys(ctx context.Context, cmd *dbCommand, args []string, fn func(keys *op.Keys, js bool) error) error {
+func (c *cli) withKeys(ctx context.Context, cmd *dbCommand, args []string, fn func(k *keys.Keys, js bool) error) error {
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -103,19 +79,19 @@ func (c *cli) withKeys(ctx context.Context, cmd *dbCommand, args []string, fn fu
 	if len(cfg.Secrets) == 0 {
 		return errors.New("the key-encryption secrets are required: set MONBAN_SECRETS or MONBAN_SECRETS_FILE as for serve")
 	}
-	kek, err := op.ParseKeyEncryptionKeys(cfg.Secrets)
+	kek, err := keys.ParseKeyEncryptionKeys(cfg.Secrets)
 	if err != nil {
 		return fmt.Errorf("MONBAN_SECRETS: %w", err)
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
-		keys := op.NewKeys(st, kek, now)
-		if err := keys.SetPolicy(keyPolicy(cfg.KeyRotationPeriod, cfg.SessionMaxAge)); err != nil {
+		k := keys.New(st, kek, now)
+		if err := k.SetPolicy(app.KeyPolicy(*cfg)); err != nil {
 			return err
 		}
-		if err := keys.Load(ctx); err != nil {
+		if err := k.Load(ctx); err != nil {
 			return dbError(err)
 		}
-		return fn(keys, js)
+		return fn(k, js)
 	})
 }
 
@@ -133,16 +109,16 @@ type rotationJSON struct {
 }
 
 // keysRotate rotates every algorithm now: the pre-published next key signs,
-// the current key retires. See op.Keys.ForceRotate for why it refuses a
+// the current key retires. See keys.Keys.ForceRotate for why it refuses a
 // next key published for less than the lead unless --immediately.
 func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("keys rotate", "[--immediately] [--output json]", true)
 	immediately := cmd.fs.Bool("immediately", false,
-		"promote next keys published for less than "+op.DefaultKeyLead.String()+" too (relying parties with a cached JWKS may reject tokens until they refetch it)")
-	return c.withKeys(ctx, cmd, args, func(keys *op.Keys, js bool) error {
-		res, err := keys.ForceRotate(ctx, *immediately, op.SupportedAlgorithms...)
+		"promote next keys published for less than "+keys.DefaultKeyLead.String()+" too (relying parties with a cached JWKS may reject tokens until they refetch it)")
+	return c.withKeys(ctx, cmd, args, func(k *keys.Keys, js bool) error {
+		res, err := k.ForceRotate(ctx, *immediately, keys.SupportedAlgorithms...)
 		var waiting int
-		out := jsonList(res, func(r op.KeyRotation) rotationJSON {
+		out := jsonList(res, func(r keys.KeyRotation) rotationJSON {
 			j := rotationJSON{Algorithm: r.Algorithm, Rotated: r.Rotated, Retired: r.Retired, Current: r.Current,
 				Next: r.Next, PublishedForSeconds: int64(r.PublishedFor / time.Second)}
 			if !r.Rotated {
@@ -157,7 +133,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 				return werr
 			}
 		} else {
-			c.printRotations(res, keys.Policy().Lead)
+			c.printRotations(res, k.Policy().Lead)
 		}
 		if err != nil {
 			return dbError(err)
@@ -169,7 +145,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	})
 }
 
-func (c *cli) printRotations(res []op.KeyRotation, lead time.Duration) {
+func (c *cli) printRotations(res []keys.KeyRotation, lead time.Duration) {
 	tw := newTable(c.stdout)
 	row(tw, "ALG", "RESULT", "RETIRED", "SIGNING NOW", "NEXT")
 	for _, r := range res {
@@ -183,17 +159,17 @@ func (c *cli) printRotations(res []op.KeyRotation, lead time.Duration) {
 	for _, r := range res {
 		if r.Rotated && r.Retired != "" && r.PublishedFor < lead {
 			c.printf("Warning: %s key %s signs after only %s in the JWKS: relying parties that cached the JWKS before may reject its tokens for up to %s.\n",
-				r.Algorithm, r.Current, r.PublishedFor.Round(time.Second), op.JWKSMaxAge)
+				r.Algorithm, r.Current, r.PublishedFor.Round(time.Second), keys.JWKSMaxAge)
 		}
 	}
-	c.printf("Running servers switch to the new keys within %s; retired keys stay published until their remove-after time.\n", op.DefaultKeyRefresh)
+	c.printf("Running servers switch to the new keys within %s; retired keys stay published until their remove-after time.\n", keys.DefaultKeyRefresh)
 }
 
 // keysReencrypt re-encrypts every key under the first configured secret.
 func (c *cli) keysReencrypt(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("keys reencrypt", "[--output json]", true)
-	return c.withKeys(ctx, cmd, args, func(keys *op.Keys, js bool) error {
-		res, err := keys.Reencrypt(ctx)
+	return c.withKeys(ctx, cmd, args, func(k *keys.Keys, js bool) error {
+		res, err := k.Reencrypt(ctx)
 		if err != nil {
 			return dbError(err)
 		}

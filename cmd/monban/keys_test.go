@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/monban-idp/monban/op/keys"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
@@ -55,7 +55,7 @@ func keyStates(t *testing.T, st storage.SigningKeys) map[string]map[string]int {
 func wantKeyStates(t *testing.T, st storage.SigningKeys, current, next, retired int) {
 	t.Helper()
 	want := map[string]map[string]int{}
-	for _, alg := range op.SupportedAlgorithms {
+	for _, alg := range keys.SupportedAlgorithms {
 		want[string(alg)] = map[string]int{}
 		for state, n := range map[string]int{storage.KeyCurrent: current, storage.KeyNext: next, storage.KeyRetired: retired} {
 			if n > 0 {
@@ -106,7 +106,7 @@ func TestKeysCommands(t *testing.T) {
 	var rotations []map[string]any
 	r = mustRun(t, env, "", "keys", "rotate", "--immediately", "--output", "json")
 	decodeJSON(t, r.stdout, &rotations)
-	if len(rotations) != len(op.SupportedAlgorithms) {
+	if len(rotations) != len(keys.SupportedAlgorithms) {
 		t.Fatalf("rotate --output json = %s", r.stdout)
 	}
 	for _, rot := range rotations {
@@ -116,9 +116,9 @@ func TestKeysCommands(t *testing.T) {
 	}
 	wantKeyStates(t, st, 1, 1, 1)
 
-	var keys []map[string]any
-	decodeJSON(t, mustRun(t, env, "", "keys", "list", "--output", "json").stdout, &keys)
-	for _, k := range keys {
+	var listed []map[string]any
+	decodeJSON(t, mustRun(t, env, "", "keys", "list", "--output", "json").stdout, &listed)
+	for _, k := range listed {
 		if got := jsonKeys(t, k); !slices.Equal(got, keyJSONKeys) {
 			t.Fatalf("key JSON has %q, want %q (never key material)", got, keyJSONKeys)
 		}
@@ -129,12 +129,12 @@ func TestKeysCommands(t *testing.T) {
 		remove, _ := time.Parse(time.RFC3339Nano, k["remove_after"].(string))
 		// Retention: the 12 h default session max age is below the 24 h
 		// minimum; plus a refresh interval and a JWKS cache lifetime.
-		if want := op.DefaultKeyRetention + op.DefaultKeyRefresh + op.JWKSMaxAge; remove.Sub(retired) != want {
+		if want := keys.DefaultKeyRetention + keys.DefaultKeyRefresh + keys.JWKSMaxAge; remove.Sub(retired) != want {
 			t.Errorf("retired key %s: removable %s after retirement, want %s", k["kid"], remove.Sub(retired), want)
 		}
 	}
 	text := mustRun(t, env, "", "keys", "list").stdout
-	if !strings.HasPrefix(text, "KID") || strings.Count(text, "\n") != 1+len(keys) || strings.Count(text, " retired ") != 4 {
+	if !strings.HasPrefix(text, "KID") || strings.Count(text, "\n") != 1+len(listed) || strings.Count(text, " retired ") != 4 {
 		t.Errorf("keys list:\n%s", text)
 	}
 
@@ -195,22 +195,22 @@ func TestServeRefusesWrongSecret(t *testing.T) {
 func TestTwoProvidersRotatingAtOnceOnPostgres(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	clock := storagetest.NewClock(time.Date(2030, time.March, 1, 12, 0, 0, 0, time.UTC))
-	kek, err := op.ParseKeyEncryptionKeys([]string{testSecret})
+	kek, err := keys.ParseKeyEncryptionKeys([]string{testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var providers [2]*op.Keys
+	var providers [2]*keys.Keys
 	for i := range providers {
 		st, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(st.Close)
-		providers[i] = op.NewKeys(st, kek, clock.Now)
+		providers[i] = keys.New(st, kek, clock.Now)
 	}
 	check, _ := postgres.Open(t.Context(), dsn)
 	t.Cleanup(check.Close)
-	atOnce := func(what string, fn func(k *op.Keys) error) {
+	atOnce := func(what string, fn func(k *keys.Keys) error) {
 		t.Helper()
 		start := make(chan struct{})
 		var wg sync.WaitGroup
@@ -226,18 +226,18 @@ func TestTwoProvidersRotatingAtOnceOnPostgres(t *testing.T) {
 			}
 		}
 	}
-	atOnce("start-up", func(k *op.Keys) error { return k.Ensure(t.Context(), op.SupportedAlgorithms...) })
+	atOnce("start-up", func(k *keys.Keys) error { return k.Ensure(t.Context(), keys.SupportedAlgorithms...) })
 	wantKeyStates(t, check, 1, 0, 0)
 	for round := range 3 {
-		atOnce("rotation", func(k *op.Keys) error { _, err := k.Rotate(t.Context()); return err })
+		atOnce("rotation", func(k *keys.Keys) error { _, err := k.Rotate(t.Context()); return err })
 		wantKeyStates(t, check, 1, 1, min(round, 1)) // a retired key goes after a day
-		atOnce("refresh", func(k *op.Keys) error { return k.Load(t.Context()) })
+		atOnce("refresh", func(k *keys.Keys) error { return k.Load(t.Context()) })
 		a, _ := providers[0].JWKS()
 		b, _ := providers[1].JWKS()
 		if !bytes.Equal(a, b) {
 			t.Fatalf("round %d: the providers serve different JWKS", round)
 		}
-		clock.Advance(op.DefaultKeyRotationPeriod) // every current key is due
+		clock.Advance(keys.DefaultKeyRotationPeriod) // every current key is due
 	}
 }
 
@@ -273,16 +273,16 @@ func TestKeysTableDumpHasNoPrivateKeyMaterial(t *testing.T) {
 		}
 	}
 
-	keys, err := st.ListSigningKeys(ctx)
-	if err != nil || len(keys) != 3*len(op.SupportedAlgorithms) {
-		t.Fatalf("%d keys (%v), want next, current and retired of every algorithm", len(keys), err)
+	stored, err := st.ListSigningKeys(ctx)
+	if err != nil || len(stored) != 3*len(keys.SupportedAlgorithms) {
+		t.Fatalf("%d stored (%v), want next, current and retired of every algorithm", len(stored), err)
 	}
 	block, _ := aes.NewCipher([]byte("0123456789abcdef0123456789abcdef")) // testSecret decoded
 	aead, _ := cipher.NewGCM(block)
-	for _, k := range keys {
+	for _, k := range stored {
 		for what, dump := range dumps {
 			if !bytes.Contains(dump, []byte(`\\x`+hex.EncodeToString(k.EncryptedKey))) {
-				t.Fatalf("%s does not hold key %s's ciphertext: is it a dump of the keys?", what, k.ID)
+				t.Fatalf("%s does not hold key %s's ciphertext: is it a dump of the stored?", what, k.ID)
 			}
 		}
 		der, err := aead.Open(nil, k.EncryptedKey[:aead.NonceSize()], k.EncryptedKey[aead.NonceSize():], []byte(k.ID))

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"io"
 	"os"
 	"os/signal"
@@ -324,7 +325,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 // loadDBConfig loads the configuration for a command that only needs the
 // database (migrate, user, client) and checks that a database URL is set.
-func (c *cli) loadDBConfig(cf *configFlags) (*Config, error) {
+func (c *cli) loadDBConfig(cf *configFlags) (*app.Config, error) {
 	cfg, err := cf.load(c.getenv)
 	if err != nil {
 		return nil, err

@@ -2,10 +2,10 @@ package main
 
 import (
 	"errors"
+	"github.com/monban-idp/monban/cmd/internal/janitor"
 	"testing"
 	"time"
 
-	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -15,7 +15,7 @@ import (
 // way.
 func TestJanitor(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
-		p := startProvider(t, store)
+		p := newTestServer(t, withStore(store))
 		p.addClient(t, storage.Client{ID: "app", Name: "App", RedirectURIs: []string{redirectA}})
 		now := p.Clock.Now()
 		for _, r := range []struct {
@@ -31,8 +31,8 @@ func TestJanitor(t *testing.T) {
 		if _, _, err := store.RecordLoginFailure(t.Context(), "user:alice", now, policy); err != nil {
 			t.Fatal(err)
 		}
-		newJanitor := func() *op.Janitor {
-			j, err := op.NewJanitor(op.JanitorConfig{Store: store, Now: p.Clock.Now, Interval: 5 * time.Minute})
+		newJanitor := func() *janitor.Janitor {
+			j, err := janitor.New(janitor.Config{Store: store, Now: p.Clock.Now, Interval: 5 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,18 +56,18 @@ func TestJanitor(t *testing.T) {
 		for _, step := range []struct {
 			name          string
 			advance       time.Duration
-			janitor       *op.Janitor
-			want          op.JanitorResult
+			janitor       *janitor.Janitor
+			want          janitor.Result
 			wantExpired   bool // the expired auth request is still there
 			wantThrottled bool
 		}{
 			{name: "first-step-deletes-expired", janitor: j,
-				want: op.JanitorResult{Ran: true, AuthRequests: 1}, wantThrottled: true},
+				want: janitor.Result{Ran: true, AuthRequests: 1}, wantThrottled: true},
 			{name: "other-replica-finds-nothing", janitor: replica,
-				want: op.JanitorResult{Ran: true}, wantThrottled: true},
-			{name: "not-due-yet", advance: time.Minute, janitor: j, want: op.JanitorResult{}, wantThrottled: true},
+				want: janitor.Result{Ran: true}, wantThrottled: true},
+			{name: "not-due-yet", advance: time.Minute, janitor: j, want: janitor.Result{}, wantThrottled: true},
 			{name: "throttle-expired", advance: 20 * time.Minute, janitor: j,
-				want: op.JanitorResult{Ran: true, LoginThrottles: 1}},
+				want: janitor.Result{Ran: true, LoginThrottles: 1}},
 		} {
 			t.Run(step.name, func(t *testing.T) {
 				p.Clock.Advance(step.advance)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/monban-idp/monban/storage"
-	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/userpolicy"
 	"github.com/monban-idp/monban/web"
 )
@@ -38,7 +37,7 @@ func TestUserRulesAgreeAcrossDoors(t *testing.T) {
 		{"every problem at once", "a b", "x", "\x02", "short"},
 	}
 	env, _ := dbEnv(t)
-	p := startProvider(t, memory.New())
+	p := newTestServer(t)
 	root := p.addUser(t, "root", "admin password 1")
 	if _, err := p.Store.UpdateUser(t.Context(), root.ID, func(u *storage.User) error { u.Admin = true; return nil }); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"io"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ var demoClients = []storage.Client{
 func seedDemo(ctx context.Context, store storage.Store) (*demoCredentials, error) {
 	now := time.Now().UTC()
 	creds := &demoCredentials{Username: "demo", Password: storage.NewToken()[:16]}
-	hash, err := newHasher().Hash(creds.Password)
+	hash, err := app.NewHasher().Hash(creds.Password)
 	if err != nil {
 		return nil, err
 	}

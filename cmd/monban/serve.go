@@ -10,15 +10,12 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
-	"github.com/monban-idp/monban/migrations"
-	"github.com/monban-idp/monban/op"
+	"github.com/monban-idp/monban/cmd/internal/app"
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
-	"github.com/monban-idp/monban/storage/postgres"
-	"github.com/monban-idp/monban/web"
 )
 
 // devIssuer and devListen are what `monban serve --dev` uses by default.
@@ -33,42 +30,32 @@ const (
 //
 // seeded, if given, runs after the demo data is created in --dev (monban
 // demo uses it to wire its demo apps to the clients).
-func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seeded ...func(context.Context, storage.Store, *demoCredentials) error) error {
-	logger := newLogger(cfg, os.Stderr)
+func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, seeded ...func(context.Context, storage.Store, *demoCredentials) error) error {
+	logger := app.NewLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	slog.SetDefault(logger)
-	app := appConfig{Logger: logger, SessionIdle: cfg.SessionIdleTimeout, SessionMaxAge: cfg.SessionMaxAge,
-		AccessTokenAlg: cfg.AccessTokenAlg, KeyRotationPeriod: cfg.KeyRotationPeriod, RotateKeys: true,
-		AdminFreshAuth:          cfg.AdminFreshAuth,
-		RefreshReuseGrace:       storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
-		AllowPrivateBackchannel: cfg.BackchannelAllowPrivateNetworks,
-		Throttle:                web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies},
-		AuditRetention:          cfg.AuditRetention, Appearance: cfg.Appearance}
-	if cfg.AuditRetention == 0 {
-		app.AuditRetention = -1 // configured as "keep forever"
-	}
-	var schemaPending func(context.Context) (int, error) // nil in --dev: no schema
-	waitSeed := func() error { return nil }              // --dev: the demo data is in the store
-	listen := cfg.Listen
+	c := *cfg
+	c.Logger = logger
+	waitSeed := func() error { return nil } // --dev: the demo data is in the store
+	listen := c.Listen
 	if dev {
-		app.Issuer = devIssuer
-		if cfg.Issuer != "" {
-			app.Issuer = cfg.Issuer
+		if c.Issuer == "" {
+			c.Issuer = devIssuer
 		}
-		if listen == defaultListen {
+		if listen == app.Defaults().Listen {
 			listen = devListen
 		}
 		store := memory.New()
-		app.Store = store
-		app.KEK = op.RandomKeyEncryptionKeys()
-		app.AllowPrivateBackchannel = true // demo clients run on localhost
-		// The demo data (an argon2id hash) is made while buildApp below
+		c.Store = store
+		c.KEK = keys.RandomKeyEncryptionKeys()
+		c.BackchannelAllowPrivateNetworks = true // demo clients run on localhost
+		// The demo data (an argon2id hash) is made while app.New below
 		// generates the signing keys: both are CPU work on an empty store,
 		// and together they are most of the time to ready.
 		seeding := make(chan error, 1)
 		go func() {
 			creds, err := seedDemo(ctx, store)
 			if err == nil {
-				printDemo(stdout, app.Issuer, cfg.ManagementListen, creds)
+				printDemo(stdout, c.Issuer, c.ManagementListen, creds)
 				for _, f := range seeded {
 					if err = f(ctx, store, creds); err != nil {
 						break
@@ -78,67 +65,41 @@ func runServe(ctx context.Context, cfg *Config, dev bool, stdout io.Writer, seed
 			seeding <- err
 		}()
 		waitSeed = func() error { return <-seeding }
-	} else {
-		kek, err := op.ParseKeyEncryptionKeys(cfg.Secrets)
-		if err != nil {
-			return fmt.Errorf("MONBAN_SECRETS: %w", err)
-		}
-		pending, err := migrations.Pending(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
-		if pending > 0 {
-			return fmt.Errorf("database schema is not current (%d migrations pending): run `monban migrate up`", pending)
-		}
-		store, err := postgres.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
-		defer store.Close()
-		checkPoolSize(ctx, logger, store)
-		app.Metrics = newMetrics(store.PoolStats)
-		schemaPending = func(ctx context.Context) (int, error) { return migrations.Pending(ctx, cfg.DatabaseURL) }
-		app.Store, app.KEK, app.Issuer = store, kek, cfg.Issuer
-		app.CSRFKey = deriveKey(cfg.Secrets[0], "csrf")
 	}
-	if app.Metrics == nil {
-		app.Metrics = newMetrics(nil)
-	}
-	a, err := buildApp(ctx, app)
+	a, err := app.New(ctx, c)
 	if seedErr := waitSeed(); err == nil {
 		err = seedErr
 	}
 	if err != nil {
+		if a != nil {
+			_ = a.Close()
+		}
 		return err
 	}
+	// The jobs stop and the store closes last, after the listeners
+	// (checklist R7).
+	defer a.Close()
 	// Start-up work leaves garbage that the runtime would hand back to the
 	// OS only over minutes: the demo password's argon2id hash (19 MiB) and
 	// RSA key generation. Returning it now keeps an idle server small
 	// (issue 8: idle RSS).
 	debug.FreeOSMemory()
-	if cfg.ManagementListen != "" {
-		m := &management{store: app.Store, keysReady: a.Keys.Ready, pending: schemaPending, metrics: app.Metrics,
-			pprof: cfg.Pprof}
-		stop, err := startManagement(cfg.ManagementListen, m, logger)
+	if c.ManagementListen != "" {
+		stop, err := startManagement(c.ManagementListen, a.ManagementHandler(), logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		context.AfterFunc(ctx, m.drain) // readiness 503 as soon as shutdown starts (checklist R7)
+		context.AfterFunc(ctx, a.Drain) // readiness 503 as soon as shutdown starts (checklist R7)
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
-	// The worker stops with ctx, after its current step, before the store
-	// is closed (checklist R7).
-	workerCtx, stopWorker := context.WithCancel(ctx)
-	var worker sync.WaitGroup
-	worker.Go(func() { a.Worker.Run(workerCtx) })
-	worker.Go(func() { a.Janitor.Run(workerCtx) })
-	defer worker.Wait()
-	defer stopWorker()
-	return serveHTTP(ctx, ln, a.Handler, logger, app.Issuer, cfg.ShutdownDelay)
+	// The background jobs stop with ctx, after their current step, before
+	// the store is closed (checklist R7): a.Close waits for them.
+	go func() { _ = a.Run(ctx) }()
+	return serveHTTP(ctx, ln, a.Handler(), logger, c.Issuer, c.ShutdownDelay)
 }
 
 // serveHTTP serves until ctx is cancelled, then shuts down gracefully:
@@ -192,47 +153,27 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// newLogger builds the structured logger from the configuration.
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
-		return slog.New(requestIDHandler{slog.NewTextHandler(w, opts)})
-	}
-	return slog.New(requestIDHandler{slog.NewJSONHandler(w, opts)})
-}
-
-var _ storage.Store = (*postgres.Store)(nil)
-
-// checkPoolSize logs the connection pool's size against the server's
-// max_connections (checklist R13: the pools of all replicas together must
-// stay below it, with room for migrations and operators), and warns when
-// this replica alone would take half of them or more.
-func checkPoolSize(ctx context.Context, logger *slog.Logger, store *postgres.Store) {
-	serverMax, err := store.ServerMaxConnections(ctx)
+// startManagement serves h (app.ManagementHandler) on addr until the returned stop function is
+// called; stop shuts the listener down gracefully. serve calls stop after
+// the provider has drained, so /readyz keeps answering 503 meanwhile.
+func startManagement(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		logger.Warn("could not read the database's max_connections", "err", err)
-		return
+		return nil, fmt.Errorf("management listener: %w", err)
 	}
-	poolMax := store.PoolStats().MaxConns
-	if msg := poolSizeProblem(poolMax, serverMax); msg != "" {
-		logger.Warn(msg, "pool_max_conns", poolMax, "max_connections", serverMax)
-		return
-	}
-	logger.Info("database pool", "pool_max_conns", poolMax, "max_connections", serverMax,
-		"replicas_that_fit", (serverMax-reservedConnections)/poolMax)
-}
-
-// reservedConnections are left for migrations, operators and superusers
-// when counting how many replicas' pools fit.
-const reservedConnections = 10
-
-// poolSizeProblem describes a pool too large for the server, or "".
-func poolSizeProblem(poolMax, serverMax int32) string {
-	if 2*poolMax > serverMax-reservedConnections {
-		return "database pool too large for the server: fewer than two replicas fit in max_connections; " +
-			"lower pool_max_conns in the database URL or raise max_connections"
-	}
-	return ""
+	srv := newHTTPServer(h, logger)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("management listener failed", "error", err)
+		}
+	}()
+	logger.Info("management listener is serving", "listen", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }

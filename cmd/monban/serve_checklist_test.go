@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/monban-idp/monban/cmd/internal/app"
+
 	"context"
 	"io"
 	"log/slog"
@@ -154,8 +156,8 @@ func TestChecklistR13PoolSize(t *testing.T) {
 		{"tiny-server", 8, 20, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := poolSizeProblem(tc.poolMax, tc.serverMax) != ""; got != tc.wantProblem {
-				t.Fatalf("poolSizeProblem(%d, %d) problem = %v, want %v", tc.poolMax, tc.serverMax, got, tc.wantProblem)
+			if got := app.PoolSizeProblem(tc.poolMax, tc.serverMax) != ""; got != tc.wantProblem {
+				t.Fatalf("app.PoolSizeProblem(%d, %d) problem = %v, want %v", tc.poolMax, tc.serverMax, got, tc.wantProblem)
 			}
 		})
 	}

@@ -1,11 +1,8 @@
-package op
+package keys
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +25,7 @@ func TestKeysSignAndVerifyEveryAlgorithm(t *testing.T) {
 			if h := jws.Signatures[0].Header; h.Algorithm != string(alg) || h.ExtraHeaders[jose.HeaderType] != typIDToken {
 				t.Fatalf("header %+v, want alg %s and typ %s", h, alg, typIDToken)
 			}
-			if _, err := k.verify(token, typIDToken); err != nil {
+			if _, err := k.Verify(token, typIDToken); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
 			if pub, ok := k.publicKey(kid); !ok || pub.Algorithm != string(alg) {
@@ -58,7 +55,7 @@ func TestKeysSignAndVerifyEveryAlgorithm(t *testing.T) {
 		{"no kid", forge(jose.RS256, rsKey, "")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := k.verify(tc.token, typIDToken); err == nil {
+			if _, err := k.Verify(tc.token, typIDToken); err == nil {
 				t.Fatal("verify accepted it")
 			}
 		})
@@ -123,92 +120,6 @@ func TestJWKSContent(t *testing.T) {
 	}
 }
 
-// TestServeJWKSCaching: the JWKS may be cached for JWKSMaxAge, shorter
-// than the pre-publication lead, and revalidated with its ETag; a rotation
-// changes the ETag.
-func TestServeJWKSCaching(t *testing.T) {
-	clock := newKeyClock()
-	k := ensuredKeys(t, memory.New(), keysKEK(t, kekSecretA), clock, jose.RS256)
-	p := &Provider{keys: k}
-	get := func(ifNoneMatch string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, PathJWKS, nil)
-		if ifNoneMatch != "" {
-			req.Header.Set("If-None-Match", ifNoneMatch)
-		}
-		rec := httptest.NewRecorder()
-		p.serveJWKS(rec, req)
-		return rec
-	}
-	first := get("")
-	etag := first.Header().Get("ETag")
-	maxAge, err := strconv.Atoi(strings.TrimPrefix(first.Header().Get("Cache-Control"), "public, max-age="))
-	if first.Code != http.StatusOK || etag == "" || err != nil {
-		t.Fatalf("GET: %d, ETag %q, Cache-Control %q", first.Code, etag, first.Header().Get("Cache-Control"))
-	}
-	if lead := k.Policy().Lead; time.Duration(maxAge)*time.Second+k.Policy().Refresh > lead {
-		t.Fatalf("max-age %ds plus the refresh interval exceeds the lead %s", maxAge, lead)
-	}
-	if ct := first.Header().Get("Content-Type"); ct != "application/jwk-set+json" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	if rec := get(etag); rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
-		t.Fatalf("revalidation with the ETag: %d, %d bytes; want 304 and no body", rec.Code, rec.Body.Len())
-	}
-	rotateKeys(t, k) // publishes the next key: a new document
-	if rec := get(etag); rec.Code != http.StatusOK || rec.Header().Get("ETag") == etag {
-		t.Fatalf("after a new key: %d with ETag %q; want 200 and a new ETag", rec.Code, rec.Header().Get("ETag"))
-	}
-}
-
-func TestETagMatches(t *testing.T) {
-	for _, tc := range []struct {
-		name, header string
-		want         bool
-	}{
-		{"exact", `"abc"`, true},
-		{"weak", `W/"abc"`, true},
-		{"in a list", `"x", "abc"`, true},
-		{"any", `*`, true},
-		{"other", `"abd"`, false},
-		{"unquoted", `abc`, false},
-		{"empty", ``, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := etagMatches(tc.header, `"abc"`); got != tc.want {
-				t.Fatalf("etagMatches(%q) = %v, want %v", tc.header, got, tc.want)
-			}
-		})
-	}
-}
-
-// TestDiscoveryListsSigningAlgorithms: id_token_signing_alg_values_supported
-// lists exactly the algorithms with a current key.
-func TestDiscoveryListsSigningAlgorithms(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		algs []jose.SignatureAlgorithm
-		want []string
-	}{
-		{"all", SupportedAlgorithms, []string{"ES256", "EdDSA", "PS256", "RS256"}},
-		{"RS256 and ES256", []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, []string{"ES256", "RS256"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			k := ensuredKeys(t, memory.New(), keysKEK(t, kekSecretA), newKeyClock(), tc.algs...)
-			doc, err := (&Provider{keys: k, issuer: "https://id.test"}).discoveryDocument()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var d struct {
-				Algs []string `json:"id_token_signing_alg_values_supported"`
-			}
-			_ = json.Unmarshal(doc, &d)
-			if !slices.Equal(d.Algs, tc.want) {
-				t.Fatalf("id_token_signing_alg_values_supported = %v, want %v", d.Algs, tc.want)
-			}
-		})
-	}
-}
-
 // TestLoadFollowsOtherReplicas: Load is cheap when nothing changed (same
 // snapshot), ignores re-encryption, and picks up a rotation another
 // replica made.
@@ -266,7 +177,7 @@ func TestReencrypt(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	k := NewKeys(store, keysKEK(t, kekSecretB, kekSecretA), clock.Now)
+	k := New(store, keysKEK(t, kekSecretB, kekSecretA), clock.Now)
 	for _, tc := range []struct {
 		name             string
 		moved, unchanged []string
@@ -284,7 +195,7 @@ func TestReencrypt(t *testing.T) {
 	ensuredKeys(t, store, keysKEK(t, kekSecretB), clock, jose.ES256, jose.EdDSA) // the old secret is no longer needed
 
 	before, _ := store.ListSigningKeys(t.Context())
-	if _, err := NewKeys(store, keysKEK(t, kekSecretA), clock.Now).Reencrypt(t.Context()); err == nil {
+	if _, err := New(store, keysKEK(t, kekSecretA), clock.Now).Reencrypt(t.Context()); err == nil {
 		t.Fatal("Reencrypt without the secret that opens the keys succeeded")
 	}
 	after, _ := store.ListSigningKeys(t.Context())
@@ -313,7 +224,7 @@ func TestForceRotate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newKeyClock()
 			store := memory.New()
-			k := NewKeys(store, keysKEK(t, kekSecretA), clock.Now)
+			k := New(store, keysKEK(t, kekSecretA), clock.Now)
 			var cur, next string
 			if tc.published >= 0 {
 				k = ensuredKeys(t, store, keysKEK(t, kekSecretA), clock, jose.ES256)
@@ -366,33 +277,9 @@ func TestSetPolicy(t *testing.T) {
 		{"period shorter than the lead", RotationPolicy{Period: 30 * time.Minute}, "must be at least the pre-publication lead"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := NewKeys(memory.New(), keysKEK(t, kekSecretA), nil).SetPolicy(tc.policy)
+			err := New(memory.New(), keysKEK(t, kekSecretA), nil).SetPolicy(tc.policy)
 			if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("SetPolicy = %v, want %q", err, tc.err)
-			}
-		})
-	}
-}
-
-// TestCheckKeys: New refuses keys that cannot sign RS256 ID tokens or the
-// access-token algorithm, or that are dropped before their tokens expire.
-func TestCheckKeys(t *testing.T) {
-	rsOnly := ensuredKeys(t, memory.New(), keysKEK(t, kekSecretA), newKeyClock(), jose.RS256)
-	all := ensuredKeys(t, memory.New(), keysKEK(t, kekSecretA), newKeyClock())
-	for _, tc := range []struct {
-		name string
-		cfg  Config
-		err  string
-	}{
-		{"all algorithms", Config{Keys: all, AccessTokenAlg: jose.ES256, AccessTokenTTL: time.Hour, IDTokenTTL: time.Hour}, ""},
-		{"no ES256 key", Config{Keys: rsOnly, AccessTokenAlg: jose.ES256, AccessTokenTTL: time.Minute}, "no signing key for ES256"},
-		{"RS256 access tokens", Config{Keys: rsOnly, AccessTokenAlg: jose.RS256, AccessTokenTTL: time.Minute}, ""},
-		{"tokens outlive retention", Config{Keys: all, AccessTokenAlg: jose.ES256, IDTokenTTL: 48 * time.Hour}, "less than the token lifetimes"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := checkKeys(tc.cfg)
-			if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("checkKeys = %v, want %q", err, tc.err)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package op
+package keys
 
 import (
 	"context"
@@ -74,8 +74,8 @@ func TestRotationKeepsOldTokensAndPrePublishesNewKey(t *testing.T) {
 		if (err == nil) != want {
 			t.Fatalf("%s: old token verifies against the JWKS: %v, want %v", when, err, want)
 		}
-		if _, err := k.verify(old, typIDToken); (err == nil) != want {
-			t.Fatalf("%s: Keys.verify(old token) = %v, want ok=%v", when, err, want)
+		if _, err := k.Verify(old, typIDToken); (err == nil) != want {
+			t.Fatalf("%s: Keys.Verify(old token) = %v, want ok=%v", when, err, want)
 		}
 	}
 	verifies("right after the rotation", true)
@@ -100,7 +100,7 @@ func TestRotationSchedule(t *testing.T) {
 	clock := newKeyClock()
 	t0 := clock.Now()
 	store := memory.New()
-	k := NewKeys(store, keysKEK(t, kekSecretA), clock.Now)
+	k := New(store, keysKEK(t, kekSecretA), clock.Now)
 	if err := k.SetPolicy(policy); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestRotationReplicasAtOnce(t *testing.T) {
 	algs := []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA}
 	ks := make([]*Keys, replicas)
 	for i := range ks {
-		ks[i] = NewKeys(store, kek, clock.Now)
+		ks[i] = New(store, kek, clock.Now)
 	}
 	all := func(fn func(k *Keys) error) {
 		t.Helper()
@@ -237,7 +237,7 @@ func TestEnsureRefusesWrongSecret(t *testing.T) {
 	ensuredKeys(t, store, keysKEK(t, kekSecretA), clock)
 	before, _ := store.ListSigningKeys(t.Context())
 
-	k := NewKeys(store, keysKEK(t, kekSecretB), clock.Now)
+	k := New(store, keysKEK(t, kekSecretB), clock.Now)
 	err := k.Ensure(t.Context(), SupportedAlgorithms...)
 	if err == nil || !strings.Contains(err.Error(), "cannot be decrypted with the configured secrets") {
 		t.Fatalf("Ensure with the wrong secret = %v, want a decryption error", err)
@@ -245,7 +245,7 @@ func TestEnsureRefusesWrongSecret(t *testing.T) {
 	if after, _ := store.ListSigningKeys(t.Context()); len(after) != len(before) {
 		t.Fatalf("Ensure with the wrong secret changed the keys: %d before, %d after", len(before), len(after))
 	}
-	if _, err := k.sign(jose.RS256, typIDToken, map[string]string{}); err == nil {
+	if _, err := k.Sign(jose.RS256, typIDToken, map[string]string{}); err == nil {
 		t.Fatal("a key manager that failed to load signs tokens")
 	}
 	ensuredKeys(t, store, keysKEK(t, kekSecretB, kekSecretA), clock) // the old secret second

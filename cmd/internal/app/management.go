@@ -1,11 +1,8 @@
-package main
+package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -30,7 +27,7 @@ const readyTimeout = 2 * time.Second
 //   - /metrics: Prometheus text exposition (see metrics).
 type management struct {
 	store storage.Store
-	// keysReady reports whether the signing keys are loaded (op.Keys.Ready).
+	// keysReady reports whether the signing keys are loaded (keys.Keys.Ready).
 	keysReady func() bool
 	// pending returns the number of migrations not applied yet; nil when
 	// there is no schema (--dev, the memory store).
@@ -107,29 +104,4 @@ func (m *management) check(ctx context.Context) []string {
 		}
 	}
 	return problems
-}
-
-// startManagement serves m on addr until the returned stop function is
-// called; stop shuts the listener down gracefully. serve calls stop after
-// the provider has drained, so /readyz keeps answering 503 meanwhile.
-func startManagement(addr string, m *management, logger *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("management listener: %w", err)
-	}
-	srv := newHTTPServer(m.handler(), logger)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("management listener failed", "error", err)
-		}
-	}()
-	logger.Info("management listener is serving", "listen", ln.Addr().String())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
 }

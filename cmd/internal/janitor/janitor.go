@@ -1,4 +1,4 @@
-package op
+package janitor
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 // Janitor defaults and retention. Cut-offs are relative to the janitor's
 // clock.
 const (
-	// DefaultJanitorInterval is how often a replica's janitor runs.
-	DefaultJanitorInterval = 5 * time.Minute
-	// DefaultJanitorBatch is how many rows (refresh tokens: families) one
+	// DefaultInterval is how often a replica's janitor runs.
+	DefaultInterval = 5 * time.Minute
+	// DefaultBatch is how many rows (refresh tokens: families) one
 	// delete statement removes at most.
-	DefaultJanitorBatch = 500
-	// janitorMaxBatches bounds one run per kind, so a large backlog is
+	DefaultBatch = 500
+	// maxBatches bounds one run per kind, so a large backlog is
 	// worked off over several runs instead of one long one.
-	janitorMaxBatches = 100
+	maxBatches = 100
 	// EndedSessionRetention keeps sessions whose end was handled (their
 	// back-channel logout enqueued) this long, for operators looking into
 	// a recent logout, before they are deleted.
@@ -35,24 +35,26 @@ const (
 	// FailedDeliveryRetention keeps back-channel logout deliveries that
 	// were given up this long, for `monban logout-deliveries failed`.
 	FailedDeliveryRetention = 30 * 24 * time.Hour
-	// DefaultAuditRetention is how long audit entries are kept unless
-	// JanitorConfig.AuditRetention says otherwise: a year, what security
-	// reviews commonly ask for (e.g. PCI DSS 10.5.1).
+	// DefaultAuditRetention is a year, what security reviews commonly ask
+	// for (e.g. PCI DSS 10.5.1): the application's default for
+	// Config.AuditRetention (app.Defaults), which the janitor itself never
+	// substitutes.
 	DefaultAuditRetention = 365 * 24 * time.Hour
 )
 
-// JanitorConfig configures a Janitor.
-type JanitorConfig struct {
-	Store  storage.Store
+// Config configures a Janitor.
+type Config struct {
+	Store  storage.Cleanup
 	Now    func() time.Time // nil: time.Now
 	Logger *slog.Logger     // nil: slog.Default()
-	// Interval between cleanups; zero means DefaultJanitorInterval.
+	// Interval between cleanups; zero means DefaultInterval.
 	Interval time.Duration
 	// Batch is the most rows one delete statement removes; zero means
-	// DefaultJanitorBatch.
+	// DefaultBatch.
 	Batch int
-	// AuditRetention is how long audit entries are kept; zero means
-	// DefaultAuditRetention, negative keeps them forever.
+	// AuditRetention is how long audit entries are kept; zero keeps them
+	// forever (the meaning zero has in the configuration file too).
+	// Negative is refused.
 	AuditRetention time.Duration
 }
 
@@ -72,19 +74,19 @@ type JanitorConfig struct {
 // Run loops until its context ends; Step does one round when due and is
 // what tests call, with an injected clock.
 type Janitor struct {
-	store    storage.Store
+	store    storage.Cleanup
 	now      func() time.Time
 	log      *slog.Logger
 	interval time.Duration
 	batch    int
-	audit    time.Duration // audit retention; <= 0: forever
+	audit    time.Duration // audit retention; 0: forever
 
 	mu   sync.Mutex // guards last
 	last time.Time  // last cleanup; zero: never
 }
 
-// JanitorResult counts what one Step deleted.
-type JanitorResult struct {
+// Result counts what one Step deleted.
+type Result struct {
 	Ran                    bool // false: not due yet
 	AuthRequests           int  // expired auth requests and code tombstones
 	LoginThrottles         int  // expired sign-in throttle counters
@@ -95,19 +97,19 @@ type JanitorResult struct {
 	AuditEntries           int  // audit entries older than the audit retention
 }
 
-// NewJanitor checks cfg and returns a Janitor.
-func NewJanitor(cfg JanitorConfig) (*Janitor, error) {
+// New checks cfg and returns a Janitor.
+func New(cfg Config) (*Janitor, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("op: janitor needs Store")
+		return nil, errors.New("janitor: needs Store")
 	}
 	if cfg.Batch < 0 {
-		return nil, errors.New("op: janitor batch must not be negative")
+		return nil, errors.New("janitor: batch must not be negative")
+	}
+	if cfg.AuditRetention < 0 {
+		return nil, errors.New("janitor: audit retention must not be negative (zero keeps audit entries forever)")
 	}
 	j := &Janitor{store: cfg.Store, now: cfg.Now, log: cfg.Logger, interval: cfg.Interval, batch: cfg.Batch,
 		audit: cfg.AuditRetention}
-	if j.audit == 0 {
-		j.audit = DefaultAuditRetention
-	}
 	if j.now == nil {
 		j.now = time.Now
 	}
@@ -115,10 +117,10 @@ func NewJanitor(cfg JanitorConfig) (*Janitor, error) {
 		j.log = slog.Default()
 	}
 	if j.interval <= 0 {
-		j.interval = DefaultJanitorInterval
+		j.interval = DefaultInterval
 	}
 	if j.batch == 0 {
-		j.batch = DefaultJanitorBatch
+		j.batch = DefaultBatch
 	}
 	return j, nil
 }
@@ -126,7 +128,7 @@ func NewJanitor(cfg JanitorConfig) (*Janitor, error) {
 // Step deletes what is due if Interval has passed since the last cleanup
 // (by the injected clock); otherwise it does nothing. A failure of one
 // kind does not stop the others; errors are returned joined.
-func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
+func (j *Janitor) Step(ctx context.Context) (Result, error) {
 	now := j.now().UTC()
 	j.mu.Lock()
 	due := j.last.IsZero() || now.Sub(j.last) >= j.interval
@@ -135,10 +137,10 @@ func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
 	}
 	j.mu.Unlock()
 	if !due {
-		return JanitorResult{}, nil
+		return Result{}, nil
 	}
 	s := j.store
-	res := JanitorResult{Ran: true}
+	res := Result{Ran: true}
 	var errs []error
 	type kind struct {
 		what   string
@@ -164,7 +166,7 @@ func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
 			errs = append(errs, fmt.Errorf("delete %s: %w", k.what, err))
 		}
 	}
-	if res != (JanitorResult{Ran: true}) {
+	if res != (Result{Ran: true}) {
 		j.log.InfoContext(ctx, "expired rows deleted", "event", "janitor",
 			"auth_requests", res.AuthRequests, "login_throttles", res.LoginThrottles,
 			"access_token_revocations", res.AccessTokenRevocations, "ended_sessions", res.EndedSessions,
@@ -175,10 +177,10 @@ func (j *Janitor) Step(ctx context.Context) (JanitorResult, error) {
 }
 
 // drain calls del in batches until one comes back short (nothing more is
-// due), janitorMaxBatches were run, or ctx ends, and returns the total.
+// due), maxBatches were run, or ctx ends, and returns the total.
 func (j *Janitor) drain(ctx context.Context, cutoff time.Time, del func(context.Context, time.Time, int) (int, error)) (int, error) {
 	total := 0
-	for range janitorMaxBatches {
+	for range maxBatches {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}

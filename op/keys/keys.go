@@ -1,4 +1,4 @@
-package op
+package keys
 
 import (
 	"cmp"
@@ -158,9 +158,9 @@ type Keys struct {
 	set    atomic.Pointer[keySet]
 }
 
-// NewKeys returns a key manager over store with DefaultRotationPolicy.
+// New returns a key manager over store with DefaultRotationPolicy.
 // Call Ensure before use.
-func NewKeys(store storage.SigningKeys, kek *KeyEncryptionKeys, now func() time.Time) *Keys {
+func New(store storage.SigningKeys, kek *KeyEncryptionKeys, now func() time.Time) *Keys {
 	if now == nil {
 		now = time.Now
 	}
@@ -325,9 +325,9 @@ func algRank(alg string) int {
 }
 
 // signer returns the current key for alg.
-// version identifies the key set in use (it changes whenever a key is
+// Version identifies the key set in use (it changes whenever a key is
 // added, changes state or is removed); "" before the keys are loaded.
-func (k *Keys) version() string {
+func (k *Keys) Version() string {
 	if set := k.set.Load(); set != nil {
 		return set.version
 	}

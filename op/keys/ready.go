@@ -1,4 +1,4 @@
-package op
+package keys
 
 // Ready reports whether the signing keys are loaded and every algorithm
 // the provider signs with has a current key: the signer part of the

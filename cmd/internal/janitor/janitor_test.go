@@ -1,4 +1,4 @@
-package op
+package janitor
 
 import (
 	"fmt"
@@ -12,11 +12,11 @@ import (
 // TestJanitorSchedule: Step runs the first time, then at most once per
 // Interval by the injected clock.
 func TestJanitorSchedule(t *testing.T) {
-	if _, err := NewJanitor(JanitorConfig{}); err == nil {
-		t.Fatal("NewJanitor without a store succeeded")
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("New without a store succeeded")
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	j, err := NewJanitor(JanitorConfig{Store: memory.New(), Now: func() time.Time { return now }})
+	j, err := New(Config{Store: memory.New(), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestJanitorSchedule(t *testing.T) {
 	}{
 		{"first", 0, true},
 		{"same-instant", 0, false},
-		{"before-interval", DefaultJanitorInterval - time.Second, false},
+		{"before-interval", DefaultInterval - time.Second, false},
 		{"at-interval", time.Second, true},
 		{"right-after", time.Millisecond, false},
 	} {
@@ -88,12 +88,12 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 			Action: storage.ActionSignIn}))
 	}
 
-	j, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now }, Batch: 2,
+	j, err := New(Config{Store: store, Now: func() time.Time { return now }, Batch: 2,
 		AuditRetention: 30 * 24 * time.Hour})
 	must(err)
 	got, err := j.Step(ctx)
 	must(err)
-	want := JanitorResult{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5,
+	want := Result{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5,
 		AuditEntries: 3}
 	if got != want {
 		t.Fatalf("Step = %+v, want %+v", got, want)
@@ -122,12 +122,15 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewJanitor(JanitorConfig{Store: store, Batch: -1}); err == nil {
+	if _, err := New(Config{Store: store, Batch: -1}); err == nil {
 		t.Error("negative batch accepted")
 	}
-	// A negative retention keeps the audit trail forever.
-	forever, err := NewJanitor(JanitorConfig{Store: store, Now: func() time.Time { return now.Add(10 * 365 * 24 * time.Hour) },
-		AuditRetention: -1})
+	if _, err := New(Config{Store: store, AuditRetention: -time.Hour}); err == nil {
+		t.Error("negative audit retention accepted")
+	}
+	// A zero retention keeps the audit trail forever: zero means that in
+	// the configuration file, in app.Config and here.
+	forever, err := New(Config{Store: store, Now: func() time.Time { return now.Add(10 * 365 * 24 * time.Hour) }})
 	must(err)
 	if res, err := forever.Step(ctx); err != nil || res.AuditEntries != 0 {
 		t.Errorf("Step with audit retention off = %+v, %v; want no audit entry deleted", res, err)

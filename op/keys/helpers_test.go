@@ -1,4 +1,4 @@
-package op
+package keys
 
 import (
 	"encoding/json"
@@ -40,7 +40,7 @@ const (
 // ensured returns Keys on store with every supported algorithm ensured.
 func ensuredKeys(t *testing.T, store storage.SigningKeys, kek *KeyEncryptionKeys, clock *keyClock, algs ...jose.SignatureAlgorithm) *Keys {
 	t.Helper()
-	k := NewKeys(store, kek, clock.Now)
+	k := New(store, kek, clock.Now)
 	if len(algs) == 0 {
 		algs = SupportedAlgorithms
 	}
@@ -64,7 +64,7 @@ func rotateKeys(t *testing.T, k *Keys) []KeyEvent {
 // its kid.
 func signWithKeys(t *testing.T, k *Keys, alg jose.SignatureAlgorithm) (token, kid string) {
 	t.Helper()
-	token, err := k.sign(alg, typIDToken, map[string]any{"iss": "https://id.test", "sub": "alice"})
+	token, err := k.Sign(alg, typIDToken, map[string]any{"iss": "https://id.test", "sub": "alice"})
 	if err != nil {
 		t.Fatalf("sign %s: %v", alg, err)
 	}
@@ -140,3 +140,9 @@ func checkOneCurrentOneNext(t *testing.T, store storage.SigningKeys, algs ...jos
 		}
 	}
 }
+
+// JWS typ values the tests sign and verify with (op's ID and access tokens).
+const (
+	typIDToken     = "JWT"
+	typAccessToken = "at+jwt"
+)
