@@ -95,9 +95,8 @@ func ValidateClient(cl *storage.Client) storage.FieldErrors {
 	case strings.ContainsFunc(cl.Name, unicode.IsControl):
 		addTo(FieldName, "client name %q must not contain control characters", cl.Name)
 	}
-	if !slices.Contains([]string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone}, cl.AuthMethod) {
-		addTo(FieldAuthMethod, "client authentication method %q is not one of %s, %s, %s",
-			Shorten(cl.AuthMethod), storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone)
+	if m := authMethodProblem(cl.AuthMethod); m != "" {
+		errs.Add(FieldAuthMethod, m)
 	}
 	if cl.ApplicationType != storage.ApplicationWeb && cl.ApplicationType != storage.ApplicationNative {
 		addTo(FieldApplicationType, "application type %q is not web or native", Shorten(cl.ApplicationType))
