@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -95,7 +94,7 @@ func TestClientSecretPost(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("revocation: %d %s, want 200", status, body)
 			}
-			if _, err := postRP.refresh(refreshed.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			if _, err := postRP.refresh(refreshed.RefreshToken); grantError(err) != "invalid_grant" {
 				t.Fatalf("refresh after revocation: %v, want invalid_grant", err)
 			}
 		})
@@ -147,9 +146,7 @@ func TestClientSecretPost(t *testing.T) {
 			f := basicRP.start()
 			resp, _ := br.visit(f.URL) // alice's session: no form
 			q := basicRP.callbackParams(resp, f, p.URL)
-			_, err := basicRP.exchange(q.Get("code"), f)
-			var re *oauth2.RetrieveError
-			if err == nil || !asRetrieveError(err, &re) || re.ErrorCode != "invalid_client" {
+			if _, err := basicRP.exchange(q.Get("code"), f); grantError(err) != "invalid_client" {
 				t.Fatalf("exchange: %v, want invalid_client", err)
 			}
 		})
@@ -179,11 +176,4 @@ func getBody(t *testing.T, u string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// asRetrieveError reports whether err is an *oauth2.RetrieveError.
-func asRetrieveError(err error, re **oauth2.RetrieveError) bool {
-	r, ok := err.(*oauth2.RetrieveError)
-	*re = r
-	return ok
 }
