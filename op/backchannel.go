@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/storage/netpolicy"
 )
 
@@ -132,7 +133,7 @@ func newBackchannelClient(allowPrivate bool) *http.Client {
 	return &http.Client{
 		Timeout: backchannelTimeout,
 		Transport: &http.Transport{
-			DialContext:           dialer.DialContext,
+			DialContext:           localhostDial(dialer.DialContext, allowPrivate),
 			TLSHandshakeTimeout:   backchannelTimeout,
 			ResponseHeaderTimeout: backchannelTimeout,
 			MaxIdleConnsPerHost:   2,
@@ -150,4 +151,22 @@ func refuseNonPublic(_, address string, _ syscall.RawConn) error {
 		return errPrivateAddress
 	}
 	return nil
+}
+
+// localhostDial resolves localhost names itself instead of asking DNS:
+// RFC 6761 §6.3 reserves localhost and every name under .localhost for
+// loopback, which is why registration accepts http on them
+// (clientpolicy.IsLoopbackHost). So a back-channel URI on app1.localhost
+// reaches 127.0.0.1 or nothing, never an address a DNS answer names; and,
+// being loopback, it is refused unless allowPrivate.
+func localhostDial(dial func(ctx context.Context, network, address string) (net.Conn, error), allowPrivate bool) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(address); err == nil && net.ParseIP(host) == nil && clientpolicy.IsLoopbackHost(host) {
+			if !allowPrivate {
+				return nil, errPrivateAddress
+			}
+			address = net.JoinHostPort("127.0.0.1", port)
+		}
+		return dial(ctx, network, address)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/monban-idp/monban/op/keys"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // discoveryMaxAge is how long clients may cache the discovery document.
@@ -43,19 +44,22 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			GrantTypesSupported:               []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
 			SubjectTypesSupported:             []string{"public"},
 			IDTokenSigningAlgValuesSupported:  p.keys.Algorithms(), // each has a current key, kept by Keys.Rotate
-			TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
+			TokenEndpointAuthMethodsSupported: authMethods(clientpolicy.AuthMethods()),
 			CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 			ClaimsSupported: []string{
 				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid",
 				"name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
 			},
+			// Exactly the methods a client can be registered with
+			// (clientpolicy.AuthMethods; RFC 8414 §2), each accepted only
+			// from the clients registered for it (VerifyClient).
 			// Revocation authenticates like the token endpoint (public
 			// clients by client_id, RFC 7009 §2.1); introspection only
 			// confidential clients (RFC 7662 §2.1).
 			RevocationEndpoint:                        p.issuer + PathRevocation,
-			RevocationEndpointAuthMethodsSupported:    []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
+			RevocationEndpointAuthMethodsSupported:    authMethods(clientpolicy.AuthMethods()),
 			IntrospectionEndpoint:                     p.issuer + PathIntrospection,
-			IntrospectionEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost},
+			IntrospectionEndpointAuthMethodsSupported: authMethods(clientpolicy.ConfidentialAuthMethods()),
 			BackChannelLogoutSupported:                true, // Back-Channel Logout 1.0 §2.1
 			BackChannelLogoutSessionSupported:         true,
 			UILocalesSupported:                        oidc.ParseLocales(p.cfg.UILocales),
@@ -64,6 +68,15 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		IssParameter: true, // RFC 9207 §3
 	}
 	return json.Marshal(doc)
+}
+
+// authMethods converts registrable method names for the discovery document.
+func authMethods(ms []string) []oidc.AuthMethod {
+	out := make([]oidc.AuthMethod, len(ms))
+	for i, m := range ms {
+		out[i] = oidc.AuthMethod(m)
+	}
+	return out
 }
 
 func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {

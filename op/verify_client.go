@@ -30,9 +30,16 @@ func errInvalidClient() error {
 }
 
 // VerifyClient authenticates the client with the method it registered
-// (OIDC Core §9): client_secret_basic only in the Authorization header,
-// client_secret_post only in the body, none with no secret at all. Secrets
-// are compared by their SHA-256 in constant time.
+// (OIDC Core §9: a client registers one token_endpoint_auth_method):
+// client_secret_basic only in the Authorization header, client_secret_post
+// only as client_id and client_secret in the body (RFC 6749 §2.3.1), none
+// with no secret at all. The same holds at the token, revocation and
+// introspection endpoints. A client that uses another method than its
+// own, even with the right secret, gets invalid_client (RFC 6749 §5.2):
+// accepting either would let a secret leaked through one channel (a
+// logged form body, a proxy's Authorization header) work where the
+// client never sends it. Secrets are compared by their SHA-256 in
+// constant time.
 //
 // Failures are counted per client_id (checklist T6, RFC 6749 §2.3.1); see
 // clientAuthFailed.

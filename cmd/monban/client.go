@@ -78,10 +78,10 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
-	public := fs.Bool("public", false, "public client: no secret (token_endpoint_auth_method none), PKCE required")
+	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
 	_, js, err := cmd.parse(args, 0)
@@ -93,6 +93,8 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		return usagef("--id is required")
 	case *cf.name == "":
 		return usagef("--name is required")
+	case *public && *cf.authMethod != "" && *cf.authMethod != storage.AuthMethodNone:
+		return usagef("--public means --auth-method none, not %s", *cf.authMethod)
 	}
 
 	cl := &storage.Client{ID: *id, AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb}
@@ -103,7 +105,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		cl.ApplicationType = storage.ApplicationNative
 	}
 	visited := flagsSet(fs)
-	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
+	// Flags not given apply their defaults, except these two: without
+	// them the client keeps what --public and the scope list decided.
+	cf.apply(cl, func(name string) bool { return visited[name] || (name != "offline-access" && name != "auth-method") })
 	opts, err := c.clientPolicyOptions(cmd.cf)
 	if err != nil {
 		return err

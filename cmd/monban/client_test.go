@@ -180,7 +180,7 @@ func TestClientAddErrors(t *testing.T) {
 		{
 			name: "http redirect URI",
 			args: base("--id", "x", "--redirect-uri", "http://a.test/cb"),
-			want: []string{`monban: client add: --redirect-uri: redirect URI "http://a.test/cb" must use https (http only for 127.0.0.1, [::1] or localhost)`},
+			want: []string{`monban: client add: --redirect-uri: redirect URI "http://a.test/cb" must use https (http only for 127.0.0.1, [::1], localhost or *.localhost)`},
 		},
 		{
 			name: "every problem reported",

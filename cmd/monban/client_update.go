@@ -24,6 +24,7 @@ type clientFlags struct {
 	backchannel           *string
 	accessTTL, refreshTTL *time.Duration
 	idTokenAlg            *string
+	authMethod            *string
 }
 
 // addClientFlags defines the shared flags on fs. For update they have no
@@ -46,6 +47,8 @@ func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
 		"(OpenID Connect Back-Channel Logout 1.0; https, or http on loopback; empty removes it)")
 	f.accessTTL = fs.Duration("access-token-ttl", 0, "access token `lifetime`, 30s to 10m (0: the provider default, 5m)")
 	f.idTokenAlg = fs.String("id-token-alg", "", "id_token_signed_response_alg: `ALG` RS256 (default), ES256, PS256 or EdDSA")
+	f.authMethod = fs.String("auth-method", "", "token_endpoint_auth_method: `METHOD` client_secret_basic (default: the secret "+
+		"in the Authorization header), client_secret_post (in the form body) or none (public client, PKCE)")
 	f.refreshTTL = fs.Duration("refresh-token-ttl", 0, "refresh token and grant `lifetime`, 5m to 720h (0: the provider default, 720h)")
 	return f
 }
@@ -95,12 +98,15 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	if set("id-token-alg") {
 		cl.IDTokenSigningAlg = *f.idTokenAlg
 	}
+	if set("auth-method") {
+		cl.AuthMethod = *f.authMethod
+	}
 }
 
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
 	pos, js, err := cmd.parse(args, 1)
 	if err != nil {
@@ -121,11 +127,13 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		// The flags apply to the client as stored now, under its row lock:
 		// a concurrent change of other settings (the console, another
 		// operator) is kept.
+		var secret string
 		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
 			cf.apply(cl, func(name string) bool { return set[name] })
 			if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 				return policyError{err}
 			}
+			secret = changeSecretForMethod(cl)
 			cl.UpdatedAt = now()
 			return nil
 		})
@@ -135,11 +143,35 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 			return storeOrPolicyError(err)
 		}
 		if js {
-			return writeJSON(c.stdout, toClientJSON(cl))
+			out := toClientJSON(cl)
+			out.ClientSecret = secret
+			return writeJSON(c.stdout, out)
 		}
 		c.printf("Updated client %q.\n", cl.ID)
+		if secret != "" {
+			c.printf("It is confidential now. Client secret: %s\n", secret)
+			c.printf("The secret is shown only this once: monban stores only its hash.\n")
+		}
 		return nil
 	})
+}
+
+// changeSecretForMethod keeps a client's secret in step with its
+// authentication method after --auth-method: a client that became public
+// (none) loses its secret, so nothing can authenticate with it; one that
+// became confidential gets a new secret, which is returned to be shown
+// once. Switching between client_secret_basic and client_secret_post
+// keeps the secret: only where the client sends it changes.
+func changeSecretForMethod(cl *storage.Client) string {
+	switch {
+	case cl.Public():
+		cl.SecretHash = ""
+	case cl.SecretHash == "":
+		secret := storage.NewToken()
+		cl.SecretHash = storage.HashToken(secret)
+		return secret
+	}
+	return ""
 }
 
 // policyError marks an updater's refusal, which the operator reads as is

@@ -499,13 +499,15 @@ func TestConfigRefreshGraceAndBackchannel(t *testing.T) {
 		wantPriv  bool
 		wantErr   string
 	}{
-		{name: "defaults-off"},
+		{name: "defaults-on", wantGrace: 10 * time.Second, wantMax: 2},
+		{name: "grace-zero-turns-it-off", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "0s"}, wantMax: 2},
+		{name: "max-zero-turns-it-off", env: map[string]string{"MONBAN_REFRESH_REUSE_MAX": "0"}, wantGrace: 10 * time.Second},
 		{name: "file", args: []string{"--config", file}, wantGrace: 10 * time.Second, wantMax: 2, wantPriv: true},
 		{name: "env-over-file", args: []string{"--config", file},
 			env:       map[string]string{"MONBAN_REFRESH_REUSE_MAX": "1", "MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "false"},
 			wantGrace: 10 * time.Second, wantMax: 1},
-		{name: "grace-without-max", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "5s"}, wantGrace: 5 * time.Second,
-			wantErr: "must be set together"},
+		{name: "grace-alone-keeps-the-default-max", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "5s"}, wantGrace: 5 * time.Second,
+			wantMax: 2},
 		{name: "grace-too-long", env: map[string]string{"MONBAN_REFRESH_REUSE_GRACE": "5m", "MONBAN_REFRESH_REUSE_MAX": "1"},
 			wantGrace: 5 * time.Minute, wantMax: 1, wantErr: "between 0 and 1m"},
 	} {

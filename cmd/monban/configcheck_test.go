@@ -88,7 +88,7 @@ func TestConfigCheckJSON(t *testing.T) {
 		{"secrets-redacted", "secrets", []any{"(redacted)", "(redacted)"}},
 		{"duration", "session_max_age", "12h0m0s"},
 		{"bool", "backchannel_allow_private_networks", false},
-		{"int", "refresh_reuse_max", float64(0)},
+		{"int", "refresh_reuse_max", float64(2)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, _ := json.Marshal(got[tc.key])

@@ -126,6 +126,11 @@ func newTestServer(t testing.TB, opts ...serverOption) *testProvider {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Hasher = password.NewHasher(testHashParams, 4)
 	cfg.BackchannelAllowPrivateNetworks = true // test relying parties listen on 127.0.0.1
+	// Reuse of a rotated refresh token is fatal at once unless a test
+	// asks for the grace window (withConfig), so the reuse-detection tests
+	// see the rule itself; TestDefaultRefreshGraceSurvivesConcurrentTabs
+	// runs with the shipped defaults.
+	cfg.RefreshReuseGrace, cfg.RefreshReuseMax = 0, 0
 	for _, f := range o.config {
 		f(&cfg)
 	}

@@ -54,8 +54,11 @@ func serveAt(t *testing.T, env []string, addr string) (stop func()) {
 // cache lives in the database), while what was live stays live.
 func TestChecklistR11RestartDoesNotResurrect(t *testing.T) {
 	dsn := newPostgresDSN(t)
+	// The refresh reuse grace is off here: the real binary runs on the
+	// wall clock, and the rotated token is presented again within seconds
+	// (the grace's own persistence is storage's RefreshReuseGrace test).
 	env := []string{"MONBAN_DATABASE_URL=" + dsn, "MONBAN_SECRETS=" + testSecret, "MONBAN_LOG_LEVEL=error",
-		"MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS=true"}
+		"MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS=true", "MONBAN_REFRESH_REUSE_GRACE=0"}
 	runBinary(t, env, "", "migrate", "up")
 	store, err := postgres.Open(t.Context(), dsn)
 	if err != nil {

@@ -15,7 +15,7 @@ var (
 	clientFlagOf = map[string]string{
 		clientpolicy.FieldID:                   "--id",
 		clientpolicy.FieldName:                 "--name",
-		clientpolicy.FieldAuthMethod:           "--public",
+		clientpolicy.FieldAuthMethod:           "--auth-method",
 		clientpolicy.FieldApplicationType:      "--native",
 		clientpolicy.FieldRedirectURIs:         "--redirect-uri",
 		clientpolicy.FieldPostLogoutURIs:       "--post-logout-redirect-uri",

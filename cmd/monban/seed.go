@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // demoCredentials is what `serve --dev` prints so a newcomer can sign in.
@@ -62,6 +63,11 @@ func seedDemo(ctx context.Context, store storage.Store) (*demoCredentials, error
 			c.AuthMethod = storage.AuthMethodBasic
 			dc.Secret = storage.NewToken()
 			c.SecretHash = storage.HashToken(dc.Secret)
+		}
+		// The demo clients obey the rules an operator's do (client add,
+		// the console), so what the demo shows can be registered.
+		if err := clientpolicy.ValidateClient(&c); len(err) > 0 {
+			return nil, fmt.Errorf("seed client %s: %w", c.ID, err)
 		}
 		if err := store.CreateClient(ctx, &c); err != nil {
 			return nil, fmt.Errorf("seed client %s: %w", c.ID, err)

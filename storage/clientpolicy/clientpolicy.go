@@ -96,9 +96,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	case strings.ContainsFunc(cl.Name, unicode.IsControl):
 		addTo(FieldName, "client name %q must not contain control characters", cl.Name)
 	}
-	if !slices.Contains([]string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone}, cl.AuthMethod) {
-		addTo(FieldAuthMethod, "client authentication method %q is not one of %s, %s, %s",
-			Shorten(cl.AuthMethod), storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone)
+	if m := authMethodProblem(cl.AuthMethod); m != "" {
+		errs.Add(FieldAuthMethod, m)
 	}
 	if cl.ApplicationType != storage.ApplicationWeb && cl.ApplicationType != storage.ApplicationNative {
 		addTo(FieldApplicationType, "application type %q is not web or native", Shorten(cl.ApplicationType))
@@ -249,7 +248,8 @@ func redirectProblems(kind string, uris []string, native bool) []string {
 // RFC 9700 §2.1 and §2.6, RFC 8252 §7, OIDC Registration §2). The error
 // completes a sentence that starts with the URI: `"…" must use https`.
 //
-// Accepted: absolute https URIs; http on 127.0.0.1, [::1] or localhost; and,
+// Accepted: absolute https URIs; http on 127.0.0.1, [::1], localhost or a
+// name under .localhost (see IsLoopbackHost); and,
 // for native clients only, private-use schemes in reverse-domain form such
 // as com.example.app:/cb. Always refused: fragments, wildcards, userinfo,
 // backslashes, dot segments, whitespace, control and non-ASCII characters,
@@ -297,8 +297,8 @@ func ValidateRedirectURI(raw string, native bool) error {
 		if u.Host == "" || u.Hostname() == "" {
 			return errors.New("must have a host")
 		}
-		if !isLoopbackHost(u.Hostname()) {
-			return errors.New("must use https (http only for 127.0.0.1, [::1] or localhost)")
+		if !IsLoopbackHost(u.Hostname()) {
+			return errors.New("must use https (http only for 127.0.0.1, [::1], localhost or *.localhost)")
 		}
 	case !native:
 		return fmt.Errorf("must use https (the scheme %q is allowed only for native clients)", u.Scheme)
@@ -335,8 +335,43 @@ func Shorten(s string) string {
 	return s[:max] + "…"
 }
 
-// isLoopbackHost reports whether host (without brackets or port) names the
-// local machine: localhost, 127.0.0.1 or ::1.
-func isLoopbackHost(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+// IsLoopbackHost reports whether host (without brackets or port) names the
+// local machine: 127.0.0.1, ::1, localhost, or any name under .localhost
+// such as app1.localhost. RFC 6761 §6.3 reserves localhost and every name
+// below it for loopback, and the W3C Secure Contexts rules (§3.2, "potentially
+// trustworthy?") treat http on them as secure because browsers resolve
+// them to loopback themselves, never through DNS. Names are compared
+// case-insensitively (RFC 4343); a trailing dot is not accepted, so the
+// registered URI and the one the browser sends stay byte-identical.
+//
+// A back-channel logout URI on such a host is a loopback address to the
+// provider too: its delivery is refused unless private networks are
+// allowed (op's back-channel client checks the address it dials).
+func IsLoopbackHost(host string) bool {
+	if host == "127.0.0.1" || host == "::1" {
+		return true
+	}
+	h := strings.ToLower(host)
+	if h == "localhost" {
+		return true
+	}
+	label, ok := strings.CutSuffix(h, ".localhost")
+	return ok && validDNSLabels(label)
+}
+
+// validDNSLabels reports whether s is one or more dot-separated DNS labels
+// of letters, digits and hyphens (RFC 1123 §2.1), none empty, none starting
+// or ending with a hyphen, at most 63 characters each.
+func validDNSLabels(s string) bool {
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

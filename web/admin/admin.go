@@ -12,7 +12,8 @@
 // back to /admin/callback is not redeemed: the console needs the session,
 // not tokens, and the unused code expires. A signed-in user who is not an
 // administrator (storage.User.Admin) gets 403. Sensitive actions (secret
-// rotation, deleting a client, granting admin, resetting a password,
+// rotation, deleting a client, changing a client's redirect, post-logout
+// or back-channel logout URIs, granting admin, resetting a password,
 // disabling a user) also need a fresh authentication, by default within
 // 15 minutes of the session's AuthTime; otherwise they answer 403 with a
 // "sign in again" link (prompt=login).
@@ -220,14 +221,24 @@ func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), f
 			if !h.pages.ParseForm(w, r) {
 				return
 			}
-			if fresh && h.now().Sub(s.AuthTime) > h.freshAuth {
-				h.message(w, r, http.StatusForbidden, a, "admin.msg.fresh.title", "admin.msg.fresh.detail",
-					signInPath(backPath(r), true), "admin.msg.fresh.title", "Window", i18n.For(r.Context()).Duration(h.freshAuth))
+			if fresh && !h.fresh(a) {
+				h.askFreshSignIn(w, r, a)
 				return
 			}
 		}
 		next(w, r, a)
 	})
+}
+
+// fresh reports whether the administrator signed in within the
+// fresh-authentication window (checklist D2, ASVS 7.5.3).
+func (h *Handler) fresh(a *admin) bool { return h.now().Sub(a.session.AuthTime) <= h.freshAuth }
+
+// askFreshSignIn answers a sensitive change from a sign-in older than the
+// window: 403 and a "sign in again" link (prompt=login) back to the page.
+func (h *Handler) askFreshSignIn(w http.ResponseWriter, r *http.Request, a *admin) {
+	h.message(w, r, http.StatusForbidden, a, "admin.msg.fresh.title", "admin.msg.fresh.detail",
+		signInPath(backPath(r), true), "admin.msg.fresh.title", "Window", i18n.For(r.Context()).Duration(h.freshAuth))
 }
 
 // backPath is the page to return to after signing in again for a POST:

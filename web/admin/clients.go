@@ -113,6 +113,9 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 	if !isNew {
 		c.GrantTypes = f["grant"]
 		c.Disabled = f.Get("disabled") == "1"
+		if m := chooseAuthMethod(c, f.Get(formAuthMethod)); m != "" {
+			errs[""] = append(errs[""], m)
+		}
 	}
 	for _, d := range []struct {
 		field, label string
@@ -230,6 +233,9 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
 	}
+	if m := chooseAuthMethod(c, r.PostForm.Get(formAuthMethod)); m != "" {
+		errs[""] = append(errs[""], m)
+	}
 	errs = validate(c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 	if len(errs) > 0 {
 		f := formOf(c, h.pages.CSRFToken(w, r))
@@ -341,6 +347,9 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 			if errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel)); len(errs) > 0 {
 				return &formRefused{client: cloneClient(c), errs: errs}
 			}
+			if urisChanged(before, c) && !h.fresh(a) {
+				return errFreshAuth
+			}
 			c.UpdatedAt = now
 			return nil
 		})
@@ -351,6 +360,9 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 	})
 	var refused *formRefused
 	switch {
+	case errors.Is(err, errFreshAuth):
+		h.askFreshSignIn(w, r, a)
+		return
 	case errors.As(err, &refused):
 		f := formOf(refused.client, h.pages.CSRFToken(w, r))
 		f.Errors = refused.errs
@@ -365,6 +377,43 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	}
 	http.Redirect(w, r, clientPath(id)+"?saved=1", http.StatusSeeOther)
+}
+
+// errFreshAuth stops a client change that needs a fresh sign-in.
+var errFreshAuth = errors.New("fresh sign-in required")
+
+// urisChanged reports whether a change of a client moves where the
+// provider sends its codes, tokens or logout notices: the redirect URIs
+// (whoever controls a new one receives the client's authorization codes,
+// RFC 6749 §10.6), the post-logout redirect URIs, or the back-channel
+// logout URI. Such a change needs a fresh sign-in like secret rotation
+// (issue #13 item 11; checklist D2, ASVS 7.5.3).
+func urisChanged(before, after *storage.Client) bool {
+	return !slices.Equal(before.RedirectURIs, after.RedirectURIs) ||
+		!slices.Equal(before.PostLogoutRedirectURIs, after.PostLogoutRedirectURIs) ||
+		before.BackchannelLogoutURI != after.BackchannelLogoutURI
+}
+
+// formAuthMethod is the client form's choice of how a confidential client
+// sends its secret (RFC 6749 §2.3.1). The form may omit it: the method
+// then stays as it is (client_secret_basic for a new client).
+const formAuthMethod = clientpolicy.FieldAuthMethod
+
+// chooseAuthMethod applies the form's token_endpoint_auth_method v to c
+// and returns a problem, or "". Only a confidential client chooses, and
+// only between the two secret methods: whether a client is public follows
+// from its type.
+func chooseAuthMethod(c *storage.Client, v string) string {
+	switch {
+	case v == "" || v == c.AuthMethod:
+		return ""
+	case c.Public():
+		return "a single-page or native app is public: it has no secret to send with " + strconv.Quote(clientpolicy.Shorten(v))
+	case v == storage.AuthMethodBasic || v == storage.AuthMethodPost:
+		c.AuthMethod = v
+		return ""
+	}
+	return "client authentication method " + strconv.Quote(clientpolicy.Shorten(v)) + " is not client_secret_basic or client_secret_post"
 }
 
 func (h *Handler) confirmDeleteClient(w http.ResponseWriter, r *http.Request, a *admin) {

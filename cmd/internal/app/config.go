@@ -75,11 +75,14 @@ type Config struct {
 	// default, right for one process) closes at once; behind a load
 	// balancer use a few seconds, longer than its health-check interval.
 	ShutdownDelay time.Duration
-	// RefreshReuseGrace and RefreshReuseMax are the optional grace window
-	// for clients that race their refreshes (RFC 9700 §4.14.2): a rotated
-	// refresh token presented again within the window, at most
-	// RefreshReuseMax times, gets a successor instead of revoking the
-	// family. Off (zero) by default.
+	// RefreshReuseGrace and RefreshReuseMax are the grace window for
+	// clients that race their refreshes (RFC 9700 §4.14.2 lets the server
+	// decide how it detects reuse): a rotated refresh token presented
+	// again within the window, at most RefreshReuseMax times, gets a
+	// successor instead of revoking the family, so two browser tabs that
+	// refresh at once both stay signed in. A reuse after the window, or
+	// beyond the count, still revokes the whole family. Default 10s and 2;
+	// either set to zero turns the grace off (every reuse fatal).
 	RefreshReuseGrace time.Duration
 	RefreshReuseMax   int
 	// BackchannelAllowPrivateNetworks lets back-channel logout tokens go to
@@ -144,9 +147,14 @@ func Defaults() Config {
 		AccessTokenAlg:     string(op.DefaultAccessTokenAlg),
 		KeyRotationPeriod:  keys.DefaultKeyRotationPeriod,
 		AdminFreshAuth:     admin.DefaultFreshAuth,
-		AuditRetention:     janitor.DefaultAuditRetention,
-		LogLevel:           "info",
-		LogFormat:          "json",
+		// A refresh answered within a few seconds covers concurrent
+		// requests of one client (tabs, retries); two reuses cover three
+		// at once.
+		RefreshReuseGrace: 10 * time.Second,
+		RefreshReuseMax:   2,
+		AuditRetention:    janitor.DefaultAuditRetention,
+		LogLevel:          "info",
+		LogFormat:         "json",
 	}
 }
 
@@ -257,9 +265,6 @@ func (c *Config) Validate(dev bool) error {
 	}
 	if c.RefreshReuseMax < 0 || c.RefreshReuseMax > 10 {
 		add("refresh reuse max %d must be between 0 and 10", c.RefreshReuseMax)
-	}
-	if (c.RefreshReuseGrace > 0) != (c.RefreshReuseMax > 0) {
-		add("refresh reuse grace and refresh reuse max must be set together")
 	}
 
 	var lvl slog.Level

@@ -1,0 +1,35 @@
+package clientpolicy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// AuthMethods returns the token_endpoint_auth_method values a client can
+// be registered with (OIDC Dynamic Client Registration §2; RFC 6749
+// §2.3.1 for the two secret methods), the confidential ones first. A
+// client registers exactly one (OIDC Core §9) and the token, revocation
+// and introspection endpoints accept no other; discovery advertises
+// exactly these.
+func AuthMethods() []string {
+	return []string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone}
+}
+
+// ConfidentialAuthMethods returns the methods of AuthMethods that
+// authenticate with a secret: what introspection accepts (RFC 7662 §2.1),
+// and what a client needs for client_credentials (RFC 6749 §4.4).
+func ConfidentialAuthMethods() []string {
+	return slices.DeleteFunc(AuthMethods(), func(m string) bool { return m == storage.AuthMethodNone })
+}
+
+// authMethodProblem describes why m is not a registrable method, or
+// returns "".
+func authMethodProblem(m string) string {
+	if slices.Contains(AuthMethods(), m) {
+		return ""
+	}
+	return fmt.Sprintf("client authentication method %q is not one of %s", Shorten(m), strings.Join(AuthMethods(), ", "))
+}
