@@ -277,7 +277,7 @@ func keysInSource(t *testing.T) map[string]bool {
 	}
 	literal := regexp.MustCompile(`"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"`)
 	used := map[string]bool{}
-	for _, dir := range []string{".", "admin", "view", "i18n", "../op", "../cmd/monban"} {
+	for _, dir := range []string{".", "admin", "view", "i18n", "../op", "../cmd/monban", "../cmd/internal/app"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "_templ.go") ||
