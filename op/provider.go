@@ -14,6 +14,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 )
 
 // Browser is what the provider needs from the browser-facing pages
@@ -89,6 +90,13 @@ type Config struct {
 	LoggedOutPath string
 	// Events receives token and refresh-reuse events (metrics); nil: none.
 	Events Events
+	// Pending seals an authorization request that needs a sign-in, so
+	// that /authorize writes nothing to the store until someone signs in
+	// (issue #13 item 7b): the sealed value is the request id the sign-in
+	// pages get, and they store the request once sign-in succeeds. The
+	// Browser must open values with the same key. nil: such requests are
+	// stored at once, as before (tests that drive op without the pages).
+	Pending *pending.Sealer
 }
 
 // Default lifetimes.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/view"
 )
 
@@ -29,13 +30,46 @@ func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) error {
 
 // pendingRequest is a live authorization request and its client.
 type pendingRequest struct {
+	// id is what the page was given: a stored request's id, or the sealed
+	// value of one nobody has signed in to yet (then req.ID is the id it
+	// will be stored under).
+	id     string
 	req    *storage.AuthRequest
 	client *storage.Client
 }
 
 // loadRequest loads a pending authorization request that can still be
-// completed.
+// completed: a stored one by its id, or one nobody has signed in to yet by
+// its sealed value (package storage/pending), which is opened, not
+// looked up. A sealed value that is tampered with, foreign or expired is
+// answered like an unknown id.
 func (h *Handler) loadRequest(ctx context.Context, id string) (*pendingRequest, error) {
+	req, err := h.lookupRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	client, err := h.store.GetClient(ctx, req.ClientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
+		return nil, errExpired(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get client: %w", err)
+	}
+	return &pendingRequest{id: id, req: req, client: client}, nil
+}
+
+// lookupRequest opens a sealed request or loads a stored one.
+func (h *Handler) lookupRequest(ctx context.Context, id string) (*storage.AuthRequest, error) {
+	if pending.IsSealed(id) {
+		if h.pending == nil {
+			return nil, errExpired(errNoSealer)
+		}
+		req, err := h.pending.Open(id)
+		if err != nil {
+			return nil, errExpired(err)
+		}
+		return req, nil
+	}
 	if id == "" || len(id) > 128 {
 		return nil, errExpired(nil)
 	}
@@ -52,15 +86,12 @@ func (h *Handler) loadRequest(ctx context.Context, id string) (*pendingRequest, 
 	if req.CodeHash != "" {
 		return nil, errCompleted(nil)
 	}
-	client, err := h.store.GetClient(ctx, req.ClientID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
-		return nil, errExpired(err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get client: %w", err)
-	}
-	return &pendingRequest{req: req, client: client}, nil
+	return req, nil
 }
+
+// errNoSealer is the logged cause of a sealed id refused by pages
+// configured without Config.Pending.
+var errNoSealer = errors.New("a sealed auth request, but no sealer is configured")
 
 // clientName is the name shown for a client: its display name, or its ID.
 func clientName(c *storage.Client) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/static"
 )
@@ -80,6 +81,11 @@ type Config struct {
 	Throttle ThrottleConfig
 	// Events receives sign-in outcomes (metrics); nil: none.
 	Events Events
+	// Pending opens the sealed authorization requests the provider sends
+	// to the sign-in page instead of storing them (op.Config.Pending, the
+	// same Sealer); the request is stored once sign-in succeeds. nil:
+	// only stored requests are accepted.
+	Pending *pending.Sealer
 }
 
 // Handler serves the browser pages. Create it with New.
@@ -98,6 +104,7 @@ type Handler struct {
 	throttle    ThrottleConfig
 	refusals    refusalSampler // which throttled attempts are audited
 	events      Events
+	pending     *pending.Sealer        // opens sealed requests; nil: none
 	audit       *storage.AuditRecorder // writes to store and log
 	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
 }
@@ -139,6 +146,7 @@ func New(cfg Config) (*Handler, error) {
 		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
 		sessions: cfg.Sessions,
 		throttle: throttle,
+		pending:  cfg.Pending,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -175,6 +183,7 @@ func New(cfg Config) (*Handler, error) {
 		Steps:    []session.Step{passwordStep{}},
 		Callback: h.callback,
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
+		Pending:  cfg.Pending,
 	})
 	if err != nil {
 		return nil, err

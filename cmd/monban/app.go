@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
 	"github.com/monban-idp/monban/web/session"
@@ -114,11 +116,19 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Requests nobody has signed in to yet travel sealed, not stored
+	// (issue #13 item 7b); the key follows the CSRF key's (from the first
+	// MONBAN_SECRETS secret, so replicas share it; random per process
+	// without one).
+	sealer, err := pending.New(pendingKey(cfg.CSRFKey), cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	pages, err := web.New(web.Config{
 		Store: cfg.Store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, Sessions: sessions,
 		CSRFKey: cfg.CSRFKey, Logger: cfg.Logger, Throttle: cfg.Throttle,
-		Events: webEvents,
+		Events: webEvents, Pending: sealer,
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +139,7 @@ func buildApp(ctx context.Context, cfg appConfig) (*application, error) {
 		AccessTokenAlg:    jose.SignatureAlgorithm(cfg.AccessTokenAlg),
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
 		Events:            opEvents,
+		Pending:           sealer,
 	})
 	if err != nil {
 		return nil, err
@@ -197,5 +208,19 @@ func newHasher() *password.Hasher {
 func deriveKey(secret, purpose string) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("monban " + purpose))
+	return m.Sum(nil)
+}
+
+// pendingKey is the key that seals pending authorization requests: derived
+// from csrfKey (itself deriveKey(secret, "csrf")) for this purpose only,
+// or random per process when csrfKey is nil, like the CSRF key.
+func pendingKey(csrfKey []byte) []byte {
+	if csrfKey == nil {
+		k := make([]byte, pending.KeySize)
+		_, _ = rand.Read(k) // never fails (Go 1.24+)
+		return k
+	}
+	m := hmac.New(sha256.New, csrfKey)
+	m.Write([]byte("monban pending auth request"))
 	return m.Sum(nil)
 }

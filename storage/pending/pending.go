@@ -33,13 +33,14 @@ const Prefix = "p1."
 // MaxPlaintext bounds a request's encoding. The authorization endpoint's
 // caps (state 2048 bytes, nonce 512, login_hint 256, a registered
 // redirect URI 2048, a client ID 100 characters) keep every request it
-// accepts below it, with room to spare.
-const MaxPlaintext = 6 << 10
+// accepts below it: such a request encodes to about 5.2 KiB.
+const MaxPlaintext = 5632
 
 // MaxSealedLen is the length of the longest value Seal returns: the prefix
 // and the base64url text of the nonce, a MaxPlaintext encoding and the tag.
-// With "/login?id=" it fits an 8 KiB request line (nginx's default
-// large_client_header_buffers) and half of serve's 16 KiB header limit.
+// It is 7550 bytes: with "GET /login?id=" it fits an 8 KiB request line
+// (nginx's default large_client_header_buffers) and half of serve's
+// 16 KiB header limit.
 const MaxSealedLen = len(Prefix) + (nonceSize+MaxPlaintext+tagSize)*4/3 + 1
 
 const (

@@ -207,3 +207,12 @@ func TestNewKey(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxSealedLen(t *testing.T) {
+	if MaxSealedLen != 7550 {
+		t.Fatalf("MaxSealedLen = %d; update its doc comment and BENCHMARKS.md", MaxSealedLen)
+	}
+	if line := len("GET /login?id= HTTP/1.1") + MaxSealedLen; line > 8<<10 {
+		t.Fatalf("the longest sign-in request line is %d bytes, want at most 8 KiB", line)
+	}
+}
