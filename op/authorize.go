@@ -59,7 +59,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		if promptNone { // OIDC Core §3.1.2.6
 			return toClient(oidc.ErrLoginRequired())
 		}
-		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
+		return p.signIn(w, r, req)
 	}
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
 	needConsent, err := p.needsConsent(ctx, c, req)
@@ -85,7 +85,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.UserID, req.SessionID, req.AuthTime, req.AMR = "", "", time.Time{}, nil
 		req.CodeHash, req.CodeExpiresAt = "", time.Time{}
-		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
+		return p.signIn(w, r, req)
 	}
 	if err != nil {
 		return unavailable(err)
@@ -160,6 +160,23 @@ func (p *Provider) needsConsent(ctx context.Context, c *storage.Client, req *sto
 		return false, err
 	}
 	return !consent.Covers(req.Scopes), nil
+}
+
+// signIn sends the browser to the sign-in flow for req, which nobody is
+// signed in to yet. With a sealer the request is not stored: its sealed
+// value is the id the sign-in pages get, and they store it once someone
+// signs in, so an unauthenticated client cannot make /authorize write
+// anything (issue #13 item 7b). Without one it is stored, as before.
+func (p *Provider) signIn(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest) error {
+	if p.cfg.Pending == nil {
+		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
+	}
+	sealed, err := p.cfg.Pending.Seal(req)
+	if err != nil { // only past pending.MaxPlaintext, which the caps in authparams.go rule out
+		return &pageError{status: http.StatusBadRequest, title: invalidSignInT, detail: tooLargeSignInD, err: err}
+	}
+	redirect(w, r, p.browser.SignInURL(sealed))
+	return nil
 }
 
 // saveAndGo stores the pending request and sends the browser to a page.

@@ -21,6 +21,20 @@ import (
 // maxQueryBytes bounds the authorization request's query string (ASVS 15.2.2).
 const maxQueryBytes = 8 << 10
 
+// Caps on what an authorization request carries into the sealed pending
+// request (package storage/pending) and the store. Every parameter is at
+// most maxParamLength (2048) bytes, which is state's cap (checklist A7);
+// these are tighter. OIDC Core §3.1.2.1 sets no length for nonce or
+// login_hint: relying parties send 32 to 64 characters of nonce, and a
+// login hint is a username or an e-mail address (the sign-in page shows
+// none longer than 256 bytes). With a registered redirect URI of at most
+// 2048 bytes and a client ID of 100 characters, a request at every cap
+// seals to about 7 KiB (pending.MaxSealedLen bounds it).
+const (
+	maxNonceBytes     = 512
+	maxLoginHintBytes = 256
+)
+
 // singleValued are the authorization request parameters that must not be
 // repeated (RFC 6749 §3.1: "Request and response parameters MUST NOT be
 // included more than once").
@@ -179,6 +193,9 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 	a.idTokenHint = v.Get("id_token_hint")
 	a.loginHint = v.Get("login_hint")
 	a.uiLocales = parseUILocales(v.Get("ui_locales"))
+	if len(a.nonce) > maxNonceBytes || len(a.loginHint) > maxLoginHintBytes {
+		return a, oidc.ErrInvalidRequest().WithDescription("nonce or login_hint is too long")
+	}
 	return a, nil
 }
 

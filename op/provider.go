@@ -15,6 +15,7 @@ import (
 
 	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 )
 
 // Browser is what the provider needs from the browser-facing pages
@@ -95,6 +96,13 @@ type Config struct {
 	// speak in full, advertised as ui_locales_supported (OIDC Discovery
 	// 1.0 §3); empty: the field is left out.
 	UILocales []string
+	// Pending seals an authorization request that needs a sign-in, so
+	// that /authorize writes nothing to the store until someone signs in
+	// (issue #13 item 7b): the sealed value is the request id the sign-in
+	// pages get, and they store the request once sign-in succeeds. The
+	// Browser must open values with the same key. nil: such requests are
+	// stored at once, as before (tests that drive op without the pages).
+	Pending *pending.Sealer
 }
 
 // Default lifetimes.

@@ -70,9 +70,9 @@ func (h *Handler) pickedLang(r *http.Request) (string, time.Time) {
 // makes the language switch come back to the request's page. A language
 // picked with the switch after the request was made overrides ui_locales:
 // the person's explicit choice on the page is the later, closer one.
-func (h *Handler) preferRequest(r *http.Request, req *storage.AuthRequest, path string) {
+func (h *Handler) preferRequest(r *http.Request, req *storage.AuthRequest, id string) {
 	if p := view.PageFrom(r.Context()); p != nil {
-		p.Here = path + "?id=" + url.QueryEscape(req.ID)
+		p.Here = r.URL.Path + "?id=" + url.QueryEscape(id) // the id as given: stored or sealed
 	}
 	loc := i18n.FromContext(r.Context())
 	lang := i18n.Catalogs().MatchUILocales(req.UILocales)

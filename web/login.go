@@ -73,7 +73,7 @@ func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
 	AllowFormAction(w, r, p.req.RedirectURI)
 	h.render(w, r, status, view.Login(view.LoginForm{
-		RequestID:  p.req.ID,
+		RequestID:  p.id, // a sealed value stays sealed until sign-in succeeds
 		CSRFToken:  h.ensureCSRF(w, r),
 		ClientName: clientName(p.client),
 		Username:   username,
@@ -156,7 +156,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 	if s != nil { // the sign-in is complete
 		h.events.SignIn(true)
 		h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionSignIn, ActorID: user.ID, Actor: user.Username,
-			Target: "session:" + s.ID, Address: addr, Detail: "client " + p.req.ClientID}, "auth_request", id)
+			Target: "session:" + s.ID, Address: addr, Detail: "client " + p.req.ClientID}, "auth_request", p.req.ID)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -31,14 +32,51 @@ func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) error {
 
 // pendingRequest is a live authorization request and its client.
 type pendingRequest struct {
+	// id is what the page was given: a stored request's id, or the sealed
+	// value of one nobody has signed in to yet (then req.ID is the id it
+	// will be stored under).
+	id     string
 	req    *storage.AuthRequest
 	client *storage.Client
 }
 
 // loadRequest loads a pending authorization request that can still be
-// completed, and lets its ui_locales choose the page's language.
+// completed: a stored one by its id, or one nobody has signed in to yet by
+// its sealed value (package storage/pending), which is opened, not
+// looked up. A sealed value that is tampered with, foreign or expired is
+// answered like an unknown id.
+//
+// The request's ui_locales choose the page's language.
 func (h *Handler) loadRequest(r *http.Request, id string) (*pendingRequest, error) {
 	ctx := r.Context()
+	req, err := h.lookupRequest(r, id)
+	if err != nil {
+		return nil, err
+	}
+	client, err := h.store.GetClient(ctx, req.ClientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
+		return nil, errExpired(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get client: %w", err)
+	}
+	return &pendingRequest{id: id, req: req, client: client}, nil
+}
+
+// lookupRequest opens a sealed request or loads a stored one.
+func (h *Handler) lookupRequest(r *http.Request, id string) (*storage.AuthRequest, error) {
+	ctx := r.Context()
+	if pending.IsSealed(id) {
+		if h.pending == nil {
+			return nil, errExpired(errNoSealer)
+		}
+		req, err := h.pending.Open(id)
+		if err != nil {
+			return nil, errExpired(err)
+		}
+		h.preferRequest(r, req, id)
+		return req, nil
+	}
 	if id == "" || len(id) > 128 {
 		return nil, errExpired(nil)
 	}
@@ -52,19 +90,16 @@ func (h *Handler) loadRequest(r *http.Request, id string) (*pendingRequest, erro
 	if !h.now().Before(req.ExpiresAt) {
 		return nil, errExpired(nil)
 	}
-	h.preferRequest(r, req, r.URL.Path)
+	h.preferRequest(r, req, id)
 	if req.CodeHash != "" {
 		return nil, errCompleted(nil)
 	}
-	client, err := h.store.GetClient(ctx, req.ClientID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && client.Disabled) {
-		return nil, errExpired(err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get client: %w", err)
-	}
-	return &pendingRequest{req: req, client: client}, nil
+	return req, nil
 }
+
+// errNoSealer is the logged cause of a sealed id refused by pages
+// configured without Config.Pending.
+var errNoSealer = errors.New("a sealed auth request, but no sealer is configured")
 
 // clientName is the name shown for a client: its display name, or its ID.
 func clientName(c *storage.Client) string {

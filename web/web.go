@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/static"
@@ -83,6 +84,11 @@ type Config struct {
 	Throttle ThrottleConfig
 	// Events receives sign-in outcomes (metrics); nil: none.
 	Events Events
+	// Pending opens the sealed authorization requests the provider sends
+	// to the sign-in page instead of storing them (op.Config.Pending, the
+	// same Sealer); the request is stored once sign-in succeeds. nil:
+	// only stored requests are accepted.
+	Pending *pending.Sealer
 	// Appearance is the pages' default language, time zone and brand;
 	// the zero value is English, UTC and monban's own brand.
 	Appearance Appearance
@@ -116,6 +122,7 @@ type Handler struct {
 	throttle    ThrottleConfig
 	refusals    refusalSampler // which throttled attempts are audited
 	events      Events
+	pending     *pending.Sealer        // opens sealed requests; nil: none
 	audit       *storage.AuditRecorder // writes to store and log
 	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
 	defaultLang string
@@ -170,6 +177,7 @@ func New(cfg Config) (*Handler, error) {
 		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
 		sessions: cfg.Sessions,
 		throttle: throttle,
+		pending:  cfg.Pending,
 
 		defaultLang: cfg.Appearance.DefaultLocale,
 		zone:        cfg.Appearance.TimeZone,
@@ -217,6 +225,7 @@ func New(cfg Config) (*Handler, error) {
 		Steps:    []session.Step{passwordStep{}},
 		Callback: h.callback,
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
+		Pending:  cfg.Pending,
 	})
 	if err != nil {
 		return nil, err

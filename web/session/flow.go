@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 )
 
 // Step is one stage of a sign-in between the authorization endpoint and
@@ -34,12 +35,22 @@ type Step interface {
 
 // Progress is what the steps of one sign-in established so far. Between
 // steps it is kept in a short-lived cookie signed with the flow's key and
-// bound to the authorization request.
+// bound to the authorization request: the cookie holds a digest of
+// RequestID, which may be a sealed request of several KiB (package
+// storage/pending), too long for a cookie.
 type Progress struct {
-	RequestID string    `json:"r"`
+	RequestID string    `json:"-"`
+	Binding   string    `json:"r"` // requestBinding(RequestID), set by save
 	UserID    string    `json:"u,omitempty"`
 	AMR       []string  `json:"a,omitempty"` // methods passed (RFC 8176)
 	Expires   time.Time `json:"e"`
+}
+
+// requestBinding is the digest of an authorization request id that binds
+// a progress cookie to it.
+func requestBinding(authRequestID string) string {
+	sum := sha256.Sum256([]byte(authRequestID))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // Identify records who is signing in. Naming another user than an earlier
@@ -86,6 +97,9 @@ type FlowConfig struct {
 	// ProgressTTL bounds the time between two steps; zero means
 	// DefaultProgressTTL.
 	ProgressTTL time.Duration
+	// Pending opens sealed authorization requests (see Advance); nil:
+	// only stored requests can complete.
+	Pending *pending.Sealer
 }
 
 // Flow is the sign-in as an explicit sequence: identify, authenticate
@@ -100,6 +114,7 @@ type Flow struct {
 	key      []byte
 	ttl      time.Duration
 	cookie   string
+	pending  *pending.Sealer
 }
 
 // NewFlow checks cfg and returns a Flow.
@@ -118,7 +133,7 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 		return nil, errors.Join(errs...)
 	}
 	f := &Flow{m: cfg.Sessions, steps: slices.Clone(cfg.Steps), callback: cfg.Callback,
-		key: slices.Clone(cfg.Key), ttl: cfg.ProgressTTL, cookie: progressBase}
+		key: slices.Clone(cfg.Key), ttl: cfg.ProgressTTL, cookie: progressBase, pending: cfg.Pending}
 	if f.ttl == 0 {
 		f.ttl = DefaultProgressTTL
 	}
@@ -142,9 +157,10 @@ func (f *Flow) Resume(r *http.Request, authRequestID string) *Progress {
 		return fresh
 	}
 	p, ok := f.open(c.Value)
-	if !ok || p.RequestID != authRequestID || !f.m.now().Before(p.Expires) {
+	if !ok || !hmac.Equal([]byte(p.Binding), []byte(requestBinding(authRequestID))) || !f.m.now().Before(p.Expires) {
 		return fresh
 	}
+	p.RequestID = authRequestID
 	return p
 }
 
@@ -155,6 +171,12 @@ func (f *Flow) Resume(r *http.Request, authRequestID string) *Progress {
 // the returned page is the provider's callback; sess is then not nil. An
 // error wrapping storage.ErrNotFound or storage.ErrConflict means the
 // authorization request expired or was completed meanwhile.
+//
+// A sealed request (package storage/pending) is stored only here, for the
+// first time, bound to the session (one write), under the id it was
+// given at the authorization endpoint; the callback gets that id. So a
+// sealed value completes at most one stored request while that request
+// lives: a second sign-in with it finds the id taken (ErrConflict).
 func (f *Flow) Advance(ctx context.Context, w http.ResponseWriter, r *http.Request, p *Progress) (next string, sess *storage.Session, err error) {
 	for _, s := range f.steps {
 		done, err := s.Done(ctx, p)
@@ -174,19 +196,46 @@ func (f *Flow) Advance(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return "", nil, err
 	}
-	err = f.m.store.AuthenticateAuthRequest(ctx, p.RequestID, storage.AuthResult{
-		UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.AuthTime, AMR: sess.AMR,
-	})
+	stored, err := f.bind(ctx, p.RequestID, sess)
 	if err != nil {
-		return "", nil, fmt.Errorf("session: authenticate auth request: %w", err)
+		return "", nil, err
 	}
-	return f.callback(p.RequestID), sess, nil
+	return f.callback(stored), sess, nil
+}
+
+// bind binds the authorization request to the new session and returns its
+// stored id: a stored request is updated, a sealed one stored.
+func (f *Flow) bind(ctx context.Context, authRequestID string, sess *storage.Session) (string, error) {
+	res := storage.AuthResult{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.AuthTime, AMR: sess.AMR}
+	if !pending.IsSealed(authRequestID) {
+		if err := f.m.store.AuthenticateAuthRequest(ctx, authRequestID, res); err != nil {
+			return "", fmt.Errorf("session: authenticate auth request: %w", err)
+		}
+		return authRequestID, nil
+	}
+	if f.pending == nil {
+		return "", fmt.Errorf("session: a sealed auth request but no sealer: %w", storage.ErrNotFound)
+	}
+	req, err := f.pending.Open(authRequestID) // expired meanwhile: as a stored request the janitor deleted
+	if err != nil {
+		return "", fmt.Errorf("session: open sealed auth request: %w: %w", storage.ErrNotFound, err)
+	}
+	req.UserID, req.SessionID, req.AuthTime, req.AMR = res.UserID, res.SessionID, res.AuthTime, slices.Clone(res.AMR)
+	err = f.m.store.CreateAuthRequest(ctx, req)
+	if errors.Is(err, storage.ErrAlreadyExists) { // this sealed value was used already
+		return "", fmt.Errorf("session: store sealed auth request %s: %w: %w", req.ID, storage.ErrConflict, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("session: store sealed auth request: %w", err)
+	}
+	return req.ID, nil
 }
 
 // save sets the progress cookie (HttpOnly, SameSite=Lax, Path=/, Secure
 // and __Host- on https), valid for the progress TTL.
 func (f *Flow) save(w http.ResponseWriter, p *Progress) {
 	p.Expires = f.m.now().UTC().Add(f.ttl)
+	p.Binding = requestBinding(p.RequestID)
 	body, _ := json.Marshal(p)
 	v := base64.RawURLEncoding.EncodeToString(body)
 	http.SetCookie(w, &http.Cookie{Name: f.cookie, Value: v + "." + f.mac(v), Path: "/",

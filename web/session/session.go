@@ -39,6 +39,7 @@ type Store interface {
 	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
 	RevokeUserRefreshTokens(ctx context.Context, userID string, at time.Time) error
 	AuthenticateAuthRequest(ctx context.Context, id string, res storage.AuthResult) error
+	CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) error // a sealed request, at sign-in
 	GetUser(ctx context.Context, id string) (*storage.User, error)
 	storage.AuditLog
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
+	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
 	"github.com/monban-idp/monban/web/i18n"
@@ -105,6 +107,14 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Requests nobody has signed in to yet travel sealed, not stored
+	// (issue #13 item 7b); the key follows the CSRF key's (from the first
+	// MONBAN_SECRETS secret, so replicas share it; random per process
+	// without one).
+	sealer, err := pending.New(pendingKey(cfg.CSRFKey), cfg.Now)
+	if err != nil {
+		return err
+	}
 	pages, err := web.New(web.Config{
 		Store: a.store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, Sessions: sessions,
@@ -112,6 +122,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Throttle:   web.ThrottleConfig{TrustedProxies: cfg.TrustedProxies},
 		Events:     a.metrics,
 		Appearance: cfg.Appearance,
+		Pending:    sealer,
 	})
 	if err != nil {
 		return err
@@ -123,6 +134,7 @@ func (a *App) assemble(ctx context.Context) error {
 		RefreshReuseGrace: storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
 		Events:            a.metrics,
 		UILocales:         i18n.Catalogs().Supported(),
+		Pending:           sealer,
 	})
 	if err != nil {
 		return err
@@ -286,3 +298,17 @@ func deriveKey(secret, purpose string) []byte {
 
 // errNoStore is New's complaint when it has neither a store nor a URL.
 var errNoStore = errors.New("app: neither Store nor DatabaseURL is set")
+
+// pendingKey is the key that seals pending authorization requests: derived
+// from csrfKey (itself deriveKey(secret, "csrf")) for this purpose only,
+// or random per process when csrfKey is nil, like the CSRF key.
+func pendingKey(csrfKey []byte) []byte {
+	if csrfKey == nil {
+		k := make([]byte, pending.KeySize)
+		_, _ = rand.Read(k) // never fails (Go 1.24+)
+		return k
+	}
+	m := hmac.New(sha256.New, csrfKey)
+	m.Write([]byte("monban pending auth request"))
+	return m.Sum(nil)
+}

@@ -1,0 +1,149 @@
+package pending
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// The binary encoding of a pending request, in this order: the strings
+// ID, ClientID, RedirectURI, State, Nonce, ResponseMode, CodeChallenge,
+// CodeChallengeMethod, LoginHint, HintSubject (each a uvarint length and
+// its bytes); the lists Scopes and Prompt (a uvarint count and that many
+// strings); MaxAge (a byte 0 for none, or 1 and a uvarint of
+// nanoseconds); CreatedAt and ExpiresAt (varints of Unix microseconds,
+// UTC). Fields set only once a person signs in (UserID, SessionID,
+// AuthTime, AMR, consent, code) are not encoded: a sealed request never
+// has them. A format change needs a new Prefix.
+
+// errDecode is decode's error for a truncated or overlong encoding.
+var errDecode = errors.New("pending: bad encoding")
+
+// encode returns r's encoding, or ErrTooLarge.
+func encode(r *storage.AuthRequest) ([]byte, error) {
+	b := make([]byte, 0, 256)
+	for _, s := range []string{r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.ResponseMode,
+		r.CodeChallenge, r.CodeChallengeMethod, r.LoginHint, r.HintSubject} {
+		b = appendString(b, s)
+	}
+	for _, list := range [][]string{r.Scopes, r.Prompt} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, s := range list {
+			b = appendString(b, s)
+		}
+	}
+	if r.MaxAge == nil {
+		b = append(b, 0)
+	} else {
+		b = binary.AppendUvarint(append(b, 1), uint64(max(*r.MaxAge, 0)))
+	}
+	b = binary.AppendVarint(b, r.CreatedAt.UnixMicro())
+	b = binary.AppendVarint(b, r.ExpiresAt.UnixMicro())
+	if len(b) > MaxPlaintext {
+		return nil, &Error{Reason: ErrTooLarge}
+	}
+	return b, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// decoder reads an encoding; the first problem sticks in err.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errDecode
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errDecode
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errDecode
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) list() []string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) { // each element takes at least a byte
+		d.err = errDecode
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.string()
+	}
+	return out
+}
+
+// decode is encode's inverse.
+func decode(b []byte) (*storage.AuthRequest, error) {
+	d := &decoder{b: b}
+	r := &storage.AuthRequest{}
+	for _, p := range []*string{&r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &r.ResponseMode,
+		&r.CodeChallenge, &r.CodeChallengeMethod, &r.LoginHint, &r.HintSubject} {
+		*p = d.string()
+	}
+	r.Scopes, r.Prompt = d.list(), d.list()
+	switch flag := d.byte(); flag {
+	case 0:
+	case 1:
+		ma := time.Duration(d.uvarint())
+		r.MaxAge = &ma
+	default:
+		d.err = errDecode
+	}
+	r.CreatedAt = time.UnixMicro(d.varint()).UTC()
+	r.ExpiresAt = time.UnixMicro(d.varint()).UTC()
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errDecode
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) == 0 {
+		d.err = errDecode
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}

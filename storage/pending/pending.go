@@ -1,0 +1,163 @@
+// Package pending keeps an authorization request that nobody has signed
+// in to yet out of the store: it seals the request into a compact,
+// URL-safe value that travels with the browser (as the sign-in page's
+// request id) and opens it again when the person signs in. Only then is
+// the request stored, bound to the person (issue #13 item 7b: an
+// unauthenticated /authorize writes nothing).
+//
+// A sealed value is "p1." followed by the unpadded base64url encoding
+// (RFC 4648 §5) of a 12-byte random nonce and the AES-256-GCM sealing
+// (NIST SP 800-38D) of the request's binary encoding (see encode.go), with
+// the prefix as additional data. The key is for this purpose only. The
+// GCM tag makes the value tamper-evident and keeps its parameters (state,
+// nonce, login_hint) confidential; ExpiresAt, inside it, bounds its life.
+package pending
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/monban-idp/monban/storage"
+)
+
+// Prefix starts every sealed value of this format version; a value with
+// another prefix is not one (IsSealed) or is from another version.
+const Prefix = "p1."
+
+// MaxPlaintext bounds a request's encoding. The authorization endpoint's
+// caps (state 2048 bytes, nonce 512, login_hint 256, a registered
+// redirect URI 2048, a client ID 100 characters) keep every request it
+// accepts below it: such a request encodes to about 5.2 KiB.
+const MaxPlaintext = 5632
+
+// MaxSealedLen is the length of the longest value Seal returns: the prefix
+// and the base64url text of the nonce, a MaxPlaintext encoding and the tag.
+// It is 7550 bytes: with "GET /login?id=" it fits an 8 KiB request line
+// (nginx's default large_client_header_buffers) and half of serve's
+// 16 KiB header limit.
+const MaxSealedLen = len(Prefix) + (nonceSize+MaxPlaintext+tagSize)*4/3 + 1
+
+const (
+	nonceSize = 12
+	tagSize   = 16
+	// KeySize is the length of a Sealer's key (AES-256).
+	KeySize = 32
+)
+
+// Why Open refused a value. Each is an Error's Reason; match them with
+// errors.Is.
+var (
+	// ErrMalformed: not a sealed value of this version (wrong prefix, bad
+	// base64, too short or too long).
+	ErrMalformed = errors.New("pending: malformed sealed request")
+	// ErrForged: the GCM tag does not verify: tampered with, or sealed
+	// with another key (another deployment, a rotated secret).
+	ErrForged = errors.New("pending: sealed request does not verify")
+	// ErrExpired: authentic, but its ExpiresAt has passed.
+	ErrExpired = errors.New("pending: sealed request expired")
+	// ErrTooLarge: Seal was given a request whose encoding exceeds
+	// MaxPlaintext.
+	ErrTooLarge = errors.New("pending: request too large to seal")
+)
+
+// Error is Open's and Seal's error: Reason is one of the sentinels above,
+// Err an optional cause (for the log only).
+type Error struct {
+	Reason error
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%v: %v", e.Reason, e.Err)
+	}
+	return e.Reason.Error()
+}
+
+// Unwrap returns the reason and the cause, so errors.Is matches either.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Reason, e.Err}
+	}
+	return []error{e.Reason}
+}
+
+// Sealer seals and opens pending authorization requests. It is safe for
+// concurrent use. Every replica behind one issuer needs the same key.
+type Sealer struct {
+	aead cipher.AEAD
+	now  func() time.Time
+}
+
+// New returns a Sealer with key (KeySize bytes, for this purpose only)
+// and clock now (nil: time.Now).
+func New(key []byte, now func() time.Time) (*Sealer, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("pending: key must be %d bytes, got %d", KeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Sealer{aead: aead, now: now}, nil
+}
+
+// IsSealed reports whether id has the form of a sealed value (it may
+// still fail to open), as opposed to the id of a stored request.
+func IsSealed(id string) bool { return strings.HasPrefix(id, Prefix) }
+
+// Seal returns r's sealed value. Only the fields an unauthenticated
+// request has are kept (see encode.go); times are kept to the
+// microsecond, as PostgreSQL keeps them. An error wraps ErrTooLarge when
+// the encoding would exceed MaxPlaintext.
+func (s *Sealer) Seal(r *storage.AuthRequest) (string, error) {
+	plain, err := encode(r)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
+	_, _ = rand.Read(buf) // crypto/rand.Read never fails (Go 1.24+)
+	buf = s.aead.Seal(buf, buf[:nonceSize], plain, []byte(Prefix))
+	return Prefix + base64.RawURLEncoding.EncodeToString(buf), nil
+}
+
+// Open checks and decodes a sealed value. Its errors are *Error with
+// Reason ErrMalformed, ErrForged or ErrExpired (at or after ExpiresAt by
+// the Sealer's clock).
+func (s *Sealer) Open(sealed string) (*storage.AuthRequest, error) {
+	if !IsSealed(sealed) || len(sealed) > MaxSealedLen {
+		return nil, &Error{Reason: ErrMalformed}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sealed[len(Prefix):])
+	if err != nil {
+		return nil, &Error{Reason: ErrMalformed, Err: err}
+	}
+	if len(raw) < nonceSize+tagSize {
+		return nil, &Error{Reason: ErrMalformed}
+	}
+	plain, err := s.aead.Open(nil, raw[:nonceSize], raw[nonceSize:], []byte(Prefix))
+	if err != nil {
+		return nil, &Error{Reason: ErrForged}
+	}
+	r, err := decode(plain)
+	if err != nil { // authentic but undecodable: a bug, not an attack
+		return nil, &Error{Reason: ErrMalformed, Err: err}
+	}
+	if !s.now().Before(r.ExpiresAt) {
+		return nil, &Error{Reason: ErrExpired}
+	}
+	return r, nil
+}
