@@ -22,19 +22,19 @@ type User struct {
 
 	// The other standard claims of OIDC Core §5.1, as the user's claims
 	// release them (op/claims.go); empty means not set.
-	MiddleName        string
-	Nickname          string
-	PreferredUsername string // shown to clients; empty: the Username is
-	Profile           string // URL of the profile page
-	Picture           string // URL of a picture of the person
-	Website           string // URL
-	Gender            string
-	Birthdate         string // YYYY or YYYY-MM-DD (ISO 8601)
-	Zoneinfo          string // IANA time zone, e.g. Europe/Paris
-	Locale            string // BCP 47 language tag, e.g. en-US
-	PhoneNumber       string // E.164, e.g. +81312345678
+	MiddleName          string
+	Nickname            string
+	PreferredUsername   string // shown to clients; empty: the Username is
+	Profile             string // URL of the profile page
+	Picture             string // URL of a picture of the person
+	Website             string // URL
+	Gender              string
+	Birthdate           string // YYYY or YYYY-MM-DD (ISO 8601)
+	Zoneinfo            string // IANA time zone, e.g. Europe/Paris
+	Locale              string // BCP 47 language tag, e.g. en-US
+	PhoneNumber         string // E.164, e.g. +81312345678
 	PhoneNumberVerified bool
-	Address           Address
+	Address             Address
 	// Attributes are custom attributes, released only through a client's
 	// ClaimMappings. nil when there are none.
 	Attributes map[string]AttributeValue
