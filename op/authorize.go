@@ -61,6 +61,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
 	}
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
+	if err := p.checkGroupRule(ctx, w, c, req); err != nil { // issue 15: the client's group rule
+		return err
+	}
 	needConsent, err := p.needsConsent(ctx, c, req)
 	if err != nil {
 		return unavailable(err)

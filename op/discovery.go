@@ -43,10 +43,9 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			IDTokenSigningAlgValuesSupported:  p.keys.Algorithms(), // each has a current key, kept by Keys.Rotate
 			TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 			CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
-			ClaimsSupported: []string{
+			ClaimsSupported: append([]string{
 				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid",
-				"name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
-			},
+			}, userClaimNames...),
 			// Revocation authenticates like the token endpoint (public
 			// clients by client_id, RFC 7009 §2.1); introspection only
 			// confidential clients (RFC 7662 §2.1).
