@@ -86,6 +86,9 @@ type Users interface {
 	// first, for back-channel logout). Audit entries stay. ErrNotFound if
 	// absent.
 	DeleteUser(ctx context.Context, id string) error
+	// CountEnabledAdmins returns how many users are administrators and
+	// not disabled (the last one may not lose the role).
+	CountEnabledAdmins(ctx context.Context) (int, error)
 }
 
 // Clients stores registered relying parties.

@@ -47,6 +47,9 @@ type clientJSON struct {
 	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
 	IDTokenSignedAlg        string    `json:"id_token_signed_response_alg"`
 	CreatedAt               time.Time `json:"created_at"`
+	// Issue 15: the group rule and the claim mapping.
+	AllowedGroups []string               `json:"allowed_groups"`
+	ClaimMappings []storage.ClaimMapping `json:"claim_mappings"`
 }
 
 func toClientJSON(cl *storage.Client) clientJSON {
@@ -65,6 +68,8 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
 		IDTokenSignedAlg:        cmp.Or(cl.IDTokenSigningAlg, "RS256"),
 		CreatedAt:               cl.CreatedAt.UTC(),
+		AllowedGroups:           nonNil(cl.AllowedGroups),
+		ClaimMappings:           append([]storage.ClaimMapping{}, cl.ClaimMappings...),
 	}
 }
 
@@ -78,12 +83,13 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	public := fs.Bool("public", false, "public client: no secret (token_endpoint_auth_method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
+	pf := addPeopleClientFlags(fs) // issue 15: --allowed-group, --claim-mapping
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -104,6 +110,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	}
 	visited := flagsSet(fs)
 	cf.apply(cl, func(name string) bool { return visited[name] || name != "offline-access" })
+	if err := pf.apply(cl, func(name string) bool { return visited[name] }); err != nil {
+		return err
+	}
 	if err := flagErrors(clientpolicy.ValidateClient(cl), clientFlagOf); err != nil {
 		return err
 	}
@@ -116,6 +125,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	cl.CreatedAt, cl.UpdatedAt = t, t
 
 	return cmd.withStore(ctx, func(st storage.Store) error {
+		if err := checkAllowedGroups(ctx, st, cl.AllowedGroups); err != nil {
+			return err
+		}
 		if err := st.CreateClient(ctx, cl); err != nil {
 			if errors.Is(err, storage.ErrAlreadyExists) {
 				return fmt.Errorf("client %q already exists", cl.ID)

@@ -31,6 +31,9 @@ CREATE INDEX users_username_lower_idx ON users ((lower(username) COLLATE "C"));
 CREATE INDEX users_email_lower_idx ON users ((lower(email) COLLATE "C"));
 CREATE INDEX users_name_lower_idx ON users ((lower(name) COLLATE "C"));
 
+-- The last-administrator guard counts these.
+CREATE INDEX users_enabled_admins_idx ON users (id) WHERE admin AND NOT disabled;
+
 CREATE TABLE groups (
     id         text        PRIMARY KEY,
     name       text        NOT NULL,

@@ -199,3 +199,16 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	}
 	return nil
 }
+
+// CountEnabledAdmins implements storage.Users.
+func (s *Store) CountEnabledAdmins(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, u := range s.users {
+		if u.Admin && !u.Disabled {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -268,3 +268,13 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	return affected(tag.RowsAffected(), "delete user %q", id)
 }
+
+// CountEnabledAdmins implements storage.Users on the partial index of
+// migration 00011.
+func (s *Store) CountEnabledAdmins(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM users WHERE admin AND NOT disabled`).Scan(&n); err != nil {
+		return 0, wrapErr(err, "count administrators")
+	}
+	return n, nil
+}

@@ -136,6 +136,16 @@ func testDeleteUser(t *testing.T, s storage.Store) {
 	if st.User != nil {
 		t.Errorf("token status of a deleted user has a user: %+v", st.User)
 	}
+	n, err := s.CountEnabledAdmins(ctx)
+	mustOK(t, err, "CountEnabledAdmins")
+	if n != 1 { // bob; alice is gone
+		t.Errorf("CountEnabledAdmins = %d, want 1", n)
+	}
+	_, err = s.UpdateUser(ctx, sd.user2.ID, func(u *storage.User) error { u.Disabled = true; return nil })
+	mustOK(t, err, "UpdateUser(disable bob)")
+	if n, _ := s.CountEnabledAdmins(ctx); n != 0 {
+		t.Errorf("CountEnabledAdmins with only a disabled admin = %d, want 0", n)
+	}
 	// The username is free again.
 	mustOK(t, s.CreateUser(ctx, newUser("user-new", sd.user.Username)), "CreateUser with the deleted username")
 }
