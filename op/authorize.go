@@ -62,6 +62,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		return p.signIn(w, r, req)
 	}
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
+	if err := p.checkGroupRule(ctx, w, c, req); err != nil { // issue 15: the client's group rule
+		return err
+	}
 	needConsent, err := p.needsConsent(ctx, c, req)
 	if err != nil {
 		return unavailable(err)

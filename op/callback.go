@@ -53,6 +53,10 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) error {
 		}
 		return badRequest(unknownAppT, unregisteredAppD)
 	}
+	// The client's group rule, now that the person is known (issue 15).
+	if err := p.checkGroupRule(ctx, w, c, req); err != nil {
+		return err
+	}
 	needConsent, err := p.needsConsent(ctx, c, req)
 	if err != nil {
 		return unavailable(err)

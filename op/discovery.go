@@ -46,10 +46,9 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			IDTokenSigningAlgValuesSupported:  p.keys.Algorithms(), // each has a current key, kept by Keys.Rotate
 			TokenEndpointAuthMethodsSupported: authMethods(clientpolicy.AuthMethods()),
 			CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
-			ClaimsSupported: []string{
+			ClaimsSupported: append([]string{
 				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid",
-				"name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
-			},
+			}, userClaimNames...),
 			// Exactly the methods a client can be registered with
 			// (clientpolicy.AuthMethods; RFC 8414 §2), each accepted only
 			// from the clients registered for it (VerifyClient).

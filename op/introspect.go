@@ -104,6 +104,9 @@ type introspectionResponse struct {
 	Audience  []string `json:"aud,omitempty"`
 	Issuer    string   `json:"iss,omitempty"`
 	JTI       string   `json:"jti,omitempty"`
+	// Groups are the names of the user's groups, when the token's scopes
+	// include groups (RFC 7662 §2.2 allows further members).
+	Groups []string `json:"groups,omitempty"`
 }
 
 // Introspect is the token introspection endpoint (RFC 7662 §2). The
@@ -131,7 +134,7 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	if !strings.Contains(token, ".") {
 		return inactive, nil
 	}
-	at, _, err := s.p.activeAccessToken(ctx, token)
+	at, u, err := s.p.activeAccessToken(ctx, token)
 	switch {
 	case errors.Is(err, errTokenInactive):
 		return inactive, nil
@@ -140,9 +143,13 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	case at.ClientID != c.ID && !slices.Contains(at.Audience, c.ID):
 		return inactive, nil
 	}
-	return zop.NewResponse(introspectionResponse{
+	resp := introspectionResponse{
 		Active: true, Scope: at.Scope, ClientID: at.ClientID,
 		TokenType: oidc.BearerToken, Expiry: at.Expiry, IssuedAt: at.IssuedAt,
 		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI,
-	}), nil
+	}
+	if u != nil && slices.Contains(strings.Fields(at.Scope), scopeGroups) {
+		resp.Groups = slices.Clone(u.Groups)
+	}
+	return zop.NewResponse(resp), nil
 }

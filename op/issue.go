@@ -139,5 +139,9 @@ func (p *Provider) idToken(c *storage.Client, u *storage.User, g grant, accessTo
 		Nonce: g.nonce, AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
 		userClaims: claimsFor(u, g.scopes),
 	}
-	return p.keys.Sign(alg, typIDToken, claims)
+	withMapped, err := withClaims(claims, mappedClaims(c, u, g.scopes))
+	if err != nil {
+		return "", err
+	}
+	return p.keys.Sign(alg, typIDToken, withMapped)
 }

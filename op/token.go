@@ -137,6 +137,11 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		}
 		scopes = requested
 	}
+	// The client's group rule holds at every refresh: a person removed
+	// from the groups loses the grant (issue 15).
+	if rg.User != nil && !allowedByGroups(c, rg.User) {
+		return nil, oidc.ErrInvalidGrant().WithDescription(notInGroupDesc)
+	}
 	sessionLive := rg.Session != nil && p.sessions.Live(rg.Session, now)
 	if !slices.Contains(old.Scopes, scopeOfflineAccess) && !sessionLive {
 		// Without offline_access the grant lives only as long as the

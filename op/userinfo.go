@@ -49,8 +49,19 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
 		return
 	}
+	scopes := strings.Fields(at.Scope)
+	var body any = userinfoResponse{Subject: u.ID, userClaims: claimsFor(u, scopes)}
+	if c, err := p.store.GetClient(ctx, at.ClientID); err == nil {
+		// The client's claim mapping (storage.ClaimMapping); a client gone
+		// since has no mapping left to apply.
+		if body, err = withClaims(body, mappedClaims(c, u, scopes)); err != nil {
+			p.log.ErrorContext(ctx, "userinfo failed", "error", err)
+			bearerError(w, http.StatusInternalServerError, "server_error", "the claims could not be encoded")
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(userinfoResponse{Subject: u.ID, userClaims: claimsFor(u, strings.Fields(at.Scope))})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // bearerToken extracts the access token, answering the error itself when

@@ -13,6 +13,8 @@ import (
 // get-then-delete), so concurrent callers see exactly one winner.
 type Store interface {
 	Users
+	Groups
+	Lists
 	Clients
 	AuthRequests
 	Sessions
@@ -79,6 +81,14 @@ type Users interface {
 	// the user keeps the last word. ErrConflict if the hash is no longer
 	// oldHash; ErrNotFound if the user is absent.
 	SetPasswordHash(ctx context.Context, id, oldHash, newHash string) error
+	// DeleteUser removes the user and what belongs to them: sessions,
+	// consents, refresh tokens and group memberships (end the sessions
+	// first, for back-channel logout). Audit entries stay. ErrNotFound if
+	// absent.
+	DeleteUser(ctx context.Context, id string) error
+	// CountEnabledAdmins returns how many users are administrators and
+	// not disabled (the last one may not lose the role).
+	CountEnabledAdmins(ctx context.Context) (int, error)
 }
 
 // Clients stores registered relying parties.

@@ -14,11 +14,35 @@ type User struct {
 	Name          string // full display name
 	GivenName     string
 	FamilyName    string
-	PasswordHash  string // argon2id PHC string; empty means password sign-in is impossible
+	PasswordHash  string // argon2id PHC string (or an imported foreign hash, see password.Verify); empty means password sign-in is impossible
 	Disabled      bool
 	Admin         bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+
+	// The other standard claims of OIDC Core §5.1, as the user's claims
+	// release them (op/claims.go); empty means not set.
+	MiddleName          string
+	Nickname            string
+	PreferredUsername   string // shown to clients; empty: the Username is
+	Profile             string // URL of the profile page
+	Picture             string // URL of a picture of the person
+	Website             string // URL
+	Gender              string
+	Birthdate           string // YYYY or YYYY-MM-DD (ISO 8601)
+	Zoneinfo            string // IANA time zone, e.g. Europe/Paris
+	Locale              string // BCP 47 language tag, e.g. en-US
+	PhoneNumber         string // E.164, e.g. +81312345678
+	PhoneNumberVerified bool
+	Address             Address
+	// Attributes are custom attributes, released only through a client's
+	// ClaimMappings. nil when there are none.
+	Attributes map[string]AttributeValue
+	// Groups are the names of the groups the user is a member of, sorted
+	// by bytes. It is filled by every read of a user and ignored by
+	// CreateUser and UpdateUser: membership changes only through
+	// Groups.AddGroupMember and RemoveGroupMember.
+	Groups []string
 }
 
 // Client authentication methods (OIDC Core §9).
@@ -63,6 +87,15 @@ type Client struct {
 	Disabled                         bool
 	CreatedAt                        time.Time
 	UpdatedAt                        time.Time
+
+	// AllowedGroups, when not empty, lets only members of at least one of
+	// these groups (by name) sign in to the client: checked at /authorize
+	// after sign-in and again at every refresh. Renaming a group renames
+	// it here too; a group named here cannot be deleted.
+	AllowedGroups []string
+	// ClaimMappings release custom user attributes to this client as
+	// claims (see ClaimMapping).
+	ClaimMappings []ClaimMapping
 }
 
 // Public reports whether the client cannot keep a secret.
@@ -245,11 +278,12 @@ func (s Session) LivenessView() Session {
 }
 
 // ClaimsView is u with only the fields the token path reads: ID and
-// Disabled, and the profile the userinfo claims come from (OIDC Core
-// §5.1). PasswordHash, Admin and CreatedAt are left out.
+// Disabled, the claims userinfo and introspection release (OIDC Core
+// §5.1), the custom attributes and the groups. PasswordHash, Admin and
+// CreatedAt are left out.
 func (u User) ClaimsView() User {
-	return User{ID: u.ID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
-		GivenName: u.GivenName, FamilyName: u.FamilyName, Disabled: u.Disabled, UpdatedAt: u.UpdatedAt}
+	u.PasswordHash, u.Admin, u.CreatedAt = "", false, time.Time{}
+	return u
 }
 
 // RefreshGrant is a refresh token with the rows its next use depends on,

@@ -47,6 +47,9 @@ type clientJSON struct {
 	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
 	IDTokenSignedAlg        string    `json:"id_token_signed_response_alg"`
 	CreatedAt               time.Time `json:"created_at"`
+	// Issue 15: the group rule and the claim mapping.
+	AllowedGroups []string               `json:"allowed_groups"`
+	ClaimMappings []storage.ClaimMapping `json:"claim_mappings"`
 }
 
 func toClientJSON(cl *storage.Client) clientJSON {
@@ -65,6 +68,8 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
 		IDTokenSignedAlg:        cmp.Or(cl.IDTokenSigningAlg, "RS256"),
 		CreatedAt:               cl.CreatedAt.UTC(),
+		AllowedGroups:           nonNil(cl.AllowedGroups),
+		ClaimMappings:           append([]storage.ClaimMapping{}, cl.ClaimMappings...),
 	}
 }
 
@@ -78,12 +83,13 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
+	pf := addPeopleClientFlags(fs) // issue 15: --allowed-group, --claim-mapping
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -108,6 +114,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	// Flags not given apply their defaults, except these two: without
 	// them the client keeps what --public and the scope list decided.
 	cf.apply(cl, func(name string) bool { return visited[name] || (name != "offline-access" && name != "auth-method") })
+	if err := pf.apply(cl, func(name string) bool { return visited[name] }); err != nil {
+		return err
+	}
 	opts, err := c.clientPolicyOptions(cmd.cf)
 	if err != nil {
 		return err
@@ -124,6 +133,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	cl.CreatedAt, cl.UpdatedAt = t, t
 
 	return cmd.withStore(ctx, func(st storage.Store) error {
+		if err := checkAllowedGroups(ctx, st, cl.AllowedGroups); err != nil {
+			return err
+		}
 		if err := st.CreateClient(ctx, cl); err != nil {
 			if errors.Is(err, storage.ErrAlreadyExists) {
 				return fmt.Errorf("client %q already exists", cl.ID)

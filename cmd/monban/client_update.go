@@ -106,8 +106,9 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
+	pf := addPeopleClientFlags(cmd.fs) // issue 15
 	pos, js, err := cmd.parse(args, 1)
 	if err != nil {
 		return err
@@ -119,7 +120,14 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 	if len(set) == 0 {
 		return usagef("nothing to change: give at least one setting")
 	}
+	probe := &storage.Client{}
+	if err := pf.apply(probe, func(name string) bool { return set[name] }); err != nil {
+		return err
+	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
+		if err := checkAllowedGroups(ctx, st, probe.AllowedGroups); err != nil {
+			return err
+		}
 		opts, err := c.clientPolicyOptions(cmd.cf)
 		if err != nil {
 			return err
@@ -130,6 +138,7 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		var secret string
 		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
 			cf.apply(cl, func(name string) bool { return set[name] })
+			_ = pf.apply(cl, func(name string) bool { return set[name] }) // parsed above
 			if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 				return policyError{err}
 			}

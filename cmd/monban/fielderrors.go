@@ -25,6 +25,8 @@ var (
 		clientpolicy.FieldIDTokenAlg:           "--id-token-alg",
 		clientpolicy.FieldGrantTypes:           "--grant",
 		clientpolicy.FieldScopes:               "--scope",
+		clientpolicy.FieldAllowedGroups:        "--allowed-group",
+		clientpolicy.FieldClaimMappings:        "--claim-mapping",
 	}
 	userFlagOf = map[string]string{
 		userpolicy.FieldUsername: "--username",

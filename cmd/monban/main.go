@@ -34,18 +34,31 @@ Usage:
   monban serve [--dev] [--config FILE] [--issuer URL] [--listen ADDR] [--management-listen ADDR] [--database-url DSN]
   monban migrate up|status
   monban config check [--dev] [--output json]
-  monban user add --username U [--email E] [--name N] [--admin] --password-stdin
+  monban user add --username U [--email E] [--name N] [--admin] [--email-verified] [claim flags] --password-stdin
   monban user list
+  monban user show U
+  monban user update U [--username NEW] [--email E] [--email-verified[=BOOL]] [claim flags] [--attribute K=V...]
   monban user passwd U --password-stdin
   monban user disable U
+  monban user enable U
+  monban user delete U
   monban user logout-everywhere U
   monban user grant-admin U
+  monban user revoke-admin U
+  monban user import FILE [--format jsonl|csv] [--batch-size N]
+  monban user export [--include-password-hashes]
+  monban group add|delete|show NAME
+  monban group rename NAME NEW-NAME
+  monban group list
+  monban group add-member|remove-member NAME USERNAME
   monban client add --id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...]
                     [--public] [--native] [--consent] [--grant G,G] [--scope "S S"] [--offline-access]
                     [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D]
+                    [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...]
   monban client update ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...]
                     [--consent=BOOL] [--scope "S S"] [--offline-access=BOOL]
                     [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D]
+                    [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...]
   monban client list
   monban client show ID
   monban client delete ID
@@ -57,7 +70,7 @@ Usage:
   monban demo              (the dev provider plus two demo apps on app1/app2.localhost)
 
 The add, update, show, list, rotate-secret, keys, logout-deliveries and
-migrate status commands take --output json. The migrate, user, client and keys commands
+migrate status commands take --output json. The migrate, user, group, client and keys commands
 take --config FILE and --database-url DSN; keys rotate and reencrypt also
 need MONBAN_SECRETS.
 
@@ -104,6 +117,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.user(ctx, rest)
 	case "client":
 		err = c.client(ctx, rest)
+	case "group":
+		err = c.group(ctx, rest)
 	case "keys":
 		err = c.keys(ctx, rest)
 	case "demo":

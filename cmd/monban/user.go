@@ -24,43 +24,79 @@ const (
 	passwordMaxRead = 4*maxPasswordLen + 3 // UTF-8 worst case plus "\r\n", plus one to detect overflow
 )
 
-// user runs "monban user add|list|passwd|disable|logout-everywhere|grant-admin".
+// user runs "monban user add|list|show|update|passwd|disable|enable|delete|
+// logout-everywhere|grant-admin|revoke-admin|import|export".
 func (c *cli) user(ctx context.Context, args []string) error {
 	return c.runGroup(ctx, "user", args,
 		subcmd{"add", c.userAdd},
 		subcmd{"list", c.userList},
+		subcmd{"show", c.userShow},
+		subcmd{"update", c.userUpdate},
 		subcmd{"passwd", c.userPasswd},
 		subcmd{"disable", c.userDisable},
+		subcmd{"enable", c.userEnable},
+		subcmd{"delete", c.userDelete},
 		subcmd{"logout-everywhere", c.userLogoutEverywhere},
 		subcmd{"grant-admin", c.userGrantAdmin},
+		subcmd{"revoke-admin", c.userRevokeAdmin},
+		subcmd{"import", c.userImport},
+		subcmd{"export", c.userExport},
 	)
 }
 
-// userJSON is a user as "--output json" prints it. It never carries the
-// password hash.
+// userJSON is a user as "--output json" (and "user export") prints it.
+// It carries the password hash only when export is asked to.
 type userJSON struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Disabled  bool      `json:"disabled"`
-	Admin     bool      `json:"admin"`
-	CreatedAt time.Time `json:"created_at"`
+	ID                  string                            `json:"id"`
+	Username            string                            `json:"username"`
+	Email               string                            `json:"email"`
+	EmailVerified       bool                              `json:"email_verified"`
+	Name                string                            `json:"name"`
+	GivenName           string                            `json:"given_name,omitempty"`
+	FamilyName          string                            `json:"family_name,omitempty"`
+	MiddleName          string                            `json:"middle_name,omitempty"`
+	Nickname            string                            `json:"nickname,omitempty"`
+	PreferredUsername   string                            `json:"preferred_username,omitempty"`
+	Profile             string                            `json:"profile,omitempty"`
+	Picture             string                            `json:"picture,omitempty"`
+	Website             string                            `json:"website,omitempty"`
+	Gender              string                            `json:"gender,omitempty"`
+	Birthdate           string                            `json:"birthdate,omitempty"`
+	Zoneinfo            string                            `json:"zoneinfo,omitempty"`
+	Locale              string                            `json:"locale,omitempty"`
+	PhoneNumber         string                            `json:"phone_number,omitempty"`
+	PhoneNumberVerified bool                              `json:"phone_number_verified,omitempty"`
+	Address             *storage.Address                  `json:"address,omitempty"`
+	Attributes          map[string]storage.AttributeValue `json:"attributes,omitempty"`
+	Groups              []string                          `json:"groups,omitempty"`
+	Disabled            bool                              `json:"disabled"`
+	Admin               bool                              `json:"admin"`
+	PasswordHash        string                            `json:"password_hash,omitempty"`
+	CreatedAt           time.Time                         `json:"created_at"`
 }
 
 func toUserJSON(u *storage.User) userJSON {
-	return userJSON{
-		ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name,
+	j := userJSON{
+		ID: u.ID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
+		GivenName: u.GivenName, FamilyName: u.FamilyName, MiddleName: u.MiddleName, Nickname: u.Nickname,
+		PreferredUsername: u.PreferredUsername, Profile: u.Profile, Picture: u.Picture, Website: u.Website,
+		Gender: u.Gender, Birthdate: u.Birthdate, Zoneinfo: u.Zoneinfo, Locale: u.Locale,
+		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		Attributes: u.Attributes, Groups: u.Groups,
 		Disabled: u.Disabled, Admin: u.Admin, CreatedAt: u.CreatedAt.UTC(),
 	}
+	if !u.Address.IsZero() {
+		a := u.Address
+		j.Address = &a
+	}
+	return j
 }
 
 func (c *cli) userAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("user add", "--username U [--email E] [--name N] [--admin] --password-stdin [--output json]", true)
+	cmd := c.dbCommand("user add", "--username U [--email E] [--email-verified] [--name N] [claim flags] [--admin] --password-stdin [--output json]", true)
 	fs := cmd.fs
 	username := fs.String("username", "", "login `name` (required)")
-	email := fs.String("email", "", "e-mail `address`")
-	fullName := fs.String("name", "", "full display `name`")
+	uf := addUserFlags(fs)
 	admin := fs.Bool("admin", false, "give the user the admin role")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin (required)")
 	_, js, err := cmd.parse(args, 0)
@@ -73,13 +109,16 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	case !*pwStdin:
 		return usagef("--password-stdin is required: pipe the password in (it is never taken as a flag)")
 	}
-	u := &storage.User{ID: storage.NewID(), Username: *username, Email: *email, Name: *fullName, Admin: *admin}
+	u := &storage.User{ID: storage.NewID(), Username: *username, Admin: *admin}
+	if err := uf.apply(u); err != nil {
+		return err
+	}
 	pw, err := readPassword(c.stdin)
 	if err != nil {
 		return err
 	}
 	// The rules the console applies too (userpolicy), every problem at once.
-	if err := flagErrors(append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...), userFlagOf); err != nil {
+	if err := flagErrors(append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...), userClaimFlagOf); err != nil {
 		return err
 	}
 	if u.PasswordHash, err = hashPassword(pw); err != nil {

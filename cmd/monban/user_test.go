@@ -14,7 +14,7 @@ import (
 )
 
 // userJSONKeys are the keys of a user in --output json, per the CLI contract.
-var userJSONKeys = []string{"admin", "created_at", "disabled", "email", "id", "name", "username"}
+var userJSONKeys = []string{"admin", "created_at", "disabled", "email", "email_verified", "id", "name", "username"}
 
 func TestUserAddAndList(t *testing.T) {
 	env, st := dbEnv(t)

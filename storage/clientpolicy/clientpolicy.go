@@ -154,6 +154,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 			addTo(FieldScopes, "scope %q is listed twice", s)
 		}
 	}
+	// Issue 15: the group rule and the claim mapping (people.go).
+	errs = append(errs, validatePeopleFields(cl)...)
 	return errs
 }
 

@@ -47,7 +47,7 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 		st.FamilyRevoked = s.familyRevoked(q.FamilyID)
 	}
 	if u, ok := s.users[q.UserID]; ok && q.UserID != "" {
-		v := u.ClaimsView()
+		v := s.userOut(u).ClaimsView()
 		st.User = &v
 	}
 	return &st, nil

@@ -43,6 +43,12 @@ func (d *data) clone() *data {
 	o := *d
 	o.users = cloneMap(d.users, cloneUser)
 	o.userByName = maps.Clone(d.userByName)
+	o.groups = cloneMap(d.groups, cloneGroup)
+	o.groupByName = maps.Clone(d.groupByName)
+	o.members = make(map[string]map[string]struct{}, len(d.members))
+	for id, set := range d.members {
+		o.members[id] = maps.Clone(set)
+	}
 	o.clients = cloneMap(d.clients, cloneClient)
 	o.authRequests = cloneMap(d.authRequests, cloneAuthRequest)
 	o.authByCode = maps.Clone(d.authByCode)

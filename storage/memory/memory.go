@@ -40,6 +40,9 @@ type Store struct {
 type data struct {
 	users        map[string]*storage.User // by ID
 	userByName   map[string]string        // username → ID
+	groups       map[string]*storage.Group
+	groupByName  map[string]string              // name → ID
+	members      map[string]map[string]struct{} // group ID → user IDs
 	clients      map[string]*storage.Client
 	authRequests map[string]*storage.AuthRequest
 	authByCode   map[string]string // code hash → request ID
@@ -69,6 +72,9 @@ func New() *Store {
 	return &Store{mu: new(sync.Mutex), data: &data{
 		users:          make(map[string]*storage.User),
 		userByName:     make(map[string]string),
+		groups:         make(map[string]*storage.Group),
+		groupByName:    make(map[string]string),
+		members:        make(map[string]map[string]struct{}),
 		clients:        make(map[string]*storage.Client),
 		authRequests:   make(map[string]*storage.AuthRequest),
 		authByCode:     make(map[string]string),
@@ -113,6 +119,7 @@ func (s *Store) CreateUser(_ context.Context, u *storage.User) error {
 		return exists("username", u.Username)
 	}
 	s.users[u.ID] = cloneUser(u)
+	s.users[u.ID].Groups = nil // kept in s.members
 	s.userByName[u.Username] = u.ID
 	return nil
 }
@@ -125,7 +132,7 @@ func (s *Store) GetUser(_ context.Context, id string) (*storage.User, error) {
 	if !ok {
 		return nil, notFound("user", id)
 	}
-	return cloneUser(u), nil
+	return s.userOut(u), nil
 }
 
 // GetUserByUsername implements storage.Users.
@@ -136,7 +143,7 @@ func (s *Store) GetUserByUsername(_ context.Context, username string) (*storage.
 	if !ok {
 		return nil, notFound("username", username)
 	}
-	return cloneUser(s.users[id]), nil
+	return s.userOut(s.users[id]), nil
 }
 
 // ListUsers implements storage.Users.
@@ -145,7 +152,7 @@ func (s *Store) ListUsers(context.Context) ([]*storage.User, error) {
 	defer s.mu.Unlock()
 	out := make([]*storage.User, 0, len(s.users))
 	for _, u := range s.users {
-		out = append(out, cloneUser(u))
+		out = append(out, s.userOut(u))
 	}
 	slices.SortFunc(out, func(a, b *storage.User) int { return cmp.Compare(a.Username, b.Username) })
 	return out, nil
@@ -159,7 +166,7 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(*storage.User) 
 	if !ok {
 		return nil, notFound("user", id)
 	}
-	u := cloneUser(old)
+	u := s.userOut(old)
 	if err := fn(u); err != nil {
 		return nil, err
 	}
@@ -169,9 +176,10 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(*storage.User) 
 	}
 	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	delete(s.userByName, old.Username)
+	u.Groups = nil
 	s.users[id] = cloneUser(u)
 	s.userByName[u.Username] = id
-	return cloneUser(u), nil
+	return s.userOut(u), nil
 }
 
 // SetPasswordHash implements storage.Users.
@@ -459,6 +467,8 @@ func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 func cloneUser(u *storage.User) *storage.User {
 	c := *u
 	c.CreatedAt, c.UpdatedAt = ts(u.CreatedAt), ts(u.UpdatedAt)
+	c.Attributes = storage.CloneAttributes(u.Attributes)
+	c.Groups = slices.Clone(u.Groups)
 	return &c
 }
 
@@ -469,6 +479,11 @@ func cloneClient(c *storage.Client) *storage.Client {
 	o.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	o.GrantTypes = slices.Clone(c.GrantTypes)
 	o.Scopes = slices.Clone(c.Scopes)
+	o.AllowedGroups = slices.Clone(c.AllowedGroups)
+	o.ClaimMappings = slices.Clone(c.ClaimMappings)
+	if len(o.ClaimMappings) == 0 {
+		o.ClaimMappings = nil
+	}
 	return &o
 }
 

@@ -66,7 +66,7 @@ func (s *Store) GetRefreshGrant(_ context.Context, tokenHash string) (*storage.R
 	}
 	g := &storage.RefreshGrant{Token: cloneRefresh(t)}
 	if u, ok := s.users[t.UserID]; ok {
-		g.User = cloneUser(u)
+		g.User = s.userOut(u)
 	}
 	if ss, ok := s.sessions[t.SessionID]; ok {
 		g.Session = cloneSession(ss)

@@ -62,7 +62,7 @@ func (s *Store) GetSessionWithUser(_ context.Context, tokenHash string) (*storag
 	ss := s.sessions[id]
 	var u *storage.User
 	if found, ok := s.users[ss.UserID]; ok {
-		u = cloneUser(found)
+		u = s.userOut(found)
 	}
 	return cloneSession(ss), u, nil
 }

@@ -150,9 +150,14 @@ func (h *Hasher) Hash(password string) (string, error) {
 // A malformed hash, or one whose parameters are outside the limits of
 // Params.Validate, yields an error wrapping ErrInvalidHash without any
 // hashing; a password longer than MaxLength yields ErrPasswordTooLong.
+// An imported foreign hash (bcrypt, PBKDF2-SHA256: foreign.go) is
+// verified too, and needsRehash is then true whenever it matched.
 func (h *Hasher) Verify(password, phc string) (ok, needsRehash bool, err error) {
 	if len(password) > MaxLength {
 		return false, false, ErrPasswordTooLong
+	}
+	if ok, handled, err := h.verifyForeign(password, phc); handled {
+		return ok, ok, err
 	}
 	p, salt, key, err := decode(phc)
 	if err != nil {

@@ -40,33 +40,35 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 // userinfo.
 func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQuery) (*storage.AccessTokenStatus, error) {
 	var (
-		st storage.AccessTokenStatus
-		ss storage.Session
-		u  storage.User
+		st          storage.AccessTokenStatus
+		ss          storage.Session
+		u           storage.User
+		addr, attrs []byte
 	)
 	if q == (storage.AccessTokenQuery{}) {
 		return &st, nil // nothing asked, nothing sent (and no epoch: nothing to keep)
 	}
+	dest := append([]any{&st.Revoked, &st.FamilyRevoked,
+		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt}},
+		userDest(&u, &addr, &attrs)...)
 	err := s.db.QueryRow(ctx, `SELECT
 			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
 			$3 <> '' AND (EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3 AND revoked_at IS NOT NULL)
 				OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
 			COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
-			COALESCE(u.id, ''), COALESCE(u.username, ''), COALESCE(u.email, ''), COALESCE(u.email_verified, false),
-			COALESCE(u.name, ''), COALESCE(u.given_name, ''), COALESCE(u.family_name, ''),
-			COALESCE(u.disabled, false), u.updated_at,
+			`+userSelect("u", true)+`,
 			(SELECT epoch FROM liveness_epoch)
 		FROM (SELECT 1) AS one
 		LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
 		LEFT JOIN users u ON $4 <> '' AND u.id = $4`,
-		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(
-		&st.Revoked, &st.FamilyRevoked,
-		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt},
-		&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.GivenName, &u.FamilyName,
-		&u.Disabled, scanOptTime{&u.UpdatedAt}, &st.Epoch)
+		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(append(dest, &st.Epoch)...)
+	if err == nil {
+		err = finishUser(&u, addr, attrs)
+	}
 	if err != nil {
 		return nil, wrapErr(err, "get access token status")
 	}
+	u.Admin = false
 	if ss.ID != "" {
 		st.Session = &ss
 	}

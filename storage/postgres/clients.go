@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,16 +12,21 @@ import (
 const clientColumns = `id, name, secret_hash, auth_method, application_type,
 	redirect_uris, post_logout_redirect_uris, grant_types, scopes, require_consent,
 	id_token_signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
-	backchannel_logout_uri, backchannel_logout_session_required, disabled, created_at, updated_at`
+	backchannel_logout_uri, backchannel_logout_session_required, disabled, created_at, updated_at,
+	allowed_groups, claim_mappings`
 
 func scanClient(row pgx.Row) (*storage.Client, error) {
 	var c storage.Client
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &c.ApplicationType,
 		&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.Scopes, &c.RequireConsent,
 		&c.IDTokenSigningAlg, &c.AccessTokenTTL, &c.IDTokenTTL, &c.RefreshTokenTTL,
-		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.Disabled, &c.CreatedAt, &c.UpdatedAt)
+		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.Disabled, &c.CreatedAt, &c.UpdatedAt,
+		&c.AllowedGroups, &c.ClaimMappings)
 	if err != nil {
 		return nil, err
+	}
+	if len(c.ClaimMappings) == 0 {
+		c.ClaimMappings = nil
 	}
 	return &c, nil
 }
@@ -29,13 +35,23 @@ func clientArgs(c *storage.Client) []any {
 	return []any{c.ID, c.Name, c.SecretHash, c.AuthMethod, c.ApplicationType,
 		c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes, c.RequireConsent,
 		c.IDTokenSigningAlg, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL,
-		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.Disabled, c.CreatedAt, c.UpdatedAt}
+		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.Disabled, c.CreatedAt, c.UpdatedAt,
+		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings)}
+}
+
+// claimMappingsJSON is the claim_mappings column's value: never null.
+func claimMappingsJSON(m []storage.ClaimMapping) string {
+	if len(m) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(m) // plain strings: cannot fail
+	return string(b)
 }
 
 // CreateClient implements storage.Clients.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		clientArgs(c)...)
 	if err != nil {
 		return wrapErr(err, "create client %q", c.ID)
@@ -80,7 +96,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7, grant_types = $8,
 			scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
 			id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
-			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19
+			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19,
+			allowed_groups = $20, claim_mappings = $21
 			WHERE id = $1`,
 			clientArgs(&c)...)
 		if err != nil {

@@ -63,8 +63,8 @@ func (s *Store) GetRefreshGrant(ctx context.Context, tokenHash string) (*storage
 			g.Token, err = scanRefreshToken(row)
 			return err
 		})
-	b.Queue(`SELECT `+userColumns+` FROM users
-		WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1)`, tokenHash).
+	b.Queue(selectUser+`
+		WHERE u.id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1)`, tokenHash).
 		QueryRow(func(row pgx.Row) (err error) {
 			g.User, err = scanUser(row)
 			return absentIsNil(err)

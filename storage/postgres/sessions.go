@@ -67,8 +67,8 @@ func (s *Store) GetSessionWithUser(ctx context.Context, tokenHash string) (*stor
 			ss, err = scanSession(row)
 			return err
 		})
-	b.Queue(`SELECT `+userColumns+` FROM users
-		WHERE id = (SELECT user_id FROM sessions WHERE token_hash = $1)`, tokenHash).
+	b.Queue(selectUser+`
+		WHERE u.id = (SELECT user_id FROM sessions WHERE token_hash = $1)`, tokenHash).
 		QueryRow(func(row pgx.Row) (err error) {
 			u, err = scanUser(row)
 			return absentIsNil(err)

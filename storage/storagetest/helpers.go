@@ -136,6 +136,25 @@ func newUser(id, username string) *storage.User {
 		Admin:         true,
 		CreatedAt:     at(-48 * time.Hour),
 		UpdatedAt:     at(-24 * time.Hour),
+
+		MiddleName:          "Middle " + username,
+		Nickname:            "Nick " + username,
+		PreferredUsername:   "pref-" + username,
+		Profile:             "https://example.test/~" + username,
+		Picture:             "https://example.test/" + username + ".png",
+		Website:             "https://" + username + ".example.test/",
+		Gender:              "gender of " + username,
+		Birthdate:           "1990-04-01",
+		Zoneinfo:            "Asia/Tokyo",
+		Locale:              "ja-JP",
+		PhoneNumber:         "+81312345678",
+		PhoneNumberVerified: true,
+		Address: storage.Address{Formatted: "1 Main St\nTown", StreetAddress: "1 Main St", Locality: "Town",
+			Region: "Region", PostalCode: "100-0001", Country: "JP"},
+		Attributes: map[string]storage.AttributeValue{
+			"department": storage.StringAttribute("dept of " + username),
+			"roles":      storage.ListAttribute("reader", "writer"),
+		},
 	}
 }
 
@@ -160,6 +179,8 @@ func newClient(id string) *storage.Client {
 		Disabled:                         false,
 		CreatedAt:                        at(-72 * time.Hour),
 		UpdatedAt:                        at(-36 * time.Hour),
+		AllowedGroups:                    []string{"group-of-" + id, "other-of-" + id},
+		ClaimMappings:                    []storage.ClaimMapping{{Attribute: "department", Claim: "dept", Scope: "profile"}},
 	}
 }
 

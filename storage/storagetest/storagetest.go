@@ -139,6 +139,12 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RehashVersusReset", testRehashVersusReset},
 		{"ConcurrentUserEdits", testConcurrentUserEdits},
 		{"ConcurrentClientEdits", testConcurrentClientEdits},
+		{"Groups", testGroups},
+		{"DeleteUser", testDeleteUser},
+		{"ListUsersPage", testListUsersPage},
+		{"ListGroupsAndClients", testListGroupsAndClients},
+		{"ListSessionsPage", testListSessionsPage},
+		{"CountRows", testCountRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,7 +44,9 @@ const (
 )
 
 // ValidateUser checks the attributes of a user to be created or as
-// changed: the username is required, has at most MaxUsernameLen
+// changed: the standard claims and custom attributes (validateClaims:
+// URLs http(s), birthdate YYYY or YYYY-MM-DD, zoneinfo an IANA zone,
+// locale a BCP 47 tag, phone number E.164); the username is required, has at most MaxUsernameLen
 // characters and no white space or control characters; the names have
 // at most MaxNameLen characters; the e-mail address is empty or a bare
 // addr-spec (name@example.com) of at most MaxEmailLen bytes. No field may
@@ -74,7 +76,7 @@ func ValidateUser(u *storage.User) storage.FieldErrors {
 	if m := emailProblem(u.Email); m != "" {
 		errs.Add(FieldEmail, m)
 	}
-	return errs
+	return append(errs, validateClaims(u)...)
 }
 
 // textProblem describes what is wrong with an optional free-text value,
