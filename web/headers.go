@@ -8,12 +8,12 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/a-h/templ"
+	"github.com/monban-idp/monban/web/view"
 )
 
 // SecurityHeaders sets the headers every HTML page needs (security
 // checklist S8, S9) and puts a fresh CSP nonce into the request context
-// (templ.WithNonce), so components can mark the scripts they render:
+// (view.WithNonce), so components can mark the scripts they render:
 //
 //	Content-Security-Policy: default-src 'none'; script-src 'nonce-…'; style-src 'self';
 //	  img-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none';
@@ -31,7 +31,7 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nonce := newNonce()
 		setPageHeaders(w.Header(), nonce)
-		next.ServeHTTP(w, r.WithContext(templ.WithNonce(r.Context(), nonce)))
+		next.ServeHTTP(w, r.WithContext(view.WithNonce(r.Context(), nonce)))
 	})
 }
 
@@ -99,7 +99,7 @@ func ensurePageHeaders(w http.ResponseWriter, r *http.Request) *http.Request {
 	}
 	nonce := newNonce()
 	setPageHeaders(w.Header(), nonce)
-	return r.WithContext(templ.WithNonce(r.Context(), nonce))
+	return r.WithContext(view.WithNonce(r.Context(), nonce))
 }
 
 // cspSource matches what redirectSource may put into the policy: a scheme,
@@ -142,5 +142,5 @@ func AllowFormAction(w http.ResponseWriter, r *http.Request, redirectURI string)
 	if src == "" {
 		return
 	}
-	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(templ.GetNonce(r.Context()), src))
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(view.Nonce(r.Context()), src))
 }

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/a-h/templ"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c view.Component) {
 	r = h.localized(r) // pages op renders (errors, sign-out) skip h.page
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", i18n.For(r.Context()).Lang())

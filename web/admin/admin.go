@@ -33,8 +33,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/a-h/templ"
-
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
@@ -358,7 +356,7 @@ func (h *Handler) frame(a *admin, title, section string, args ...any) view.Admin
 	return f
 }
 
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c view.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
