@@ -48,15 +48,19 @@ func TestAuthorizeCapsForPending(t *testing.T) {
 			Scopes: knownScopes}
 		v := authzParams("state", strings.Repeat("s", maxParamLength), "nonce", strings.Repeat("n", maxNonceBytes),
 			"login_hint", strings.Repeat("h", maxLoginHintBytes), "scope", strings.Join(knownScopes, " "),
-			"prompt", "login consent select_account", "max_age", "2147483647", "response_mode", "query")
+			"prompt", "login consent select_account", "max_age", "2147483647", "response_mode", "query",
+			"ui_locales", strings.TrimSpace(strings.Repeat("zh-Hant-TW-x-abcdefgh-abcdefgh-abcd ", maxUILocales)))
 		a, oerr := parseAuthParams(v, c)
 		if oerr != nil {
 			t.Fatalf("refused: %v", oerr)
 		}
+		if len(a.uiLocales) != maxUILocales || len(a.uiLocales[0]) != maxUILocaleLen {
+			t.Fatalf("ui_locales not at their cap: %q", a.uiLocales)
+		}
 		now := time.Now()
 		req := &storage.AuthRequest{ID: storage.NewID(), ClientID: c.ID, RedirectURI: redirect, Scopes: a.scopes,
 			State: a.state, Nonce: a.nonce, ResponseMode: a.responseMode, CodeChallenge: a.challenge,
-			CodeChallengeMethod: a.method, Prompt: a.prompt, MaxAge: a.maxAge, LoginHint: a.loginHint,
+			CodeChallengeMethod: a.method, Prompt: a.prompt, MaxAge: a.maxAge, LoginHint: a.loginHint, UILocales: a.uiLocales,
 			HintSubject: storage.NewID(), CreatedAt: now, ExpiresAt: now.Add(DefaultAuthRequestTTL)}
 		s, err := pending.New(make([]byte, pending.KeySize), nil)
 		if err != nil {

@@ -35,7 +35,9 @@ func newPeopleFixture(t *testing.T) *peopleFixture {
 	p := newTestServer(t, withStore(store))
 	registerLogoutClients(t, p, rcv)
 	return &peopleFixture{logoutFixture: openLogoutFixture(t, p, rcv),
-		env: map[string]string{"MONBAN_DATABASE_URL": dsn}, store: store}
+		// The test relying parties' back-channel receivers listen on
+		// 127.0.0.1, a private address the CLI refuses by default.
+		env: map[string]string{"MONBAN_DATABASE_URL": dsn, "MONBAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS": "true"}, store: store}
 }
 
 // TestGroupAccessRule is issue #15's group "must show": a client

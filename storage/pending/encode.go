@@ -11,8 +11,8 @@ import (
 // The binary encoding of a pending request, in this order: the strings
 // ID, ClientID, RedirectURI, State, Nonce, ResponseMode, CodeChallenge,
 // CodeChallengeMethod, LoginHint, HintSubject (each a uvarint length and
-// its bytes); the lists Scopes and Prompt (a uvarint count and that many
-// strings); MaxAge (a byte 0 for none, or 1 and a uvarint of
+// its bytes); the lists Scopes, Prompt and UILocales (a uvarint count and
+// that many strings); MaxAge (a byte 0 for none, or 1 and a uvarint of
 // nanoseconds); CreatedAt and ExpiresAt (varints of Unix microseconds,
 // UTC). Fields set only once a person signs in (UserID, SessionID,
 // AuthTime, AMR, consent, code) are not encoded: a sealed request never
@@ -28,7 +28,7 @@ func encode(r *storage.AuthRequest) ([]byte, error) {
 		r.CodeChallenge, r.CodeChallengeMethod, r.LoginHint, r.HintSubject} {
 		b = appendString(b, s)
 	}
-	for _, list := range [][]string{r.Scopes, r.Prompt} {
+	for _, list := range [][]string{r.Scopes, r.Prompt, r.UILocales} {
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for _, s := range list {
 			b = appendString(b, s)
@@ -118,7 +118,7 @@ func decode(b []byte) (*storage.AuthRequest, error) {
 		&r.CodeChallenge, &r.CodeChallengeMethod, &r.LoginHint, &r.HintSubject} {
 		*p = d.string()
 	}
-	r.Scopes, r.Prompt = d.list(), d.list()
+	r.Scopes, r.Prompt, r.UILocales = d.list(), d.list(), d.list()
 	switch flag := d.byte(); flag {
 	case 0:
 	case 1:

@@ -37,7 +37,7 @@ func typical() *storage.AuthRequest {
 		ID: storage.NewID(), ClientID: "app-a", RedirectURI: "https://app-a.example/api/auth/callback/monban",
 		Scopes: []string{"openid", "profile", "email"}, State: strings.Repeat("s", 43), Nonce: strings.Repeat("n", 43),
 		ResponseMode: "query", CodeChallenge: strings.Repeat("c", 43), CodeChallengeMethod: "S256",
-		Prompt: []string{"login", "consent"}, MaxAge: &ma, LoginHint: "alice@example.com", HintSubject: "user-1",
+		Prompt: []string{"login", "consent"}, UILocales: []string{"ja-JP", "en"}, MaxAge: &ma, LoginHint: "alice@example.com", HintSubject: "user-1",
 		CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute),
 	}
 }
