@@ -53,7 +53,7 @@ func TestChecklistServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(ctx, ln, mux, discard, base, 0) }()
+	go func() { done <- serveHTTP(ctx, ln, nil, mux, discard, base, 0) }()
 
 	// Issue #13 item 10: the bound is 16 KiB of request line and headers
 	// as sent, not net/http's MaxHeaderBytes plus its 4 KiB of slack.
