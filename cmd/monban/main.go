@@ -81,6 +81,7 @@ the YAML file given by --config or $MONBAN_CONFIG, defaults.
   MONBAN_ISSUER  MONBAN_LISTEN  MONBAN_DATABASE_URL[_FILE]  MONBAN_SECRETS[_FILE]
   MONBAN_SESSION_IDLE_TIMEOUT  MONBAN_SESSION_MAX_AGE  MONBAN_LOG_LEVEL  MONBAN_LOG_FORMAT
   MONBAN_ACCESS_TOKEN_ALG  MONBAN_KEY_ROTATION_PERIOD  MONBAN_MANAGEMENT_LISTEN
+  MONBAN_TLS_CERT_FILE  MONBAN_TLS_KEY_FILE (both: serve https; neither: plain HTTP behind a proxy)
 
 Run "monban help <command> [<subcommand>]" (or add -h) for the flags of a command.
 Help goes to stdout with exit code 0; usage errors to stderr with exit code 2.
