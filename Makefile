@@ -19,9 +19,13 @@ run:
 demo:
 	$(GO) run ./cmd/monban demo
 
-## build: build the binary into bin/monban
+## build: build the binary into bin/monban; `monban version` and /metrics' monban_build_info report
+## VERSION and COMMIT (default: git describe and the commit; override, e.g. make build VERSION=v1.2.0)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := github.com/monban-idp/monban/cmd/internal/app
 build:
-	$(GO) build -o $(BIN) ./cmd/monban
+	$(GO) build -ldflags "-X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)" -o $(BIN) ./cmd/monban
 
 ## test: everything, with the race detector; PostgreSQL tests start their own throwaway server; then each fuzz target briefly
 ## (a count, not a duration: a time-bounded -fuzztime can end mid-run and report "context deadline exceeded")

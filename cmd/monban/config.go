@@ -51,6 +51,8 @@ var options = []option{
 		}
 		return nil
 	}},
+	{key: "tls_cert_file", usage: "PEM certificate chain `file` (with tls_key_file: serve https)", set: func(c *app.Config, v string) error { c.TLSCertFile = v; return nil }},
+	{key: "tls_key_file", usage: "PEM private key `file` of tls_cert_file", set: func(c *app.Config, v string) error { c.TLSKeyFile = v; return nil }},
 	{key: "database_url", usage: "PostgreSQL connection string `DSN`", secret: true, set: func(c *app.Config, v string) error { c.DatabaseURL = v; return nil }},
 	{key: "secrets", secret: true, list: true, set: func(c *app.Config, v string) error { c.Secrets = splitList(v); return nil }},
 	{key: "session_idle_timeout", set: func(c *app.Config, v string) error { return setDuration(&c.SessionIdleTimeout, v) }},

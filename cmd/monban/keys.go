@@ -162,7 +162,18 @@ func (c *cli) printRotations(res []keys.KeyRotation, lead time.Duration) {
 				r.Algorithm, r.Current, r.PublishedFor.Round(time.Second), keys.JWKSMaxAge)
 		}
 	}
-	c.printf("Running servers switch to the new keys within %s; retired keys stay published until their remove-after time.\n", keys.DefaultKeyRefresh)
+	rotated := 0
+	for _, r := range res {
+		if r.Rotated {
+			rotated++
+		}
+	}
+	switch {
+	case rotated == 0:
+		c.printf("Nothing was rotated: the keys in use stay in use.\n")
+	default:
+		c.printf("Running servers switch to the new keys within %s; retired keys stay published until their remove-after time.\n", keys.DefaultKeyRefresh)
+	}
 }
 
 // keysReencrypt re-encrypts every key under the first configured secret.

@@ -101,6 +101,10 @@ func TestKeysCommands(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "waiting until") || !strings.Contains(r.stderr, "4 algorithm(s) not rotated") {
 		t.Fatalf("early rotate: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	// Issue #13 item 15: nothing rotated, so no server switches keys.
+	if strings.Contains(r.stdout, "switch to the new keys") || !strings.Contains(r.stdout, "Nothing was rotated") {
+		t.Fatalf("early rotate claims a switch:\n%s", r.stdout)
+	}
 	wantKeyStates(t, st, 1, 1, 0)
 
 	var rotations []map[string]any

@@ -68,6 +68,8 @@ Usage:
   monban keys reencrypt
   monban logout-deliveries failed
   monban demo              (the dev provider plus two demo apps on app1/app2.localhost)
+  monban version           (also --version: version, commit, Go version)
+  monban help [COMMAND [SUBCOMMAND]]
 
 The add, update, show, list, rotate-secret, keys, logout-deliveries and
 migrate status commands take --output json. The migrate, user, group, client and keys commands
@@ -79,8 +81,10 @@ the YAML file given by --config or $MONBAN_CONFIG, defaults.
   MONBAN_ISSUER  MONBAN_LISTEN  MONBAN_DATABASE_URL[_FILE]  MONBAN_SECRETS[_FILE]
   MONBAN_SESSION_IDLE_TIMEOUT  MONBAN_SESSION_MAX_AGE  MONBAN_LOG_LEVEL  MONBAN_LOG_FORMAT
   MONBAN_ACCESS_TOKEN_ALG  MONBAN_KEY_ROTATION_PERIOD  MONBAN_MANAGEMENT_LISTEN
+  MONBAN_TLS_CERT_FILE  MONBAN_TLS_KEY_FILE (both: serve https; neither: plain HTTP behind a proxy)
 
-Run "monban <command> [<subcommand>] -h" for the flags of a command.
+Run "monban help <command> [<subcommand>]" (or add -h) for the flags of a command.
+Help goes to stdout with exit code 0; usage errors to stderr with exit code 2.
 `
 
 func main() {
@@ -127,15 +131,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.logoutDeliveries(ctx, rest)
 	case "config":
 		err = c.config(ctx, rest)
+	case "version", "--version", "-version":
+		err = named("version", c.version(rest))
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stderr, usageText)
-		return 2
+		if len(rest) == 0 || name != "help" {
+			fmt.Fprint(stdout, usageText)
+			return 0
+		}
+		// "help client add" is "client add -h".
+		if !slices.Contains(commands, rest[0]) {
+			fmt.Fprintf(stderr, "monban: help: unknown command %q\n\n%s", rest[0], usageText)
+			return 2
+		}
+		return run(ctx, append(slices.Clone(rest), "-h"), stdin, stdout, stderr, getenv)
 	default:
 		fmt.Fprintf(stderr, "monban: unknown command %q\n\n%s", name, usageText)
 		return 2
 	}
 	return c.report(err)
 }
+
+// commands are the top-level commands run dispatches.
+var commands = []string{"serve", "migrate", "user", "client", "group", "keys", "demo", "logout-deliveries", "config", "version"}
 
 // printf writes to stdout. Write errors on stdout are not actionable for a
 // CLI and are ignored, like fmt.Printf's.
@@ -174,6 +191,9 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 // errReported means the problem was already printed (by package flag).
 var errReported = errors.New("usage already reported")
 
+// errHelp means help was asked for and printed on stdout: exit code 0.
+var errHelp = errors.New("help printed")
+
 // report prints err to stderr and returns the exit code.
 func (c *cli) report(err error) int {
 	if err == nil {
@@ -184,6 +204,9 @@ func (c *cli) report(err error) int {
 	if errors.As(err, &ce) {
 		cmd, err = ce.name, ce.err
 		prefix = "monban: " + cmd
+	}
+	if errors.Is(err, errHelp) {
+		return 0
 	}
 	if errors.Is(err, errReported) {
 		return 2
@@ -219,16 +242,57 @@ func errorLines(err error) []string {
 	return []string{strings.Join(parts, " ")}
 }
 
-// newFlagSet returns a FlagSet for one (sub)command whose -h output and
-// parse errors go to stderr.
+// newFlagSet returns a FlagSet for one (sub)command: -h prints its usage
+// on stdout (exit 0), parse errors and the usage after them go to stderr
+// (exit 2); see parseArgs.
 func (c *cli) newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	out := &flagOutput{stdout: c.stdout, stderr: c.stderr}
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Usage: monban %s %s\n", name, synopsis)
+		fmt.Fprintf(out, "Usage: monban %s %s\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// flagOutput is a FlagSet's output: stderr, or stdout once help was asked
+// for.
+type flagOutput struct {
+	stdout, stderr io.Writer
+	help           bool
+}
+
+// Write implements io.Writer.
+func (o *flagOutput) Write(p []byte) (int, error) {
+	if o.help {
+		return o.stdout.Write(p)
+	}
+	return o.stderr.Write(p)
+}
+
+// parseFlags parses args like fs.Parse, but prints the usage itself: on
+// stdout for -h, -help or --help (errHelp), on stderr after a parse error
+// (errReported).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {} // printed below, once the cause is known
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		if o, ok := fs.Output().(*flagOutput); ok {
+			o.help = true
+			defer func() { o.help = false }()
+		}
+		fs.Usage()
+		return errHelp
+	default:
+		fs.Usage()
+		return errReported
+	}
 }
 
 // parseArgs parses flags and positional arguments in any order ("user
@@ -237,8 +301,8 @@ func (c *cli) newFlagSet(name, synopsis string) *flag.FlagSet {
 func parseArgs(fs *flag.FlagSet, args []string, wantPositional int) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, errReported
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -271,8 +335,8 @@ func (c *cli) subcommand(group string, args []string, subs ...string) (string, [
 		return "", nil, usagef("want a subcommand: %s", strings.Join(subs, ", "))
 	}
 	if a := args[0]; a == "-h" || a == "-help" || a == "--help" || a == "help" {
-		fmt.Fprint(c.stderr, groupUsage(group))
-		return "", nil, errReported
+		fmt.Fprint(c.stdout, groupUsage(group))
+		return "", nil, errHelp
 	}
 	for _, s := range subs {
 		if args[0] == s {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
@@ -81,15 +82,12 @@ func TestRunUsage(t *testing.T) {
 		wantStderr []string
 	}{
 		{name: "no arguments", args: nil, wantCode: 2, wantStderr: []string{"Usage:", "monban client add"}},
-		{name: "help", args: []string{"help"}, wantCode: 2, wantStderr: []string{"Usage:", "monban serve"}},
-		{name: "-h", args: []string{"-h"}, wantCode: 2, wantStderr: []string{"Usage:"}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantStderr: []string{`monban: unknown command "frobnicate"`, "Usage:"}},
+		{name: "help for an unknown command", args: []string{"help", "frobnicate"}, wantCode: 2, wantStderr: []string{`monban: help: unknown command "frobnicate"`}},
 		{name: "group without subcommand", args: []string{"client"}, wantCode: 2, wantStderr: []string{"monban: client: want a subcommand", "Run 'monban client -h'"}},
 		{name: "unknown subcommand", args: []string{"user", "remove"}, wantCode: 2, wantStderr: []string{`monban: user: unknown subcommand "remove"`}},
-		{name: "group help", args: []string{"client", "-h"}, wantCode: 2, wantStderr: []string{"monban client rotate-secret ID"}},
-		{name: "migrate help", args: []string{"migrate", "help"}, wantCode: 2, wantStderr: []string{"monban migrate up|status"}},
-		{name: "subcommand help", args: []string{"client", "add", "-h"}, wantCode: 2, wantStderr: []string{"Usage: monban client add", "-redirect-uri", "MONBAN_DATABASE_URL"}},
-		{name: "unknown flag", args: []string{"user", "list", "--verbose"}, wantCode: 2, wantStderr: []string{"flag provided but not defined: -verbose"}},
+		{name: "version takes no arguments", args: []string{"version", "x"}, wantCode: 2, wantStderr: []string{`monban: version: unexpected argument "x"`}},
+		{name: "unknown flag", args: []string{"user", "list", "--verbose"}, wantCode: 2, wantStderr: []string{"flag provided but not defined: -verbose", "Usage: monban user list"}},
 		{name: "missing required flag", args: []string{"client", "add", "--name", "x"}, wantCode: 2, wantStderr: []string{"monban: client add: --id is required", "Run 'monban client add -h'"}},
 		{name: "password as flag is refused", args: []string{"user", "add", "--username", "a", "--password", "secret123"}, wantCode: 2, wantStderr: []string{"flag provided but not defined: -password"}},
 		{name: "password-stdin required", args: []string{"user", "add", "--username", "a"}, wantCode: 2, wantStderr: []string{"--password-stdin is required"}},
@@ -122,6 +120,57 @@ func TestRunUsage(t *testing.T) {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr does not contain %q:\n%s", w, r.stderr)
 				}
+			}
+		})
+	}
+}
+
+// TestHelp: help, asked for in any of its forms, goes to stdout with exit
+// code 0 (issue #13 item 15); only usage errors exit 2 on stderr.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantStdout []string
+	}{
+		{"help", []string{"help"}, []string{"Usage:", "monban serve", "monban version"}},
+		{"-h", []string{"-h"}, []string{"Usage:", "monban client add"}},
+		{"--help", []string{"--help"}, []string{"Usage:", "monban keys rotate"}},
+		{"-help", []string{"-help"}, []string{"Usage:"}},
+		{"help-command", []string{"help", "serve"}, []string{"Usage: monban serve", "-management-listen"}},
+		{"help-group", []string{"help", "client"}, []string{"monban client rotate-secret ID"}},
+		{"help-subcommand", []string{"help", "client", "add"}, []string{"Usage: monban client add", "-redirect-uri"}},
+		{"group-h", []string{"client", "-h"}, []string{"monban client rotate-secret ID"}},
+		{"group-help-word", []string{"migrate", "help"}, []string{"monban migrate up|status"}},
+		{"subcommand-h", []string{"client", "add", "-h"}, []string{"Usage: monban client add", "-redirect-uri", "MONBAN_DATABASE_URL"}},
+		{"subcommand--help-after-flags", []string{"user", "passwd", "alice", "--help"}, []string{"Usage: monban user passwd", "-password-stdin"}},
+		{"serve-h", []string{"serve", "-h"}, []string{"Usage: monban serve", "-dev"}},
+		{"help-version", []string{"help", "version"}, []string{"Usage: monban version"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, nil, "", tc.args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0 and nothing on stderr", r.code, r.stderr)
+			}
+			for _, w := range tc.wantStdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestVersion: `monban version` and `--version` print the version, the
+// commit and the Go release (issue #13 item 15).
+func TestVersion(t *testing.T) {
+	b := app.Build()
+	want := "version: " + b.Version + "\ncommit: " + b.Commit + "\ngo: " + b.GoVersion + "\n"
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		t.Run(args[0], func(t *testing.T) {
+			r := runCLI(t, nil, "", args...)
+			if r.code != 0 || r.stdout != want || r.stderr != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and %q", r.code, r.stdout, r.stderr, want)
 			}
 		})
 	}

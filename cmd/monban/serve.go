@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/monban-idp/monban/cmd/internal/app"
+	"github.com/monban-idp/monban/cmd/internal/certs"
 	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
@@ -26,7 +29,15 @@ const (
 
 // runServe runs the provider until ctx is cancelled. With dev it uses the
 // in-memory store, a generated signing key and seeded demo data; without it,
-// PostgreSQL, whose schema must be current (`monban migrate up`).
+// PostgreSQL, whose schema must be current (`monban migrate up`): serve
+// waits for it (issue #13 item 14).
+//
+// The management listener starts first, so /healthz answers while the
+// database is waited for and /readyz says what start-up waits for; the
+// provider's listener opens once the application is assembled. With
+// TLSCertFile and TLSKeyFile the provider serves https (HTTP/2 offered,
+// certificates reloaded when the files change); the management listener
+// stays plain HTTP.
 //
 // seeded, if given, runs after the demo data is created in --dev (monban
 // demo uses it to wire its demo apps to the clients).
@@ -35,6 +46,29 @@ func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, 
 	slog.SetDefault(logger)
 	c := *cfg
 	c.Logger = logger
+	var tlsConfig *tls.Config
+	if c.TLSCertFile != "" {
+		certificates, err := certs.New(c.TLSCertFile, c.TLSKeyFile, logger, nil)
+		if err != nil {
+			return err
+		}
+		tlsConfig = certificates.TLSConfig()
+	}
+	var waiting atomic.Pointer[string] // what start-up waits for, for /readyz
+	mgmt := &handlerSwitch{}
+	mgmt.set(app.StartingHandler(func() string {
+		if p := waiting.Load(); p != nil {
+			return *p
+		}
+		return ""
+	}))
+	if c.ManagementListen != "" {
+		stop, err := startManagement(c.ManagementListen, mgmt, logger)
+		if err != nil {
+			return err
+		}
+		defer stop() // last: /readyz answers 503 until the process ends
+	}
 	waitSeed := func() error { return nil } // --dev: the demo data is in the store
 	listen := c.Listen
 	if dev {
@@ -65,6 +99,15 @@ func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, 
 			seeding <- err
 		}()
 		waitSeed = func() error { return <-seeding }
+	} else if c.Store == nil {
+		err := app.WaitForDatabase(ctx, c.DatabaseURL, logger, func(problem string) { waiting.Store(&problem) })
+		if ctx.Err() != nil {
+			logger.Info("stopped while waiting for the database")
+			return nil // SIGTERM while waiting: a clean exit
+		}
+		if err != nil {
+			return err
+		}
 	}
 	a, err := app.New(ctx, c)
 	if seedErr := waitSeed(); err == nil {
@@ -84,14 +127,8 @@ func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, 
 	// RSA key generation. Returning it now keeps an idle server small
 	// (issue 8: idle RSS).
 	debug.FreeOSMemory()
-	if c.ManagementListen != "" {
-		stop, err := startManagement(c.ManagementListen, a.ManagementHandler(), logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		context.AfterFunc(ctx, a.Drain) // readiness 503 as soon as shutdown starts (checklist R7)
-	}
+	mgmt.set(a.ManagementHandler())
+	context.AfterFunc(ctx, a.Drain) // readiness 503 as soon as shutdown starts (checklist R7)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -99,22 +136,43 @@ func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, 
 	// The background jobs stop with ctx, after their current step, before
 	// the store is closed (checklist R7): a.Close waits for them.
 	go func() { _ = a.Run(ctx) }()
-	return serveHTTP(ctx, ln, a.Handler(), logger, c.Issuer, c.ShutdownDelay)
+	return serveHTTP(ctx, ln, tlsConfig, a.Handler(), logger, c.Issuer, c.ShutdownDelay)
+}
+
+// handlerSwitch serves the handler last set: the management listener's
+// handler changes from app.StartingHandler to the application's once
+// app.New returns.
+type handlerSwitch struct{ h atomic.Pointer[http.Handler] }
+
+func (s *handlerSwitch) set(h http.Handler) { s.h.Store(&h) }
+
+// ServeHTTP implements http.Handler.
+func (s *handlerSwitch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
 }
 
 // serveHTTP serves until ctx is cancelled, then shuts down gracefully:
 // the listener closes at once and in-flight requests get time to finish.
+// With tlsConfig it serves https, HTTP/2 included (net/http configures
+// it for ServeTLS from the config's NextProtos).
 //
 // With a drainDelay, the server first keeps serving for that long with
 // keep-alives off while /readyz already answers 503, so a load balancer
 // stops sending new connections before the listener closes: closing it
 // resets connections still waiting in the kernel's accept queue
 // (checklist R7).
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, issuer string, drainDelay time.Duration) error {
+func serveHTTP(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, h http.Handler, logger *slog.Logger, issuer string, drainDelay time.Duration) error {
 	srv := newHTTPServer(h, logger)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("monban is serving", "issuer", issuer, "listen", ln.Addr().String())
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		srv.TLSConfig = tlsConfig
+		go func() { errc <- srv.ServeTLS(ln, "", "") }() // certificates from tlsConfig.GetCertificate
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	logger.Info("monban is serving", "issuer", issuer, "listen", ln.Addr().String(), "scheme", scheme)
 	select {
 	case err := <-errc:
 		return err
@@ -140,7 +198,8 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 // newHTTPServer returns the server with monban's resource limits
 // (checklist R13, B1; ASVS 15.2.2): a slow client cannot hold a
 // connection open by trickling headers or a body, an idle keep-alive
-// connection is closed, and headers over 16 KiB get 431.
+// connection is closed, and a request line and headers over 16 KiB
+// (maxRequestHeader) get 431.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -148,10 +207,25 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		MaxHeaderBytes:    maxRequestHeader - netHTTPHeaderSlack,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
+
+// maxRequestHeader bounds an HTTP/1.1 request's line and headers
+// together: over it, 431 (issue #13 item 10). The longest sign-in URL,
+// "/login?id=" with a sealed pending request (pending.MaxSealedLen,
+// 7 550 bytes), leaves more than 8 KiB of it for cookies and the
+// browser's headers.
+const maxRequestHeader = 16 << 10
+
+// netHTTPHeaderSlack is what net/http reads beyond MaxHeaderBytes before
+// it answers 431 (its initialReadLimitSize adds 4096 bytes of slack for
+// the request line and bufio), so MaxHeaderBytes is set that much below
+// the bound meant. Over HTTP/2 (serve with tls_cert_file) the same
+// MaxHeaderBytes bounds the decoded header list, counting 32 bytes per
+// field (RFC 7541 §4.1), plus room for ten fields: 12 608 bytes.
+const netHTTPHeaderSlack = 4096
 
 // startManagement serves h (app.ManagementHandler) on addr until the returned stop function is
 // called; stop shuts the listener down gracefully. serve calls stop after

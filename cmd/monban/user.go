@@ -98,7 +98,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	username := fs.String("username", "", "login `name` (required)")
 	uf := addUserFlags(fs)
 	admin := fs.Bool("admin", false, "give the user the admin role")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin (required)")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin, or prompt for it without echo on a terminal (required)")
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	if err := uf.apply(u); err != nil {
 		return err
 	}
-	pw, err := readPassword(c.stdin)
+	pw, err := c.readNewPassword()
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (c *cli) userList(ctx context.Context, args []string) error {
 
 func (c *cli) userPasswd(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("user passwd", "USERNAME --password-stdin", false)
-	pwStdin := cmd.fs.Bool("password-stdin", false, "read the new password from the first line of stdin (required)")
+	pwStdin := cmd.fs.Bool("password-stdin", false, "read the new password from the first line of stdin, or prompt for it without echo on a terminal (required)")
 	pos, _, err := cmd.parse(args, 1)
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (c *cli) userPasswd(ctx context.Context, args []string) error {
 	if !*pwStdin {
 		return usagef("--password-stdin is required: pipe the password in (it is never taken as a flag)")
 	}
-	pw, err := readPassword(c.stdin)
+	pw, err := c.readNewPassword()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -43,6 +44,13 @@ type Config struct {
 	// ManagementListen is the host:port of the management listener
 	// (/healthz, /readyz, /metrics); "" or "off" disables it.
 	ManagementListen string
+	// TLSCertFile and TLSKeyFile, both set, make serve answer https itself
+	// on Listen: the PEM certificate chain and its private key, reloaded
+	// when the files change (cmd/internal/certs), HTTP/2 offered. Both
+	// empty (the default): plain HTTP, for a TLS-terminating proxy in
+	// front. The management listener stays plain HTTP either way.
+	TLSCertFile string
+	TLSKeyFile  string
 	// DatabaseURL is the PostgreSQL connection string (URL or key=value).
 	DatabaseURL string
 	// Secrets are the key-encryption keys that protect signing keys at
@@ -221,6 +229,17 @@ func (c *Config) Validate(dev bool) error {
 		}
 	}
 
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		add("tls_cert_file and tls_key_file go together: set both to serve https, or neither behind a TLS-terminating proxy")
+	case c.TLSCertFile != "":
+		// Read now, so a missing, unreadable or mismatched pair stops
+		// start-up (and config check) rather than the first handshake.
+		if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			add("tls_cert_file and tls_key_file: %v", err)
+		}
+	}
+
 	if c.DatabaseURL == "" && !dev {
 		add("database URL is required: set MONBAN_DATABASE_URL, MONBAN_DATABASE_URL_FILE, database_url in the config file, or --database-url")
 	}
@@ -329,6 +348,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("issuer", c.Issuer),
 		slog.String("listen", c.Listen),
 		slog.String("management_listen", c.ManagementListen),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.String("database_url", RedactDSN(c.DatabaseURL)),
 		slog.Int("secrets", len(c.Secrets)),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),

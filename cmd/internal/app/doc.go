@@ -12,6 +12,14 @@
 //	                     base security headers, HSTS for https issuers, metrics
 //	ManagementHandler()  management port: /healthz, /readyz (database, signing keys,
 //	                     migrations; 503 after Drain), /metrics, /debug/pprof/ when Pprof
+//	StartingHandler(f)   management port before New returns: /healthz 200, /readyz and
+//	                     /metrics 503 with what start-up waits for
+//
+// Start-up: WaitForDatabase waits, with capped exponential backoff, until
+// PostgreSQL answers and no migration is pending, so serve does not exit
+// (and crash-loop under an orchestrator) when the database is late.
+// Build reports the binary's version, commit and Go release (also the
+// monban_build_info metric).
 //
 // Jobs (cmd/internal/jobs; Run starts them, Close waits until all returned):
 //

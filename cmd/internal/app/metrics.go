@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +51,12 @@ func newMetrics(pool func() postgres.PoolStats) *metrics {
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "monban_logout_deliveries_total",
 			Help: "Back-channel logout attempts, by outcome (delivered, retry, failed)."}, []string{"outcome"}),
 	}
-	r.MustRegister(m.requests, m.latency, m.signIns, m.tokens, m.reuses, m.deliveries,
+	b := Build()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "monban_build_info",
+		Help:        "Always 1; the labels say which build of monban runs (as `monban version` prints it).",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.GoVersion}})
+	buildInfo.Set(1)
+	r.MustRegister(m.requests, m.latency, m.signIns, m.tokens, m.reuses, m.deliveries, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist from the first scrape, so rates work at once.
 	for _, v := range []string{"ok", "failed"} {
@@ -88,22 +94,35 @@ func (m *metrics) RefreshReuse() { m.reuses.Inc() }
 func (m *metrics) LogoutDelivery(outcome string) { m.deliveries.WithLabelValues(outcome).Inc() }
 
 // middleware counts and times the requests next serves. route names a
-// request by the pattern that serves it (never the raw path, which would
-// let clients create unbounded label values); "" counts as "unmatched".
+// request by the mux pattern that serves it (never the raw path, which
+// would let clients create unbounded label values); routeLabel makes it
+// the label.
 func (m *metrics) middleware(next http.Handler, route func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			name := route(r)
-			if name == "" {
-				name = "unmatched"
-			}
+			name := routeLabel(route(r))
 			m.requests.WithLabelValues(name, strconv.Itoa(sw.status())).Inc()
 			m.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// routeLabel is the route label of a ServeMux pattern: its path part
+// alone, so "GET /login", "POST /login" and "/token" give "/login",
+// "/login" and "/token" (the method is not part of the label: a route is
+// one label value whatever the method, issue #13 item 15). No pattern
+// (nothing matched) gives "unmatched".
+func routeLabel(pattern string) string {
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		pattern = strings.TrimLeft(pattern[i:], " \t")
+	}
+	if pattern == "" {
+		return "unmatched"
+	}
+	return pattern
 }
 
 // ServeHTTP serves the metrics in the Prometheus exposition format.

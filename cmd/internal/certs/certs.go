@@ -98,11 +98,25 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 }
 
 // TLSConfig is the server configuration: TLS 1.2 or newer (RFC 9325 §3.1.1),
+// with TLS 1.2 limited to ECDHE and AEAD cipher suites (RFC 9325 §4.2;
+// Go's defaults also allow CBC suites; TLS 1.3 suites are all AEAD),
 // HTTP/2 offered first (RFC 9113 §3.2), certificates from the Reloader.
 func (r *Reloader) TLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   tls12Suites,
 		NextProtos:     []string{"h2", "http/1.1"},
 		GetCertificate: r.GetCertificate,
 	}
+}
+
+// tls12Suites are the TLS 1.2 cipher suites offered: forward secret and
+// AEAD only (RFC 9325 §4.2's recommended suites, plus ChaCha20-Poly1305).
+var tls12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }

@@ -152,3 +152,57 @@ func TestNewRefusesBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestChecklistB12Handshakes: TLS 1.0 and 1.1 are refused, and TLS 1.2
+// only with an AEAD suite (checklist B12; CVE-2024-23656 was a provider
+// that ignored its TLS settings).
+func TestChecklistB12Handshakes(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writePair(t, certFile, keyFile, 1)
+	r, err := New(certFile, keyFile, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", r.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	for _, tc := range []struct {
+		name   string
+		client *tls.Config
+		ok     bool
+	}{
+		{"B12/tls1.0-refused", &tls.Config{MaxVersion: tls.VersionTLS10}, false},
+		{"B12/tls1.1-refused", &tls.Config{MaxVersion: tls.VersionTLS11}, false},
+		{"B12/tls1.2-cbc-refused", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}}, false},
+		{"B12/tls1.2-gcm-accepted", &tls.Config{MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"B12/tls1.3-accepted", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.client.InsecureSkipVerify = true // the test pair is self-signed; only the handshake matters
+			if tc.client.MinVersion == 0 {      // offer the old versions too
+				tc.client.MinVersion = tls.VersionTLS10
+			}
+			conn, err := tls.Dial("tcp", ln.Addr().String(), tc.client)
+			if err == nil {
+				conn.Close()
+			}
+			if (err == nil) != tc.ok {
+				t.Fatalf("handshake error %v, want success %v", err, tc.ok)
+			}
+		})
+	}
+}
