@@ -24,6 +24,8 @@ type stubBrowser struct{}
 func (stubBrowser) SignInURL(string) string  { return "/login" }
 func (stubBrowser) ConsentURL(string) string { return "/consent" }
 
+func (stubBrowser) SelectAccountURL(string) string { return "/select-account" }
+
 func (stubBrowser) Fail(w http.ResponseWriter, _ *http.Request, err error) {
 	status, title, detail := http.StatusServiceUnavailable, "Something went wrong", "Try again."
 	var pub interface{ Public() (int, string, string) }

@@ -61,6 +61,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		}
 		return p.signIn(w, r, req)
 	}
+	// OIDC Core §3.1.2.1: prompt=select_account asks the person which
+	// account to use even though a session could answer at once. The
+	// request goes to the account page unbound, as to the sign-in page:
+	// it continues with the session only when the person says so there.
+	// (prompt=none cannot be combined with it: parsePrompt refuses that.)
+	if slices.Contains(req.Prompt, "select_account") {
+		return p.sendUnbound(w, r, req, p.browser.SelectAccountURL)
+	}
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = sess.UserID, sess.ID, sess.AuthTime, sess.AMR
 	if err := p.checkGroupRule(ctx, w, c, req); err != nil { // issue 15: the client's group rule
 		return err
@@ -171,14 +179,21 @@ func (p *Provider) needsConsent(ctx context.Context, c *storage.Client, req *sto
 // signs in, so an unauthenticated client cannot make /authorize write
 // anything (issue #13 item 7b). Without one it is stored, as before.
 func (p *Provider) signIn(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest) error {
+	return p.sendUnbound(w, r, req, p.browser.SignInURL)
+}
+
+// sendUnbound sends the browser to page (the sign-in page, or the account
+// page) for req, which is bound to no session yet: sealed when there is a
+// sealer (see signIn), stored otherwise.
+func (p *Provider) sendUnbound(w http.ResponseWriter, r *http.Request, req *storage.AuthRequest, page func(authRequestID string) string) error {
 	if p.cfg.Pending == nil {
-		return p.saveAndGo(w, r, req, p.browser.SignInURL(req.ID))
+		return p.saveAndGo(w, r, req, page(req.ID))
 	}
 	sealed, err := p.cfg.Pending.Seal(req)
 	if err != nil { // only past pending.MaxPlaintext, which the caps in authparams.go rule out
 		return &pageError{status: http.StatusBadRequest, title: invalidSignInT, detail: tooLargeSignInD, err: err}
 	}
-	redirect(w, r, p.browser.SignInURL(sealed))
+	redirect(w, r, page(sealed))
 	return nil
 }
 

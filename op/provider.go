@@ -32,6 +32,11 @@ type Browser interface {
 	// consent page; both send the browser back to CallbackPath.
 	SignInURL(authRequestID string) string
 	ConsentURL(authRequestID string) string
+	// SelectAccountURL is the account page for prompt=select_account
+	// (OIDC Core §3.1.2.1): it shows who is signed in and either
+	// continues the request with that session or starts the sign-in flow
+	// for another account; both end at CallbackPath.
+	SelectAccountURL(authRequestID string) string
 	// ConfirmLogout renders the page that asks the person to confirm a
 	// sign-out request that came without a valid id_token_hint
 	// (RP-Initiated Logout 1.0 §6). client is the requesting client, or

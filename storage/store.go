@@ -211,6 +211,9 @@ type Consents interface {
 	SaveConsent(ctx context.Context, c *Consent) error
 	// DeleteConsent removes the consent, or returns ErrNotFound.
 	DeleteConsent(ctx context.Context, userID, clientID string) error
+	// ListUserConsents returns the user's consents, ordered by client ID
+	// (none for an unknown user).
+	ListUserConsents(ctx context.Context, userID string) ([]*Consent, error)
 }
 
 // RefreshTokens stores refresh tokens and their families.
@@ -249,6 +252,9 @@ type RefreshTokens interface {
 	// RevokeUserRefreshTokens revokes every live token of the user,
 	// offline_access ones included ("log out everywhere", user disabled).
 	RevokeUserRefreshTokens(ctx context.Context, userID string, at time.Time) error
+	// RevokeUserClientRefreshTokens revokes every live token of the user
+	// for one client, offline_access ones included (a consent withdrawn).
+	RevokeUserClientRefreshTokens(ctx context.Context, userID, clientID string, at time.Time) error
 }
 
 // AccessTokens is the deny list of revoked JWT access tokens (RFC 7009

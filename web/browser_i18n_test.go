@@ -15,7 +15,7 @@ import (
 )
 
 // TestBrowserJapaneseLayout opens the Japanese sign-in page (with its
-// error), consent page, an error page, the sign-out confirmation and the
+// error), consent page, account page, an error page, the sign-out confirmation and the
 // signed-out page in headless Chromium at 390 px (a phone) and 1280 px,
 // and fails on horizontal overflow or clipped text. Screenshots go to a
 // temporary folder named in the log.
@@ -76,6 +76,11 @@ func TestBrowserJapaneseLayout(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)),
 		)
 		shot("consent")
+		do(t, ctx, "open the account page (prompt=select_account)",
+			chromedp.Navigate(e.srv.URL+e.h.SelectAccountURL(e.newRequest(ja))),
+			chromedp.WaitVisible(chromedp.CSS(`button[value="another"]`)),
+		)
+		shot("select-account")
 		do(t, ctx, "open error page", chromedp.Navigate(e.srv.URL+e.h.SignInURL("expired")),
 			chromedp.WaitVisible(chromedp.CSS("h1")))
 		shot("error")

@@ -64,6 +64,7 @@ const (
 	otherSessionT  = "error.other_session.title"
 	otherSessionD  = "error.other_session.detail"
 	chooseAnswerD  = "error.consent_choice.detail"
+	chooseAccountD = "error.account_choice.detail"
 	logoutNotRegT  = "error.logout_uri.title"
 	logoutNotRegD  = "error.logout_uri.detail"
 )

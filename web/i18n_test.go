@@ -208,6 +208,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			cc, cid := signedIn(t, e)
 			e.switchTo(cc, lang, "/logged-out")
 			pages["consent"] = e.get(cc, e.h.ConsentURL(cid))
+			pages["select-account"] = e.get(cc, e.h.SelectAccountURL(e.newRequest()))
 			pages["logout"] = e.get(c, "/test-logout")
 			pages["logged-out"] = e.get(c, "/logged-out")
 			for _, k := range cat.Keys() {
@@ -300,7 +301,7 @@ func keysInSource(t *testing.T) map[string]bool {
 
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
-	for _, p := range []string{"error.", "login.", "consent.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time."} {
+	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

@@ -240,7 +240,8 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Routes registers the browser pages on mux: GET and POST /login, GET and
-// POST /consent, POST /logout (the sign-out confirmation, see
+// POST /consent, GET and POST /select-account (the account page of
+// prompt=select_account), POST /logout (the sign-out confirmation, see
 // ConfirmLogout), GET /logged-out, GET /lang (the language switch),
 // GET /brand/ (the brand's logo and stylesheet) and GET /static/.
 func (h *Handler) Routes(mux *http.ServeMux) {
@@ -248,6 +249,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
 	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
+	mux.Handle("GET "+selectAccountPath, h.page(h.serve(h.getSelectAccount)))
+	mux.Handle("POST "+selectAccountPath, h.page(h.crossOrigin.Handler(h.serve(h.postSelectAccount))))
 	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(h.serve(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(h.serve(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))

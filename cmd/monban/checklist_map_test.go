@@ -25,6 +25,7 @@ var checklist = []struct {
 	{"A12/prompt-none-and-id-token-hint", []string{"TestIDTokenHintAndSessionRenewal"}},
 	{"A12/prompt-none-consent-required", []string{"TestConsent"}},
 	{"A13/max-age-and-prompt-login", []string{"TestPromptAndMaxAge"}},
+	{"A13/prompt-select-account", []string{"TestPromptSelectAccount"}},
 	{"A17/post-and-unknown-parameters", []string{"TestAuthorizePost"}},
 	{"A20/consent-denied-access-denied", []string{"TestConsent"}},
 	{"S2/cross-domain-sso-top-level", []string{"TestSingleSignOnAcrossDomains"}},

@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SessionClients", testSessionClients},
 		{"RenewSession", testRenewSession},
 		{"Consent", testConsent},
+		{"UserConsents", testUserConsents},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuseRevokesFamily},
 		{"RefreshExpiry", testRefreshExpiry},

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web"
@@ -54,6 +55,8 @@ type Store interface {
 	GetSession(ctx context.Context, id string) (*storage.Session, error)
 	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
 	ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, error)
+	GetConsent(ctx context.Context, userID, clientID string) (*storage.Consent, error)
+	ListUserConsents(ctx context.Context, userID string) ([]*storage.Consent, error)
 }
 
 // SessionEnder ends sessions the way the provider does (web/session's
@@ -157,6 +160,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/signin", h.pages.Page(http.HandlerFunc(h.signIn)))
 	mux.Handle("GET /admin/callback", h.pages.Page(http.HandlerFunc(h.callback)))
 	get("/admin", h.home)
+	get("/admin/signout", h.confirmSignOut)
+	post("/admin/signout", h.signOut, false)
 	get("/admin/clients", h.listClients)
 	get("/admin/clients/new", h.newClientForm)
 	post("/admin/clients/new", h.createClient, false)
@@ -164,13 +169,17 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	post("/admin/clients/{id}", h.updateClient, false)
 	get("/admin/clients/{id}/delete", h.confirmDeleteClient)
 	post("/admin/clients/{id}/delete", h.deleteClient, true)
+	get("/admin/clients/{id}/deleted", h.clientDeleted)
+	get("/admin/clients/{id}/rotate-secret", h.confirmRotateSecret)
 	post("/admin/clients/{id}/rotate-secret", h.rotateSecret, true)
 	get("/admin/users", h.listUsers)
 	get("/admin/users/new", h.newUserForm)
 	post("/admin/users/new", h.createUser, false)
 	get("/admin/users/{id}", h.showUser)
 	post("/admin/users/{id}/password", h.setPassword, true)
+	get("/admin/users/{id}/disable", h.confirmDisableUser)
 	post("/admin/users/{id}/disable", h.setDisabled, true)
+	post("/admin/users/{id}/consents/{client}/revoke", h.revokeConsent, false)
 	post("/admin/users/{id}/admin", h.setAdmin, true)
 	post("/admin/users/{id}/logout-everywhere", h.logoutEverywhere, false)
 	get("/admin/sessions", h.listSessions)
@@ -233,17 +242,27 @@ func (h *Handler) guard(next func(http.ResponseWriter, *http.Request, *admin), f
 func (h *Handler) fresh(a *admin) bool { return h.now().Sub(a.session.AuthTime) <= h.freshAuth }
 
 // askFreshSignIn answers a sensitive change from a sign-in older than the
-// window: 403 and a "sign in again" link (prompt=login) back to the page.
+// window: 403 and a "sign in again" link (prompt=login, the username
+// filled in) back to where the action can be taken again (backPath).
 func (h *Handler) askFreshSignIn(w http.ResponseWriter, r *http.Request, a *admin) {
 	h.message(w, r, http.StatusForbidden, a, "admin.msg.fresh.title", "admin.msg.fresh.detail",
-		signInPath(backPath(r), true), "admin.msg.fresh.title", "Window", i18n.For(r.Context()).Duration(h.freshAuth))
+		freshSignInPath(backPath(r), a.user.Username), "admin.msg.fresh.title", "Window", i18n.For(r.Context()).Duration(h.freshAuth))
 }
 
-// backPath is the page to return to after signing in again for a POST:
-// the page the form was on.
+// backPath is the page to return to after signing in again for a POST.
+// Deleting a client, rotating its secret and disabling a user resume at
+// their confirmation page (a GET of the same path), whose form, with a
+// fresh CSRF token, then carries the action out; the others return to the
+// page the form was on, where it is filled in again: a form's values (a
+// new password) never travel through the sign-in.
 func backPath(r *http.Request) string {
 	p := r.URL.Path
-	for _, action := range []string{"/rotate-secret", "/password", "/disable", "/admin"} {
+	for _, action := range []string{"/delete", "/rotate-secret", "/disable"} {
+		if strings.HasPrefix(p, "/admin/") && strings.HasSuffix(p, action) {
+			return p
+		}
+	}
+	for _, action := range []string{"/password", "/admin"} {
 		if strings.HasPrefix(p, "/admin/") && strings.HasSuffix(p, action) {
 			return strings.TrimSuffix(p, action)
 		}
@@ -259,6 +278,15 @@ func signInPath(next string, fresh bool) string {
 	}
 	return "/admin/signin?" + v.Encode()
 }
+
+// freshSignInPath is "sign in again" for the administrator username: the
+// sign-in form comes with the username filled in (login_hint).
+func freshSignInPath(next, username string) string {
+	return "/admin/signin?" + url.Values{"fresh": {"1"}, "hint": {username}, "next": {next}}.Encode()
+}
+
+// maxHint bounds the login_hint the console passes on.
+const maxHint = 256
 
 // localAdminPath reports whether p is a path inside the console that is
 // safe to redirect to.
@@ -292,6 +320,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Query().Get("fresh") == "1" {
 		v.Set("prompt", "login")
+	}
+	if hint := r.URL.Query().Get("hint"); hint != "" && len(hint) <= maxHint && utf8.ValidString(hint) {
+		v.Set("login_hint", hint) // OIDC Core §3.1.2.1
 	}
 	http.Redirect(w, r, "/authorize?"+v.Encode(), http.StatusSeeOther)
 }

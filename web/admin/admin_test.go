@@ -85,6 +85,8 @@ func newEnv(t *testing.T) *env {
 		SecretHash: storage.HashToken("old-secret"), RedirectURIs: []string{"https://app.example/cb"},
 		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now,
 	}))
+	// bob allowed the app (the user page's consent section).
+	e.must(e.store.SaveConsent(ctx, &storage.Consent{UserID: "u-bob", ClientID: "app", Scopes: []string{"openid"}, GrantedAt: now}))
 	return e
 }
 
@@ -198,7 +200,7 @@ var postRoutes = []route{
 	{"POST", "/admin/clients/app/rotate-secret", url.Values{}, "client.rotate_secret"},
 	{"POST", "/admin/users/new", url.Values{"username": {"carol"}, "password": {"a long enough passphrase"}}, "user.create"},
 	{"POST", "/admin/users/u-bob/password", url.Values{"password": {"another long passphrase"}}, "user.password"},
-	{"POST", "/admin/users/u-bob/disable", url.Values{"disabled": {"1"}}, "user.disable"},
+	{"POST", "/admin/users/u-bob/disable", url.Values{"disabled": {"1"}, "confirm": {"1"}}, "user.disable"},
 	{"POST", "/admin/users/u-bob/admin", url.Values{"admin": {"1"}}, "user.grant_admin"},
 	{"POST", "/admin/users/u-bob/logout-everywhere", url.Values{}, "user.logout_everywhere"},
 	{"POST", "/admin/sessions/s-bob/end", url.Values{}, "session.end"},
@@ -281,8 +283,10 @@ func TestAccess(t *testing.T) {
 						t.Fatalf("status = %d, want %d; body %.400s", p.status, want, p.body)
 					}
 					if tc.stale && sensitive(r.path) {
+						// Actions with a confirmation page resume there;
+						// the others return to the page of their form.
 						back := r.path
-						for _, a := range []string{"/rotate-secret", "/password", "/disable", "/admin"} {
+						for _, a := range []string{"/password", "/admin"} {
 							back = strings.TrimSuffix(back, a)
 						}
 						if want := `href="` + signInLink(back) + `"`; !strings.Contains(p.body, want) {
@@ -340,7 +344,7 @@ func TestDisableUser(t *testing.T) {
 				t.Fatalf("bob's session does not work: %d", p.status)
 			}
 			c := e.browser("u-admin")
-			form := url.Values{"disabled": {"1"}, "csrf_token": {e.giveCSRF(c)}}
+			form := url.Values{"disabled": {"1"}, "confirm": {"1"}, "csrf_token": {e.giveCSRF(c)}}
 			if p := e.do(c, "POST", "/admin/users/"+tc.target+"/disable", form); p.status != tc.wantStatus {
 				t.Fatalf("status = %d, want %d", p.status, tc.wantStatus)
 			}
@@ -392,10 +396,11 @@ func TestSignInRedirect(t *testing.T) {
 	}
 }
 
-// signInLink is the console's "sign in again" link for a page, as it
-// appears HTML-escaped in an attribute.
+// signInLink is the console's "sign in again" link for a page, with the
+// administrator's username to fill in, as it appears HTML-escaped in an
+// attribute.
 func signInLink(page string) string {
-	return strings.ReplaceAll("/admin/signin?"+url.Values{"fresh": {"1"}, "next": {page}}.Encode(), "&", "&amp;")
+	return strings.ReplaceAll("/admin/signin?"+url.Values{"fresh": {"1"}, "hint": {"root"}, "next": {page}}.Encode(), "&", "&amp;")
 }
 
 // TestEnsureClientFollowsTheIssuer: the internal client is registered on

@@ -38,6 +38,8 @@ func TestBrowserJapaneseAdmin(t *testing.T) {
 		"home": "/admin", "clients": "/admin/clients", "client": "/admin/clients/app", "new-client": "/admin/clients/new",
 		"users": "/admin/users", "user": "/admin/users/u-bob", "sessions": "/admin/sessions", "keys": "/admin/keys",
 		"audit": "/admin/audit", "audit-error": "/admin/audit?since=bad",
+		"signout": "/admin/signout", "disable-confirm": "/admin/users/u-bob/disable",
+		"rotate-confirm": "/admin/clients/app/rotate-secret", "deleted": "/admin/clients/gone/deleted",
 	}
 	for _, width := range []int64{390, 1280} {
 		browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(width, 844))

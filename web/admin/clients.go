@@ -299,6 +299,7 @@ func (h *Handler) showClient(w http.ResponseWriter, r *http.Request, a *admin) {
 		return
 	}
 	f := formOf(c, h.pages.CSRFToken(w, r))
+	f.Developer = h.developer(c)
 	switch {
 	case r.URL.Query().Has("created"):
 		f.Notice = i18n.T(r.Context(), "admin.notice.client_created")
@@ -440,7 +441,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, a *admin)
 		h.storeError(w, r, "delete client", err)
 		return
 	}
-	http.Redirect(w, r, "/admin/clients", http.StatusSeeOther)
+	http.Redirect(w, r, clientPath(id)+"/deleted", http.StatusSeeOther)
 }
 
 // errPublicClient stops a secret rotation of a client that is public.

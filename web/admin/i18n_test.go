@@ -42,6 +42,7 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 		"/admin/users/new", "/admin/users/u-bob", "/admin/users/u-bob?created=1", "/admin/users/u-admin",
 		"/admin/sessions", "/admin/keys", "/admin/audit", "/admin/audit?action=signin", "/admin/audit?since=bad",
 		"/admin/audit?action=nope", "/admin/users/nope",
+		"/admin/signout", "/admin/users/u-bob/disable", "/admin/clients/app/rotate-secret", "/admin/clients/gone/deleted",
 	}
 	for _, lang := range i18n.Catalogs().Supported() {
 		t.Run(lang, func(t *testing.T) {

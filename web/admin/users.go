@@ -110,9 +110,14 @@ func (h *Handler) userForm(w http.ResponseWriter, r *http.Request, a *admin, u *
 		h.storeError(w, r, "list sessions", err)
 		return view.AdminUserForm{}, false
 	}
+	consents, err := h.userConsents(r, u.ID)
+	if err != nil {
+		h.storeError(w, r, "list consents", err)
+		return view.AdminUserForm{}, false
+	}
 	return view.AdminUserForm{CSRFToken: h.pages.CSRFToken(w, r), ID: u.ID, Username: u.Username, Name: u.Name,
 		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(r.Context(), u.CreatedAt),
-		Self: u.ID == a.user.ID}, true
+		Self: u.ID == a.user.ID, Consents: consents}, true
 }
 
 func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -227,6 +232,12 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) 
 
 func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, a *admin) {
 	if r.PostForm.Get("disabled") == "1" {
+		if r.PostForm.Get("confirm") != "1" { // the user page's button: ask first
+			if u := h.loadUser(w, r, a); u != nil {
+				h.renderDisableConfirm(w, r, a, u)
+			}
+			return
+		}
 		h.changeUser(w, r, a, "user.disable", reasonUserDisabled, func(u *storage.User) { u.Disabled = true })
 		return
 	}
