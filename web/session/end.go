@@ -15,6 +15,7 @@ const (
 	ReasonLogout         = "logout"          // RP-initiated logout, confirmed or with a valid hint
 	ReasonForcedLogout   = "forced_logout"   // "log out everywhere" by an operator
 	ReasonUserDisabled   = "user_disabled"   // the user was disabled
+	ReasonReplaced       = "replaced"        // another user signed in on the same browser
 	reasonSessionRevoked = "session_revoked" // found revoked (e.g. replaced by a new sign-in) by the sweep
 	reasonSessionExpiry  = "session_expired" // idle or absolute timeout, found by the sweep
 )

@@ -270,3 +270,37 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInOfAnotherUserEndsThePrevious: when bob signs in on a browser
+// that holds alice's session, alice's session ends like a logout: its
+// apps get a back-channel logout token and it is audited (before, it was
+// only revoked, and the apps it served never heard of it).
+func TestSignInOfAnotherUserEndsThePrevious(t *testing.T) {
+	f := newFixture(t, "")
+	now := f.clock.Now()
+	f.must(f.store.CreateClient(t.Context(), &storage.Client{ID: "app", Name: "App", AuthMethod: storage.AuthMethodBasic,
+		ApplicationType: storage.ApplicationWeb, RedirectURIs: []string{"https://app.example/cb"},
+		BackchannelLogoutURI: "https://app.example/bcl", GrantTypes: []string{"authorization_code"},
+		Scopes: []string{"openid"}, CreatedAt: now, UpdatedAt: now}))
+	alice, cookie := f.signIn(nil, "u-alice", "pwd")
+	f.must(f.store.AddSessionClient(t.Context(), alice.ID, "app"))
+	bob, _ := f.signIn(cookie, "u-bob", "pwd")
+	if bob.ID == alice.ID {
+		t.Fatal("bob got alice's session")
+	}
+	old, err := f.store.GetSession(t.Context(), alice.ID)
+	f.must(err)
+	if old.RevokedAt.IsZero() || old.EndedAt.IsZero() {
+		t.Fatalf("alice's session revoked %v ended %v, want both", old.RevokedAt, old.EndedAt)
+	}
+	ds, err := f.store.ClaimLogoutDeliveries(t.Context(), f.clock.Now().Add(time.Minute), time.Minute, 10)
+	f.must(err)
+	if len(ds) != 1 || ds[0].ClientID != "app" || ds[0].SessionID != alice.ID {
+		t.Fatalf("logout deliveries %+v, want one to app for alice's session", ds)
+	}
+	entries, err := f.store.ListAudit(t.Context(), storage.AuditFilter{Actions: []string{storage.ActionLogout}}, 0, 10)
+	f.must(err)
+	if len(entries) != 1 || entries[0].Detail != ReasonReplaced {
+		t.Fatalf("audit %+v, want one logout entry with reason %q", entries, ReasonReplaced)
+	}
+}

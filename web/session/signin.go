@@ -28,8 +28,8 @@ type Authentication struct {
 // hold) and the clients it served, and takes the new AuthTime and AMR
 // (step-up bookkeeping: prompt=login or max_age re-authenticate without
 // logging the person out of every other application; OIDC Core
-// §3.1.2.1). A live session of another user is revoked and a fresh one
-// created.
+// §3.1.2.1). A session of another user is ended (EndSession: its apps get
+// back-channel logout) and a fresh one created.
 func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a Authentication) (*storage.Session, error) {
 	if a.UserID == "" || len(a.AMR) == 0 {
 		return nil, errors.New("session: sign-in without a user or an authentication method")
@@ -53,10 +53,14 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 			if !errors.Is(err, storage.ErrNotFound) {
 				return nil, fmt.Errorf("session: renew: %w", err)
 			}
-		case err == nil:
-			if err := m.store.RevokeSession(ctx, old.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return nil, fmt.Errorf("session: revoke previous: %w", err)
+		case err == nil && old.EndedAt.IsZero():
+			// Another user's (or a dead) session on this browser ends like a
+			// logout: its refresh tokens revoked and its apps told by
+			// back-channel logout (OIDC Back-Channel Logout 1.0 §2.7).
+			if err := m.EndSession(ctx, old.ID, ReasonReplaced); err != nil {
+				return nil, fmt.Errorf("session: end previous: %w", err)
 			}
+		case err == nil: // ended already: nothing more to end
 		case !errors.Is(err, storage.ErrNotFound):
 			return nil, fmt.Errorf("session: look up previous: %w", err)
 		}
