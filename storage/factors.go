@@ -52,3 +52,17 @@ type Factors interface {
 	// reset); it is not an error when there are none.
 	DeleteFactors(ctx context.Context, userID string) error
 }
+
+// Audit actions of second factors (category "factor").
+const (
+	// ActionFactorEnrol: a person confirmed a new TOTP factor.
+	ActionFactorEnrol = "factor.enrol"
+	// ActionFactorRemove: a person removed their factors.
+	ActionFactorRemove = "factor.remove"
+	// ActionFactorReset: an administrator removed a person's factors and
+	// ended their sessions.
+	ActionFactorReset = "factor.reset"
+	// ActionRecoveryCodes: a person made new recovery codes; the old ones
+	// stopped working.
+	ActionRecoveryCodes = "factor.recovery_codes"
+)

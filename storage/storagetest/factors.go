@@ -90,7 +90,7 @@ func testFactorsGoWithUser(t *testing.T, s storage.Store) {
 	mustOK(t, s.DeleteUser(ctx, "u2"), "delete user")
 	for _, id := range []string{"u1", "u2"} {
 		_, err := s.GetTOTP(ctx, id)
-		wantErr(t, err, storage.ErrNotFound, "totp of "+id)
+		wantErr(t, err, storage.ErrNotFound, "totp of %s", id)
 		n, err := s.CountRecoveryCodes(ctx, id)
 		mustOK(t, err, "count")
 		assertEqual(t, "codes of "+id, 0, n)

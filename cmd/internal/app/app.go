@@ -123,6 +123,10 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:     a.metrics,
 		Appearance: cfg.Appearance,
 		Pending:    sealer,
+		// Second factors (issue 17): TOTP secrets sealed with the
+		// key-encryption keys, like signing keys.
+		FactorKeys:       cfg.KEK,
+		AdminsRequireMFA: cfg.AdminsRequireMFA,
 	})
 	if err != nil {
 		return err
@@ -135,6 +139,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:            a.metrics,
 		UILocales:         i18n.Catalogs().Supported(),
 		Pending:           sealer,
+		AdminsRequireMFA:  cfg.AdminsRequireMFA,
 	})
 	if err != nil {
 		return err
