@@ -298,3 +298,10 @@ func (h *Handler) factorRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+factorPath, h.page(h.crossOrigin.Handler(h.serve(h.postFactor))))
 	h.securityRoutes(mux)
 }
+
+// StepUpURL starts the sign-in flow for an authorization request with
+// what the browser's session already established, so only the missing
+// factor is asked (op.StepUpper; session.Flow.StepUp).
+func (h *Handler) StepUpURL(w http.ResponseWriter, r *http.Request, authRequestID string, sess *storage.Session) string {
+	return h.flow.StepUp(w, r, authRequestID, sess)
+}

@@ -131,6 +131,7 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var _ op.StepUpper = pages // step-up asks only the missing factor
 	provider, err := op.New(op.Config{
 		Issuer: cfg.Issuer, Store: a.store, Keys: k, Browser: pages, Sessions: sessions, Now: cfg.Now,
 		Logger:            cfg.Logger,
