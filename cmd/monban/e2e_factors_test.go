@@ -29,7 +29,7 @@ func totpCode(t *testing.T, p *testProvider, secret string) string {
 
 var (
 	totpSecretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
-	codesRE  = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
+	codesRE      = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
 )
 
 // enrolTOTP enrols a TOTP factor for the browser's signed-in person at
