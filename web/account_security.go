@@ -97,8 +97,8 @@ func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 	return nil
 }
 
-// postTOTPStart creates a pending TOTP enrolment (or shows the pending
-// one again) with its QR code and secret.
+// postTOTPStart creates a pending TOTP enrolment, replacing any earlier
+// pending one, and shows its QR code and secret.
 func (h *Handler) postTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	if err := h.parsePost(w, r); err != nil {
 		return err
@@ -114,7 +114,9 @@ func (h *Handler) postTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	if err == nil && t.Confirmed() {
 		return h.renderSecurity(w, r, http.StatusOK, u, nil, nil, "")
 	}
-	enrol, err := h.totpEnrolment(r.Context(), u, t)
+	// Always a fresh secret here: a pending one may have been made by
+	// whoever stood at a sign-in's enrolment with this person's password.
+	enrol, err := h.totpEnrolment(r.Context(), u, nil)
 	if err != nil {
 		return err
 	}
