@@ -128,6 +128,7 @@ type authParams struct {
 	loginHint    string
 	uiLocales    []string
 	responseMode string
+	acr          string // the class requested (requestedACR)
 }
 
 // parseAuthParams validates everything after client_id and redirect_uri.
@@ -193,6 +194,9 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 	a.idTokenHint = v.Get("id_token_hint")
 	a.loginHint = v.Get("login_hint")
 	a.uiLocales = parseUILocales(v.Get("ui_locales"))
+	if a.acr, err = requestedACR(v.Get("acr_values"), v.Get("claims")); err != nil {
+		return a, err
+	}
 	if len(a.nonce) > maxNonceBytes || len(a.loginHint) > maxLoginHintBytes {
 		return a, oidc.ErrInvalidRequest().WithDescription("nonce or login_hint is too long")
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 )
 
 // callback is where the login and consent pages send the browser once they
@@ -40,6 +41,15 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	if sess == nil || sess.ID != req.SessionID {
 		return &pageError{status: http.StatusForbidden, title: otherBrowserT, detail: otherBrowserD}
+	}
+	// The methods bound to the request must reach the class it needs: a
+	// page cannot skip a second factor (issue 17).
+	need, err := p.neededACR(ctx, req, req.UserID)
+	if err != nil {
+		return unavailable(err)
+	}
+	if !acr.Meets(req.AMR, need) {
+		return &pageError{status: http.StatusForbidden, title: factorNeededT, detail: factorNeededD}
 	}
 	if req.Denied {
 		_ = p.store.DeleteAuthRequest(ctx, req.ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/monban-idp/monban/op/keys"
+	"github.com/monban-idp/monban/storage/acr"
 	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
@@ -30,6 +31,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		RequestURIParameter bool     `json:"request_uri_parameter_supported"`
 		ClaimsParameter     bool     `json:"claims_parameter_supported"`
 		PromptValues        []string `json:"prompt_values_supported"`
+		ACRValues           []string `json:"acr_values_supported"`
 	}{
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                            p.issuer,
@@ -47,7 +49,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			TokenEndpointAuthMethodsSupported: authMethods(clientpolicy.AuthMethods()),
 			CodeChallengeMethodsSupported:     []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 			ClaimsSupported: append([]string{
-				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid",
+				"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid",
 			}, userClaimNames...),
 			// Exactly the methods a client can be registered with
 			// (clientpolicy.AuthMethods; RFC 8414 §2), each accepted only
@@ -65,6 +67,11 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		},
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3
+		// OIDC Discovery §3; the classes are package storage/acr's. The
+		// claims parameter is honoured for the ID token's acr (OIDC Core
+		// §5.5.1.1); other requested claims follow the scopes.
+		ACRValues:       acr.Supported(),
+		ClaimsParameter: true,
 	}
 	return json.Marshal(doc)
 }

@@ -154,6 +154,8 @@ const (
 	completedRequestD  = "error.callback_completed.detail"
 	otherBrowserT      = "error.callback_other_session.title"
 	otherBrowserD      = "error.callback_other_session.detail"
+	factorNeededT      = "error.factor_needed.title"
+	factorNeededD      = "error.factor_needed.detail"
 	invalidSignOutT    = "error.logout_invalid.title"
 	invalidSignOutD    = "error.logout_unreadable.detail"
 	tooLargeSignOutD   = "error.logout_too_large.detail"

@@ -12,6 +12,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 )
 
 // grant is what a token response is issued for.
@@ -136,7 +137,7 @@ func (p *Provider) idToken(c *storage.Client, u *storage.User, g grant, accessTo
 	claims := idTokenClaims{
 		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
 		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), AuthTime: g.authTime.Unix(),
-		Nonce: g.nonce, AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
+		Nonce: g.nonce, ACR: acr.Of(g.amr), AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
 		userClaims: claimsFor(u, g.scopes),
 	}
 	withMapped, err := withClaims(claims, mappedClaims(c, u, g.scopes))

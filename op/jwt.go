@@ -27,6 +27,7 @@ type idTokenClaims struct {
 	IssuedAt int64    `json:"iat"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	Nonce    string   `json:"nonce,omitempty"`
+	ACR      string   `json:"acr,omitempty"` // OIDC Core §2; package storage/acr
 	AMR      []string `json:"amr,omitempty"`
 	AZP      string   `json:"azp,omitempty"`
 	AtHash   string   `json:"at_hash,omitempty"`

@@ -108,6 +108,9 @@ type Config struct {
 	// Browser must open values with the same key. nil: such requests are
 	// stored at once, as before (tests that drive op without the pages).
 	Pending *pending.Sealer
+	// AdminsRequireMFA makes administrators sign in with a second factor
+	// (issue 17): their requests need acr.MFA.
+	AdminsRequireMFA bool
 }
 
 // Default lifetimes.

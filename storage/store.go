@@ -27,6 +27,7 @@ type Store interface {
 	AuditLog
 	Cleanup
 	Atomic
+	Factors
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -76,6 +76,9 @@ type Client struct {
 	// RequireConsent makes the provider ask the user before releasing
 	// claims to this client (third-party clients).
 	RequireConsent bool
+	// RequireMFA makes every sign-in to the client use a second factor
+	// (issue 17): the request needs acr.MFA.
+	RequireMFA bool
 	// IDTokenSigningAlg is id_token_signed_response_alg; empty means RS256.
 	IDTokenSigningAlg string
 	AccessTokenTTL    time.Duration // zero means the provider default
@@ -123,8 +126,12 @@ type AuthRequest struct {
 	// the ui_locales parameter, in order (OIDC Core §3.1.2.1).
 	UILocales   []string
 	HintSubject string // `sub` of a valid id_token_hint
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// ACR is the authentication context class the request needs (package
+	// storage/acr: from acr_values, an essential acr claim or the
+	// client's policy); "" when any will do.
+	ACR       string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 
 	// Set when a user has authenticated (or an existing session was reused).
 	UserID    string

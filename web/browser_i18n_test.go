@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 	"github.com/monban-idp/monban/web/browsertest"
 )
 
@@ -81,6 +82,21 @@ func TestBrowserJapaneseLayout(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`button[value="another"]`)),
 		)
 		shot("select-account")
+		// The second factor (issue 17): the enrolment a request needing
+		// multi-factor shows after the password, and the security page.
+		fid := e.newRequest(ja, func(r *storage.AuthRequest) { r.ACR = acr.MFA })
+		do(t, ctx, "sign in to a request needing a second factor",
+			chromedp.Navigate(e.srv.URL+e.h.SignInURL(fid)),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SetValue(chromedp.ID("username"), "alice"),
+			chromedp.SetValue(chromedp.ID("password"), alicePassword),
+			chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.ID("totp-secret")),
+		)
+		shot("factor-enrol")
+		do(t, ctx, "open the security page", chromedp.Navigate(e.srv.URL+securityPath),
+			chromedp.WaitVisible(chromedp.ID("totp-status")))
+		shot("security")
 		do(t, ctx, "open error page", chromedp.Navigate(e.srv.URL+e.h.SignInURL("expired")),
 			chromedp.WaitVisible(chromedp.CSS("h1")))
 		shot("error")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/storagetest"
@@ -97,6 +98,7 @@ func newEnv(t *testing.T, tls bool, opts ...envOption) *testEnv {
 		CallbackURL: func(id string) string { return callbackPath + "?id=" + url.QueryEscape(id) },
 		Now:         e.clock.Now,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		FactorKeys:  keys.RandomKeyEncryptionKeys(),
 	}
 	for _, o := range opts {
 		o(&cfg)

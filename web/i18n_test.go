@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 	"github.com/monban-idp/monban/web/i18n"
 )
 
@@ -209,6 +210,28 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			e.switchTo(cc, lang, "/logged-out")
 			pages["consent"] = e.get(cc, e.h.ConsentURL(cid))
 			pages["select-account"] = e.get(cc, e.h.SelectAccountURL(e.newRequest()))
+			// The second factor (issue 17): the enrolment a request
+			// needing multi-factor shows, a wrong code, the security page.
+			fc := e.browser()
+			e.switchTo(fc, lang, "/logged-out")
+			fid := e.newRequest(func(r *storage.AuthRequest) { r.ACR = acr.MFA })
+			e.login(fc, fid, "alice", alicePassword)
+			pages["factor-enrol"] = e.get(fc, factorPath+"?id="+url.QueryEscape(fid))
+			pages["factor-error"] = e.post(fc, factorPath, url.Values{"id": {fid}, "csrf_token": {csrf(t, pages["factor-enrol"])},
+				"code": {"000000"}})
+			if p := pages["factor-enrol"]; p.status != http.StatusOK || !strings.Contains(p.body, "<svg") {
+				t.Fatalf("factor enrolment page: %d\n%s", p.status, p.body)
+			}
+			pages["security"] = e.get(cc, securityPath)
+			pages["security-enrol"] = e.post(cc, securityPath+"/totp", url.Values{"csrf_token": {csrf(t, pages["security"])}})
+			pages["security-bad-code"] = e.post(cc, securityPath+"/totp/confirm", url.Values{
+				"csrf_token": {csrf(t, pages["security"])}, "code": {"000000"}})
+			for name, want := range map[string]int{"factor-error": http.StatusUnauthorized, "security": http.StatusOK,
+				"security-enrol": http.StatusOK, "security-bad-code": http.StatusUnprocessableEntity} {
+				if pages[name].status != want {
+					t.Fatalf("%s: status %d, want %d\n%s", name, pages[name].status, want, pages[name].body)
+				}
+			}
 			pages["logout"] = e.get(c, "/test-logout")
 			pages["logged-out"] = e.get(c, "/logged-out")
 			for _, k := range cat.Keys() {
@@ -301,7 +324,8 @@ func keysInSource(t *testing.T) map[string]bool {
 
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
-	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time."} {
+	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time.",
+		"factor.", "security."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

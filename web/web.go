@@ -34,6 +34,8 @@ type Store interface {
 	storage.LoginThrottles
 	// The audit trail of security events (sign-ins, lockouts, consent).
 	storage.AuditLog
+	// Second factors (issue 17).
+	storage.Factors
 }
 
 // Every storage.Store is a Store.
@@ -89,6 +91,12 @@ type Config struct {
 	// same Sealer); the request is stored once sign-in succeeds. nil:
 	// only stored requests are accepted.
 	Pending *pending.Sealer
+	// FactorKeys seal TOTP secrets at rest (the key-encryption keys);
+	// nil: second factors cannot be enrolled or used.
+	FactorKeys SecretSealer
+	// AdminsRequireMFA makes administrators sign in with a second factor
+	// (and enrol one first when they have none).
+	AdminsRequireMFA bool
 	// Appearance is the pages' default language, time zone and brand;
 	// the zero value is English, UTC and monban's own brand.
 	Appearance Appearance
@@ -130,6 +138,9 @@ type Handler struct {
 	langName    string // the language switch's cookie
 	brand       view.Brand
 	brandFiles  *brandAssets
+	factorKeys  SecretSealer // nil: no second factors
+	adminsMFA   bool
+	issuerHost  string // the TOTP issuer label and the WebAuthn RP ID
 }
 
 // New checks cfg and returns a Handler.
@@ -183,6 +194,9 @@ func New(cfg Config) (*Handler, error) {
 		zone:        cfg.Appearance.TimeZone,
 		brand:       brand.view,
 		brandFiles:  brand,
+		factorKeys:  cfg.FactorKeys,
+		adminsMFA:   cfg.AdminsRequireMFA,
+		issuerHost:  iss.Hostname(),
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -222,7 +236,7 @@ func New(cfg Config) (*Handler, error) {
 	// provider is another Step here, with its page in Routes.
 	h.flow, err = session.NewFlow(session.FlowConfig{
 		Sessions: h.sessions,
-		Steps:    []session.Step{passwordStep{}},
+		Steps:    []session.Step{passwordStep{}, factorStep{h}},
 		Callback: h.callback,
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
 		Pending:  cfg.Pending,
@@ -247,6 +261,7 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
+	h.factorRoutes(mux)
 	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
 	mux.Handle("GET "+selectAccountPath, h.page(h.serve(h.getSelectAccount)))

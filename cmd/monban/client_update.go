@@ -19,6 +19,7 @@ type clientFlags struct {
 	name                  *string
 	redirects, postLogout stringList
 	consent               *bool
+	requireMFA            *bool
 	grants, scopes        *string
 	offline               *bool
 	backchannel           *string
@@ -39,6 +40,7 @@ func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
 	fs.Var(&f.redirects, "redirect-uri", "redirect `URI` (repeatable; update replaces the list)")
 	fs.Var(&f.postLogout, "post-logout-redirect-uri", "post-logout redirect `URI` (repeatable; update replaces the list)")
 	f.consent = fs.Bool("consent", false, "ask users for consent (third-party client)")
+	f.requireMFA = fs.Bool("require-mfa", false, "every sign-in to the client needs a second factor; people without one enrol first (=false removes it)")
 	f.grants = fs.String("grant", grants, "comma-separated grant `types`")
 	f.scopes = fs.String("scope", scopes, "space-separated `scopes` the client may request")
 	f.offline = fs.Bool("offline-access", false, "allow the offline_access scope: refresh tokens that survive the user's logout, "+
@@ -74,6 +76,9 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	if set("consent") {
 		cl.RequireConsent = *f.consent
 	}
+	if set("require-mfa") {
+		cl.RequireMFA = *f.requireMFA
+	}
 	if set("grant") {
 		cl.GrantTypes = splitGrants(*f.grants)
 	}
@@ -106,7 +111,7 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
 	pf := addPeopleClientFlags(cmd.fs) // issue 15
 	pos, js, err := cmd.parse(args, 1)

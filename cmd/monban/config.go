@@ -66,6 +66,7 @@ var options = []option{
 	{key: "backchannel_allow_private_networks", set: func(c *app.Config, v string) error {
 		return setBool(&c.BackchannelAllowPrivateNetworks, v)
 	}},
+	{key: "admins_require_mfa", set: func(c *app.Config, v string) error { return setBool(&c.AdminsRequireMFA, v) }},
 	{key: "audit_retention", set: func(c *app.Config, v string) error { return setDuration(&c.AuditRetention, v) }},
 	{key: "pprof", set: func(c *app.Config, v string) error { return setBool(&c.Pprof, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},

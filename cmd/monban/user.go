@@ -39,6 +39,8 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		subcmd{"logout-everywhere", c.userLogoutEverywhere},
 		subcmd{"grant-admin", c.userGrantAdmin},
 		subcmd{"revoke-admin", c.userRevokeAdmin},
+		subcmd{"factors", c.userFactors},
+		subcmd{"reset-factors", c.userResetFactors},
 		subcmd{"import", c.userImport},
 		subcmd{"export", c.userExport},
 	)

@@ -66,6 +66,8 @@ func (d *data) clone() *data {
 	o.deliveries = cloneMap(d.deliveries, cloneDelivery)
 	o.keys = cloneMap(d.keys, cloneKey)
 	o.throttles = maps.Clone(d.throttles)
+	o.totp = cloneMap(d.totp, cloneTOTP)
+	o.recovery = cloneMap(d.recovery, cloneCodes)
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
 	return &o
 }

@@ -176,6 +176,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	delete(s.users, id)
 	delete(s.userByName, u.Username)
+	s.deleteFactors(id)
 	for _, set := range s.members {
 		delete(set, id)
 	}

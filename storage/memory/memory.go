@@ -58,6 +58,8 @@ type data struct {
 	deliveries     map[string]*storage.LogoutDelivery
 	keys           map[string]*storage.SigningKey
 	throttles      map[string]storage.LoginThrottle // by key; created on first use
+	totp           map[string]*storage.TOTP         // by user ID
+	recovery       map[string][]recoveryCode        // by user ID
 	audit          []*storage.AuditEntry            // in insertion order
 	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
 	// every method that can end a token's liveness or change what
@@ -88,6 +90,8 @@ func New() *Store {
 		deniedJTIs:     make(map[string]time.Time),
 		deliveries:     make(map[string]*storage.LogoutDelivery),
 		keys:           make(map[string]*storage.SigningKey),
+		totp:           make(map[string]*storage.TOTP),
+		recovery:       make(map[string][]recoveryCode),
 	}}
 }
 

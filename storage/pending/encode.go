@@ -14,7 +14,8 @@ import (
 // its bytes); the lists Scopes, Prompt and UILocales (a uvarint count and
 // that many strings); MaxAge (a byte 0 for none, or 1 and a uvarint of
 // nanoseconds); CreatedAt and ExpiresAt (varints of Unix microseconds,
-// UTC). Fields set only once a person signs in (UserID, SessionID,
+// UTC); then, only when set, ACR (a string; absent in values sealed
+// before it existed, which decode as ""). Fields set only once a person signs in (UserID, SessionID,
 // AuthTime, AMR, consent, code) are not encoded: a sealed request never
 // has them. A format change needs a new Prefix.
 
@@ -41,6 +42,9 @@ func encode(r *storage.AuthRequest) ([]byte, error) {
 	}
 	b = binary.AppendVarint(b, r.CreatedAt.UnixMicro())
 	b = binary.AppendVarint(b, r.ExpiresAt.UnixMicro())
+	if r.ACR != "" {
+		b = appendString(b, r.ACR)
+	}
 	if len(b) > MaxPlaintext {
 		return nil, &Error{Reason: ErrTooLarge}
 	}
@@ -129,6 +133,9 @@ func decode(b []byte) (*storage.AuthRequest, error) {
 	}
 	r.CreatedAt = time.UnixMicro(d.varint()).UTC()
 	r.ExpiresAt = time.UnixMicro(d.varint()).UTC()
+	if d.err == nil && len(d.b) != 0 {
+		r.ACR = d.string()
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errDecode
 	}

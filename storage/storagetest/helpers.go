@@ -170,6 +170,7 @@ func newClient(id string) *storage.Client {
 		GrantTypes:                       []string{"authorization_code", "refresh_token"},
 		Scopes:                           []string{"openid", "profile", "email", "offline_access"},
 		RequireConsent:                   true,
+		RequireMFA:                       true,
 		IDTokenSigningAlg:                "ES256",
 		AccessTokenTTL:                   5 * time.Minute,
 		IDTokenTTL:                       10 * time.Minute,
@@ -201,6 +202,7 @@ func newAuthRequest(id, clientID string) *storage.AuthRequest {
 		LoginHint:           "hint-" + id,
 		UILocales:           []string{"ja", "en"},
 		HintSubject:         "sub-" + id,
+		ACR:                 "urn:monban:acr:mfa",
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),
 	}

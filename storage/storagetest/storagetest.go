@@ -81,6 +81,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		fn   func(t *testing.T, s storage.Store)
 	}{
 		{"Ping", testPing},
+		{"TOTPFactor", testTOTPFactor},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"FactorsGoWithUser", testFactorsGoWithUser},
 		{"UserCRUD", testUserCRUD},
 		{"ClientCRUD", testClientCRUD},
 		{"AuthRequestLifecycle", testAuthRequestLifecycle},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 	"github.com/monban-idp/monban/storage/pending"
 )
 
@@ -39,11 +40,14 @@ type Step interface {
 // RequestID, which may be a sealed request of several KiB (package
 // storage/pending), too long for a cookie.
 type Progress struct {
-	RequestID string    `json:"-"`
-	Binding   string    `json:"r"` // requestBinding(RequestID), set by save
-	UserID    string    `json:"u,omitempty"`
-	AMR       []string  `json:"a,omitempty"` // methods passed (RFC 8176)
-	Expires   time.Time `json:"e"`
+	RequestID string   `json:"-"`
+	Binding   string   `json:"r"` // requestBinding(RequestID), set by save
+	UserID    string   `json:"u,omitempty"`
+	AMR       []string `json:"a,omitempty"` // methods passed (RFC 8176)
+	// AuthTime is the auth_time a step-up keeps (StepUp): the session's,
+	// not the time the missing factor was added; zero for a new sign-in.
+	AuthTime time.Time `json:"t,omitzero"`
+	Expires  time.Time `json:"e"`
 }
 
 // requestBinding is the digest of an authorization request id that binds
@@ -57,7 +61,7 @@ func requestBinding(authRequestID string) string {
 // step did starts the authentication over.
 func (p *Progress) Identify(userID string) {
 	if p.UserID != userID {
-		p.UserID, p.AMR = userID, nil
+		p.UserID, p.AMR, p.AuthTime = userID, nil, time.Time{}
 	}
 }
 
@@ -192,7 +196,7 @@ func (f *Flow) Advance(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return "", nil, errors.New("session: every step is done but nobody was authenticated")
 	}
 	f.clear(w, r)
-	sess, err = f.m.SignIn(ctx, w, r, Authentication{UserID: p.UserID, AMR: p.AMR})
+	sess, err = f.m.SignIn(ctx, w, r, Authentication{UserID: p.UserID, AMR: acr.WithMulti(p.AMR), AuthTime: p.AuthTime})
 	if err != nil {
 		return "", nil, err
 	}

@@ -74,7 +74,8 @@ func TestFlowSealedRequest(t *testing.T) {
 	}
 	stored, err := f.store.GetAuthRequest(t.Context(), req.ID)
 	f.must(err)
-	if stored.UserID != "u-alice" || stored.SessionID != s.ID || stored.State != req.State || len(stored.AMR) != 2 {
+	// pwd, otp and the "mfa" two factors add (RFC 8176 §2)
+	if stored.UserID != "u-alice" || stored.SessionID != s.ID || stored.State != req.State || len(stored.AMR) != 3 {
 		t.Fatalf("stored request %+v not bound to session %s", stored, s.ID)
 	}
 

@@ -77,7 +77,8 @@ func TestFlowSteps(t *testing.T) {
 		}
 		p.Passed("otp")
 	})
-	if next != "/authorize/callback?id=req1" || s == nil || !slices.Equal(s.AMR, []string{"pwd", "otp"}) {
+	// RFC 8176 §2: two factors add "mfa".
+	if next != "/authorize/callback?id=req1" || s == nil || !slices.Equal(s.AMR, []string{"pwd", "otp", "mfa"}) {
 		t.Fatalf("after the otp: %q, session %+v", next, s)
 	}
 	req, err := f.store.GetAuthRequest(t.Context(), id)

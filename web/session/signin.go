@@ -34,9 +34,9 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if a.UserID == "" || len(a.AMR) == 0 {
 		return nil, errors.New("session: sign-in without a user or an authentication method")
 	}
-	now := a.AuthTime.UTC()
+	now, authTime := m.now().UTC(), a.AuthTime.UTC()
 	if a.AuthTime.IsZero() {
-		now = m.now().UTC()
+		authTime = now
 	}
 	amr := slices.Clone(a.AMR)
 	token := storage.NewToken()
@@ -44,9 +44,12 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		old, err := m.store.GetSessionByTokenHash(ctx, storage.HashToken(c.Value))
 		switch {
 		case err == nil && old.UserID == a.UserID && m.Live(old, now):
-			err := m.store.RenewSession(ctx, old.ID, storage.HashToken(token), now, amr)
+			err := m.store.RenewSession(ctx, old.ID, storage.HashToken(token), authTime, amr)
+			if err == nil && !authTime.Equal(now) { // a step-up keeps auth_time; the session was used now
+				err = m.store.TouchSession(ctx, old.ID, now)
+			}
 			if err == nil {
-				old.TokenHash, old.AuthTime, old.LastSeenAt, old.AMR = storage.HashToken(token), now, now, amr
+				old.TokenHash, old.AuthTime, old.LastSeenAt, old.AMR = storage.HashToken(token), authTime, now, amr
 				m.setCookie(w, token, int(old.ExpiresAt.Sub(now)/time.Second))
 				return old, nil
 			}
@@ -69,7 +72,7 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		ID:         storage.NewID(),
 		TokenHash:  storage.HashToken(token),
 		UserID:     a.UserID,
-		AuthTime:   now,
+		AuthTime:   authTime,
 		AMR:        amr,
 		CreatedAt:  now,
 		LastSeenAt: now,

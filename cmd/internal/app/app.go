@@ -123,10 +123,15 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:     a.metrics,
 		Appearance: cfg.Appearance,
 		Pending:    sealer,
+		// Second factors (issue 17): TOTP secrets sealed with the
+		// key-encryption keys, like signing keys.
+		FactorKeys:       cfg.KEK,
+		AdminsRequireMFA: cfg.AdminsRequireMFA,
 	})
 	if err != nil {
 		return err
 	}
+	var _ op.StepUpper = pages // step-up asks only the missing factor
 	provider, err := op.New(op.Config{
 		Issuer: cfg.Issuer, Store: a.store, Keys: k, Browser: pages, Sessions: sessions, Now: cfg.Now,
 		Logger:            cfg.Logger,
@@ -135,6 +140,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:            a.metrics,
 		UILocales:         i18n.Catalogs().Supported(),
 		Pending:           sealer,
+		AdminsRequireMFA:  cfg.AdminsRequireMFA,
 	})
 	if err != nil {
 		return err

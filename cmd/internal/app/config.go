@@ -98,6 +98,10 @@ type Config struct {
 	// default, so a registered URI cannot make the provider reach internal
 	// services (checklist L6); always on with --dev.
 	BackchannelAllowPrivateNetworks bool
+	// AdminsRequireMFA makes administrators sign in with a second factor,
+	// enrolling one at their next sign-in when they have none (issue 17).
+	// Off by default.
+	AdminsRequireMFA bool
 	// Appearance is the pages' default language (default_locale), time
 	// zone (display_time_zone) and brand (brand_*); zero values are
 	// monban's own (web.Appearance).
@@ -361,6 +365,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("refresh_reuse_grace", c.RefreshReuseGrace),
 		slog.Int("refresh_reuse_max", c.RefreshReuseMax),
 		slog.Bool("backchannel_allow_private_networks", c.BackchannelAllowPrivateNetworks),
+		slog.Bool("admins_require_mfa", c.AdminsRequireMFA),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Bool("pprof", c.Pprof),
