@@ -105,3 +105,13 @@ type UserTokens interface {
 	// how many it removed.
 	DeleteUserTokens(ctx context.Context, userID, purpose string) (int, error)
 }
+
+// Audit actions of self-service (issue 16).
+const (
+	// ActionPasswordResetRequested: a reset link was queued for the user
+	// (Detail the mail's outbox ID).
+	ActionPasswordResetRequested = "password.reset_requested"
+	// ActionPasswordReset: the user set a new password through a reset
+	// link; every session and refresh token of theirs was ended.
+	ActionPasswordReset = "password.reset"
+)
