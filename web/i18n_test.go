@@ -223,7 +223,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			}
 			maps.Copy(pages, recoveryPages(t, e, c))
 			for name, p := range pages {
-				// The reset mail shows its link as text too.
+				// The reset mail shows its link (without its token here) as text too.
 				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token")
 			}
 		})
