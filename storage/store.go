@@ -22,6 +22,8 @@ type Store interface {
 	RefreshTokens
 	AccessTokens
 	LogoutDeliveries
+	Outbox
+	UserTokens
 	SigningKeys
 	LoginThrottles
 	AuditLog

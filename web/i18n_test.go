@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -189,7 +190,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 
 	for _, lang := range cat.Supported() {
 		t.Run(lang, func(t *testing.T) {
-			e := newEnv(t, false)
+			e := newEnv(t, false, withMail)
 			e.srvMux().HandleFunc("GET "+errorRoute, func(w http.ResponseWriter, r *http.Request) {
 				e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: r.URL.Query().Get("title"), Detail: r.URL.Query().Get("detail")})
 			})
@@ -244,8 +245,10 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				}
 				pages[k] = e.get(c, errorRoute+"?"+url.Values{"title": {title}, "detail": {k}}.Encode())
 			}
+			maps.Copy(pages, recoveryPages(t, e, c))
 			for name, p := range pages {
-				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read")
+				// The reset mail shows its link (without its token here) as text too.
+				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token")
 			}
 		})
 	}

@@ -78,6 +78,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		ClientName: clientName(p.client),
 		Username:   username,
 		Error:      msg,
+		ForgotURL:  h.forgotURL(),
 	}))
 }
 

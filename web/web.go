@@ -30,6 +30,12 @@ type Store interface {
 	GetAuthRequest(ctx context.Context, id string) (*storage.AuthRequest, error)
 	SetAuthRequestConsent(ctx context.Context, id string, granted bool) error
 	SaveConsent(ctx context.Context, c *storage.Consent) error
+	ListUsersPage(ctx context.Context, q storage.UserQuery) ([]*storage.User, error)
+	// Self-service (issue 16): the mail outbox, the tokens in links, and
+	// changes that commit together.
+	storage.Outbox
+	storage.UserTokens
+	storage.Atomic
 	// Sign-in throttling counters (checklist S10).
 	storage.LoginThrottles
 	// The audit trail of security events (sign-ins, lockouts, consent).
@@ -100,6 +106,8 @@ type Config struct {
 	// Appearance is the pages' default language, time zone and brand;
 	// the zero value is English, UTC and monban's own brand.
 	Appearance Appearance
+	// Mail turns on the pages that send mail (forgotten password).
+	Mail MailConfig
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -140,7 +148,9 @@ type Handler struct {
 	brandFiles  *brandAssets
 	factorKeys  SecretSealer // nil: no second factors
 	adminsMFA   bool
-	issuerHost  string // the TOTP issuer label and the WebAuthn RP ID
+	issuerHost  string     // the TOTP issuer label and the WebAuthn RP ID
+	issuer      string     // for the absolute links in mails
+	mail        MailConfig // self-service mail (issue 16)
 }
 
 // New checks cfg and returns a Handler.
@@ -197,6 +207,8 @@ func New(cfg Config) (*Handler, error) {
 		factorKeys:  cfg.FactorKeys,
 		adminsMFA:   cfg.AdminsRequireMFA,
 		issuerHost:  iss.Hostname(),
+		issuer:      cfg.Issuer,
+		mail:        cfg.Mail,
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -272,6 +284,9 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+view.SwitchPath, h.hsts(http.HandlerFunc(h.switchLang)))
 	mux.Handle("GET /brand/", h.hsts(http.HandlerFunc(h.serveBrand)))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
+	if h.mail.Enabled {
+		h.recoveryRoutes(mux)
+	}
 }
 
 // SignInURL returns the first step of the sign-in flow for the pending

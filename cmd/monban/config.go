@@ -70,6 +70,10 @@ var options = []option{
 	{key: "audit_retention", set: func(c *app.Config, v string) error { return setDuration(&c.AuditRetention, v) }},
 	{key: "pprof", set: func(c *app.Config, v string) error { return setBool(&c.Pprof, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
+	// Mail (issue 16): smtp_url carries credentials, so it has a _FILE.
+	{key: "smtp_url", usage: "SMTP server `URL` (smtp:// with STARTTLS, or smtps://)", secret: true,
+		set: func(c *app.Config, v string) error { c.Mail.SMTPURL = v; return nil }},
+	{key: "mail_from", set: func(c *app.Config, v string) error { c.Mail.From = v; return nil }},
 	{key: "log_level", set: func(c *app.Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *app.Config, v string) error { c.LogFormat = v; return nil }},
 	// The pages' language, time zone and brand (issue 14); web.New checks

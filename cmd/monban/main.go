@@ -67,6 +67,7 @@ Usage:
   monban keys rotate [--immediately]
   monban keys reencrypt
   monban logout-deliveries failed
+  monban mail failed       (messages given up, with the reason)
   monban demo              (the dev provider plus two demo apps on app1/app2.localhost)
   monban version           (also --version: version, commit, Go version)
   monban help [COMMAND [SUBCOMMAND]]
@@ -129,6 +130,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.demo(ctx, rest)
 	case "logout-deliveries":
 		err = c.logoutDeliveries(ctx, rest)
+	case "mail":
+		err = c.mail(ctx, rest)
 	case "config":
 		err = c.config(ctx, rest)
 	case "version", "--version", "-version":

@@ -82,6 +82,7 @@ func runServe(ctx context.Context, cfg *app.Config, dev bool, stdout io.Writer, 
 		c.Store = store
 		c.KEK = keys.RandomKeyEncryptionKeys()
 		c.BackchannelAllowPrivateNetworks = true // demo clients run on localhost
+		c.Mail.Dev = true                        // mail goes to the log and /dev/mail, not out
 		// The demo data (an argon2id hash) is made while app.New below
 		// generates the signing keys: both are CPU work on an empty store,
 		// and together they are most of the time to ready.

@@ -64,6 +64,8 @@ func (d *data) clone() *data {
 	o.refreshIDs = maps.Clone(d.refreshIDs)
 	o.deniedJTIs = maps.Clone(d.deniedJTIs)
 	o.deliveries = cloneMap(d.deliveries, cloneDelivery)
+	o.mails = cloneMap(d.mails, cloneMail)
+	o.userTokens = cloneMap(d.userTokens, cloneUserToken)
 	o.keys = cloneMap(d.keys, cloneKey)
 	o.throttles = maps.Clone(d.throttles)
 	o.totp = cloneMap(d.totp, cloneTOTP)

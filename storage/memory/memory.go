@@ -56,6 +56,8 @@ type data struct {
 	refreshIDs     map[string]string                // ID → token hash
 	deniedJTIs     map[string]time.Time             // access-token jti → its expiry
 	deliveries     map[string]*storage.LogoutDelivery
+	mails          map[string]*storage.Mail      // the mail outbox, by ID
+	userTokens     map[string]*storage.UserToken // by hash
 	keys           map[string]*storage.SigningKey
 	throttles      map[string]storage.LoginThrottle // by key; created on first use
 	totp           map[string]*storage.TOTP         // by user ID
@@ -89,6 +91,8 @@ func New() *Store {
 		refreshIDs:     make(map[string]string),
 		deniedJTIs:     make(map[string]time.Time),
 		deliveries:     make(map[string]*storage.LogoutDelivery),
+		mails:          make(map[string]*storage.Mail),
+		userTokens:     make(map[string]*storage.UserToken),
 		keys:           make(map[string]*storage.SigningKey),
 		totp:           make(map[string]*storage.TOTP),
 		recovery:       make(map[string][]recoveryCode),

@@ -149,6 +149,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListGroupsAndClients", testListGroupsAndClients},
 		{"ListSessionsPage", testListSessionsPage},
 		{"CountRows", testCountRows},
+		{"MailLifecycle", testMailLifecycle},
+		{"ConcurrentMailClaim", testConcurrentMailClaim},
+		{"MailAtomically", testMailAtomically},
+		{"UserTokens", testUserTokens},
+		{"ConcurrentUserTokenConsume", testConcurrentUserTokenConsume},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/monban-idp/monban/cmd/internal/janitor"
 	"github.com/monban-idp/monban/cmd/internal/jobs"
+	"github.com/monban-idp/monban/cmd/internal/mailer"
 	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/op/keys"
 	"github.com/monban-idp/monban/storage"
@@ -42,6 +43,7 @@ type App struct {
 	keys    *keys.Keys
 	worker  *op.Worker
 	janitor *janitor.Janitor
+	mailer  *mailer.Worker // nil when mail is off
 	metrics *metrics
 	runner  *jobs.Runner
 
@@ -115,6 +117,11 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mail, devMail, err := a.newMailer()
+	if err != nil {
+		return err
+	}
+	a.mailer = mail
 	pages, err := web.New(web.Config{
 		Store: a.store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, Sessions: sessions,
@@ -127,6 +134,7 @@ func (a *App) assemble(ctx context.Context) error {
 		// key-encryption keys, like signing keys.
 		FactorKeys:       cfg.KEK,
 		AdminsRequireMFA: cfg.AdminsRequireMFA,
+		Mail:             webMail(mail),
 	})
 	if err != nil {
 		return err
@@ -170,6 +178,9 @@ func (a *App) assemble(ctx context.Context) error {
 		return err
 	}
 	console.Routes(mux) // the admin console, /admin
+	if devMail != nil {
+		mux.Handle("GET /dev/mail", devMailPage(devMail)) // --dev only
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		pages.Fail(w, r, &web.PublicError{Status: http.StatusNotFound, Title: "error.home.title",
 			Detail: "error.home.detail"})
@@ -197,6 +208,9 @@ func (a *App) assemble(ctx context.Context) error {
 	a.runner.Add("keys", func(ctx context.Context) { k.Run(ctx, cfg.Logger) })
 	a.runner.Add("worker", worker.Run)
 	a.runner.Add("janitor", a.janitor.Run)
+	if mail != nil {
+		a.runner.Add("mail", mail.Run)
+	}
 	return nil
 }
 

@@ -123,6 +123,8 @@ type Config struct {
 	// profile costs CPU while it runs, and the endpoints tell whoever can
 	// reach them a lot about the process.
 	Pprof bool
+	// Mail is how mail is sent (smtp_url, mail_from; issue 16).
+	Mail MailConfig
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -270,6 +272,7 @@ func (c *Config) Validate(dev bool) error {
 	if !slices.Contains(keys.SupportedAlgorithms, jose.SignatureAlgorithm(c.AccessTokenAlg)) {
 		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
 	}
+	errs = append(errs, c.Mail.validate()...)
 	if c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute {
 		add("shutdown delay %s must be between 0 and 1m", c.ShutdownDelay)
 	}
