@@ -67,6 +67,7 @@ func (d *data) clone() *data {
 	o.keys = cloneMap(d.keys, cloneKey)
 	o.throttles = maps.Clone(d.throttles)
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
+	o.oauth = d.oauth.clone()
 	return &o
 }
 
