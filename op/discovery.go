@@ -30,6 +30,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		RequestURIParameter bool     `json:"request_uri_parameter_supported"`
 		ClaimsParameter     bool     `json:"claims_parameter_supported"`
 		PromptValues        []string `json:"prompt_values_supported"`
+		DeviceEndpoint      string   `json:"device_authorization_endpoint,omitempty"` // RFC 8628 §4
 	}{
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                            p.issuer,
@@ -65,6 +66,10 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		},
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3
+	}
+	if p.cfg.DeviceFlow {
+		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization
+		doc.GrantTypesSupported = append(doc.GrantTypesSupported, oidc.GrantTypeDeviceCode)
 	}
 	return json.Marshal(doc)
 }

@@ -103,6 +103,14 @@ type Config struct {
 	// Browser must open values with the same key. nil: such requests are
 	// stored at once, as before (tests that drive op without the pages).
 	Pending *pending.Sealer
+	// DeviceFlow enables the device authorization grant (RFC 8628,
+	// device.go): /device_authorization, the device_code grant and its
+	// discovery entries; the user-code page PathDevice is the Browser's.
+	DeviceFlow bool
+	// DeviceCodeTTL and DeviceInterval: DefaultDeviceCodeTTL and
+	// DefaultDeviceInterval when zero.
+	DeviceCodeTTL  time.Duration
+	DeviceInterval time.Duration
 }
 
 // Default lifetimes.
@@ -181,6 +189,8 @@ func New(cfg Config) (*Provider, error) {
 	setDefault(&cfg.IDTokenTTL, DefaultIDTokenTTL)
 	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	setDefault(&cfg.RefreshTokenIdleTTL, DefaultRefreshTokenIdleTTL)
+	setDefault(&cfg.DeviceCodeTTL, DefaultDeviceCodeTTL)
+	setDefault(&cfg.DeviceInterval, DefaultDeviceInterval)
 	if cfg.AccessTokenAlg == "" {
 		cfg.AccessTokenAlg = DefaultAccessTokenAlg
 	}
@@ -219,6 +229,9 @@ func New(cfg Config) (*Provider, error) {
 		Revocation:    zop.NewEndpoint(PathRevocation),
 		Introspection: zop.NewEndpoint(PathIntrospection),
 	}
+	if cfg.DeviceFlow {
+		endpoints.DeviceAuthorization = zop.NewEndpoint(PathDeviceAuthorization)
+	}
 	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
 	return p, nil
 }
@@ -244,6 +257,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle(PathIntrospection, formGuard(introspectionEndpoint, p.token))
 	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))
 	mux.HandleFunc(PathEndSession, p.serveBrowser(p.endSession))
+	if p.cfg.DeviceFlow {
+		mux.Handle(PathDeviceAuthorization, formGuard(deviceAuthorizationEndpoint, p.token))
+	}
 }
 
 // CallbackURL returns where the login and consent pages send the browser

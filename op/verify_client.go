@@ -159,7 +159,8 @@ type formEndpoint struct {
 var (
 	tokenEndpoint = formEndpoint{name: "the token endpoint", check: func(form url.Values) *oidc.Error {
 		switch form.Get("grant_type") {
-		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials):
+		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials),
+			GrantDeviceCode:
 			return nil
 		case "":
 			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")
@@ -168,6 +169,8 @@ var (
 	}}
 	revocationEndpoint    = formEndpoint{name: "the revocation endpoint", check: requireToken}
 	introspectionEndpoint = formEndpoint{name: "the introspection endpoint", check: requireToken}
+	// RFC 8628 §3.1: client_id (or client authentication) and scope.
+	deviceAuthorizationEndpoint = formEndpoint{name: "the device authorization endpoint", check: func(url.Values) *oidc.Error { return nil }}
 )
 
 // requireToken checks the token parameter of revocation (RFC 7009 §2.1)

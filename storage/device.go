@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"strings"
 	"time"
 )
 
@@ -114,9 +116,66 @@ type DeviceAuthorizations interface {
 	// ErrConflict if it was answered already.
 	DecideDeviceAuthorization(ctx context.Context, id string, dec DeviceDecision, now time.Time) error
 	// PollDeviceAuthorization applies DeviceAuthorization.Poll at now to
-	// the authorization whose device code hashes to deviceCodeHash, under
-	// a lock, and returns it as it was after the poll with the answer.
-	// Of concurrent polls of an approved authorization exactly one gets
-	// PollApproved. ErrNotFound if there is no such authorization.
-	PollDeviceAuthorization(ctx context.Context, deviceCodeHash string, now time.Time) (*DeviceAuthorization, DevicePoll, error)
+	// the client's authorization whose device code hashes to
+	// deviceCodeHash, under a lock, and returns it as it was after the
+	// poll with the answer. Of concurrent polls of an approved
+	// authorization exactly one gets PollApproved. ErrNotFound if there is
+	// no such authorization, or it is another client's (which it leaves
+	// untouched: RFC 8628 §3.4, the code is bound to its client).
+	PollDeviceAuthorization(ctx context.Context, clientID, deviceCodeHash string, now time.Time) (*DeviceAuthorization, DevicePoll, error)
+}
+
+// userCodeAlphabet is the 20 consonants of RFC 8628 §6.1's example: no
+// vowels (no words), no letters that look like digits or each other.
+// Eight of them give 20^8 ≈ 2^34.6 codes.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+// userCodeLen is the number of characters of a user code.
+const userCodeLen = 8
+
+// NewUserCode draws a user code, normalised (no separator).
+func NewUserCode() string {
+	b := make([]byte, userCodeLen)
+	for i := range b {
+		// Unbiased: 256 is not a multiple of 20, so bytes ≥ 240 are
+		// drawn again.
+		for {
+			var one [1]byte
+			_, _ = rand.Read(one[:])
+			if one[0] < 240 {
+				b[i] = userCodeAlphabet[one[0]%20]
+				break
+			}
+		}
+	}
+	return string(b)
+}
+
+// NormalizeUserCode turns what a person typed into a stored user code:
+// upper case, without dashes and spaces (RFC 8628 §6.1: case-insensitive,
+// punctuation ignored). ok is false when the result cannot be a user code.
+func NormalizeUserCode(typed string) (code string, ok bool) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(typed) {
+		switch {
+		case r == '-' || r == ' ' || r == '\t':
+		case strings.ContainsRune(userCodeAlphabet, r):
+			b.WriteRune(r)
+		default:
+			return "", false
+		}
+	}
+	if b.Len() != userCodeLen {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// FormatUserCode shows a normalised user code as people read it:
+// WDJB-MJHT.
+func FormatUserCode(code string) string {
+	if len(code) != userCodeLen {
+		return code
+	}
+	return code[:4] + "-" + code[4:]
 }

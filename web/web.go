@@ -92,6 +92,9 @@ type Config struct {
 	// Appearance is the pages' default language, time zone and brand;
 	// the zero value is English, UTC and monban's own brand.
 	Appearance Appearance
+	// DeviceFlow serves the user-code page of the device authorization
+	// grant (device.go); Store must then be a DeviceStore.
+	DeviceFlow bool
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -130,6 +133,7 @@ type Handler struct {
 	langName    string // the language switch's cookie
 	brand       view.Brand
 	brandFiles  *brandAssets
+	devices     DeviceStore // the user-code page's store; nil: no device flow
 }
 
 // New checks cfg and returns a Handler.
@@ -163,10 +167,18 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	devices, _ := cfg.Store.(DeviceStore)
+	if cfg.DeviceFlow && devices == nil {
+		errs = append(errs, errors.New("web: DeviceFlow needs a Store that is a DeviceStore"))
+	}
+	if !cfg.DeviceFlow {
+		devices = nil
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	h := &Handler{
+		devices:  devices,
 		events:   cfg.Events,
 		store:    cfg.Store,
 		hasher:   cfg.Hasher,
@@ -223,7 +235,7 @@ func New(cfg Config) (*Handler, error) {
 	h.flow, err = session.NewFlow(session.FlowConfig{
 		Sessions: h.sessions,
 		Steps:    []session.Step{passwordStep{}},
-		Callback: h.callback,
+		Callback: h.flowCallback, // device sign-ins go to their confirmation (device.go)
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
 		Pending:  cfg.Pending,
 	})
@@ -248,6 +260,12 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
 	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
+	if h.devices != nil {
+		mux.Handle("GET "+devicePath, h.page(h.serve(h.getDevice)))
+		mux.Handle("POST "+devicePath, h.page(h.crossOrigin.Handler(h.serve(h.postDevice))))
+		mux.Handle("GET "+deviceConfirmPath, h.page(h.serve(h.getDeviceConfirm)))
+		mux.Handle("POST "+deviceConfirmPath, h.page(h.crossOrigin.Handler(h.serve(h.postDeviceConfirm))))
+	}
 	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(h.serve(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(h.serve(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))

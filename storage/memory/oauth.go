@@ -107,12 +107,12 @@ func (s *Store) DecideDeviceAuthorization(_ context.Context, id string, dec stor
 }
 
 // PollDeviceAuthorization implements storage.DeviceAuthorizations.
-func (s *Store) PollDeviceAuthorization(_ context.Context, deviceCodeHash string, now time.Time) (*storage.DeviceAuthorization, storage.DevicePoll, error) {
+func (s *Store) PollDeviceAuthorization(_ context.Context, clientID, deviceCodeHash string, now time.Time) (*storage.DeviceAuthorization, storage.DevicePoll, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if deviceCodeHash != "" {
 		for _, d := range s.oauth.devices {
-			if d.DeviceCodeHash == deviceCodeHash {
+			if d.DeviceCodeHash == deviceCodeHash && d.ClientID == clientID {
 				res := d.Poll(ts(now))
 				return cloneDevice(d), res, nil
 			}

@@ -97,13 +97,13 @@ func wrapErr2(err error, format string, args ...any) error {
 // PollDeviceAuthorization implements storage.DeviceAuthorizations: the row
 // is locked, storage.DeviceAuthorization.Poll applied and written back in
 // one transaction, so concurrent polls run one after the other.
-func (s *Store) PollDeviceAuthorization(ctx context.Context, deviceCodeHash string, now time.Time) (*storage.DeviceAuthorization, storage.DevicePoll, error) {
+func (s *Store) PollDeviceAuthorization(ctx context.Context, clientID, deviceCodeHash string, now time.Time) (*storage.DeviceAuthorization, storage.DevicePoll, error) {
 	var d *storage.DeviceAuthorization
 	var res storage.DevicePoll
 	err := s.locked(ctx, func(tx pgx.Tx) error {
 		var err error
 		d, err = scanDevice(tx.QueryRow(ctx, `SELECT `+deviceColumns+` FROM device_authorizations
-			WHERE device_code_hash = $1 FOR UPDATE`, deviceCodeHash))
+			WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE`, deviceCodeHash, clientID))
 		if err != nil {
 			return wrapErr(err, "poll device authorization")
 		}

@@ -57,7 +57,7 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s storage.Store) {
 		{"on-time-pending", at(6 * time.Second), storage.PollPending},
 	}
 	for _, st := range steps {
-		_, res, err := s.PollDeviceAuthorization(ctx, d.DeviceCodeHash, st.now)
+		_, res, err := s.PollDeviceAuthorization(ctx, sd.client.ID, d.DeviceCodeHash, st.now)
 		mustOK(t, err, "poll %s", st.name)
 		if res != st.want {
 			t.Errorf("%s: poll = %d, want %d", st.name, res, st.want)
@@ -71,27 +71,29 @@ func testDeviceAuthorizationLifecycle(t *testing.T, s storage.Store) {
 	_, err = s.GetDeviceAuthorizationByUserCode(ctx, d.UserCode, at(8*time.Second))
 	wantErr(t, err, storage.ErrNotFound, "user code once answered")
 
-	got, res, err := s.PollDeviceAuthorization(ctx, d.DeviceCodeHash, at(20*time.Second))
+	got, res, err := s.PollDeviceAuthorization(ctx, sd.client.ID, d.DeviceCodeHash, at(20*time.Second))
 	mustOK(t, err, "poll approved")
 	if res != storage.PollApproved || got.UserID != sd.user.ID || got.SessionID != sd.session.ID ||
 		!got.AuthTime.Equal(at(-time.Hour)) || len(got.AMR) != 1 || got.Status != storage.DeviceIssued {
 		t.Errorf("approved poll = %d, %+v", res, got)
 	}
-	_, res, err = s.PollDeviceAuthorization(ctx, d.DeviceCodeHash, at(40*time.Second))
+	_, res, err = s.PollDeviceAuthorization(ctx, sd.client.ID, d.DeviceCodeHash, at(40*time.Second))
 	mustOK(t, err, "poll spent")
 	if res != storage.PollSpent {
 		t.Errorf("poll after issue = %d, want PollSpent", res)
 	}
-	_, _, err = s.PollDeviceAuthorization(ctx, storage.HashToken("device-unknown"), at(0))
+	_, _, err = s.PollDeviceAuthorization(ctx, sd.client.ID, storage.HashToken("device-unknown"), at(0))
 	wantErr(t, err, storage.ErrNotFound, "poll unknown")
+	_, _, err = s.PollDeviceAuthorization(ctx, sd.client2.ID, d.DeviceCodeHash, at(time.Minute))
+	wantErr(t, err, storage.ErrNotFound, "poll with another client")
 
 	denied := newDevice("dev-0002", sd.client.ID)
 	mustOK(t, s.CreateDeviceAuthorization(ctx, denied, at(0)), "CreateDeviceAuthorization")
 	mustOK(t, s.DecideDeviceAuthorization(ctx, denied.ID, storage.DeviceDecision{}, at(time.Second)), "deny")
-	if _, res, _ := s.PollDeviceAuthorization(ctx, denied.DeviceCodeHash, at(2*time.Second)); res != storage.PollDenied {
+	if _, res, _ := s.PollDeviceAuthorization(ctx, sd.client.ID, denied.DeviceCodeHash, at(2*time.Second)); res != storage.PollDenied {
 		t.Errorf("denied poll = %d", res)
 	}
-	if _, res, _ := s.PollDeviceAuthorization(ctx, denied.DeviceCodeHash, at(10*time.Minute)); res != storage.PollExpired {
+	if _, res, _ := s.PollDeviceAuthorization(ctx, sd.client.ID, denied.DeviceCodeHash, at(10*time.Minute)); res != storage.PollExpired {
 		t.Errorf("poll at expiry = %d", res)
 	}
 }
@@ -114,7 +116,7 @@ func testDevicePollSlowDown(t *testing.T, s storage.Store) {
 		{"old-interval-is-too-soon-now", 9 * time.Second, storage.PollSlowDown, 15 * time.Second},
 		{"waited-the-new-interval", 24 * time.Second, storage.PollPending, 15 * time.Second},
 	} {
-		got, res, err := s.PollDeviceAuthorization(ctx, d.DeviceCodeHash, at(st.now))
+		got, res, err := s.PollDeviceAuthorization(ctx, sd.client.ID, d.DeviceCodeHash, at(st.now))
 		mustOK(t, err, "poll %s", st.name)
 		if res != st.want || got.Interval != st.wantInterval || !got.LastPolledAt.Equal(at(st.now)) {
 			t.Errorf("%s: poll = %d interval %s last %s, want %d %s", st.name, res, got.Interval, got.LastPolledAt, st.want, st.wantInterval)
@@ -137,7 +139,7 @@ func testDeviceAuthorizationUnique(t *testing.T, s storage.Store) {
 	wantErr(t, s.CreateDeviceAuthorization(ctx, newDevice("dev-0007", "no-such-client"), at(time.Second)), storage.ErrNotFound, "unknown client")
 	// After the first one expired, its user code is free again.
 	mustOK(t, s.CreateDeviceAuthorization(ctx, sameUser, at(11*time.Minute)), "user code of an expired one")
-	_, _, err := s.PollDeviceAuthorization(ctx, storage.HashToken("device-dev-0004"), at(11*time.Minute))
+	_, _, err := s.PollDeviceAuthorization(ctx, sd.client.ID, storage.HashToken("device-dev-0004"), at(11*time.Minute))
 	wantErr(t, err, storage.ErrNotFound, "expired one deleted")
 }
 
@@ -157,7 +159,7 @@ func testConcurrentDevicePoll(t *testing.T, s storage.Store) {
 	won := 0
 	for range n {
 		wg.Go(func() {
-			_, res, err := s.PollDeviceAuthorization(ctx, d.DeviceCodeHash, at(time.Second))
+			_, res, err := s.PollDeviceAuthorization(ctx, sd.client.ID, d.DeviceCodeHash, at(time.Second))
 			if err != nil && !errors.Is(err, storage.ErrConflict) {
 				t.Errorf("poll: %v", err)
 			}

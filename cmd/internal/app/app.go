@@ -123,6 +123,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:     a.metrics,
 		Appearance: cfg.Appearance,
 		Pending:    sealer,
+		DeviceFlow: cfg.DeviceFlow,
 	})
 	if err != nil {
 		return err
@@ -135,6 +136,8 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:            a.metrics,
 		UILocales:         i18n.Catalogs().Supported(),
 		Pending:           sealer,
+		DeviceFlow:        cfg.DeviceFlow,
+		DeviceInterval:    cfg.DeviceInterval,
 	})
 	if err != nil {
 		return err

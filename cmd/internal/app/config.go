@@ -111,6 +111,14 @@ type Config struct {
 	// profile costs CPU while it runs, and the endpoints tell whoever can
 	// reach them a lot about the process.
 	Pprof bool
+	// DeviceFlow enables the device authorization grant (RFC 8628):
+	// /device_authorization, the device_code grant for the clients
+	// registered for it, and the user-code page /device. On by default;
+	// clients still need the grant.
+	DeviceFlow bool
+	// DeviceInterval is the polling interval devices are told (RFC 8628
+	// §3.2), in whole seconds; zero: op.DefaultDeviceInterval (5s).
+	DeviceInterval time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -155,6 +163,7 @@ func Defaults() Config {
 		AuditRetention:    janitor.DefaultAuditRetention,
 		LogLevel:          "info",
 		LogFormat:         "json",
+		DeviceFlow:        true,
 	}
 }
 
@@ -343,6 +352,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Bool("pprof", c.Pprof),
+		slog.Bool("device_flow", c.DeviceFlow),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
