@@ -229,4 +229,3 @@ func TestDeviceFlowOff(t *testing.T) {
 		t.Errorf("/device = %d", r.StatusCode)
 	}
 }
-
