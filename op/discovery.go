@@ -3,6 +3,7 @@ package op
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,23 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		},
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3
+	}
+	if p.cfg.PrivateKeyJWT {
+		// RFC 8414 §2: the algorithms of private_key_jwt assertions.
+		var algs []string
+		for _, a := range assertionAlgs {
+			algs = append(algs, string(a))
+		}
+		doc.TokenEndpointAuthSigningAlgValuesSupported = algs
+		doc.RevocationEndpointAuthSigningAlgValuesSupported = algs
+		doc.IntrospectionEndpointAuthSigningAlgValuesSupported = algs
+	} else { // registrable, but not accepted here
+		noJWT := func(ms []oidc.AuthMethod) []oidc.AuthMethod {
+			return slices.DeleteFunc(ms, func(m oidc.AuthMethod) bool { return m == oidc.AuthMethodPrivateKeyJWT })
+		}
+		doc.TokenEndpointAuthMethodsSupported = noJWT(doc.TokenEndpointAuthMethodsSupported)
+		doc.RevocationEndpointAuthMethodsSupported = noJWT(doc.RevocationEndpointAuthMethodsSupported)
+		doc.IntrospectionEndpointAuthMethodsSupported = noJWT(doc.IntrospectionEndpointAuthMethodsSupported)
 	}
 	if p.cfg.DeviceFlow {
 		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization

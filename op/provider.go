@@ -111,6 +111,14 @@ type Config struct {
 	// DefaultDeviceInterval when zero.
 	DeviceCodeTTL  time.Duration
 	DeviceInterval time.Duration
+	// PrivateKeyJWT accepts client assertions (RFC 7523 §2.2) from
+	// clients registered with private_key_jwt (assertion.go) and
+	// advertises the method.
+	PrivateKeyJWT bool
+	// AllowPrivateJWKS lets jwks_uri documents be fetched from loopback
+	// and private addresses (refused by default, like back-channel
+	// logout).
+	AllowPrivateJWKS bool
 }
 
 // Default lifetimes.
@@ -165,6 +173,7 @@ type Provider struct {
 	token     http.Handler
 	sessions  Sessions
 	verified  verifiedTokens // access tokens already verified (parseAccessToken)
+	jwks      *jwksCache     // clients' jwks_uri documents (assertion.go)
 }
 
 // New validates cfg and builds a Provider.
@@ -216,6 +225,7 @@ func New(cfg Config) (*Provider, error) {
 		now:      func() time.Time { return cfg.Now().UTC() },
 		log:      cfg.Logger,
 	}
+	p.jwks = &jwksCache{client: newBackchannelClient(cfg.AllowPrivateJWKS), now: p.now}
 	cacheTTL := cfg.ClientCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = DefaultClientCacheTTL

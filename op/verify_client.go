@@ -104,8 +104,15 @@ func (s *tokenServer) authenticateClient(ctx context.Context, r *zop.Request[zop
 // authenticateClientOnce is one attempt of authenticateClient.
 func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
 	cc := r.Data
-	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
-		return nil, errClientAuthFailed
+	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" { // private_key_jwt (assertion.go)
+		if _, _, basic := basicAuth(r.Header); basic {
+			return nil, errClientAuthFailed
+		}
+		c, err := s.p.authenticateAssertion(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return client{c}, nil
 	}
 	c, err := s.p.store.GetClient(ctx, cc.ClientID)
 	if err != nil {
@@ -132,7 +139,7 @@ func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request
 		if basic {
 			return nil, errClientAuthFailed
 		}
-	default:
+	default: // private_key_jwt without an assertion, or unknown
 		return nil, errClientAuthFailed
 	}
 	if cc.ClientSecret == "" || c.SecretHash == "" ||

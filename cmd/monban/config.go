@@ -67,6 +67,7 @@ var options = []option{
 	{key: "audit_retention", set: func(c *app.Config, v string) error { return setDuration(&c.AuditRetention, v) }},
 	{key: "pprof", set: func(c *app.Config, v string) error { return setBool(&c.Pprof, v) }},
 	{key: "device_flow", set: func(c *app.Config, v string) error { return setBool(&c.DeviceFlow, v) }},
+	{key: "private_key_jwt", set: func(c *app.Config, v string) error { return setBool(&c.PrivateKeyJWT, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	{key: "log_level", set: func(c *app.Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *app.Config, v string) error { c.LogFormat = v; return nil }},

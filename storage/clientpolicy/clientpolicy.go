@@ -160,6 +160,12 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	}
 	// Issue 15: the group rule and the claim mapping (people.go).
 	errs = append(errs, validatePeopleFields(cl)...)
+	// Issue 19: private_key_jwt keys (keys.go).
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	errs = append(errs, validateKeys(cl, o)...)
 	return errs
 }
 

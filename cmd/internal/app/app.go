@@ -138,6 +138,8 @@ func (a *App) assemble(ctx context.Context) error {
 		Pending:           sealer,
 		DeviceFlow:        cfg.DeviceFlow,
 		DeviceInterval:    cfg.DeviceInterval,
+		PrivateKeyJWT:     cfg.PrivateKeyJWT,
+		AllowPrivateJWKS:  cfg.BackchannelAllowPrivateNetworks,
 	})
 	if err != nil {
 		return err

@@ -119,6 +119,11 @@ type Config struct {
 	// DeviceInterval is the polling interval devices are told (RFC 8628
 	// §3.2), in whole seconds; zero: op.DefaultDeviceInterval (5s).
 	DeviceInterval time.Duration
+	// PrivateKeyJWT accepts client assertions (RFC 7523 §2.2) from clients
+	// registered with private_key_jwt. On by default. Their jwks_uri
+	// documents are fetched from public addresses only, unless
+	// BackchannelAllowPrivateNetworks.
+	PrivateKeyJWT bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -164,6 +169,7 @@ func Defaults() Config {
 		LogLevel:          "info",
 		LogFormat:         "json",
 		DeviceFlow:        true,
+		PrivateKeyJWT:     true,
 	}
 }
 
@@ -353,6 +359,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Bool("pprof", c.Pprof),
 		slog.Bool("device_flow", c.DeviceFlow),
+		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
