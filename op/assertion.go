@@ -44,13 +44,13 @@ const (
 
 // assertionClaims are the claims RFC 7523 §3 requires.
 type assertionClaims struct {
-	Issuer   string           `json:"iss"`
-	Subject  string           `json:"sub"`
-	Audience oidc.Audience    `json:"aud"`
-	Expiry   *json.Number     `json:"exp"`
-	IssuedAt *json.Number     `json:"iat"`
-	NotBef   *json.Number     `json:"nbf"`
-	JTI      string           `json:"jti"`
+	Issuer   string        `json:"iss"`
+	Subject  string        `json:"sub"`
+	Audience oidc.Audience `json:"aud"`
+	Expiry   *json.Number  `json:"exp"`
+	IssuedAt *json.Number  `json:"iat"`
+	NotBef   *json.Number  `json:"nbf"`
+	JTI      string        `json:"jti"`
 }
 
 // authenticateAssertion checks a client_assertion (RFC 7523 §3) and

@@ -73,4 +73,3 @@ func init() {
 		clientFlagOf[k] = v
 	}
 }
-
