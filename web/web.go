@@ -254,7 +254,8 @@ func New(cfg Config) (*Handler, error) {
 // Routes registers the browser pages on mux: GET and POST /login, GET and
 // POST /consent, POST /logout (the sign-out confirmation, see
 // ConfirmLogout), GET /logged-out, GET /lang (the language switch),
-// GET /brand/ (the brand's logo and stylesheet) and GET /static/.
+// GET /brand/ (the brand's logo and stylesheet), GET /static/ and, with
+// DeviceFlow, GET and POST /device and /device/confirm (device.go).
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
