@@ -104,9 +104,10 @@ type Client struct {
 	// jwks_uri, never both).
 	JWKS    string
 	JWKSURI string
-	// RequirePAR makes /authorize accept the client's requests only
+	// RequirePAR will make /authorize accept the client's requests only
 	// through a pushed authorization request (RFC 9126 §6:
-	// require_pushed_authorization_requests).
+	// require_pushed_authorization_requests). Stored, but not yet
+	// enforced or settable: PAR (issue 19 item 3) is not built yet.
 	RequirePAR bool
 }
 

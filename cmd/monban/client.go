@@ -83,14 +83,14 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--require-par] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
 	pf := addPeopleClientFlags(fs) // issue 15: --allowed-group, --claim-mapping
-	kf := addKeyClientFlags(fs)    // issue 19: --jwks-file, --jwks-uri, --require-par
+	kf := addKeyClientFlags(fs)    // issue 19: --jwks-file, --jwks-uri
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err

@@ -10,11 +10,9 @@ import (
 )
 
 // keyClientFlags are the client settings of issue 19: the public keys of
-// a private_key_jwt client and the PAR requirement ("client add" and
-// "client update").
+// a private_key_jwt client ("client add" and "client update").
 type keyClientFlags struct {
 	jwksFile, jwksURI *string
-	requirePAR        *bool
 	jwks              string // the file's content, read by load
 }
 
@@ -24,8 +22,6 @@ func addKeyClientFlags(fs *flag.FlagSet) *keyClientFlags {
 			"(- reads standard input; an empty value clears them)"),
 		jwksURI: fs.String("jwks-uri", "", "private_key_jwt: where the client publishes its public keys (https `URL`; "+
 			"an empty value clears it)"),
-		requirePAR: fs.Bool("require-par", false, "accept the client's authorization requests only as pushed "+
-			"authorization requests (RFC 9126)"),
 	}
 }
 
@@ -56,16 +52,12 @@ func (f *keyClientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	if set("jwks-uri") {
 		cl.JWKSURI = *f.jwksURI
 	}
-	if set("require-par") {
-		cl.RequirePAR = *f.requirePAR
-	}
 }
 
 // keyFlagOf names the flags of the key fields for policy errors.
 var keyFlagOf = map[string]string{
-	clientpolicy.FieldJWKS:       "--jwks-file",
-	clientpolicy.FieldJWKSURI:    "--jwks-uri",
-	clientpolicy.FieldRequirePAR: "--require-par",
+	clientpolicy.FieldJWKS:    "--jwks-file",
+	clientpolicy.FieldJWKSURI: "--jwks-uri",
 }
 
 func init() {

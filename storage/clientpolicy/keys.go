@@ -15,12 +15,10 @@ import (
 	"github.com/monban-idp/monban/storage/netpolicy"
 )
 
-// Fields of a client's keys (OIDC Dynamic Client Registration §2) and of
-// its PAR requirement (RFC 9126 §6).
+// Fields of a client's keys (OIDC Dynamic Client Registration §2).
 const (
-	FieldJWKS       = "jwks"
-	FieldJWKSURI    = "jwks_uri"
-	FieldRequirePAR = "require_pushed_authorization_requests"
+	FieldJWKS    = "jwks"
+	FieldJWKSURI = "jwks_uri"
 )
 
 // MaxJWKSBytes bounds an inline key set.
