@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/monban-idp/monban/cmd/internal/app"
 	"github.com/monban-idp/monban/storage"
 )
 
@@ -196,4 +197,28 @@ func TestPrivateKeyJWT(t *testing.T) {
 			t.Errorf("revocation with a jwks_uri client: %d %s", status, body)
 		}
 	})
+}
+
+// TestPrivateKeyJWTOff: with private_key_jwt disabled, discovery does not
+// list it and a valid assertion is invalid_client.
+func TestPrivateKeyJWTOff(t *testing.T) {
+	p := newTestServer(t, withConfig(func(c *app.Config) { c.PrivateKeyJWT = false }))
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	svc := signer{t: t, key: key, alg: jose.ES256, kid: "k"}
+	p.addClient(t, storage.Client{ID: "svc", Name: "Service", AuthMethod: storage.AuthMethodPrivateKeyJWT,
+		GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}, JWKS: svc.jwks()})
+	resp, err := http.Get(p.URL + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "private_key_jwt") || strings.Contains(string(b), "auth_signing_alg") {
+		t.Errorf("discovery advertises private_key_jwt:\n%s", b)
+	}
+	status, body := assertionPost(t, p.URL+"/token", url.Values{"grant_type": {"client_credentials"},
+		"client_assertion_type": {assertionType}, "client_assertion": {svc.sign(claimsFor("svc", p.URL+"/token", p.Clock.Now()))}})
+	if status != http.StatusUnauthorized || oauthError(body) != "invalid_client" {
+		t.Errorf("assertion while disabled = %d %s", status, body)
+	}
 }
