@@ -3,6 +3,7 @@ package op
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		ClaimsParameter     bool     `json:"claims_parameter_supported"`
 		PromptValues        []string `json:"prompt_values_supported"`
 		ACRValues           []string `json:"acr_values_supported"`
+		DeviceEndpoint      string   `json:"device_authorization_endpoint,omitempty"` // RFC 8628 §4
 	}{
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                            p.issuer,
@@ -72,6 +74,27 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		// §5.5.1.1); other requested claims follow the scopes.
 		ACRValues:       acr.Supported(),
 		ClaimsParameter: true,
+	}
+	if p.cfg.PrivateKeyJWT {
+		// RFC 8414 §2: the algorithms of private_key_jwt assertions.
+		var algs []string
+		for _, a := range assertionAlgs {
+			algs = append(algs, string(a))
+		}
+		doc.TokenEndpointAuthSigningAlgValuesSupported = algs
+		doc.RevocationEndpointAuthSigningAlgValuesSupported = algs
+		doc.IntrospectionEndpointAuthSigningAlgValuesSupported = algs
+	} else { // registrable, but not accepted here
+		noJWT := func(ms []oidc.AuthMethod) []oidc.AuthMethod {
+			return slices.DeleteFunc(ms, func(m oidc.AuthMethod) bool { return m == oidc.AuthMethodPrivateKeyJWT })
+		}
+		doc.TokenEndpointAuthMethodsSupported = noJWT(doc.TokenEndpointAuthMethodsSupported)
+		doc.RevocationEndpointAuthMethodsSupported = noJWT(doc.RevocationEndpointAuthMethodsSupported)
+		doc.IntrospectionEndpointAuthMethodsSupported = noJWT(doc.IntrospectionEndpointAuthMethodsSupported)
+	}
+	if p.cfg.DeviceFlow {
+		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization
+		doc.GrantTypesSupported = append(doc.GrantTypesSupported, oidc.GrantTypeDeviceCode)
 	}
 	return json.Marshal(doc)
 }

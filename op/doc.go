@@ -12,6 +12,10 @@
 //	/introspect                        token introspection (RFC 7662), same router
 //	/userinfo                          UserInfo (OIDC Core §5.3)
 //	/end_session                       RP-Initiated Logout 1.0
+//	/device_authorization              device authorization (RFC 8628, device.go), when Config.DeviceFlow
+//
+// Client assertions (private_key_jwt, RFC 7523 §2.2) are checked in
+// assertion.go, called from VerifyClient, when Config.PrivateKeyJWT.
 //
 // The token endpoint runs on zitadel/oidc's op.Server router, which parses
 // requests, dispatches grants and authenticates clients through our

@@ -111,6 +111,22 @@ type Config struct {
 	// AdminsRequireMFA makes administrators sign in with a second factor
 	// (issue 17): their requests need acr.MFA.
 	AdminsRequireMFA bool
+	// DeviceFlow enables the device authorization grant (RFC 8628,
+	// device.go): /device_authorization, the device_code grant and its
+	// discovery entries; the user-code page PathDevice is the Browser's.
+	DeviceFlow bool
+	// DeviceCodeTTL and DeviceInterval: DefaultDeviceCodeTTL and
+	// DefaultDeviceInterval when zero.
+	DeviceCodeTTL  time.Duration
+	DeviceInterval time.Duration
+	// PrivateKeyJWT accepts client assertions (RFC 7523 §2.2) from
+	// clients registered with private_key_jwt (assertion.go) and
+	// advertises the method.
+	PrivateKeyJWT bool
+	// AllowPrivateJWKS lets jwks_uri documents be fetched from loopback
+	// and private addresses (refused by default, like back-channel
+	// logout).
+	AllowPrivateJWKS bool
 }
 
 // Default lifetimes.
@@ -165,6 +181,7 @@ type Provider struct {
 	token     http.Handler
 	sessions  Sessions
 	verified  verifiedTokens // access tokens already verified (parseAccessToken)
+	jwks      *jwksCache     // clients' jwks_uri documents (assertion.go)
 }
 
 // New validates cfg and builds a Provider.
@@ -189,6 +206,8 @@ func New(cfg Config) (*Provider, error) {
 	setDefault(&cfg.IDTokenTTL, DefaultIDTokenTTL)
 	setDefault(&cfg.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	setDefault(&cfg.RefreshTokenIdleTTL, DefaultRefreshTokenIdleTTL)
+	setDefault(&cfg.DeviceCodeTTL, DefaultDeviceCodeTTL)
+	setDefault(&cfg.DeviceInterval, DefaultDeviceInterval)
 	if cfg.AccessTokenAlg == "" {
 		cfg.AccessTokenAlg = DefaultAccessTokenAlg
 	}
@@ -214,6 +233,7 @@ func New(cfg Config) (*Provider, error) {
 		now:      func() time.Time { return cfg.Now().UTC() },
 		log:      cfg.Logger,
 	}
+	p.jwks = &jwksCache{client: newBackchannelClient(cfg.AllowPrivateJWKS), now: p.now}
 	cacheTTL := cfg.ClientCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = DefaultClientCacheTTL
@@ -226,6 +246,9 @@ func New(cfg Config) (*Provider, error) {
 		Token:         zop.NewEndpoint(PathToken),
 		Revocation:    zop.NewEndpoint(PathRevocation),
 		Introspection: zop.NewEndpoint(PathIntrospection),
+	}
+	if cfg.DeviceFlow {
+		endpoints.DeviceAuthorization = zop.NewEndpoint(PathDeviceAuthorization)
 	}
 	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
 	return p, nil
@@ -252,6 +275,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle(PathIntrospection, formGuard(introspectionEndpoint, p.token))
 	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))
 	mux.HandleFunc(PathEndSession, p.serveBrowser(p.endSession))
+	if p.cfg.DeviceFlow {
+		mux.Handle(PathDeviceAuthorization, formGuard(deviceAuthorizationEndpoint, p.token))
+	}
 }
 
 // CallbackURL returns where the login and consent pages send the browser

@@ -104,8 +104,15 @@ func (s *tokenServer) authenticateClient(ctx context.Context, r *zop.Request[zop
 // authenticateClientOnce is one attempt of authenticateClient.
 func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
 	cc := r.Data
-	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
-		return nil, errClientAuthFailed
+	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" { // private_key_jwt (assertion.go)
+		if _, _, basic := basicAuth(r.Header); basic {
+			return nil, errClientAuthFailed
+		}
+		c, err := s.p.authenticateAssertion(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return client{c}, nil
 	}
 	c, err := s.p.store.GetClient(ctx, cc.ClientID)
 	if err != nil {
@@ -132,7 +139,7 @@ func (s *tokenServer) authenticateClientOnce(ctx context.Context, r *zop.Request
 		if basic {
 			return nil, errClientAuthFailed
 		}
-	default:
+	default: // private_key_jwt without an assertion, or unknown
 		return nil, errClientAuthFailed
 	}
 	if cc.ClientSecret == "" || c.SecretHash == "" ||
@@ -159,7 +166,8 @@ type formEndpoint struct {
 var (
 	tokenEndpoint = formEndpoint{name: "the token endpoint", check: func(form url.Values) *oidc.Error {
 		switch form.Get("grant_type") {
-		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials):
+		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials),
+			GrantDeviceCode:
 			return nil
 		case "":
 			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")
@@ -168,6 +176,8 @@ var (
 	}}
 	revocationEndpoint    = formEndpoint{name: "the revocation endpoint", check: requireToken}
 	introspectionEndpoint = formEndpoint{name: "the introspection endpoint", check: requireToken}
+	// RFC 8628 §3.1: client_id (or client authentication) and scope.
+	deviceAuthorizationEndpoint = formEndpoint{name: "the device authorization endpoint", check: func(url.Values) *oidc.Error { return nil }}
 )
 
 // requireToken checks the token parameter of revocation (RFC 7009 §2.1)

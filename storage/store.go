@@ -30,6 +30,11 @@ type Store interface {
 	Cleanup
 	Atomic
 	Factors
+	// Device flow, private_key_jwt and PAR (issue 19: device.go,
+	// clientauth.go).
+	DeviceAuthorizations
+	ClientAssertions
+	PushedRequests
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -64,7 +64,8 @@ type Client struct {
 	Name       string
 	SecretHash string // HashToken of the secret; empty for public clients
 	// AuthMethod is the token_endpoint_auth_method: AuthMethodBasic,
-	// AuthMethodPost or AuthMethodNone (public client).
+	// AuthMethodPost, AuthMethodPrivateKeyJWT or AuthMethodNone (public
+	// client).
 	AuthMethod string
 	// ApplicationType is ApplicationWeb or ApplicationNative. Only native
 	// clients get the loopback-port exception of RFC 8252 §7.3.
@@ -99,6 +100,18 @@ type Client struct {
 	// ClaimMappings release custom user attributes to this client as
 	// claims (see ClaimMapping).
 	ClaimMappings []ClaimMapping
+
+	// JWKS is the client's public key set (RFC 7517 JSON) that its
+	// private_key_jwt assertions are checked against; JWKSURI is where to
+	// fetch it instead (OIDC Dynamic Client Registration §2: jwks and
+	// jwks_uri, never both).
+	JWKS    string
+	JWKSURI string
+	// RequirePAR will make /authorize accept the client's requests only
+	// through a pushed authorization request (RFC 9126 §6:
+	// require_pushed_authorization_requests). Stored, but not yet
+	// enforced or settable: PAR (issue 19 item 3) is not built yet.
+	RequirePAR bool
 }
 
 // Public reports whether the client cannot keep a secret.

@@ -190,7 +190,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 
 	for _, lang := range cat.Supported() {
 		t.Run(lang, func(t *testing.T) {
-			e := newEnv(t, false, withMail)
+			e := newEnv(t, false, withMail, withDeviceFlow)
 			e.srvMux().HandleFunc("GET "+errorRoute, func(w http.ResponseWriter, r *http.Request) {
 				e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: r.URL.Query().Get("title"), Detail: r.URL.Query().Get("detail")})
 			})
@@ -235,6 +235,9 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			}
 			pages["logout"] = e.get(c, "/test-logout")
 			pages["logged-out"] = e.get(c, "/logged-out")
+			for k, p := range devicePages(t, e, cc) {
+				pages[k] = p
+			}
 			for _, k := range cat.Keys() {
 				if !strings.HasPrefix(k, "error.") || !strings.HasSuffix(k, ".detail") {
 					continue

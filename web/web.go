@@ -108,6 +108,9 @@ type Config struct {
 	Appearance Appearance
 	// Mail turns on the pages that send mail (forgotten password).
 	Mail MailConfig
+	// DeviceFlow serves the user-code page of the device authorization
+	// grant (device.go); Store must then be a DeviceStore.
+	DeviceFlow bool
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -148,9 +151,10 @@ type Handler struct {
 	brandFiles  *brandAssets
 	factorKeys  SecretSealer // nil: no second factors
 	adminsMFA   bool
-	issuerHost  string     // the TOTP issuer label and the WebAuthn RP ID
-	issuer      string     // for the absolute links in mails
-	mail        MailConfig // self-service mail (issue 16)
+	issuerHost  string      // the TOTP issuer label and the WebAuthn RP ID
+	issuer      string      // for the absolute links in mails
+	mail        MailConfig  // self-service mail (issue 16)
+	devices     DeviceStore // the user-code page's store; nil: no device flow
 }
 
 // New checks cfg and returns a Handler.
@@ -184,10 +188,18 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	devices, _ := cfg.Store.(DeviceStore)
+	if cfg.DeviceFlow && devices == nil {
+		errs = append(errs, errors.New("web: DeviceFlow needs a Store that is a DeviceStore"))
+	}
+	if !cfg.DeviceFlow {
+		devices = nil
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	h := &Handler{
+		devices:  devices,
 		events:   cfg.Events,
 		store:    cfg.Store,
 		hasher:   cfg.Hasher,
@@ -249,7 +261,7 @@ func New(cfg Config) (*Handler, error) {
 	h.flow, err = session.NewFlow(session.FlowConfig{
 		Sessions: h.sessions,
 		Steps:    []session.Step{passwordStep{}, factorStep{h}},
-		Callback: h.callback,
+		Callback: h.flowCallback, // device sign-ins go to their confirmation (device.go)
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
 		Pending:  cfg.Pending,
 	})
@@ -269,7 +281,8 @@ func New(cfg Config) (*Handler, error) {
 // POST /consent, GET and POST /select-account (the account page of
 // prompt=select_account), POST /logout (the sign-out confirmation, see
 // ConfirmLogout), GET /logged-out, GET /lang (the language switch),
-// GET /brand/ (the brand's logo and stylesheet) and GET /static/.
+// GET /brand/ (the brand's logo and stylesheet), GET /static/ and, with
+// DeviceFlow, GET and POST /device and /device/confirm (device.go).
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
@@ -278,6 +291,12 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
 	mux.Handle("GET "+selectAccountPath, h.page(h.serve(h.getSelectAccount)))
 	mux.Handle("POST "+selectAccountPath, h.page(h.crossOrigin.Handler(h.serve(h.postSelectAccount))))
+	if h.devices != nil {
+		mux.Handle("GET "+devicePath, h.page(h.serve(h.getDevice)))
+		mux.Handle("POST "+devicePath, h.page(h.crossOrigin.Handler(h.serve(h.postDevice))))
+		mux.Handle("GET "+deviceConfirmPath, h.page(h.serve(h.getDeviceConfirm)))
+		mux.Handle("POST "+deviceConfirmPath, h.page(h.crossOrigin.Handler(h.serve(h.postDeviceConfirm))))
+	}
 	mux.Handle("POST /logout", h.page(h.crossOrigin.Handler(h.serve(h.postLogout))))
 	mux.Handle("GET /logged-out", h.page(h.serve(h.getLoggedOut)))
 	mux.Handle("GET "+static.Prefix, h.hsts(static.Handler()))

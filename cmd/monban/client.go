@@ -85,13 +85,14 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
 	pf := addPeopleClientFlags(fs) // issue 15: --allowed-group, --claim-mapping
+	kf := addKeyClientFlags(fs)    // issue 19: --jwks-file, --jwks-uri
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -119,6 +120,10 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	if err := pf.apply(cl, func(name string) bool { return visited[name] }); err != nil {
 		return err
 	}
+	if err := kf.load(func(name string) bool { return visited[name] }, c.stdin); err != nil {
+		return err
+	}
+	kf.apply(cl, func(name string) bool { return visited[name] })
 	opts, err := c.clientPolicyOptions(cmd.cf)
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	var secret string
-	if !cl.Public() {
+	if !cl.Public() && cl.AuthMethod != storage.AuthMethodPrivateKeyJWT {
 		secret = storage.NewToken()
 		cl.SecretHash = storage.HashToken(secret)
 	}
@@ -151,6 +156,10 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		}
 		if cl.Public() {
 			c.printf("Created public client %q (no secret; PKCE required).\n", cl.ID)
+			return nil
+		}
+		if secret == "" {
+			c.printf("Created client %q, authenticating with private_key_jwt (no secret).\n", cl.ID)
 			return nil
 		}
 		c.printf("Created confidential client %q.\nClient secret: %s\n", cl.ID, secret)

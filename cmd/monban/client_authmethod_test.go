@@ -83,8 +83,8 @@ func TestClientAuthMethodFlag(t *testing.T) {
 		want string
 	}{
 		{"unknown-method", []string{"client", "add", "--id", "x1", "--name", "X", "--redirect-uri", "https://x.example/cb",
-			"--auth-method", "private_key_jwt"}, 1,
-			`--auth-method: client authentication method "private_key_jwt" is not one of client_secret_basic, client_secret_post, none`},
+			"--auth-method", "client_secret_jwt"}, 1,
+			`--auth-method: client authentication method "client_secret_jwt" is not one of client_secret_basic, client_secret_post, private_key_jwt, none`},
 		{"empty-method", []string{"client", "update", "post1", "--auth-method", ""}, 1, `--auth-method: client authentication method ""`},
 		{"public-and-post", []string{"client", "add", "--id", "x2", "--name", "X", "--redirect-uri", "https://x.example/cb",
 			"--public", "--auth-method", "client_secret_post"}, 2, "--public means --auth-method none"},

@@ -111,9 +111,10 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
 	pf := addPeopleClientFlags(cmd.fs) // issue 15
+	kf := addKeyClientFlags(cmd.fs)    // issue 19
 	pos, js, err := cmd.parse(args, 1)
 	if err != nil {
 		return err
@@ -127,6 +128,9 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 	}
 	probe := &storage.Client{}
 	if err := pf.apply(probe, func(name string) bool { return set[name] }); err != nil {
+		return err
+	}
+	if err := kf.load(func(name string) bool { return set[name] }, c.stdin); err != nil {
 		return err
 	}
 	return cmd.withStore(ctx, func(st storage.Store) error {
@@ -144,6 +148,7 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 		cl, err := st.UpdateClient(ctx, pos[0], func(cl *storage.Client) error {
 			cf.apply(cl, func(name string) bool { return set[name] })
 			_ = pf.apply(cl, func(name string) bool { return set[name] }) // parsed above
+			kf.apply(cl, func(name string) bool { return set[name] })
 			if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 				return policyError{err}
 			}
@@ -178,7 +183,7 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 // keeps the secret: only where the client sends it changes.
 func changeSecretForMethod(cl *storage.Client) string {
 	switch {
-	case cl.Public():
+	case cl.Public(), cl.AuthMethod == storage.AuthMethodPrivateKeyJWT: // no secret to authenticate with
 		cl.SecretHash = ""
 	case cl.SecretHash == "":
 		secret := storage.NewToken()

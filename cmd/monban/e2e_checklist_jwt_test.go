@@ -139,20 +139,21 @@ func TestChecklistTokens(t *testing.T) {
 			"issuer":                                         fx.p.URL,
 			"authorization_endpoint":                         fx.p.URL + "/authorize",
 			"token_endpoint":                                 fx.p.URL + "/token",
-			"response_types_supported":                       []any{"code"},                                              // A5: others refused
-			"response_modes_supported":                       []any{"query"},                                             // A15: others refused
-			"code_challenge_methods_supported":               []any{"S256"},                                              // A10
-			"authorization_response_iss_parameter_supported": true,                                                       // A16
-			"request_parameter_supported":                    false,                                                      // A14
-			"request_uri_parameter_supported":                false,                                                      // A14
-			"token_endpoint_auth_methods_supported":          []any{"client_secret_basic", "client_secret_post", "none"}, // T6, T7
+			"response_types_supported":                       []any{"code"},                                                                 // A5: others refused
+			"response_modes_supported":                       []any{"query"},                                                                // A15: others refused
+			"code_challenge_methods_supported":               []any{"S256"},                                                                 // A10
+			"authorization_response_iss_parameter_supported": true,                                                                          // A16
+			"request_parameter_supported":                    false,                                                                         // A14
+			"request_uri_parameter_supported":                false,                                                                         // A14
+			"token_endpoint_auth_methods_supported":          []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}, // T6, T7; private_key_jwt: e2e_assertion_test.go
 		} {
 			if ckJSON(d[key]) != ckJSON(want) {
 				t.Errorf("%s = %s, want %s", key, ckJSON(d[key]), ckJSON(want))
 			}
 		}
 		for _, g := range d["grant_types_supported"].([]any) {
-			if g != "authorization_code" && g != "refresh_token" && g != "client_credentials" {
+			// The device grant is tested in e2e_device_test.go.
+			if g != "authorization_code" && g != "refresh_token" && g != "client_credentials" && g != deviceGrant {
 				t.Errorf("grant type %v advertised; T14 refuses everything else", g)
 			}
 		}

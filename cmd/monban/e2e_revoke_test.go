@@ -299,9 +299,9 @@ func TestChecklistL8Discovery(t *testing.T) {
 		{"L8/backchannel", "backchannel_logout_supported", true},
 		{"L8/backchannel-session", "backchannel_logout_session_supported", true},
 		{"T16/revocation", "revocation_endpoint", p.URL + "/revoke"},
-		{"T16/revocation-auth", "revocation_endpoint_auth_methods_supported", []any{"client_secret_basic", "client_secret_post", "none"}},
+		{"T16/revocation-auth", "revocation_endpoint_auth_methods_supported", []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}},
 		{"J8/introspection", "introspection_endpoint", p.URL + "/introspect"},
-		{"J8/introspection-auth", "introspection_endpoint_auth_methods_supported", []any{"client_secret_basic", "client_secret_post"}},
+		{"J8/introspection-auth", "introspection_endpoint_auth_methods_supported", []any{"client_secret_basic", "client_secret_post", "private_key_jwt"}},
 		{"L7/no-front-channel", "frontchannel_logout_supported", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

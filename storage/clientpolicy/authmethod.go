@@ -15,11 +15,11 @@ import (
 // and introspection endpoints accept no other; discovery advertises
 // exactly these.
 func AuthMethods() []string {
-	return []string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodNone}
+	return []string{storage.AuthMethodBasic, storage.AuthMethodPost, storage.AuthMethodPrivateKeyJWT, storage.AuthMethodNone}
 }
 
 // ConfidentialAuthMethods returns the methods of AuthMethods that
-// authenticate with a secret: what introspection accepts (RFC 7662 §2.1),
+// authenticate with a secret or a key: what introspection accepts (RFC 7662 §2.1),
 // and what a client needs for client_credentials (RFC 6749 §4.4).
 func ConfidentialAuthMethods() []string {
 	return slices.DeleteFunc(AuthMethods(), func(m string) bool { return m == storage.AuthMethodNone })

@@ -45,7 +45,11 @@ const (
 )
 
 // SupportedGrants are the grant types the provider implements.
-var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials"}
+var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode}
+
+// GrantDeviceCode is the device authorization grant (RFC 8628 §3.4), for
+// public and confidential clients alike; it needs no redirect URI.
+const GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 // The fields a storage.FieldError of ValidateClient names: the domain's
 // names (those of OIDC Dynamic Client Registration §2 where it has one),
@@ -131,8 +135,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 			addTo(FieldGrantTypes, "grant type %q is listed twice", g)
 		}
 	}
-	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") {
-		addTo(FieldGrantTypes, "grant type refresh_token needs authorization_code")
+	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") && !cl.HasGrant(GrantDeviceCode) {
+		addTo(FieldGrantTypes, "grant type refresh_token needs authorization_code or %s", GrantDeviceCode)
 	}
 	// RFC 6749 §4.4: only confidential clients may use client_credentials
 	// (checklist D6). A client with only that grant needs no redirect URI.
@@ -156,6 +160,12 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	}
 	// Issue 15: the group rule and the claim mapping (people.go).
 	errs = append(errs, validatePeopleFields(cl)...)
+	// Issue 19: private_key_jwt keys (keys.go).
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	errs = append(errs, validateKeys(cl, o)...)
 	return errs
 }
 

@@ -71,6 +71,7 @@ func (d *data) clone() *data {
 	o.totp = cloneMap(d.totp, cloneTOTP)
 	o.recovery = cloneMap(d.recovery, cloneCodes)
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
+	o.oauth = d.oauth.clone()
 	return &o
 }
 

@@ -67,6 +67,8 @@ type data struct {
 	// every method that can end a token's liveness or change what
 	// GetAccessTokenStatus returns increments it.
 	epoch int64
+	// oauth holds the device flow, client assertion and PAR rows (oauth.go).
+	oauth oauthData
 }
 
 type consentKey struct{ userID, clientID string }
@@ -268,6 +270,7 @@ func (s *Store) DeleteClient(_ context.Context, id string) error {
 		return notFound("client", id)
 	}
 	delete(s.clients, id)
+	s.oauth.deleteClient(id)
 	// What belongs to the client goes with it, as ON DELETE CASCADE does.
 	// Sessions keep the record that they served the client.
 	for rid, r := range s.authRequests {

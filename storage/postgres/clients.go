@@ -13,7 +13,7 @@ const clientColumns = `id, name, secret_hash, auth_method, application_type,
 	redirect_uris, post_logout_redirect_uris, grant_types, scopes, require_consent,
 	id_token_signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 	backchannel_logout_uri, backchannel_logout_session_required, disabled, created_at, updated_at,
-	allowed_groups, claim_mappings, require_mfa`
+	allowed_groups, claim_mappings, require_mfa, jwks, jwks_uri, require_par`
 
 func scanClient(row pgx.Row) (*storage.Client, error) {
 	var c storage.Client
@@ -21,7 +21,7 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 		&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.Scopes, &c.RequireConsent,
 		&c.IDTokenSigningAlg, &c.AccessTokenTTL, &c.IDTokenTTL, &c.RefreshTokenTTL,
 		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.Disabled, &c.CreatedAt, &c.UpdatedAt,
-		&c.AllowedGroups, &c.ClaimMappings, &c.RequireMFA)
+		&c.AllowedGroups, &c.ClaimMappings, &c.RequireMFA, &c.JWKS, &c.JWKSURI, &c.RequirePAR)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func clientArgs(c *storage.Client) []any {
 		c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes, c.RequireConsent,
 		c.IDTokenSigningAlg, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL,
 		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.Disabled, c.CreatedAt, c.UpdatedAt,
-		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings), c.RequireMFA}
+		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings), c.RequireMFA, c.JWKS, c.JWKSURI, c.RequirePAR}
 }
 
 // claimMappingsJSON is the claim_mappings column's value: never null.
@@ -51,7 +51,7 @@ func claimMappingsJSON(m []storage.ClaimMapping) string {
 // CreateClient implements storage.Clients.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 		clientArgs(c)...)
 	if err != nil {
 		return wrapErr(err, "create client %q", c.ID)
@@ -97,7 +97,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
 			id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
 			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19,
-			allowed_groups = $20, claim_mappings = $21, require_mfa = $22
+			allowed_groups = $20, claim_mappings = $21, require_mfa = $22, jwks = $23, jwks_uri = $24, require_par = $25
 			WHERE id = $1`,
 			clientArgs(&c)...)
 		if err != nil {

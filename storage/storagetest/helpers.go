@@ -182,6 +182,9 @@ func newClient(id string) *storage.Client {
 		UpdatedAt:                        at(-36 * time.Hour),
 		AllowedGroups:                    []string{"group-of-" + id, "other-of-" + id},
 		ClaimMappings:                    []storage.ClaimMapping{{Attribute: "department", Claim: "dept", Scope: "profile"}},
+		JWKS:                             `{"keys":[]}`,
+		JWKSURI:                          "https://" + id + ".test/jwks",
+		RequirePAR:                       true,
 	}
 }
 

@@ -155,6 +155,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UserTokens", testUserTokens},
 		{"ConcurrentUserTokenConsume", testConcurrentUserTokenConsume},
 	}
+	tests = append(tests, oauthTests...) // issue 19: oauth.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))

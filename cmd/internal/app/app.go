@@ -135,6 +135,7 @@ func (a *App) assemble(ctx context.Context) error {
 		FactorKeys:       cfg.KEK,
 		AdminsRequireMFA: cfg.AdminsRequireMFA,
 		Mail:             webMail(mail),
+		DeviceFlow:       cfg.DeviceFlow,
 	})
 	if err != nil {
 		return err
@@ -149,6 +150,10 @@ func (a *App) assemble(ctx context.Context) error {
 		UILocales:         i18n.Catalogs().Supported(),
 		Pending:           sealer,
 		AdminsRequireMFA:  cfg.AdminsRequireMFA,
+		DeviceFlow:        cfg.DeviceFlow,
+		DeviceInterval:    cfg.DeviceInterval,
+		PrivateKeyJWT:     cfg.PrivateKeyJWT,
+		AllowPrivateJWKS:  cfg.BackchannelAllowPrivateNetworks,
 	})
 	if err != nil {
 		return err

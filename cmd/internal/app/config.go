@@ -125,6 +125,19 @@ type Config struct {
 	Pprof bool
 	// Mail is how mail is sent (smtp_url, mail_from; issue 16).
 	Mail MailConfig
+	// DeviceFlow enables the device authorization grant (RFC 8628):
+	// /device_authorization, the device_code grant for the clients
+	// registered for it, and the user-code page /device. On by default;
+	// clients still need the grant.
+	DeviceFlow bool
+	// DeviceInterval is the polling interval devices are told (RFC 8628
+	// §3.2), in whole seconds; zero: op.DefaultDeviceInterval (5s).
+	DeviceInterval time.Duration
+	// PrivateKeyJWT accepts client assertions (RFC 7523 §2.2) from clients
+	// registered with private_key_jwt. On by default. Their jwks_uri
+	// documents are fetched from public addresses only, unless
+	// BackchannelAllowPrivateNetworks.
+	PrivateKeyJWT bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -169,6 +182,8 @@ func Defaults() Config {
 		AuditRetention:    janitor.DefaultAuditRetention,
 		LogLevel:          "info",
 		LogFormat:         "json",
+		DeviceFlow:        true,
+		PrivateKeyJWT:     true,
 	}
 }
 
@@ -372,6 +387,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Duration("audit_retention", c.AuditRetention),
 		slog.Bool("pprof", c.Pprof),
+		slog.Bool("device_flow", c.DeviceFlow),
+		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
