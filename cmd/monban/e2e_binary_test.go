@@ -58,16 +58,33 @@ func runBinary(t *testing.T, env []string, stdin string, args ...string) string 
 	return stdout.String()
 }
 
-// freeAddr returns a loopback address with a port that was free just now.
+// freeAddr returns a loopback address with a port that was free just now
+// and that no earlier call of this test binary returned: the kernel may
+// hand a just-closed port out again, and two servers of one test (say the
+// public and the management listener) must not get the same one.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+// handedOut remembers freeAddr's answers.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
 
 // startServe starts `monban serve` and waits until discovery answers. The
 // process gets SIGTERM at cleanup and must exit cleanly.
