@@ -18,12 +18,20 @@ func (s *Store) ListUsersPage(_ context.Context, q storage.UserQuery) ([]*storag
 	defer s.mu.Unlock()
 	var out []*storage.User
 	for _, u := range s.users {
-		if u.Username > q.After && storage.MatchUserSearch(u, q.Search) {
+		inRange := u.Username > q.After
+		if q.Before != "" {
+			inRange = u.Username < q.Before
+		}
+		if inRange && storage.MatchUserSearch(u, q.Search) {
 			out = append(out, u)
 		}
 	}
 	slices.SortFunc(out, func(a, b *storage.User) int { return cmp.Compare(a.Username, b.Username) })
-	out = page(out, q.Limit)
+	if q.Before != "" {
+		out = out[max(len(out)-max(q.Limit, 0), 0):]
+	} else {
+		out = page(out, q.Limit)
+	}
 	for i, u := range out {
 		out[i] = s.userOut(u)
 	}
@@ -52,15 +60,23 @@ func (s *Store) ListSessionsPage(_ context.Context, q storage.SessionQuery) ([]*
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
 	}
 	after := &storage.Session{CreatedAt: ts(q.After.CreatedAt), ID: q.After.ID}
+	before := &storage.Session{CreatedAt: ts(q.Before.CreatedAt), ID: q.Before.ID}
 	var sel []*storage.Session
 	for _, ss := range s.sessions {
-		if ss.RevokedAt.IsZero() && (q.UserID == "" || ss.UserID == q.UserID) &&
-			(q.After.IsZero() || newestFirst(after, ss) < 0) {
+		inRange := q.After.IsZero() || newestFirst(after, ss) < 0
+		if !q.Before.IsZero() {
+			inRange = newestFirst(ss, before) < 0
+		}
+		if ss.RevokedAt.IsZero() && (q.UserID == "" || ss.UserID == q.UserID) && inRange {
 			sel = append(sel, ss)
 		}
 	}
 	slices.SortFunc(sel, newestFirst)
-	sel = page(sel, q.Limit)
+	if !q.Before.IsZero() {
+		sel = sel[max(len(sel)-max(q.Limit, 0), 0):]
+	} else {
+		sel = page(sel, q.Limit)
+	}
 	out := make([]*storage.SessionListing, len(sel))
 	for i, ss := range sel {
 		l := &storage.SessionListing{Session: *cloneSession(ss)}

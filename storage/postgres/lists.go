@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -19,11 +20,21 @@ const userSearch = `($2 = '' OR (lower(u.username) COLLATE "C" >= $2 AND lower(u
 // ListUsersPage implements storage.Lists in one statement.
 func (s *Store) ListUsersPage(ctx context.Context, q storage.UserQuery) ([]*storage.User, error) {
 	p := strings.ToLower(q.Search)
-	rows, _ := s.db.Query(ctx, selectUser+` WHERE u.username COLLATE "C" > $1 AND `+userSearch+`
-		ORDER BY u.username COLLATE "C" LIMIT $4`, q.After, p, p+"\U0010FFFF", max(q.Limit, 0))
+	stmt := selectUser + ` WHERE u.username COLLATE "C" > $1 AND ` + userSearch + `
+		ORDER BY u.username COLLATE "C" LIMIT $4`
+	cursor := q.After
+	if q.Before != "" { // the previous page: backwards from the cursor, then turned around
+		stmt = selectUser + ` WHERE u.username COLLATE "C" < $1 AND ` + userSearch + `
+		ORDER BY u.username COLLATE "C" DESC LIMIT $4`
+		cursor = q.Before
+	}
+	rows, _ := s.db.Query(ctx, stmt, cursor, p, p+"\U0010FFFF", max(q.Limit, 0))
 	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.User, error) { return scanUser(r) })
 	if err != nil {
 		return nil, wrapErr(err, "list users page")
+	}
+	if q.Before != "" {
+		slices.Reverse(users)
 	}
 	return users, nil
 }
@@ -48,14 +59,20 @@ func (s *Store) ListGroups(ctx context.Context, after string, limit int) ([]*sto
 // ListSessionsPage implements storage.Lists in one statement: the
 // username and the served clients come with each row.
 func (s *Store) ListSessionsPage(ctx context.Context, q storage.SessionQuery) ([]*storage.SessionListing, error) {
-	rows, _ := s.db.Query(ctx, `SELECT s.id, s.user_id, s.auth_time, s.amr, s.created_at, s.last_seen_at,
+	stmt := `SELECT s.id, s.user_id, s.auth_time, s.amr, s.created_at, s.last_seen_at,
 			s.expires_at, s.ended_at, COALESCE(u.username, ''),
 			ARRAY(SELECT c.client_id FROM session_clients c WHERE c.session_id = s.id ORDER BY c.client_id COLLATE "C")
 		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
 		WHERE s.revoked_at IS NULL AND ($1 = '' OR s.user_id = $1)
 			AND ($2 OR (s.created_at, s.id COLLATE "C") < ($3, $4))
-		ORDER BY s.created_at DESC, s.id COLLATE "C" DESC LIMIT $5`,
-		q.UserID, q.After.IsZero(), q.After.CreatedAt, q.After.ID, max(q.Limit, 0))
+		ORDER BY s.created_at DESC, s.id COLLATE "C" DESC LIMIT $5`
+	cursor := q.After
+	if !q.Before.IsZero() { // the previous page: backwards from the cursor, then turned around
+		stmt = strings.Replace(strings.Replace(stmt, `) < ($3, $4)`, `) > ($3, $4)`, 1),
+			`s.created_at DESC, s.id COLLATE "C" DESC`, `s.created_at, s.id COLLATE "C"`, 1)
+		cursor = q.Before
+	}
+	rows, _ := s.db.Query(ctx, stmt, q.UserID, cursor.IsZero(), cursor.CreatedAt, cursor.ID, max(q.Limit, 0))
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.SessionListing, error) {
 		var l storage.SessionListing
 		ss := &l.Session
@@ -68,6 +85,9 @@ func (s *Store) ListSessionsPage(ctx context.Context, q storage.SessionQuery) ([
 	})
 	if err != nil {
 		return nil, wrapErr(err, "list sessions page")
+	}
+	if !q.Before.IsZero() {
+		slices.Reverse(out)
 	}
 	return out, nil
 }

@@ -78,6 +78,8 @@ func newEnv(t *testing.T) *env {
 	} {
 		e.must(e.store.CreateUser(ctx, u))
 	}
+	e.must(e.store.CreateGroup(ctx, &storage.Group{ID: "g-staff", Name: "staff", CreatedAt: now, UpdatedAt: now}))
+	e.must(e.store.AddGroupMember(ctx, "g-staff", "u-bob"))
 	e.must(e.store.CreateSession(ctx, &storage.Session{ID: "s-bob", TokenHash: storage.HashToken(storage.NewToken()),
 		UserID: "u-bob", AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
 	e.must(e.store.CreateClient(ctx, &storage.Client{

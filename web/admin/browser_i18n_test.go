@@ -38,6 +38,9 @@ func TestBrowserJapaneseAdmin(t *testing.T) {
 		"home": "/admin", "clients": "/admin/clients", "client": "/admin/clients/app", "new-client": "/admin/clients/new",
 		"users": "/admin/users", "user": "/admin/users/u-bob", "sessions": "/admin/sessions", "keys": "/admin/keys",
 		"audit": "/admin/audit", "audit-error": "/admin/audit?since=bad",
+		"groups": "/admin/groups", "group": "/admin/groups/g-staff", "group-delete": "/admin/groups/g-staff/delete",
+		"user-delete": "/admin/users/u-bob/delete", "sessions-of-user": "/admin/sessions?user=bob",
+		"users-search": "/admin/users?q=b",
 	}
 	for _, width := range []int64{390, 1280} {
 		browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(width, 844))
