@@ -46,15 +46,22 @@ func (s sessionEnder) EndUserSessions(ctx context.Context, userID, _ string) (in
 }
 
 type env struct {
-	t     *testing.T
-	store *memory.Store
+	t     testing.TB
+	store storage.Store
 	clock *clock
 	srv   *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), clock: storagetest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
+	return newEnvStore(t, memory.New())
+}
+
+// newEnvStore is newEnv on the store st (PostgreSQL for the round-trip
+// test and the benchmark).
+func newEnvStore(t testing.TB, st storage.Store) *env {
+	t.Helper()
+	e := &env{t: t, store: st, clock: storagetest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
