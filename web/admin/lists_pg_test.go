@@ -24,7 +24,10 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // sessions live for 12 hours from it, one millisecond apart.
 func seedLists(ctx context.Context, pool *pgxpool.Pool, from, to int, at time.Time) error {
 	series := ` FROM generate_series($1::int, $2::int - 1) AS i`
+	// The liveness trigger bumps one row per membership; a seed of many
+	// memberships in one statement does not need a bump per row.
 	for _, q := range []string{
+		`ALTER TABLE group_members DISABLE TRIGGER group_members_liveness`,
 		`INSERT INTO users (id, username, email, email_verified, name, given_name, family_name, password_hash,
 			disabled, admin, created_at, updated_at)
 		SELECT 'u' || i, 'user' || lpad(i::text, 7, '0'), 'user' || i || '@example.com', true, 'User ' || i, 'User',
@@ -44,6 +47,7 @@ func seedLists(ctx context.Context, pool *pgxpool.Pool, from, to int, at time.Ti
 		`INSERT INTO audit_log (id, at, actor_id, actor, action, target)
 		SELECT 'a' || lpad(i::text, 7, '0'), $3::timestamptz - i * interval '1 millisecond', 'u-admin', 'root', 'user.update',
 			'user:u' || i` + series,
+		`ALTER TABLE group_members ENABLE TRIGGER group_members_liveness`,
 		`ANALYZE`,
 	} {
 		var args []any
@@ -126,5 +130,74 @@ func TestListRoundTrips(t *testing.T) {
 		!strings.Contains(p.body, `rel="next"`) {
 		t.Errorf("/admin/users with 502 users: %d user links, next link %v; want 50 and one",
 			strings.Count(p.body, `href="/admin/users/u`), strings.Contains(p.body, `rel="next"`))
+	}
+}
+
+// BenchmarkAdminLists seeds 1,000,000 users, each with a live session,
+// 1,000,000 groups, clients and audit entries and a group of 1,000,000
+// members in a throwaway PostgreSQL (one INSERT … SELECT per table), then
+// measures each admin list page over HTTP: the first page, a page in the
+// middle (through a cursor) and searches. Issue #15 asks for under 300 ms
+// and 200 KB each; BENCHMARKS.md records the result. Seeding takes a few
+// minutes. Run:
+//
+//	go test -run '^$' -bench AdminLists -benchtime 20x ./web/admin
+func BenchmarkAdminLists(b *testing.B) {
+	const n = 1_000_000
+	dsn := pgtest.NewDatabase(b)
+	st, err := postgres.Open(b.Context(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(st.Close)
+	pool, err := pgxpool.New(b.Context(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	e := newEnvStore(b, st)
+	start := time.Now()
+	if err := seedLists(b.Context(), pool, 0, n, e.clock.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d users, sessions, groups, clients, audit entries and memberships in %s", n, time.Since(start).Round(time.Second))
+	c := e.browser("u-admin")
+	mid := e.clock.Now().Add(-n / 2 * time.Millisecond).UnixMicro()
+	for _, p := range []struct{ name, path string }{
+		{"home", "/admin"},
+		{"users/first", "/admin/users"},
+		{"users/middle", "/admin/users?after=user0500000"},
+		{"users/previous", "/admin/users?before=user0500000"},
+		{"users/search-username-100k", "/admin/users?q=user05"},
+		{"users/search-username-100", "/admin/users?q=user05000"},
+		{"users/search-email", "/admin/users?q=user500000@"},
+		{"users/search-name", "/admin/users?q=User+50000"},
+		{"users/search-none", "/admin/users?q=zzz"},
+		{"sessions/first", "/admin/sessions"},
+		{"sessions/middle", fmt.Sprintf("/admin/sessions?after=%d.s%d", mid, n/2)},
+		{"sessions/previous", fmt.Sprintf("/admin/sessions?before=%d.s%d", mid, n/2)},
+		{"sessions/search-user", "/admin/sessions?user=user0500000"},
+		{"groups/first", "/admin/groups"},
+		{"groups/middle", "/admin/groups?after=group0500000"},
+		{"group-members/first", "/admin/groups/g-staff"},
+		{"group-members/middle", "/admin/groups/g-staff?after=user0500000"},
+		{"clients/first", "/admin/clients"},
+		{"clients/middle", "/admin/clients?after=client0500000"},
+		{"audit/first", "/admin/audit"},
+		{"audit/middle", fmt.Sprintf("/admin/audit?after=%d.a%07d", mid, n/2)},
+		{"audit/search-actor", "/admin/audit?actor=root"},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				got := e.do(c, "GET", p.path, nil)
+				if got.status != http.StatusOK {
+					b.Fatalf("%s: status %d\n%.800s", p.path, got.status, got.body)
+				}
+				size = len(got.body)
+			}
+			b.ReportMetric(float64(b.Elapsed())/1e6/float64(b.N), "ms/page")
+			b.ReportMetric(float64(size)/1000, "kB/page")
+		})
 	}
 }
