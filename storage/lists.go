@@ -12,8 +12,9 @@ import (
 // the cursor (the zero cursor starts at the beginning); the next page's
 // cursor is taken from the last row returned.
 type Lists interface {
-	// ListUsersPage returns users ordered by username (bytes) whose
-	// username is after q.After (or, when q.Before is set, the last
+	// ListUsersPage returns users ordered by username (bytes) or, with a
+	// search, by lower-case username then username (bytes), whose
+	// username is after q.After in that order (or, when q.Before is set, the last
 	// q.Limit of those before q.Before: the previous page) and, when q.Search is not empty, whose
 	// username, e-mail address or name starts with q.Search, ignoring
 	// case (MatchUserSearch).

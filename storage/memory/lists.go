@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/monban-idp/monban/storage"
 )
@@ -17,16 +18,22 @@ func (s *Store) ListUsersPage(_ context.Context, q storage.UserQuery) ([]*storag
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*storage.User
+	order := func(a, b string) int { return cmp.Compare(a, b) }
+	if q.Search != "" { // a search is in the order of the lower-case username
+		order = func(a, b string) int {
+			return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
+		}
+	}
 	for _, u := range s.users {
-		inRange := u.Username > q.After
+		inRange := order(u.Username, q.After) > 0
 		if q.Before != "" {
-			inRange = u.Username < q.Before
+			inRange = order(u.Username, q.Before) < 0
 		}
 		if inRange && storage.MatchUserSearch(u, q.Search) {
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b *storage.User) int { return cmp.Compare(a.Username, b.Username) })
+	slices.SortFunc(out, func(a, b *storage.User) int { return order(a.Username, b.Username) })
 	if q.Before != "" {
 		out = out[max(len(out)-max(q.Limit, 0), 0):]
 	} else {
