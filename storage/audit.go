@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -92,7 +93,7 @@ const (
 )
 
 // AdminCategories returns the categories of admin-console changes.
-func AdminCategories() []string { return []string{"client", "user", "session"} }
+func AdminCategories() []string { return []string{"client", "user", "group", "session"} }
 
 // ActionCategory returns the category of action: the part before its
 // first dot, or the whole action when it has none.
@@ -115,7 +116,21 @@ type AuditFilter struct {
 	// Since keeps entries at or after it; Until those strictly before it.
 	// Both are compared at the stored precision (microseconds).
 	Since, Until time.Time
+	// Older keeps entries strictly after it in the newest-first order
+	// (older, or as old with a smaller ID): the keyset cursor of the next
+	// page. The zero cursor keeps everything.
+	Older AuditCursor
 }
+
+// AuditCursor is the position of an entry in the newest-first order of
+// ListAudit: its Time (at the stored precision) and ID.
+type AuditCursor struct {
+	Time time.Time
+	ID   string
+}
+
+// IsZero reports whether the cursor is at the start.
+func (c AuditCursor) IsZero() bool { return c.ID == "" && c.Time.IsZero() }
 
 // TargetPrefix reports whether f.Target is a prefix ("client:*") and
 // returns the target or prefix to compare with.
@@ -142,6 +157,9 @@ func (f AuditFilter) Match(e *AuditEntry) bool {
 		}
 	}
 	if !f.Since.IsZero() && e.Time.Before(f.Since) {
+		return false
+	}
+	if !f.Older.IsZero() && cmp.Or(f.Older.Time.Compare(e.Time), strings.Compare(f.Older.ID, e.ID)) <= 0 {
 		return false
 	}
 	return f.Until.IsZero() || e.Time.Before(f.Until)

@@ -12,8 +12,10 @@ import (
 // the cursor (the zero cursor starts at the beginning); the next page's
 // cursor is taken from the last row returned.
 type Lists interface {
-	// ListUsersPage returns users ordered by username (bytes) whose
-	// username is after q.After and, when q.Search is not empty, whose
+	// ListUsersPage returns users ordered by username (bytes) or, with a
+	// search, by lower-case username then username (bytes), whose
+	// username is after q.After in that order (or, when q.Before is set, the last
+	// q.Limit of those before q.Before: the previous page) and, when q.Search is not empty, whose
 	// username, e-mail address or name starts with q.Search, ignoring
 	// case (MatchUserSearch).
 	ListUsersPage(ctx context.Context, q UserQuery) ([]*User, error)
@@ -22,7 +24,9 @@ type Lists interface {
 	ListGroups(ctx context.Context, after string, limit int) ([]*GroupListing, error)
 	// ListSessionsPage returns sessions that are not revoked, newest
 	// first (CreatedAt, then ID, descending) and strictly after q.After in
-	// that order, only q.UserID's when it is set, each with its user's
+	// that order (or, when q.Before is set, the q.Limit sessions right
+	// before q.Before in that order, still newest first: the previous
+	// page), only q.UserID's when it is set, each with its user's
 	// username and the clients it served (ordered by ID).
 	ListSessionsPage(ctx context.Context, q SessionQuery) ([]*SessionListing, error)
 	// ListClientsPage returns clients ordered by ID (bytes) after the ID
@@ -39,6 +43,7 @@ type Lists interface {
 type UserQuery struct {
 	Search string // prefix of the username, e-mail address or name; "" for all
 	After  string // username of the last row of the previous page
+	Before string // username of the first row of the next page; wins over After
 	Limit  int
 }
 
@@ -61,6 +66,7 @@ type GroupListing struct {
 type SessionQuery struct {
 	UserID string // only this user's sessions; "" for everyone's
 	After  SessionCursor
+	Before SessionCursor // the first row of the next page; wins over After
 	Limit  int
 }
 

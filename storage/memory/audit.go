@@ -33,6 +33,9 @@ func (s *Store) ListAudit(_ context.Context, f storage.AuditFilter, offset, limi
 	if !f.Until.IsZero() {
 		f.Until = ts(f.Until)
 	}
+	if !f.Older.Time.IsZero() {
+		f.Older.Time = ts(f.Older.Time)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []*storage.AuditEntry

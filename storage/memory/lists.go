@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/monban-idp/monban/storage"
 )
@@ -17,13 +18,27 @@ func (s *Store) ListUsersPage(_ context.Context, q storage.UserQuery) ([]*storag
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*storage.User
+	order := func(a, b string) int { return cmp.Compare(a, b) }
+	if q.Search != "" { // a search is in the order of the lower-case username
+		order = func(a, b string) int {
+			return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
+		}
+	}
 	for _, u := range s.users {
-		if u.Username > q.After && storage.MatchUserSearch(u, q.Search) {
+		inRange := order(u.Username, q.After) > 0
+		if q.Before != "" {
+			inRange = order(u.Username, q.Before) < 0
+		}
+		if inRange && storage.MatchUserSearch(u, q.Search) {
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b *storage.User) int { return cmp.Compare(a.Username, b.Username) })
-	out = page(out, q.Limit)
+	slices.SortFunc(out, func(a, b *storage.User) int { return order(a.Username, b.Username) })
+	if q.Before != "" {
+		out = out[max(len(out)-max(q.Limit, 0), 0):]
+	} else {
+		out = page(out, q.Limit)
+	}
 	for i, u := range out {
 		out[i] = s.userOut(u)
 	}
@@ -52,15 +67,23 @@ func (s *Store) ListSessionsPage(_ context.Context, q storage.SessionQuery) ([]*
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
 	}
 	after := &storage.Session{CreatedAt: ts(q.After.CreatedAt), ID: q.After.ID}
+	before := &storage.Session{CreatedAt: ts(q.Before.CreatedAt), ID: q.Before.ID}
 	var sel []*storage.Session
 	for _, ss := range s.sessions {
-		if ss.RevokedAt.IsZero() && (q.UserID == "" || ss.UserID == q.UserID) &&
-			(q.After.IsZero() || newestFirst(after, ss) < 0) {
+		inRange := q.After.IsZero() || newestFirst(after, ss) < 0
+		if !q.Before.IsZero() {
+			inRange = newestFirst(ss, before) < 0
+		}
+		if ss.RevokedAt.IsZero() && (q.UserID == "" || ss.UserID == q.UserID) && inRange {
 			sel = append(sel, ss)
 		}
 	}
 	slices.SortFunc(sel, newestFirst)
-	sel = page(sel, q.Limit)
+	if !q.Before.IsZero() {
+		sel = sel[max(len(sel)-max(q.Limit, 0), 0):]
+	} else {
+		sel = page(sel, q.Limit)
+	}
 	out := make([]*storage.SessionListing, len(sel))
 	for i, ss := range sel {
 		l := &storage.SessionListing{Session: *cloneSession(ss)}

@@ -58,6 +58,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter, offset, li
 	if !f.Until.IsZero() {
 		where = append(where, `at < `+arg(f.Until))
 	}
+	if !f.Older.IsZero() {
+		where = append(where, `(at, id COLLATE "C") < (`+arg(f.Older.Time)+`, `+arg(f.Older.ID)+`)`)
+	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)

@@ -101,6 +101,9 @@ func testAuditLog(t *testing.T, s storage.Store) {
 		{"target and action", storage.AuditFilter{Target: "client:shop", Actions: []string{"token"}}, 0, 10, []string{"t1"}},
 		{"everything", storage.AuditFilter{Actions: []string{"signin", "logout"}, Actor: "u3", Target: "session:*",
 			Since: at(3 * time.Second), Until: at(9 * time.Second)}, 0, 10, []string{"l1", "s1"}},
+		{"older than a cursor, ties by ID", storage.AuditFilter{Older: storage.AuditCursor{Time: at(time.Second), ID: "a3"}}, 0, 10, []string{"a2", "a1"}},
+		{"older than a cursor at microseconds", storage.AuditFilter{Older: storage.AuditCursor{Time: at(2*time.Second + time.Microsecond), ID: "a0"}}, 0, 10, []string{"a3", "a2", "a1"}},
+		{"cursor and category", storage.AuditFilter{Actions: []string{"signin"}, Older: storage.AuditCursor{Time: at(5 * time.Second), ID: "s3"}}, 0, 10, []string{"s2", "s1"}},
 		{"nothing matches", storage.AuditFilter{Actor: "root", Actions: []string{"consent"}}, 0, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,9 @@ func testListUsersPage(t *testing.T, s storage.Store) {
 		{"name prefix", storage.UserQuery{Search: "dave s", Limit: 10}, []string{"dave"}},
 		{"search with a cursor", storage.UserQuery{Search: "b", After: "bob", Limit: 10}, []string{"dave"}},
 		{"no match", storage.UserQuery{Search: "zz", Limit: 10}, nil},
+		{"previous page", storage.UserQuery{Before: "dave", Limit: 2}, []string{"bob", "carol"}},
+		{"previous page at the start", storage.UserQuery{Before: "bob", Limit: 2}, []string{"alice"}},
+		{"previous page of a search", storage.UserQuery{Search: "b", Before: "dave", Limit: 10}, []string{"bob"}},
 		{"like wildcards are literal", storage.UserQuery{Search: "%", Limit: 10}, nil},
 	}
 	for _, tc := range tests {
@@ -130,6 +133,13 @@ func testListSessionsPage(t *testing.T, s storage.Store) {
 	}
 	assertStrings(t, "clients served", []string{sd.client.ID, sd.client2.ID}, page[0].ClientIDs)
 	_ = ids
+	back, err := s.ListSessionsPage(ctx, storage.SessionQuery{Before: storage.SessionCursor{CreatedAt: at(0), ID: "sess-0"}, Limit: 2})
+	mustOK(t, err, "ListSessionsPage(before sess-0)")
+	var got []string
+	for _, l := range back {
+		got = append(got, l.Session.ID)
+	}
+	assertStrings(t, "the page before sess-0", []string{"sess-tie", "sess-1"}, got)
 }
 
 // testCountRows: small tables are counted exactly.

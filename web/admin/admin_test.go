@@ -46,15 +46,22 @@ func (s sessionEnder) EndUserSessions(ctx context.Context, userID, _ string) (in
 }
 
 type env struct {
-	t     *testing.T
-	store *memory.Store
+	t     testing.TB
+	store storage.Store
 	clock *clock
 	srv   *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), clock: storagetest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
+	return newEnvStore(t, memory.New())
+}
+
+// newEnvStore is newEnv on the store st (PostgreSQL for the round-trip
+// test and the benchmark).
+func newEnvStore(t testing.TB, st storage.Store) *env {
+	t.Helper()
+	e := &env{t: t, store: st, clock: storagetest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
@@ -78,6 +85,8 @@ func newEnv(t *testing.T) *env {
 	} {
 		e.must(e.store.CreateUser(ctx, u))
 	}
+	e.must(e.store.CreateGroup(ctx, &storage.Group{ID: "g-staff", Name: "staff", CreatedAt: now, UpdatedAt: now}))
+	e.must(e.store.AddGroupMember(ctx, "g-staff", "u-bob"))
 	e.must(e.store.CreateSession(ctx, &storage.Session{ID: "s-bob", TokenHash: storage.HashToken(storage.NewToken()),
 		UserID: "u-bob", AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
 	e.must(e.store.CreateClient(ctx, &storage.Client{

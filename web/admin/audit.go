@@ -110,11 +110,9 @@ var auditCategories = []struct {
 	{"admin", "admin.audit.cat.admin", storage.AdminCategories()},
 }
 
-// Limits on the audit page's query; longer values are refused.
-const (
-	maxFilterBytes = 256
-	maxAuditPage   = 10000
-)
+// maxFilterBytes limits the audit page's filter values; longer ones are
+// refused.
+const maxFilterBytes = 256
 
 // auditFilter reads the audit page's query into d (as typed, for the
 // form) and the store's filter. Values are untrusted: problems land in
@@ -169,31 +167,44 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, a *admin) {
 		h.render(w, r, http.StatusBadRequest, view.AdminAudit(frame, d))
 		return
 	}
-	page := min(pageOf(r), maxAuditPage)
-	entries, err := h.store.ListAudit(r.Context(), filter, (page-1)*pageSize, pageSize+1)
+	// Keyset: the next page starts after the last entry shown (its time
+	// and ID), so a page deep in a long trail costs what the first does.
+	q, ok := readListQuery(r, "")
+	older, okCursor := parseSessionCursor(q.after)
+	if !ok || !okCursor || q.before != "" {
+		d.Errors = append(d.Errors, i18n.T(r.Context(), "admin.list.bad_cursor"))
+		h.render(w, r, http.StatusBadRequest, view.AdminAudit(frame, d))
+		return
+	}
+	filter.Older = storage.AuditCursor{Time: older.CreatedAt, ID: older.ID}
+	entries, err := h.store.ListAudit(r.Context(), filter, 0, pageSize+1)
 	if err != nil {
 		h.storeError(w, r, "list audit", err)
 		return
 	}
 	// The links carry the filter, so paging never drops it.
-	link := func(page int) string {
+	link := func(cursor string) string {
 		q := url.Values{}
 		for k, v := range map[string]string{"action": d.Action, "actor": d.Actor, "target": d.Target, "since": d.Since} {
 			if v != "" {
 				q.Set(k, v)
 			}
 		}
-		q.Set("page", strconv.Itoa(page))
+		if cursor != "" {
+			q.Set("after", cursor)
+		}
+		if len(q) == 0 {
+			return "/admin/audit"
+		}
 		return "/admin/audit?" + q.Encode()
 	}
-	if page > 1 {
-		d.PrevHref = link(page - 1)
+	if q.after != "" {
+		d.PrevHref = link("")
 	}
 	if len(entries) > pageSize {
 		entries = entries[:pageSize]
-		if page < maxAuditPage {
-			d.NextHref = link(page + 1)
-		}
+		last := entries[len(entries)-1]
+		d.NextHref = link(strconv.FormatInt(last.Time.UnixMicro(), 10) + "." + last.ID)
 	}
 	for _, e := range entries {
 		d.Rows = append(d.Rows, view.AdminAuditRow{Time: i18n.For(r.Context()).Time(e.Time), Actor: e.Actor,

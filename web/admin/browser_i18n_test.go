@@ -40,6 +40,9 @@ func TestBrowserJapaneseAdmin(t *testing.T) {
 		"audit": "/admin/audit", "audit-error": "/admin/audit?since=bad",
 		"signout": "/admin/signout", "disable-confirm": "/admin/users/u-bob/disable",
 		"rotate-confirm": "/admin/clients/app/rotate-secret", "deleted": "/admin/clients/gone/deleted",
+		"groups": "/admin/groups", "group": "/admin/groups/g-staff", "group-delete": "/admin/groups/g-staff/delete",
+		"user-delete": "/admin/users/u-bob/delete", "sessions-of-user": "/admin/sessions?user=bob",
+		"users-search": "/admin/users?q=b",
 	}
 	for _, width := range []int64{390, 1280} {
 		browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(width, 844))

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -31,64 +32,41 @@ func clientType(c *storage.Client) string {
 	return view.ClientTypeWeb
 }
 
-// pageOf returns the 1-based page number from the query.
-func pageOf(r *http.Request) int {
-	p, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || p < 1 {
-		return 1
-	}
-	return p
-}
-
-// pageLinks returns the previous and next links of a list.
-func pageLinks(base string, q url.Values, page, total int) (prev, next string) {
-	link := func(p int) string {
-		v := url.Values{}
-		for k, vs := range q {
-			v[k] = vs
-		}
-		v.Set("page", strconv.Itoa(p))
-		return base + "?" + v.Encode()
-	}
-	if page > 1 {
-		prev = link(page - 1)
-	}
-	if page*pageSize < total {
-		next = link(page + 1)
-	}
-	return prev, next
-}
-
+// listClients shows one page of clients in ID order: one statement for
+// the page and one for the count.
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a *admin) {
-	all, err := h.store.ListClients(r.Context())
+	ctx := r.Context()
+	frame := h.frame(a, "admin.clients.title", "clients")
+	q, ok := readListQuery(r, "")
+	if !ok || q.before != "" {
+		h.message(w, r, http.StatusBadRequest, a, "admin.clients.title", "admin.list.bad_cursor", "/admin/clients", "admin.back")
+		return
+	}
+	clients, err := h.store.ListClientsPage(ctx, q.after, pageSize+1)
 	if err != nil {
 		h.storeError(w, r, "list clients", err)
 		return
 	}
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	var rows []view.AdminClientRow
-	for _, c := range all {
-		if q != "" && !containsFold(c.ID, q) && !containsFold(c.Name, q) {
-			continue
-		}
-		rows = append(rows, view.AdminClientRow{ID: c.ID, Name: c.Name, Type: clientType(c), Disabled: c.Disabled})
+	more := len(clients) > pageSize
+	clients = clients[:min(len(clients), pageSize)]
+	var d view.AdminClientList
+	for _, c := range clients {
+		d.Rows = append(d.Rows, view.AdminClientRow{ID: c.ID, Name: c.Name, Type: clientType(c), Disabled: c.Disabled})
 	}
-	page := pageOf(r)
-	total := len(rows)
-	lo := min((page-1)*pageSize, total)
-	hi := min(lo+pageSize, total)
-	qv := url.Values{}
-	if q != "" {
-		qv.Set("q", q)
+	var last string
+	if len(clients) > 0 {
+		last = clients[len(clients)-1].ID
 	}
-	prev, next := pageLinks("/admin/clients", qv, page, total)
-	h.render(w, r, http.StatusOK, view.AdminClients(h.frame(a, "admin.clients.title", "clients"), view.AdminClientList{
-		Query: q, Rows: rows[lo:hi], Page: page, PrevHref: prev, NextHref: next, Total: total,
-	}))
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	// Clients and groups page forwards only (their stores read after a
+	// cursor); "first page" leads back.
+	d.Pager = pagerLinks("/admin/clients", nil, q, len(clients), more, "", last, false)
+	c, err := h.store.CountRows(ctx)
+	if err != nil {
+		h.storeError(w, r, "count rows", err)
+		return
+	}
+	d.Pager.Count = view.ListCount(ctx, c.Clients, c.Estimated)
+	h.render(w, r, http.StatusOK, view.AdminClients(frame, d))
 }
 
 func (h *Handler) newClientForm(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -109,12 +87,13 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 	c.BackchannelLogoutSessionRequired = c.BackchannelLogoutURI != ""
 	c.Scopes = strings.Fields(f.Get("scopes"))
 	c.RequireConsent = f.Get("consent") == "1"
+	c.AllowedGroups = lines(f.Get("allowed_groups"))
 	c.IDTokenSigningAlg = f.Get("id_token_alg")
 	if !isNew {
 		c.GrantTypes = f["grant"]
 		c.Disabled = f.Get("disabled") == "1"
 		if m := chooseAuthMethod(c, f.Get(formAuthMethod)); m != "" {
-			errs[""] = append(errs[""], m)
+			errs[formAuthMethod] = append(errs[formAuthMethod], m)
 		}
 	}
 	for _, d := range []struct {
@@ -165,7 +144,7 @@ var formFields = map[string]string{
 	clientpolicy.FieldAccessTokenTTL:  formTTL,
 	clientpolicy.FieldIDTokenTTL:      formTTL,
 	clientpolicy.FieldRefreshTokenTTL: formTTL,
-	clientpolicy.FieldAuthMethod:      "",
+	clientpolicy.FieldAuthMethod:      formAuthMethod,
 	clientpolicy.FieldApplicationType: "",
 }
 
@@ -195,7 +174,8 @@ func formOf(c *storage.Client, csrf string) view.AdminClientForm {
 		BackchannelURI: c.BackchannelLogoutURI, Grants: c.GrantTypes, AllGrants: clientpolicy.SupportedGrants,
 		Scopes: strings.Join(c.Scopes, " "), AccessTTL: ttl(c.AccessTokenTTL), RefreshTTL: ttl(c.RefreshTokenTTL),
 		IDTokenTTL: ttl(c.IDTokenTTL), IDTokenAlg: c.IDTokenSigningAlg, Consent: c.RequireConsent,
-		Disabled: c.Disabled, Public: c.Public(),
+		Disabled: c.Disabled, Public: c.Public(), AuthMethod: c.AuthMethod,
+		AllowedGroups: strings.Join(c.AllowedGroups, "\n"),
 	}
 }
 
@@ -237,6 +217,10 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 		errs[""] = append(errs[""], m)
 	}
 	errs = validate(c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
+	if err := checkAllowedGroups(r.Context(), h.store, c.AllowedGroups, errs); err != nil {
+		h.storeError(w, r, "check allowed groups", err)
+		return
+	}
 	if len(errs) > 0 {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type, f.Errors = true, t, errs
@@ -327,6 +311,7 @@ func cloneClient(c *storage.Client) *storage.Client {
 	o := *c
 	o.RedirectURIs, o.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
 	o.GrantTypes, o.Scopes = slices.Clone(c.GrantTypes), slices.Clone(c.Scopes)
+	o.AllowedGroups, o.ClaimMappings = slices.Clone(c.AllowedGroups), slices.Clone(c.ClaimMappings)
 	return &o
 }
 
@@ -345,7 +330,11 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		var before *storage.Client
 		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
 			before = cloneClient(c)
-			if errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel)); len(errs) > 0 {
+			errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
+			if err := checkAllowedGroups(r.Context(), tx, c.AllowedGroups, errs); err != nil {
+				return err
+			}
+			if len(errs) > 0 {
 				return &formRefused{client: cloneClient(c), errs: errs}
 			}
 			if urisChanged(before, c) && !h.fresh(a) {
@@ -378,6 +367,26 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		return
 	}
 	http.Redirect(w, r, clientPath(id)+"?saved=1", http.StatusSeeOther)
+}
+
+// checkAllowedGroups files a problem under the form's allowed groups for
+// each group of the rule that does not exist (a rule naming a group
+// nobody can be in is a mistake, as the CLI says too). One read per named
+// group, at most clientpolicy.MaxAllowedGroups, on a save only; when the
+// names are already refused it reads nothing.
+func checkAllowedGroups(ctx context.Context, st storage.Groups, names []string, errs map[string][]string) error {
+	if len(errs[clientpolicy.FieldAllowedGroups]) > 0 {
+		return nil
+	}
+	for _, n := range names {
+		if _, err := st.GetGroupByName(ctx, n); errors.Is(err, storage.ErrNotFound) {
+			errs[clientpolicy.FieldAllowedGroups] = append(errs[clientpolicy.FieldAllowedGroups],
+				"group "+strconv.Quote(n)+" does not exist: create it on the Groups page first")
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errFreshAuth stops a client change that needs a fresh sign-in.

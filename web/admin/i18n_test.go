@@ -43,6 +43,10 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 		"/admin/sessions", "/admin/keys", "/admin/audit", "/admin/audit?action=signin", "/admin/audit?since=bad",
 		"/admin/audit?action=nope", "/admin/users/nope",
 		"/admin/signout", "/admin/users/u-bob/disable", "/admin/clients/app/rotate-secret", "/admin/clients/gone/deleted",
+		"/admin/users?q=b", "/admin/users?after=bob", "/admin/users?before=root", "/admin/users/u-bob/delete",
+		"/admin/sessions?user=bob", "/admin/sessions?user=nobody", "/admin/sessions?after=bad",
+		"/admin/groups", "/admin/groups?after=staff", "/admin/groups/g-staff", "/admin/groups/g-staff?added=1",
+		"/admin/groups/g-staff/delete", "/admin/groups/nope", "/admin/clients?after=app",
 	}
 	for _, lang := range i18n.Catalogs().Supported() {
 		t.Run(lang, func(t *testing.T) {
@@ -73,6 +77,9 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 			check("not an administrator", e.do(withLang(e.browser("u-bob")), "GET", "/admin", nil))
 			check("own account", e.do(admin, "POST", "/admin/users/u-admin/admin",
 				url.Values{"csrf_token": {e.csrf(admin)}, "admin": {"0"}}))
+			check("group name refused", e.do(admin, "POST", "/admin/groups", url.Values{"csrf_token": {e.csrf(admin)}, "name": {" "}}))
+			check("no such member", e.do(admin, "POST", "/admin/groups/g-staff/members", url.Values{"csrf_token": {e.csrf(admin)}, "username": {"nobody"}}))
+			check("profile refused", e.do(admin, "POST", "/admin/users/u-bob", url.Values{"csrf_token": {e.csrf(admin)}, "username": {"bob"}, "birthdate": {"soon"}}))
 			check("session not found", e.do(admin, "POST", "/admin/sessions/nope/end", url.Values{"csrf_token": {e.csrf(admin)}}))
 			check("sign-in required", e.do(withLang(e.browser("")), "POST", "/admin/users/u-bob/disable",
 				url.Values{"csrf_token": {e.giveCSRF(withLang(e.browser("")))}}))

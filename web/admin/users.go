@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/userpolicy"
@@ -21,30 +20,57 @@ const (
 	reasonForcedLogout    = "forced_logout"
 )
 
+// listUsers shows one page of users in username order, or of those whose
+// username, e-mail address or name starts with the search: one statement
+// for the page and, without a search, one for the count.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, a *admin) {
-	users, err := h.store.ListUsers(r.Context())
+	ctx := r.Context()
+	frame := h.frame(a, "admin.users.title", "users")
+	t := view.AdminTable{Heads: tr(ctx, "admin.user.username", "admin.user.name", "admin.user.email", "admin.users.admin", "admin.users.disabled"),
+		Empty: i18n.T(ctx, "admin.users.none")}
+	q, ok := readListQuery(r, "q")
+	if !ok {
+		t.Empty = i18n.T(ctx, "admin.list.bad_cursor")
+		h.render(w, r, http.StatusBadRequest, view.AdminUserList(frame, "", t, view.AdminPager{}))
+		return
+	}
+	users, err := h.store.ListUsersPage(ctx, storage.UserQuery{Search: q.search, After: q.after, Before: q.before, Limit: pageSize + 1})
 	if err != nil {
 		h.storeError(w, r, "list users", err)
 		return
 	}
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	ctx := r.Context()
-	t := view.AdminTable{Heads: tr(ctx, "admin.user.username", "admin.user.name", "admin.user.email", "admin.users.admin", "admin.users.disabled"),
-		Empty: i18n.T(ctx, "admin.users.none")}
-	for _, u := range users {
-		if q != "" && !containsFold(u.Username, q) && !containsFold(u.Name, q) && !containsFold(u.Email, q) {
-			continue
+	more := len(users) > pageSize
+	if more {
+		if q.before != "" {
+			users = users[1:]
+		} else {
+			users = users[:pageSize]
 		}
+	}
+	for _, u := range users {
 		t.Rows = append(t.Rows, []view.AdminCell{
 			{Text: u.Username, Href: userPath(u.ID)},
 			{Text: u.Name}, {Text: u.Email}, {Text: yesNo(ctx, u.Admin)}, {Text: yesNo(ctx, u.Disabled)},
 		})
 	}
-	page := pageOf(r)
-	total := len(t.Rows)
-	lo := min((page-1)*pageSize, total)
-	t.Rows = t.Rows[lo:min(lo+pageSize, total)]
-	h.render(w, r, http.StatusOK, view.AdminUserList(h.frame(a, "admin.users.title", "users"), q, t))
+	extra := url.Values{}
+	if q.search != "" {
+		extra.Set("q", q.search)
+	}
+	var first, last string
+	if len(users) > 0 {
+		first, last = users[0].Username, users[len(users)-1].Username
+	}
+	p := pagerLinks("/admin/users", extra, q, len(users), more, first, last, true)
+	if q.search == "" {
+		c, err := h.store.CountRows(ctx)
+		if err != nil {
+			h.storeError(w, r, "count rows", err)
+			return
+		}
+		p.Count = view.ListCount(ctx, c.Users, c.Estimated)
+	}
+	h.render(w, r, http.StatusOK, view.AdminUserList(frame, q.search, t, p))
 }
 
 func userPath(id string) string { return "/admin/users/" + url.PathEscape(id) }
@@ -117,7 +143,7 @@ func (h *Handler) userForm(w http.ResponseWriter, r *http.Request, a *admin, u *
 	}
 	return view.AdminUserForm{CSRFToken: h.pages.CSRFToken(w, r), ID: u.ID, Username: u.Username, Name: u.Name,
 		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(r.Context(), u.CreatedAt),
-		Self: u.ID == a.user.ID, Consents: consents}, true
+		Self: u.ID == a.user.ID, Consents: consents, Profile: profileOf(u), Groups: u.Groups}, true
 }
 
 func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
@@ -181,9 +207,17 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, a
 		if err != nil {
 			return nil, nil, err
 		}
+		if action == "user.revoke_admin" || action == "user.disable" {
+			if err := guardLastAdmin(r, tx); err != nil {
+				return nil, nil, err
+			}
+		}
 		return userSnapshot(&before), userSnapshot(after), nil
 	})
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, errLastAdmin) {
+		h.lastAdmin(w, r, a, id)
+		return
+	} else if errors.Is(err, storage.ErrNotFound) {
 		h.notFound(w, r, a, "admin.not_found.user")
 		return
 	} else if err != nil {

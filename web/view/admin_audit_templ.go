@@ -29,8 +29,8 @@ type AdminAuditList struct {
 	Errors     []string // why the filter was refused; no rows then
 	Filtered   bool     // some filter is set
 	Rows       []AdminAuditRow
-	PrevHref   string
-	NextHref   string
+	PrevHref   string // the newest entries, when this page is not the first
+	NextHref   string // the next, older page (a keyset cursor)
 }
 
 // AdminAudit lists the audit trail, newest first, with a filter form that
@@ -740,14 +740,14 @@ func AdminAudit(f AdminFrame, d AdminAuditList) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "\" rel=\"prev\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "\" rel=\"first\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var46 string
-				templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(msg(ctx, "admin.audit.newer"))
+				templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(msg(ctx, "admin.audit.newest"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/view/admin_audit.templ`, Line: 107, Col: 84}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/view/admin_audit.templ`, Line: 107, Col: 86}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 				if templ_7745c5c3_Err != nil {
