@@ -186,9 +186,7 @@ func userFormErrors(fe storage.FieldErrors) map[string][]string {
 // the user's sessions.
 func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, a *admin, action, signOut string, change func(*storage.User)) {
 	id := r.PathValue("id")
-	if action != "user.password" && len(userpolicy.CheckAccessChange(a.user.ID, id)) > 0 {
-		h.message(w, r, http.StatusBadRequest, a, "admin.msg.own_account.title",
-			"admin.msg.own_account.detail", userPath(id), "admin.back")
+	if action != "user.password" && h.refuseOwnAccount(w, r, a, id) {
 		return
 	}
 	if signOut != "" && h.sessions == nil {
@@ -266,6 +264,9 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) 
 
 func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, a *admin) {
 	if r.PostForm.Get("disabled") == "1" {
+		if h.refuseOwnAccount(w, r, a, r.PathValue("id")) { // before asking: the answer would be no
+			return
+		}
 		if r.PostForm.Get("confirm") != "1" { // the user page's button: ask first
 			if u := h.loadUser(w, r, a); u != nil {
 				h.renderDisableConfirm(w, r, a, u)
@@ -292,4 +293,16 @@ func (h *Handler) setAdmin(w http.ResponseWriter, r *http.Request, a *admin) {
 		return
 	}
 	h.changeUser(w, r, a, "user.revoke_admin", "", func(u *storage.User) { u.Admin = false })
+}
+
+// refuseOwnAccount answers an administrator's change of their own access
+// (disable, demote, delete, log out everywhere) with the "not on your own
+// account" page (userpolicy.CheckAccessChange) and reports whether it did.
+func (h *Handler) refuseOwnAccount(w http.ResponseWriter, r *http.Request, a *admin, id string) bool {
+	if len(userpolicy.CheckAccessChange(a.user.ID, id)) == 0 {
+		return false
+	}
+	h.message(w, r, http.StatusBadRequest, a, "admin.msg.own_account.title",
+		"admin.msg.own_account.detail", userPath(id), "admin.back")
+	return true
 }
