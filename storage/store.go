@@ -28,6 +28,7 @@ type Store interface {
 	Cleanup
 	Atomic
 	Factors
+	WebAuthnCredentials
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -187,8 +187,12 @@ func (h *Handler) postTOTPRemove(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusForbidden, factorNeededT, factorNeededD, nil)
 	}
 	ctx := r.Context()
-	if err := h.store.DeleteFactors(ctx, u.ID); err != nil {
-		return fmt.Errorf("delete factors: %w", err)
+	// Not DeleteFactors: the person's passkeys stay.
+	if err := h.store.DeleteTOTP(ctx, u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("delete totp: %w", err)
+	}
+	if err := h.store.ReplaceRecoveryCodes(ctx, u.ID, nil, h.now().UTC()); err != nil {
+		return fmt.Errorf("delete recovery codes: %w", err)
 	}
 	h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionFactorRemove, ActorID: u.ID, Actor: u.Username,
 		Target: "user:" + u.ID, Address: h.clientAddr(r), Detail: "removed the TOTP factor and recovery codes"})

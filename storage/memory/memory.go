@@ -60,6 +60,7 @@ type data struct {
 	throttles      map[string]storage.LoginThrottle // by key; created on first use
 	totp           map[string]*storage.TOTP         // by user ID
 	recovery       map[string][]recoveryCode        // by user ID
+	webauthn       map[string]*storage.WebAuthnCredential // by string(credential ID)
 	audit          []*storage.AuditEntry            // in insertion order
 	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
 	// every method that can end a token's liveness or change what
@@ -92,6 +93,7 @@ func New() *Store {
 		keys:           make(map[string]*storage.SigningKey),
 		totp:           make(map[string]*storage.TOTP),
 		recovery:       make(map[string][]recoveryCode),
+		webauthn:       make(map[string]*storage.WebAuthnCredential),
 	}}
 }
 
