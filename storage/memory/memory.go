@@ -57,11 +57,11 @@ type data struct {
 	deniedJTIs     map[string]time.Time             // access-token jti → its expiry
 	deliveries     map[string]*storage.LogoutDelivery
 	keys           map[string]*storage.SigningKey
-	throttles      map[string]storage.LoginThrottle // by key; created on first use
-	totp           map[string]*storage.TOTP         // by user ID
-	recovery       map[string][]recoveryCode        // by user ID
+	throttles      map[string]storage.LoginThrottle       // by key; created on first use
+	totp           map[string]*storage.TOTP               // by user ID
+	recovery       map[string][]recoveryCode              // by user ID
 	webauthn       map[string]*storage.WebAuthnCredential // by string(credential ID)
-	audit          []*storage.AuditEntry            // in insertion order
+	audit          []*storage.AuditEntry                  // in insertion order
 	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
 	// every method that can end a token's liveness or change what
 	// GetAccessTokenStatus returns increments it.

@@ -123,4 +123,3 @@ func (s *Store) DeleteWebAuthnCredential(ctx context.Context, userID string, id 
 	}
 	return affected(tag.RowsAffected(), "delete webauthn credential %q of %q", credName(id), userID)
 }
-
