@@ -43,6 +43,7 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 	} {
 		mux.Handle("POST "+path, h.page(h.crossOrigin.Handler(h.serve(fn))))
 	}
+	h.passkeyRoutes(mux)
 }
 
 // signedIn returns the browser's session user; every security page needs
@@ -91,6 +92,9 @@ func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 	}
 	if f.CodesLeft, err = h.store.CountRecoveryCodes(ctx, u.ID); err != nil {
 		return fmt.Errorf("count recovery codes: %w", err)
+	}
+	if f.Passkeys, err = h.passkeySection(w, r, u); err != nil {
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store") // a secret or codes may be on it
 	h.render(w, r, status, view.Security(f))
@@ -183,10 +187,16 @@ func (h *Handler) postTOTPRemove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if h.adminsMFA && u.Admin {
-		return fail(http.StatusForbidden, factorNeededT, factorNeededD, nil)
-	}
 	ctx := r.Context()
+	if h.adminsMFA && u.Admin {
+		creds, err := h.store.ListWebAuthnCredentials(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("list passkeys: %w", err)
+		}
+		if len(creds) == 0 { // the TOTP factor is the last one
+			return fail(http.StatusForbidden, factorNeededT, factorNeededD, nil)
+		}
+	}
 	// Not DeleteFactors: the person's passkeys stay.
 	if err := h.store.DeleteTOTP(ctx, u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("delete totp: %w", err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/i18n"
@@ -36,6 +38,8 @@ type Store interface {
 	storage.AuditLog
 	// Second factors (issue 17).
 	storage.Factors
+	// Passkeys and security keys (issue 17).
+	storage.WebAuthnCredentials
 }
 
 // Every storage.Store is a Store.
@@ -141,6 +145,7 @@ type Handler struct {
 	factorKeys  SecretSealer // nil: no second factors
 	adminsMFA   bool
 	issuerHost  string // the TOTP issuer label and the WebAuthn RP ID
+	passkeys    *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
 }
 
 // New checks cfg and returns a Handler.
@@ -197,6 +202,7 @@ func New(cfg Config) (*Handler, error) {
 		factorKeys:  cfg.FactorKeys,
 		adminsMFA:   cfg.AdminsRequireMFA,
 		issuerHost:  iss.Hostname(),
+		passkeys:    newPasskeys(iss, brand.view.Name),
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -262,6 +268,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
 	h.factorRoutes(mux)
+	mux.Handle("POST "+passkeyLoginPath, h.page(h.crossOrigin.Handler(h.serve(h.postPasskeyLogin))))
 	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
 	mux.Handle("GET "+selectAccountPath, h.page(h.serve(h.getSelectAccount)))
