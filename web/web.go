@@ -144,7 +144,7 @@ type Handler struct {
 	brandFiles  *brandAssets
 	factorKeys  SecretSealer // nil: no second factors
 	adminsMFA   bool
-	issuerHost  string // the TOTP issuer label and the WebAuthn RP ID
+	issuerHost  string             // the TOTP issuer label and the WebAuthn RP ID
 	passkeys    *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
 }
 
