@@ -154,7 +154,7 @@ func (h *Handler) renderFactor(w http.ResponseWriter, r *http.Request, status in
 		}
 		f.Enrol = enrol
 	}
-	pk, err := h.passkeySignIn(r.Context(), w, r, fp.req.id, fp.user)
+	pk, err := h.passkeySignIn(r.Context(), w, fp.req.id, f.CSRFToken, fp.user)
 	if err != nil {
 		return err
 	}

@@ -74,14 +74,15 @@ func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
 	AllowFormAction(w, r, p.req.RedirectURI)
-	pk, err := h.passkeySignIn(r.Context(), w, r, p.id, nil)
+	csrf := h.ensureCSRF(w, r)
+	pk, err := h.passkeySignIn(r.Context(), w, p.id, csrf, nil)
 	if err != nil { // the password form still works
 		h.log.ErrorContext(r.Context(), "passkey sign-in not offered", "err", err)
 	}
 	h.render(w, r, status, view.Login(view.LoginForm{
 		Passkey:    pk,
 		RequestID:  p.id, // a sealed value stays sealed until sign-in succeeds
-		CSRFToken:  h.ensureCSRF(w, r),
+		CSRFToken:  csrf,
 		ClientName: clientName(p.client),
 		Username:   username,
 		Error:      msg,

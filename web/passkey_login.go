@@ -41,11 +41,12 @@ func ceremonyBinding(authRequestID string) string {
 }
 
 // passkeySignIn starts a sign-in ceremony for the page of an
-// authorization request and returns what the page shows; nil when
+// authorization request and returns what the page shows (csrf is the
+// page's CSRF token); nil when
 // passkeys are off. With user nil the ceremony is for any discoverable
 // credential (the password page); with a user, for their credentials
 // only (the second-factor page), nil when they have none.
-func (h *Handler) passkeySignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, authRequestID string,
+func (h *Handler) passkeySignIn(ctx context.Context, w http.ResponseWriter, authRequestID, csrf string,
 	user *storage.User) (*view.PasskeySignIn, error) {
 	if h.passkeys == nil {
 		return nil, nil
@@ -72,7 +73,7 @@ func (h *Handler) passkeySignIn(ctx context.Context, w http.ResponseWriter, r *h
 		return nil, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
 	h.saveCeremony(w, ceremonyLogin, ceremonyBinding(authRequestID), sd)
-	return &view.PasskeySignIn{RequestID: authRequestID, CSRFToken: h.ensureCSRF(w, r), Options: optionsJSON(opts),
+	return &view.PasskeySignIn{RequestID: authRequestID, CSRFToken: csrf, Options: optionsJSON(opts),
 		Conditional: user == nil}, nil
 }
 
