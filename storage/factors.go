@@ -49,7 +49,8 @@ type Factors interface {
 	// CountRecoveryCodes returns how many unused codes the person has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 	// DeleteFactors removes every factor of the person (an administrator's
-	// reset); it is not an error when there are none.
+	// reset): TOTP, recovery codes and WebAuthn credentials; it is not an
+	// error when there are none.
 	DeleteFactors(ctx context.Context, userID string) error
 }
 

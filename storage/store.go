@@ -35,6 +35,7 @@ type Store interface {
 	DeviceAuthorizations
 	ClientAssertions
 	PushedRequests
+	WebAuthnCredentials
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -43,6 +43,7 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 	} {
 		mux.Handle("POST "+path, h.page(h.crossOrigin.Handler(h.serve(fn))))
 	}
+	h.passkeyRoutes(mux)
 }
 
 // signedIn returns the browser's session user; every security page needs
@@ -91,6 +92,9 @@ func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 	}
 	if f.CodesLeft, err = h.store.CountRecoveryCodes(ctx, u.ID); err != nil {
 		return fmt.Errorf("count recovery codes: %w", err)
+	}
+	if f.Passkeys, err = h.passkeySection(w, r, u); err != nil {
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store") // a secret or codes may be on it
 	h.render(w, r, status, view.Security(f))
@@ -183,12 +187,22 @@ func (h *Handler) postTOTPRemove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if h.adminsMFA && u.Admin {
-		return fail(http.StatusForbidden, factorNeededT, factorNeededD, nil)
-	}
 	ctx := r.Context()
-	if err := h.store.DeleteFactors(ctx, u.ID); err != nil {
-		return fmt.Errorf("delete factors: %w", err)
+	if h.adminsMFA && u.Admin {
+		creds, err := h.store.ListWebAuthnCredentials(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("list passkeys: %w", err)
+		}
+		if len(creds) == 0 { // the TOTP factor is the last one
+			return fail(http.StatusForbidden, factorNeededT, factorNeededD, nil)
+		}
+	}
+	// Not DeleteFactors: the person's passkeys stay.
+	if err := h.store.DeleteTOTP(ctx, u.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("delete totp: %w", err)
+	}
+	if err := h.store.ReplaceRecoveryCodes(ctx, u.ID, nil, h.now().UTC()); err != nil {
+		return fmt.Errorf("delete recovery codes: %w", err)
 	}
 	h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionFactorRemove, ActorID: u.ID, Actor: u.Username,
 		Target: "user:" + u.ID, Address: h.clientAddr(r), Detail: "removed the TOTP factor and recovery codes"})

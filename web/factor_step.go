@@ -154,6 +154,11 @@ func (h *Handler) renderFactor(w http.ResponseWriter, r *http.Request, status in
 		}
 		f.Enrol = enrol
 	}
+	pk, err := h.passkeySignIn(r.Context(), w, fp.req.id, f.CSRFToken, fp.user)
+	if err != nil {
+		return err
+	}
+	f.Passkey = pk
 	AllowFormAction(w, r, fp.req.req.RedirectURI)
 	h.render(w, r, status, view.Factor(f))
 	return nil

@@ -331,7 +331,7 @@ func keysInSource(t *testing.T) map[string]bool {
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
 	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time.",
-		"factor.", "security."} {
+		"factor.", "security.", "passkey."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

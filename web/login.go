@@ -49,9 +49,11 @@ func (passwordStep) URL(authRequestID string) string {
 	return loginPath + "?id=" + url.QueryEscape(authRequestID)
 }
 
-// Done implements session.Step: done once a user passed their password.
+// Done implements session.Step: done once a user passed their password,
+// or a passkey on the same page (POST /login/passkey, which identifies
+// and authenticates at once; passkey_login.go).
 func (passwordStep) Done(_ context.Context, p *session.Progress) (bool, error) {
-	return p.UserID != "" && p.Has(amrPassword), nil
+	return p.UserID != "" && (p.Has(amrPassword) || passkeyAMR(p)), nil
 }
 
 // amrPassword is the RFC 8176 §2 method of a password check.
@@ -72,9 +74,15 @@ func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
 	AllowFormAction(w, r, p.req.RedirectURI)
+	csrf := h.ensureCSRF(w, r)
+	pk, err := h.passkeySignIn(r.Context(), w, p.id, csrf, nil)
+	if err != nil { // the password form still works
+		h.log.ErrorContext(r.Context(), "passkey sign-in not offered", "err", err)
+	}
 	h.render(w, r, status, view.Login(view.LoginForm{
+		Passkey:    pk,
 		RequestID:  p.id, // a sealed value stays sealed until sign-in succeeds
-		CSRFToken:  h.ensureCSRF(w, r),
+		CSRFToken:  csrf,
 		ClientName: clientName(p.client),
 		Username:   username,
 		Error:      msg,

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web/i18n"
@@ -42,6 +44,8 @@ type Store interface {
 	storage.AuditLog
 	// Second factors (issue 17).
 	storage.Factors
+	// Passkeys and security keys (issue 17).
+	storage.WebAuthnCredentials
 }
 
 // Every storage.Store is a Store.
@@ -151,10 +155,11 @@ type Handler struct {
 	brandFiles  *brandAssets
 	factorKeys  SecretSealer // nil: no second factors
 	adminsMFA   bool
-	issuerHost  string      // the TOTP issuer label and the WebAuthn RP ID
-	issuer      string      // for the absolute links in mails
-	mail        MailConfig  // self-service mail (issue 16)
-	devices     DeviceStore // the user-code page's store; nil: no device flow
+	issuerHost  string             // the TOTP issuer label and the WebAuthn RP ID
+	issuer      string             // for the absolute links in mails
+	mail        MailConfig         // self-service mail (issue 16)
+	devices     DeviceStore        // the user-code page's store; nil: no device flow
+	passkeys    *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
 }
 
 // New checks cfg and returns a Handler.
@@ -221,6 +226,7 @@ func New(cfg Config) (*Handler, error) {
 		issuerHost:  iss.Hostname(),
 		issuer:      cfg.Issuer,
 		mail:        cfg.Mail,
+		passkeys:    newPasskeys(iss, brand.view.Name),
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -287,6 +293,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+loginPath, h.page(h.serve(h.getLogin)))
 	mux.Handle("POST "+loginPath, h.page(h.crossOrigin.Handler(h.serve(h.postLogin))))
 	h.factorRoutes(mux)
+	mux.Handle("POST "+passkeyLoginPath, h.page(h.crossOrigin.Handler(h.serve(h.postPasskeyLogin))))
 	mux.Handle("GET /consent", h.page(h.serve(h.getConsent)))
 	mux.Handle("POST /consent", h.page(h.crossOrigin.Handler(h.serve(h.postConsent))))
 	mux.Handle("GET "+selectAccountPath, h.page(h.serve(h.getSelectAccount)))

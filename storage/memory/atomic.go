@@ -70,6 +70,7 @@ func (d *data) clone() *data {
 	o.throttles = maps.Clone(d.throttles)
 	o.totp = cloneMap(d.totp, cloneTOTP)
 	o.recovery = cloneMap(d.recovery, cloneCodes)
+	o.webauthn = cloneMap(d.webauthn, storage.CloneWebAuthnCredential)
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
 	o.oauth = d.oauth.clone()
 	return &o

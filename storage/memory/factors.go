@@ -123,6 +123,11 @@ func (s *Store) DeleteFactors(_ context.Context, userID string) error {
 func (d *data) deleteFactors(userID string) {
 	delete(d.totp, userID)
 	delete(d.recovery, userID)
+	for id, c := range d.webauthn {
+		if c.UserID == userID {
+			delete(d.webauthn, id)
+		}
+	}
 }
 
 func cloneTOTP(t *storage.TOTP) *storage.TOTP {

@@ -59,10 +59,11 @@ type data struct {
 	mails          map[string]*storage.Mail      // the mail outbox, by ID
 	userTokens     map[string]*storage.UserToken // by hash
 	keys           map[string]*storage.SigningKey
-	throttles      map[string]storage.LoginThrottle // by key; created on first use
-	totp           map[string]*storage.TOTP         // by user ID
-	recovery       map[string][]recoveryCode        // by user ID
-	audit          []*storage.AuditEntry            // in insertion order
+	throttles      map[string]storage.LoginThrottle       // by key; created on first use
+	totp           map[string]*storage.TOTP               // by user ID
+	recovery       map[string][]recoveryCode              // by user ID
+	webauthn       map[string]*storage.WebAuthnCredential // by string(credential ID)
+	audit          []*storage.AuditEntry                  // in insertion order
 	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
 	// every method that can end a token's liveness or change what
 	// GetAccessTokenStatus returns increments it.
@@ -98,6 +99,7 @@ func New() *Store {
 		keys:           make(map[string]*storage.SigningKey),
 		totp:           make(map[string]*storage.TOTP),
 		recovery:       make(map[string][]recoveryCode),
+		webauthn:       make(map[string]*storage.WebAuthnCredential),
 	}}
 }
 

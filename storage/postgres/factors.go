@@ -104,6 +104,7 @@ func (s *Store) DeleteFactors(ctx context.Context, userID string) error {
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM totp_factors WHERE user_id = $1`, userID)
 	b.Queue(`DELETE FROM recovery_codes WHERE user_id = $1`, userID)
+	b.Queue(`DELETE FROM webauthn_credentials WHERE user_id = $1`, userID)
 	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return wrapErr(err, "delete factors of %q", userID)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed monban.css logo.svg
+//go:embed monban.css logo.svg passkey.js
 var files embed.FS
 
 // Prefix is the URL path under which Handler must be mounted.
@@ -23,6 +23,10 @@ var Stylesheet = versioned("monban.css")
 
 // Logo is the URL of the monban mark shown above every page.
 var Logo = versioned("logo.svg")
+
+// PasskeyScript is the URL of the WebAuthn script (passkey sign-in and
+// registration), the only script of the pages.
+var PasskeyScript = versioned("passkey.js")
 
 func versioned(name string) string {
 	b, err := fs.ReadFile(files, name)
