@@ -23,9 +23,25 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return paramsError(err, invalidSignInT, tooLargeSignInD, invalidSignInD, methodSignInD)
 	}
+	// RFC 9126 §4: a request_uri from /par stands for the whole request.
+	pushed, isPushed, err := p.pushedParams(ctx, v)
+	if err != nil {
+		return err
+	}
+	if isPushed {
+		v = pushed
+	}
 	c, redirectURI, err := p.authorizeClient(r, v)
 	if err != nil {
 		return err
+	}
+	// RFC 9126 §6: a client registered with
+	// require_pushed_authorization_requests uses /par for every request.
+	// The redirect URI was checked as registered, so the error may go there.
+	if c.RequirePAR && !isPushed {
+		state, stateOK := single(v, "state")
+		return &clientError{redirectURI: redirectURI, state: state, echoState: stateOK && len(state) <= maxParamLength,
+			e: oidc.ErrInvalidRequest().WithDescription("the client must use pushed authorization requests")}
 	}
 	params, oerr := parseAuthParams(v, c)
 	if oerr != nil {

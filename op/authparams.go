@@ -151,7 +151,9 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 			return a, oidc.ErrInvalidRequest().WithDescription("parameter %s is too long or not valid UTF-8", safeName(k))
 		}
 	}
-	// OIDC Core §6: we support neither request objects nor request_uri.
+	// OIDC Core §6: we support neither request objects nor request_uri
+	// values of our own choosing; a request_uri issued by /par (RFC 9126)
+	// was replaced by its pushed parameters before this (pushedParams).
 	switch {
 	case v.Get("request") != "" && v.Get("request_uri") != "":
 		return a, oidc.ErrInvalidRequest().WithDescription("request and request_uri must not both be used")

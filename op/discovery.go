@@ -34,6 +34,10 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		PromptValues        []string `json:"prompt_values_supported"`
 		ACRValues           []string `json:"acr_values_supported"`
 		DeviceEndpoint      string   `json:"device_authorization_endpoint,omitempty"` // RFC 8628 §4
+		// RFC 9126 §5. require_pushed_authorization_requests is false for
+		// the provider; clients may be registered to require PAR.
+		PAREndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
+		RequirePAR  bool   `json:"require_pushed_authorization_requests"`
 	}{
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                            p.issuer,
@@ -91,6 +95,12 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		doc.TokenEndpointAuthMethodsSupported = noJWT(doc.TokenEndpointAuthMethodsSupported)
 		doc.RevocationEndpointAuthMethodsSupported = noJWT(doc.RevocationEndpointAuthMethodsSupported)
 		doc.IntrospectionEndpointAuthMethodsSupported = noJWT(doc.IntrospectionEndpointAuthMethodsSupported)
+	}
+	if p.cfg.PAR {
+		// request_uri_parameter_supported stays false (OIDC Discovery §3):
+		// only request_uri values issued by /par are accepted, never one
+		// the provider would have to fetch.
+		doc.PAREndpoint = p.issuer + PathPAR
 	}
 	if p.cfg.DeviceFlow {
 		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization

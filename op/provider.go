@@ -127,6 +127,11 @@ type Config struct {
 	// and private addresses (refused by default, like back-channel
 	// logout).
 	AllowPrivateJWKS bool
+	// PAR enables pushed authorization requests (RFC 9126, par.go): the
+	// /par endpoint, request_uri values it issued at /authorize, and its
+	// discovery entry. Clients registered with RequirePAR are refused at
+	// plain /authorize either way.
+	PAR bool
 }
 
 // Default lifetimes.
@@ -277,6 +282,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc(PathEndSession, p.serveBrowser(p.endSession))
 	if p.cfg.DeviceFlow {
 		mux.Handle(PathDeviceAuthorization, formGuard(deviceAuthorizationEndpoint, p.token))
+	}
+	if p.cfg.PAR {
+		mux.Handle(PathPAR, formGuard(parEndpoint, http.HandlerFunc(p.servePAR)))
 	}
 }
 

@@ -43,6 +43,7 @@ type clientJSON struct {
 	ApplicationType         string    `json:"application_type"`
 	RequireConsent          bool      `json:"require_consent"`
 	RequireMFA              bool      `json:"require_mfa"`
+	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
 	BackchannelLogoutURI    string    `json:"backchannel_logout_uri"`
 	AccessTokenTTLSeconds   int64     `json:"access_token_ttl_seconds"`  // 0: the provider default
 	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
@@ -65,6 +66,7 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		ApplicationType:         cl.ApplicationType,
 		RequireConsent:          cl.RequireConsent,
 		RequireMFA:              cl.RequireMFA,
+		RequirePAR:              cl.RequirePAR,
 		BackchannelLogoutURI:    cl.BackchannelLogoutURI,
 		AccessTokenTTLSeconds:   int64(cl.AccessTokenTTL / time.Second),
 		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
@@ -85,7 +87,7 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--require-par] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
@@ -252,6 +254,7 @@ func (c *cli) printClient(cl *storage.Client) error {
 	field("Scopes:", strings.Join(cl.Scopes, " "))
 	field("Require consent:", yesNo(cl.RequireConsent))
 	field("Require MFA:", yesNo(cl.RequireMFA))
+	field("Require PAR:", yesNo(cl.RequirePAR))
 	field("Back-channel logout:", orDash(cl.BackchannelLogoutURI))
 	field("Access token TTL:", ttlOrDefault(cl.AccessTokenTTL))
 	field("Refresh token TTL:", ttlOrDefault(cl.RefreshTokenTTL))

@@ -20,6 +20,7 @@ type clientFlags struct {
 	redirects, postLogout stringList
 	consent               *bool
 	requireMFA            *bool
+	requirePAR            *bool
 	grants, scopes        *string
 	offline               *bool
 	backchannel           *string
@@ -41,6 +42,8 @@ func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
 	fs.Var(&f.postLogout, "post-logout-redirect-uri", "post-logout redirect `URI` (repeatable; update replaces the list)")
 	f.consent = fs.Bool("consent", false, "ask users for consent (third-party client)")
 	f.requireMFA = fs.Bool("require-mfa", false, "every sign-in to the client needs a second factor; people without one enrol first (=false removes it)")
+	f.requirePAR = fs.Bool("require-par", false, "require_pushed_authorization_requests: the client must push its authorization "+
+		"requests to /par (RFC 9126) and plain /authorize requests are refused (=false removes it)")
 	f.grants = fs.String("grant", grants, "comma-separated grant `types`")
 	f.scopes = fs.String("scope", scopes, "space-separated `scopes` the client may request")
 	f.offline = fs.Bool("offline-access", false, "allow the offline_access scope: refresh tokens that survive the user's logout, "+
@@ -79,6 +82,9 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	if set("require-mfa") {
 		cl.RequireMFA = *f.requireMFA
 	}
+	if set("require-par") {
+		cl.RequirePAR = *f.requirePAR
+	}
 	if set("grant") {
 		cl.GrantTypes = splitGrants(*f.grants)
 	}
@@ -111,7 +117,7 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--require-par=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
 	pf := addPeopleClientFlags(cmd.fs) // issue 15
 	kf := addKeyClientFlags(cmd.fs)    // issue 19

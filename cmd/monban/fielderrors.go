@@ -27,6 +27,7 @@ var (
 		clientpolicy.FieldScopes:               "--scope",
 		clientpolicy.FieldAllowedGroups:        "--allowed-group",
 		clientpolicy.FieldClaimMappings:        "--claim-mapping",
+		clientpolicy.FieldRequirePAR:           "--require-par",
 	}
 	userFlagOf = map[string]string{
 		userpolicy.FieldUsername: "--username",

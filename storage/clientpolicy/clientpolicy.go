@@ -166,6 +166,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 		f(&o)
 	}
 	errs = append(errs, validateKeys(cl, o)...)
+	// Issue 19: require_pushed_authorization_requests (par.go).
+	errs = append(errs, validatePAR(cl)...)
 	return errs
 }
 

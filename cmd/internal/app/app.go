@@ -153,6 +153,7 @@ func (a *App) assemble(ctx context.Context) error {
 		DeviceFlow:        cfg.DeviceFlow,
 		DeviceInterval:    cfg.DeviceInterval,
 		PrivateKeyJWT:     cfg.PrivateKeyJWT,
+		PAR:               cfg.PAR,
 		AllowPrivateJWKS:  cfg.BackchannelAllowPrivateNetworks,
 	})
 	if err != nil {

@@ -138,6 +138,9 @@ type Config struct {
 	// documents are fetched from public addresses only, unless
 	// BackchannelAllowPrivateNetworks.
 	PrivateKeyJWT bool
+	// PAR enables pushed authorization requests (RFC 9126): the /par
+	// endpoint and the request_uri values it issues. On by default.
+	PAR bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -184,6 +187,7 @@ func Defaults() Config {
 		LogFormat:         "json",
 		DeviceFlow:        true,
 		PrivateKeyJWT:     true,
+		PAR:               true,
 	}
 }
 
@@ -389,6 +393,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("pprof", c.Pprof),
 		slog.Bool("device_flow", c.DeviceFlow),
 		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
+		slog.Bool("pushed_authorization_requests", c.PAR),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 	)
