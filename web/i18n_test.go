@@ -245,10 +245,12 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				}
 				pages[k] = e.get(c, errorRoute+"?"+url.Values{"title": {title}, "detail": {k}}.Encode())
 			}
+			maps.Copy(pages, accountPages(t, e, cc)) // before the reset ends alice's sessions
 			maps.Copy(pages, recoveryPages(t, e, c))
 			for name, p := range pages {
 				// The reset mail shows its link (without its token here) as text too.
-				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token")
+				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token",
+					"verify?token", "ja-JP", "example.com")
 			}
 		})
 	}
@@ -328,7 +330,7 @@ func keysInSource(t *testing.T) map[string]bool {
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
 	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time.",
-		"factor.", "security."} {
+		"factor.", "security.", "account.", "verify."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

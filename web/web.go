@@ -42,6 +42,16 @@ type Store interface {
 	storage.AuditLog
 	// Second factors (issue 17).
 	storage.Factors
+	// The account page (issue 16): the person's sessions, the apps they
+	// signed in to, and its internal sign-in client.
+	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
+	GetSession(ctx context.Context, id string) (*storage.Session, error)
+	ListUserConsents(ctx context.Context, userID string) ([]*storage.Consent, error)
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+	RevokeUserClientRefreshTokens(ctx context.Context, userID, clientID string, at time.Time) error
+	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
+	CreateClient(ctx context.Context, c *storage.Client) error
+	UpdateClient(ctx context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error)
 }
 
 // Every storage.Store is a Store.
@@ -284,6 +294,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+view.SwitchPath, h.hsts(http.HandlerFunc(h.switchLang)))
 	mux.Handle("GET /brand/", h.hsts(http.HandlerFunc(h.serveBrand)))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
+	h.accountRoutes(mux)
 	if h.mail.Enabled {
 		h.recoveryRoutes(mux)
 	}
