@@ -207,23 +207,52 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		return fmt.Errorf("list sessions: %w", err)
 	}
 	now := h.now()
+	// The apps: those with a remembered consent, and those a live session
+	// of the person signed in to (first-party clients ask no consent);
+	// not the provider's own pages.
+	scopes := map[string]string{}
+	var apps []string
+	seen := func(id, sc string) {
+		if id == AccountClientID || id == "monban-admin" {
+			return
+		}
+		if _, ok := scopes[id]; !ok {
+			apps = append(apps, id)
+		}
+		if sc != "" {
+			scopes[id] = sc
+		} else if _, ok := scopes[id]; !ok {
+			scopes[id] = ""
+		}
+	}
 	for _, s := range sessions {
 		if !h.sessions.Live(s, now) {
 			continue
 		}
 		f.Sessions = append(f.Sessions, view.AccountSession{ID: s.ID, Started: loc.Time(s.CreatedAt),
 			LastSeen: loc.Time(s.LastSeenAt), Current: s.ID == cur.ID})
+		ids, err := h.store.ListSessionClients(ctx, s.ID)
+		if err != nil {
+			return fmt.Errorf("list session clients: %w", err)
+		}
+		for _, id := range ids {
+			seen(id, "")
+		}
 	}
 	consents, err := h.store.ListUserConsents(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("list consents: %w", err)
 	}
 	for _, c := range consents {
-		name := c.ClientID
-		if cl, err := h.store.GetClient(ctx, c.ClientID); err == nil && cl.Name != "" {
+		seen(c.ClientID, strings.Join(c.Scopes, " "))
+	}
+	slices.Sort(apps)
+	for _, id := range apps {
+		name := id
+		if cl, err := h.store.GetClient(ctx, id); err == nil && cl.Name != "" {
 			name = cl.Name
 		}
-		f.Apps = append(f.Apps, view.AccountApp{ClientID: c.ClientID, Name: name, Scopes: strings.Join(c.Scopes, " ")})
+		f.Apps = append(f.Apps, view.AccountApp{ClientID: id, Name: name, Scopes: scopes[id]})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, status, view.Account(f))
