@@ -63,6 +63,12 @@ func NewVerification(u *storage.User, email string, now time.Time) (string, *sto
 // sendVerification stores a verification token for u proving email and
 // queues its mail to that address, together, with an audit entry.
 func (h *Handler) sendVerification(ctx context.Context, u *storage.User, email, addr string) error {
+	return h.sendVerificationID(ctx, u, email, addr, nil)
+}
+
+// sendVerificationID is sendVerification that also reports the queued
+// message's ID through id when it is not nil.
+func (h *Handler) sendVerificationID(ctx context.Context, u *storage.User, email, addr string, id *string) error {
 	token, t := NewVerification(u, email, h.now())
 	to := *u
 	to.Email = email
@@ -83,6 +89,9 @@ func (h *Handler) sendVerification(ctx context.Context, u *storage.User, email, 
 	})
 	if err != nil {
 		return fmt.Errorf("queue verification mail: %w", err)
+	}
+	if id != nil {
+		*id = m.ID
 	}
 	h.notifyMail()
 	return nil

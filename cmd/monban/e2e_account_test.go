@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/monban-idp/monban/cmd/internal/app"
 	"github.com/monban-idp/monban/cmd/internal/mailer/mailpit"
@@ -158,5 +159,43 @@ func accountSessionsAndApps(t *testing.T, store storage.Store) {
 	}
 	if _, err := fx.a.refresh(tkA.token.RefreshToken); err == nil {
 		t.Error("the revoked app's refresh token still works")
+	}
+}
+
+// TestUserAddSendVerification: "monban user add --send-verification"
+// queues the mail in the database's outbox; a running server over the
+// same database delivers it through SMTP, and its link verifies the
+// address.
+func TestUserAddSendVerification(t *testing.T) {
+	env, st := dbEnv(t)
+	smtp := mailpit.Start(t)
+	p := newTestServer(t, withStore(st), withConfig(func(c *app.Config) {
+		c.Mail = app.MailConfig{SMTPURL: smtp.SMTPURL(), From: "monban <id@example.com>"}
+	}))
+	env["MONBAN_ISSUER"] = p.URL
+	if r := runCLI(t, env, "a long enough passphrase\n", "user", "add", "--username", "dora", "--email", "dora@example.com",
+		"--email-verified", "--send-verification", "--password-stdin"); r.code != 2 || !strings.Contains(r.stderr, "contradict") {
+		t.Fatalf("--email-verified with --send-verification: exit %d %s", r.code, r.stderr)
+	}
+	out := mustRun(t, env, "a long enough passphrase\n", "user", "add", "--username", "dora", "--email", "dora@example.com",
+		"--send-verification", "--password-stdin").stdout
+	if !strings.Contains(out, "Queued a verification mail to dora@example.com") {
+		t.Fatalf("output: %q", out)
+	}
+	p.Clock.Advance(time.Minute) // the CLI stamps the mail with the wall clock, after the server's clock was set
+	mailStep(t, p, 1)
+	msgs := smtp.To("dora@example.com")
+	if len(msgs) != 1 {
+		t.Fatalf("dora got %d messages, want 1", len(msgs))
+	}
+	link := verifyLink.FindString(msgs[0].Text)
+	if !strings.HasPrefix(link, p.URL+"/account/verify?token=") {
+		t.Fatalf("link %q is not on the issuer %s", link, p.URL)
+	}
+	if resp, _ := newBrowser(t, p.URL).visit(link); resp.StatusCode != http.StatusOK {
+		t.Fatalf("follow the link = %d", resp.StatusCode)
+	}
+	if u, err := st.GetUserByUsername(t.Context(), "dora"); err != nil || !u.EmailVerified {
+		t.Fatalf("dora after the link: %+v, %v", u, err)
 	}
 }
