@@ -62,6 +62,12 @@ func TestAccountEmailVerification(t *testing.T) {
 			t.Fatal(err)
 		}
 		fx := openLogoutFixture(t, p, rcv)
+		// The sign-in and signed-out pages link the account page.
+		for _, u := range []string{fx.b.start().URL, p.URL + "/logged-out"} {
+			if _, body := newBrowser(t, p.URL).visit(u); !strings.Contains(body, `href="/account"`) {
+				t.Errorf("%s has no link to /account", u)
+			}
+		}
 		br := newBrowser(t, p.URL)
 		tk := fx.signIn(t, br, fx.a)
 		if tk.claims["email_verified"] != false {
