@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
@@ -207,52 +209,14 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		return fmt.Errorf("list sessions: %w", err)
 	}
 	now := h.now()
-	// The apps: those with a remembered consent, and those a live session
-	// of the person signed in to (first-party clients ask no consent);
-	// not the provider's own pages.
-	scopes := map[string]string{}
-	var apps []string
-	seen := func(id, sc string) {
-		if id == AccountClientID || id == "monban-admin" {
-			return
-		}
-		if _, ok := scopes[id]; !ok {
-			apps = append(apps, id)
-		}
-		if sc != "" {
-			scopes[id] = sc
-		} else if _, ok := scopes[id]; !ok {
-			scopes[id] = ""
-		}
-	}
 	for _, s := range sessions {
-		if !h.sessions.Live(s, now) {
-			continue
-		}
-		f.Sessions = append(f.Sessions, view.AccountSession{ID: s.ID, Started: loc.Time(s.CreatedAt),
-			LastSeen: loc.Time(s.LastSeenAt), Current: s.ID == cur.ID})
-		ids, err := h.store.ListSessionClients(ctx, s.ID)
-		if err != nil {
-			return fmt.Errorf("list session clients: %w", err)
-		}
-		for _, id := range ids {
-			seen(id, "")
+		if h.sessions.Live(s, now) {
+			f.Sessions = append(f.Sessions, view.AccountSession{ID: s.ID, Started: loc.Time(s.CreatedAt),
+				LastSeen: loc.Time(s.LastSeenAt), Current: s.ID == cur.ID})
 		}
 	}
-	consents, err := h.store.ListUserConsents(ctx, u.ID)
-	if err != nil {
-		return fmt.Errorf("list consents: %w", err)
-	}
-	for _, c := range consents {
-		seen(c.ClientID, strings.Join(c.Scopes, " "))
-	}
-	slices.Sort(apps)
-	for _, id := range apps {
-		name := id
-		if cl, err := h.store.GetClient(ctx, id); err == nil && cl.Name != "" {
-			name = cl.Name
-		}
-		f.Apps = append(f.Apps, view.AccountApp{ClientID: id, Name: name, Scopes: scopes[id]})
+	if f.Apps, err = h.accountApps(ctx, u.ID, now); err != nil {
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, status, view.Account(f))
@@ -263,4 +227,48 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 func accountDone(w http.ResponseWriter, r *http.Request, done string) error {
 	http.Redirect(w, r, accountPath+"?done="+done, http.StatusSeeOther)
 	return nil
+}
+
+// accountApps lists the apps of the person: those with a remembered
+// consent and those holding a live refresh token (first-party clients ask
+// no consent; offline_access grants outlive the session), not the
+// provider's own pages.
+func (h *Handler) accountApps(ctx context.Context, userID string, now time.Time) ([]view.AccountApp, error) {
+	scopes := map[string]string{}
+	var apps []string
+	seen := func(id, sc string) {
+		if id == AccountClientID || id == "monban-admin" {
+			return
+		}
+		if _, ok := scopes[id]; !ok {
+			apps = append(apps, id)
+		}
+		if sc != "" || scopes[id] == "" {
+			scopes[id] = sc
+		}
+	}
+	holders, err := h.store.ListUserRefreshClients(ctx, userID, now)
+	if err != nil {
+		return nil, fmt.Errorf("list refresh clients: %w", err)
+	}
+	for _, id := range holders {
+		seen(id, "")
+	}
+	consents, err := h.store.ListUserConsents(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	for _, c := range consents {
+		seen(c.ClientID, strings.Join(c.Scopes, " "))
+	}
+	slices.Sort(apps)
+	var out []view.AccountApp
+	for _, id := range apps {
+		name := id
+		if cl, err := h.store.GetClient(ctx, id); err == nil && cl.Name != "" {
+			name = cl.Name
+		}
+		out = append(out, view.AccountApp{ClientID: id, Name: name, Scopes: scopes[id]})
+	}
+	return out, nil
 }

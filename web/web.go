@@ -46,7 +46,7 @@ type Store interface {
 	// signed in to, and its internal sign-in client.
 	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
 	GetSession(ctx context.Context, id string) (*storage.Session, error)
-	ListSessionClients(ctx context.Context, sessionID string) ([]string, error)
+	ListUserRefreshClients(ctx context.Context, userID string, now time.Time) ([]string, error)
 	ListUserConsents(ctx context.Context, userID string) ([]*storage.Consent, error)
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	RevokeUserClientRefreshTokens(ctx context.Context, userID, clientID string, at time.Time) error

@@ -57,6 +57,9 @@ func TestBrowserAccountPage(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`li[data-client="app-a"] button`)),
 		accountDone("account.notice.app_revoked"),
 	)
+	if html, err := chromedp.Run(ctx, chromedp.OuterHTML[string]("#apps")); err != nil || strings.Contains(html, `data-client="app-a"`) {
+		t.Errorf("app-a is still listed after revoking it: %q, %v", html, err)
+	}
 	if _, err := fx.a.refresh(tkA.token.RefreshToken); err == nil {
 		t.Error("the revoked app's refresh token still works")
 	}
