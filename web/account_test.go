@@ -125,3 +125,78 @@ func TestAccountRefusals(t *testing.T) {
 		t.Fatal("verified through another account's browser")
 	}
 }
+
+// A password change needs the current password, keeps this browser's
+// session, ends the others, and mails a notice; the profile form writes
+// the claims it offers and both are audited.
+func TestAccountPasswordAndProfile(t *testing.T) {
+	e := newEnv(t, false, withMail)
+	ctx := t.Context()
+	_, err := e.store.UpdateUser(ctx, "u-alice", func(u *storage.User) error { u.Email = "alice@example.com"; return nil })
+	e.must(err)
+	c, _ := signedIn(t, e)
+	other, _ := signedIn(t, e)
+	tok := csrf(t, e.get(c, accountPath))
+	const newPassword = "a completely new passphrase"
+	tests := []struct {
+		name         string
+		current, pw  string
+		confirm      string
+		status       int
+		wantSessions int
+	}{
+		{"wrong current password", "wrong", newPassword, newPassword, http.StatusUnauthorized, 2},
+		{"confirmation differs", alicePassword, newPassword, "other", http.StatusBadRequest, 2},
+		{"too weak", alicePassword, "short", "short", http.StatusBadRequest, 2},
+		{"changed", alicePassword, newPassword, newPassword, http.StatusSeeOther, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.post(c, accountPath+"/password", url.Values{"csrf_token": {tok}, "current": {tc.current},
+				"password": {tc.pw}, "confirm": {tc.confirm}})
+			if p.status != tc.status {
+				t.Fatalf("status %d, want %d\n%s", p.status, tc.status, p.body)
+			}
+			live := 0
+			for _, s := range e.userSessions("u-alice") {
+				if e.h.sessions.Live(s, e.clock.Now()) {
+					live++
+				}
+			}
+			if live != tc.wantSessions {
+				t.Fatalf("%d live sessions, want %d", live, tc.wantSessions)
+			}
+		})
+	}
+	if p := e.get(c, accountPath); p.status != http.StatusOK {
+		t.Fatalf("this browser lost its session: %d", p.status)
+	}
+	if p := e.get(other, accountPath); p.status != http.StatusSeeOther {
+		t.Fatalf("the other browser is still signed in: %d", p.status)
+	}
+	if _, m := verifyTokenless(t, e); m.Kind != "password_changed" || m.To != "alice@example.com" {
+		t.Fatalf("notice %q to %q", m.Kind, m.To)
+	}
+
+	p := e.post(c, accountPath+"/profile", url.Values{"csrf_token": {tok}, "name": {"Alice Liddell"},
+		"nickname": {"Al"}, "zoneinfo": {"Asia/Tokyo"}, "website": {"https://alice.example"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("profile: %d\n%s", p.status, p.body)
+	}
+	u, err := e.store.GetUser(ctx, "u-alice")
+	e.must(err)
+	if u.Name != "Alice Liddell" || u.Nickname != "Al" || u.Zoneinfo != "Asia/Tokyo" || u.Website != "https://alice.example" {
+		t.Fatalf("profile stored: %+v", u)
+	}
+	all, err := e.store.ListAudit(ctx, storage.AuditFilter{}, 0, 1000)
+	e.must(err)
+	seen := map[string]bool{}
+	for _, a := range all {
+		seen[a.Action] = true
+	}
+	for _, want := range []string{storage.ActionAccountPassword, storage.ActionAccountProfile} {
+		if !seen[want] {
+			t.Errorf("no %s audit entry", want)
+		}
+	}
+}
