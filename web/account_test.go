@@ -199,4 +199,15 @@ func TestAccountPasswordAndProfile(t *testing.T) {
 			t.Errorf("no %s audit entry", want)
 		}
 	}
+	// The page's own sign-out button ends this browser's session.
+	page := e.get(c, accountPath)
+	if !strings.Contains(page.body, `action="/logout"`) {
+		t.Fatal("no sign-out form on the account page")
+	}
+	if p := e.post(c, "/logout", url.Values{"csrf_token": {csrf(t, page)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", p.status)
+	}
+	if p := e.get(c, accountPath); p.status != http.StatusSeeOther {
+		t.Fatalf("still signed in after signing out: %d", p.status)
+	}
 }
