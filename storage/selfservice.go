@@ -129,4 +129,7 @@ const (
 	// ActionConsentRevoke: the person took an application's access away
 	// (its consent deleted, its refresh tokens revoked).
 	ActionConsentRevoke = "consent.revoke"
+	// ActionRegistered: a person created their account by following a
+	// self-registration link (their address verified by it).
+	ActionRegistered = "account.registered"
 )

@@ -73,12 +73,13 @@ func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p *pendingRequest, username, msg string) {
 	AllowFormAction(w, r, p.req.RedirectURI)
 	h.render(w, r, status, view.Login(view.LoginForm{
-		RequestID:  p.id, // a sealed value stays sealed until sign-in succeeds
-		CSRFToken:  h.ensureCSRF(w, r),
-		ClientName: clientName(p.client),
-		Username:   username,
-		Error:      msg,
-		ForgotURL:  h.forgotURL(),
+		RequestID:   p.id, // a sealed value stays sealed until sign-in succeeds
+		CSRFToken:   h.ensureCSRF(w, r),
+		ClientName:  clientName(p.client),
+		Username:    username,
+		Error:       msg,
+		ForgotURL:   h.forgotURL(),
+		RegisterURL: h.registerURL(),
 	}))
 }
 

@@ -119,6 +119,9 @@ type Config struct {
 	Appearance Appearance
 	// Mail turns on the pages that send mail (forgotten password).
 	Mail MailConfig
+	// Registration turns on self-registration (needs Mail); off by
+	// default.
+	Registration RegistrationConfig
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -135,33 +138,34 @@ type Appearance struct {
 
 // Handler serves the browser pages. Create it with New.
 type Handler struct {
-	store       Store
-	hasher      PasswordHasher
-	callback    func(string) string
-	now         func() time.Time
-	log         *slog.Logger
-	secure      bool // issuer is https
-	csrfName    string
-	csrfKey     []byte
-	crossOrigin *http.CrossOriginProtection
-	sessions    *session.Manager
-	flow        *session.Flow // identify → authenticate → back to the callback
-	throttle    ThrottleConfig
-	refusals    refusalSampler // which throttled attempts are audited
-	events      Events
-	pending     *pending.Sealer        // opens sealed requests; nil: none
-	audit       *storage.AuditRecorder // writes to store and log
-	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
-	defaultLang string
-	zone        *time.Location
-	langName    string // the language switch's cookie
-	brand       view.Brand
-	brandFiles  *brandAssets
-	factorKeys  SecretSealer // nil: no second factors
-	adminsMFA   bool
-	issuerHost  string     // the TOTP issuer label and the WebAuthn RP ID
-	issuer      string     // for the absolute links in mails
-	mail        MailConfig // self-service mail (issue 16)
+	store        Store
+	hasher       PasswordHasher
+	callback     func(string) string
+	now          func() time.Time
+	log          *slog.Logger
+	secure       bool // issuer is https
+	csrfName     string
+	csrfKey      []byte
+	crossOrigin  *http.CrossOriginProtection
+	sessions     *session.Manager
+	flow         *session.Flow // identify → authenticate → back to the callback
+	throttle     ThrottleConfig
+	refusals     refusalSampler // which throttled attempts are audited
+	events       Events
+	pending      *pending.Sealer        // opens sealed requests; nil: none
+	audit        *storage.AuditRecorder // writes to store and log
+	cspReports   cspReportLimiter       // bounds the log lines of CSP reports
+	defaultLang  string
+	zone         *time.Location
+	langName     string // the language switch's cookie
+	brand        view.Brand
+	brandFiles   *brandAssets
+	factorKeys   SecretSealer // nil: no second factors
+	adminsMFA    bool
+	issuerHost   string     // the TOTP issuer label and the WebAuthn RP ID
+	issuer       string     // for the absolute links in mails
+	mail         MailConfig // self-service mail (issue 16)
+	registration RegistrationConfig
 }
 
 // New checks cfg and returns a Handler.
@@ -190,6 +194,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Appearance.DefaultLocale != "" && !i18n.Catalogs().Supports(cfg.Appearance.DefaultLocale) {
 		errs = append(errs, fmt.Errorf("web: DefaultLocale %q must be one of %s", cfg.Appearance.DefaultLocale,
 			strings.Join(i18n.Catalogs().Supported(), ", ")))
+	}
+	if err := cfg.Registration.check(); err != nil {
+		errs = append(errs, err)
 	}
 	brand, err := cfg.Appearance.Brand.load()
 	if err != nil {
@@ -220,6 +227,8 @@ func New(cfg Config) (*Handler, error) {
 		issuerHost:  iss.Hostname(),
 		issuer:      cfg.Issuer,
 		mail:        cfg.Mail,
+
+		registration: cfg.Registration,
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -298,6 +307,9 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.accountRoutes(mux)
 	if h.mail.Enabled {
 		h.recoveryRoutes(mux)
+		if h.registration.on() {
+			h.registerRoutes(mux)
+		}
 	}
 }
 

@@ -135,6 +135,7 @@ func (a *App) assemble(ctx context.Context) error {
 		FactorKeys:       cfg.KEK,
 		AdminsRequireMFA: cfg.AdminsRequireMFA,
 		Mail:             webMail(mail),
+		Registration:     cfg.Registration,
 	})
 	if err != nil {
 		return err
