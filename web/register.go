@@ -66,7 +66,9 @@ func (c RegistrationConfig) check() error {
 	return fmt.Errorf("web: registration %q must be off, open or domains", c.Mode)
 }
 
-func (c RegistrationConfig) on() bool { return c.Mode == RegistrationOpen || c.Mode == RegistrationDomains }
+func (c RegistrationConfig) on() bool {
+	return c.Mode == RegistrationOpen || c.Mode == RegistrationDomains
+}
 
 // allows reports whether email may register.
 func (c RegistrationConfig) allows(email string) bool {
