@@ -114,4 +114,22 @@ const (
 	// ActionPasswordReset: the user set a new password through a reset
 	// link; every session and refresh token of theirs was ended.
 	ActionPasswordReset = "password.reset"
+	// ActionAccountProfile: the person changed their profile on the
+	// account page.
+	ActionAccountProfile = "account.profile"
+	// ActionAccountPassword: the person changed their password on the
+	// account page; their other sessions were ended.
+	ActionAccountPassword = "account.password"
+	// ActionEmailVerifyRequested: a verification link was queued (Detail
+	// the mail's outbox ID).
+	ActionEmailVerifyRequested = "account.email_requested"
+	// ActionEmailVerified: a verification link was followed; the address
+	// it proves is the user's, verified.
+	ActionEmailVerified = "account.email_verified"
+	// ActionConsentRevoke: the person took an application's access away
+	// (its consent deleted, its refresh tokens revoked).
+	ActionConsentRevoke = "consent.revoke"
+	// ActionRegistered: a person created their account by following a
+	// self-registration link (their address verified by it).
+	ActionRegistered = "account.registered"
 )

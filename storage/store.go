@@ -264,6 +264,11 @@ type RefreshTokens interface {
 	// RevokeUserClientRefreshTokens revokes every live token of the user
 	// for one client, offline_access ones included (a consent withdrawn).
 	RevokeUserClientRefreshTokens(ctx context.Context, userID, clientID string, at time.Time) error
+	// ListUserRefreshClients returns the IDs of the clients holding a
+	// live refresh token of the user at now (not revoked, not rotated,
+	// neither it nor its family expired), sorted and distinct: the apps
+	// the account page shows, offline_access grants included.
+	ListUserRefreshClients(ctx context.Context, userID string, now time.Time) ([]string, error)
 }
 
 // AccessTokens is the deny list of revoked JWT access tokens (RFC 7009

@@ -27,7 +27,7 @@ func TestBrowserJapaneseLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots of the Japanese pages: %s", shots)
-	e := newEnv(t, false)
+	e := newEnv(t, false, withMail, withRegistration)
 	e.srvMux().HandleFunc("GET /test-logout", func(w http.ResponseWriter, r *http.Request) {
 		cl, _ := e.store.GetClient(r.Context(), "app")
 		e.h.ConfirmLogout(w, r, cl, "", "st")
@@ -97,6 +97,18 @@ func TestBrowserJapaneseLayout(t *testing.T) {
 		do(t, ctx, "open the security page", chromedp.Navigate(e.srv.URL+securityPath),
 			chromedp.WaitVisible(chromedp.ID("totp-status")))
 		shot("security")
+		do(t, ctx, "open the account page", chromedp.Navigate(e.srv.URL+accountPath),
+			chromedp.WaitVisible(chromedp.ID("sessions")))
+		shot("account")
+		do(t, ctx, "refuse a profile value", chromedp.SetValue(chromedp.ID("website"), "javascript:x"),
+			chromedp.Submit(chromedp.ID("website")), chromedp.WaitVisible(chromedp.ID("account-error")))
+		shot("account-error")
+		do(t, ctx, "open a wrong verification link", chromedp.Navigate(e.srv.URL+VerifyPath+"?token=wrong"),
+			chromedp.WaitVisible(chromedp.CSS("h1")))
+		shot("verify-invalid")
+		do(t, ctx, "open the registration page", chromedp.Navigate(e.srv.URL+RegisterPath),
+			chromedp.WaitVisible(chromedp.ID("confirm")))
+		shot("register")
 		do(t, ctx, "open error page", chromedp.Navigate(e.srv.URL+e.h.SignInURL("expired")),
 			chromedp.WaitVisible(chromedp.CSS("h1")))
 		shot("error")

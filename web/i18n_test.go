@@ -190,7 +190,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 
 	for _, lang := range cat.Supported() {
 		t.Run(lang, func(t *testing.T) {
-			e := newEnv(t, false, withMail, withDeviceFlow)
+			e := newEnv(t, false, withMail, withDeviceFlow, withRegistration)
 			e.srvMux().HandleFunc("GET "+errorRoute, func(w http.ResponseWriter, r *http.Request) {
 				e.h.Fail(w, r, &PublicError{Status: http.StatusBadRequest, Title: r.URL.Query().Get("title"), Detail: r.URL.Query().Get("detail")})
 			})
@@ -248,10 +248,13 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				}
 				pages[k] = e.get(c, errorRoute+"?"+url.Values{"title": {title}, "detail": {k}}.Encode())
 			}
+			maps.Copy(pages, accountPages(t, e, cc)) // before the reset ends alice's sessions
+			maps.Copy(pages, registerPages(t, e, c))
 			maps.Copy(pages, recoveryPages(t, e, c))
 			for name, p := range pages {
 				// The reset mail shows its link (without its token here) as text too.
-				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token")
+				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token",
+					"verify?token", "ja-JP", "example.com")
 			}
 		})
 	}
@@ -331,7 +334,7 @@ func keysInSource(t *testing.T) map[string]bool {
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
 	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time.",
-		"factor.", "security.", "passkey."} {
+		"factor.", "security.", "passkey.", "account.", "verify.", "register."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

@@ -80,13 +80,14 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		h.log.ErrorContext(r.Context(), "passkey sign-in not offered", "err", err)
 	}
 	h.render(w, r, status, view.Login(view.LoginForm{
-		Passkey:    pk,
-		RequestID:  p.id, // a sealed value stays sealed until sign-in succeeds
-		CSRFToken:  csrf,
-		ClientName: clientName(p.client),
-		Username:   username,
-		Error:      msg,
-		ForgotURL:  h.forgotURL(),
+		Passkey:     pk,
+		RequestID:   p.id, // a sealed value stays sealed until sign-in succeeds
+		CSRFToken:   csrf,
+		ClientName:  clientName(p.client),
+		Username:    username,
+		Error:       msg,
+		ForgotURL:   h.forgotURL(),
+		RegisterURL: h.registerURL(),
 	}))
 }
 

@@ -46,6 +46,17 @@ type Store interface {
 	storage.Factors
 	// Passkeys and security keys (issue 17).
 	storage.WebAuthnCredentials
+	// The account page (issue 16): the person's sessions, the apps they
+	// signed in to, and its internal sign-in client.
+	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
+	GetSession(ctx context.Context, id string) (*storage.Session, error)
+	ListUserRefreshClients(ctx context.Context, userID string, now time.Time) ([]string, error)
+	ListUserConsents(ctx context.Context, userID string) ([]*storage.Consent, error)
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+	RevokeUserClientRefreshTokens(ctx context.Context, userID, clientID string, at time.Time) error
+	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
+	CreateClient(ctx context.Context, c *storage.Client) error
+	UpdateClient(ctx context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error)
 }
 
 // Every storage.Store is a Store.
@@ -115,6 +126,9 @@ type Config struct {
 	// DeviceFlow serves the user-code page of the device authorization
 	// grant (device.go); Store must then be a DeviceStore.
 	DeviceFlow bool
+	// Registration turns on self-registration (needs Mail); off by
+	// default.
+	Registration RegistrationConfig
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -131,35 +145,36 @@ type Appearance struct {
 
 // Handler serves the browser pages. Create it with New.
 type Handler struct {
-	store       Store
-	hasher      PasswordHasher
-	callback    func(string) string
-	now         func() time.Time
-	log         *slog.Logger
-	secure      bool // issuer is https
-	csrfName    string
-	csrfKey     []byte
-	crossOrigin *http.CrossOriginProtection
-	sessions    *session.Manager
-	flow        *session.Flow // identify → authenticate → back to the callback
-	throttle    ThrottleConfig
-	refusals    refusalSampler // which throttled attempts are audited
-	events      Events
-	pending     *pending.Sealer        // opens sealed requests; nil: none
-	audit       *storage.AuditRecorder // writes to store and log
-	cspReports  cspReportLimiter       // bounds the log lines of CSP reports
-	defaultLang string
-	zone        *time.Location
-	langName    string // the language switch's cookie
-	brand       view.Brand
-	brandFiles  *brandAssets
-	factorKeys  SecretSealer // nil: no second factors
-	adminsMFA   bool
-	issuerHost  string             // the TOTP issuer label and the WebAuthn RP ID
-	issuer      string             // for the absolute links in mails
-	mail        MailConfig         // self-service mail (issue 16)
-	devices     DeviceStore        // the user-code page's store; nil: no device flow
-	passkeys    *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
+	store        Store
+	hasher       PasswordHasher
+	callback     func(string) string
+	now          func() time.Time
+	log          *slog.Logger
+	secure       bool // issuer is https
+	csrfName     string
+	csrfKey      []byte
+	crossOrigin  *http.CrossOriginProtection
+	sessions     *session.Manager
+	flow         *session.Flow // identify → authenticate → back to the callback
+	throttle     ThrottleConfig
+	refusals     refusalSampler // which throttled attempts are audited
+	events       Events
+	pending      *pending.Sealer        // opens sealed requests; nil: none
+	audit        *storage.AuditRecorder // writes to store and log
+	cspReports   cspReportLimiter       // bounds the log lines of CSP reports
+	defaultLang  string
+	zone         *time.Location
+	langName     string // the language switch's cookie
+	brand        view.Brand
+	brandFiles   *brandAssets
+	factorKeys   SecretSealer // nil: no second factors
+	adminsMFA    bool
+	issuerHost   string             // the TOTP issuer label and the WebAuthn RP ID
+	issuer       string             // for the absolute links in mails
+	mail         MailConfig         // self-service mail (issue 16)
+	devices      DeviceStore        // the user-code page's store; nil: no device flow
+	passkeys     *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
+	registration RegistrationConfig
 }
 
 // New checks cfg and returns a Handler.
@@ -189,6 +204,9 @@ func New(cfg Config) (*Handler, error) {
 		errs = append(errs, fmt.Errorf("web: DefaultLocale %q must be one of %s", cfg.Appearance.DefaultLocale,
 			strings.Join(i18n.Catalogs().Supported(), ", ")))
 	}
+	if err := cfg.Registration.check(); err != nil {
+		errs = append(errs, err)
+	}
 	brand, err := cfg.Appearance.Brand.load()
 	if err != nil {
 		errs = append(errs, err)
@@ -217,16 +235,17 @@ func New(cfg Config) (*Handler, error) {
 		throttle: throttle,
 		pending:  cfg.Pending,
 
-		defaultLang: cfg.Appearance.DefaultLocale,
-		zone:        cfg.Appearance.TimeZone,
-		brand:       brand.view,
-		brandFiles:  brand,
-		factorKeys:  cfg.FactorKeys,
-		adminsMFA:   cfg.AdminsRequireMFA,
-		issuerHost:  iss.Hostname(),
-		issuer:      cfg.Issuer,
-		mail:        cfg.Mail,
-		passkeys:    newPasskeys(iss, brand.view.Name),
+		defaultLang:  cfg.Appearance.DefaultLocale,
+		zone:         cfg.Appearance.TimeZone,
+		brand:        brand.view,
+		brandFiles:   brand,
+		factorKeys:   cfg.FactorKeys,
+		adminsMFA:    cfg.AdminsRequireMFA,
+		issuerHost:   iss.Hostname(),
+		issuer:       cfg.Issuer,
+		mail:         cfg.Mail,
+		passkeys:     newPasskeys(iss, brand.view.Name),
+		registration: cfg.Registration,
 	}
 	if h.defaultLang == "" {
 		h.defaultLang = i18n.Default
@@ -310,8 +329,12 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET "+view.SwitchPath, h.hsts(http.HandlerFunc(h.switchLang)))
 	mux.Handle("GET /brand/", h.hsts(http.HandlerFunc(h.serveBrand)))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
+	h.accountRoutes(mux)
 	if h.mail.Enabled {
 		h.recoveryRoutes(mux)
+		if h.registration.on() {
+			h.registerRoutes(mux)
+		}
 	}
 }
 

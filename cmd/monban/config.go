@@ -77,6 +77,12 @@ var options = []option{
 	{key: "smtp_url", usage: "SMTP server `URL` (smtp:// with STARTTLS, or smtps://)", secret: true,
 		set: func(c *app.Config, v string) error { c.Mail.SMTPURL = v; return nil }},
 	{key: "mail_from", set: func(c *app.Config, v string) error { c.Mail.From = v; return nil }},
+	{key: "registration", usage: "self-registration: `off`, open or domains",
+		set: func(c *app.Config, v string) error { c.Registration.Mode = v; return nil }},
+	{key: "registration_domains", list: true, set: func(c *app.Config, v string) error {
+		c.Registration.Domains = splitList(v)
+		return nil
+	}},
 	{key: "log_level", set: func(c *app.Config, v string) error { c.LogLevel = v; return nil }},
 	{key: "log_format", set: func(c *app.Config, v string) error { c.LogFormat = v; return nil }},
 	// The pages' language, time zone and brand (issue 14); web.New checks

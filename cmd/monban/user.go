@@ -95,12 +95,13 @@ func toUserJSON(u *storage.User) userJSON {
 }
 
 func (c *cli) userAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("user add", "--username U [--email E] [--email-verified] [--name N] [claim flags] [--admin] --password-stdin [--output json]", true)
+	cmd := c.dbCommand("user add", "--username U [--email E] [--email-verified | --send-verification] [--name N] [claim flags] [--admin] --password-stdin [--output json]", true)
 	fs := cmd.fs
 	username := fs.String("username", "", "login `name` (required)")
 	uf := addUserFlags(fs)
 	admin := fs.Bool("admin", false, "give the user the admin role")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin, or prompt for it without echo on a terminal (required)")
+	sendVerify := fs.Bool("send-verification", false, "mail the user a link that verifies their e-mail address (queued in the outbox; a running server sends it)")
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -113,6 +114,9 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	}
 	u := &storage.User{ID: storage.NewID(), Username: *username, Admin: *admin}
 	if err := uf.apply(u); err != nil {
+		return err
+	}
+	if err := checkSendVerification(*sendVerify, u); err != nil {
 		return err
 	}
 	pw, err := c.readNewPassword()
@@ -135,6 +139,11 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 				return fmt.Errorf("user %q already exists", *username)
 			}
 			return dbError(err)
+		}
+		if *sendVerify {
+			if err := c.queueVerification(ctx, cmd, st, u, js); err != nil {
+				return err
+			}
 		}
 		if js {
 			return writeJSON(c.stdout, toUserJSON(u))

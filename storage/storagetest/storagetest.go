@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RenewSession", testRenewSession},
 		{"Consent", testConsent},
 		{"UserConsents", testUserConsents},
+		{"UserRefreshClients", testUserRefreshClients},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshReuseRevokesFamily", testRefreshReuseRevokesFamily},
 		{"RefreshExpiry", testRefreshExpiry},

@@ -136,6 +136,7 @@ func (a *App) assemble(ctx context.Context) error {
 		AdminsRequireMFA: cfg.AdminsRequireMFA,
 		Mail:             webMail(mail),
 		DeviceFlow:       cfg.DeviceFlow,
+		Registration:     cfg.Registration,
 	})
 	if err != nil {
 		return err

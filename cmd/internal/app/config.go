@@ -141,6 +141,9 @@ type Config struct {
 	// PAR enables pushed authorization requests (RFC 9126): the /par
 	// endpoint and the request_uri values it issues. On by default.
 	PAR bool
+	// Registration is self-registration (registration: off|open|domains,
+	// registration_domains); off by default. It needs mail.
+	Registration web.RegistrationConfig
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -292,6 +295,9 @@ func (c *Config) Validate(dev bool) error {
 		add("access token algorithm %q is not one of %s", c.AccessTokenAlg, algList())
 	}
 	errs = append(errs, c.Mail.validate()...)
+	if r := c.Registration.Mode; r != "" && r != web.RegistrationOff && c.Mail.SMTPURL == "" && !c.Mail.Dev {
+		add("registration %q needs smtp_url: the account is created from a link sent by mail", r)
+	}
 	if c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute {
 		add("shutdown delay %s must be between 0 and 1m", c.ShutdownDelay)
 	}

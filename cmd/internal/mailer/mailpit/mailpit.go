@@ -61,11 +61,30 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("mailpit %s not found at %s (%v); build it with: GOBIN=%s go install github.com/axllent/mailpit@%s (or run .ci/run)",
 			Version, bin, err, filepath.Dir(bin), Version)
 	}
-	s := &Server{t: t, bin: bin, db: filepath.Join(t.TempDir(), "mailpit.db"),
-		smtp: freeAddr(t), api: "http://" + freeAddr(t)}
-	s.Start()
+	s := &Server{t: t, bin: bin, db: filepath.Join(t.TempDir(), "mailpit.db")}
 	t.Cleanup(s.Stop)
+	// A free port may be taken by another process before mailpit binds
+	// it (tests run in parallel with others): then it exits at once, and
+	// is started again on other ports.
+	for attempt := 1; ; attempt++ {
+		s.smtp, s.api = freeAddr(t), "http://"+freeAddr(t)
+		if s.start() || attempt == 3 {
+			break
+		}
+	}
+	if s.stoppedNow() {
+		t.Fatalf("mailpit exited while starting, three times")
+	}
 	return s
+}
+
+func (s *Server) stoppedNow() bool {
+	select {
+	case <-s.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // SMTPURL is the smtp_url of the server (plain SMTP on loopback).
@@ -74,6 +93,15 @@ func (s *Server) SMTPURL() string { return "smtp://" + s.smtp + "?starttls=off" 
 // Start starts the (stopped) server again on the same ports and waits
 // until it answers.
 func (s *Server) Start() {
+	s.t.Helper()
+	if !s.start() {
+		s.t.Fatalf("mailpit exited while starting")
+	}
+}
+
+// start starts the server and waits until it answers; false if it exited
+// first.
+func (s *Server) start() bool {
 	s.t.Helper()
 	listen := strings.TrimPrefix(s.api, "http://")
 	s.cmd = exec.Command(s.bin, "--smtp", s.smtp, "--listen", listen, "--database", s.db,
@@ -90,13 +118,11 @@ func (s *Server) Start() {
 		if err == nil {
 			c.Close()
 			if _, err := s.list(); err == nil {
-				return
+				return true
 			}
 		}
-		select {
-		case <-s.stopped:
-			s.t.Fatalf("mailpit exited while starting")
-		default:
+		if s.stoppedNow() {
+			return false
 		}
 		if time.Now().After(deadline) {
 			s.t.Fatalf("mailpit did not answer on %s within 30s", s.smtp)
