@@ -1,6 +1,9 @@
 package storage
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // FieldError is one problem with one field of a domain object (a user, a
 // client), in neutral words: Field is the domain's name of the field
@@ -9,10 +12,32 @@ import "strings"
 // no door. Each door presents it in its own way: the CLI prefixes its
 // flag ("--redirect-uri: …"), the console shows the message next to the
 // field. Field is empty for a problem of the object as a whole.
+//
+// Code names the rule that was broken with a stable catalog key (such as
+// "policy.uri.https"), and Args the values its text needs ({{.Max}}):
+// the web pages show the catalog's text in the reader's language, never
+// Message, which is English for the CLI and the logs.
 type FieldError struct {
 	Field   string
+	Code    string
+	Args    map[string]any
 	Message string
 }
+
+// Problem returns a FieldError without a field: a rule's code, its
+// arguments and the English message formatted from format and a. Helpers
+// that check one value return it; the caller files it under its field
+// with FieldErrors.Put.
+func Problem(code string, args map[string]any, format string, a ...any) FieldError {
+	msg := format
+	if len(a) > 0 {
+		msg = fmt.Sprintf(format, a...)
+	}
+	return FieldError{Code: code, Args: args, Message: msg}
+}
+
+// IsZero reports whether e holds no problem (a helper found none).
+func (e FieldError) IsZero() bool { return e.Code == "" && e.Message == "" }
 
 // Error returns "field: message", or the message alone without a field.
 func (e FieldError) Error() string {
@@ -53,7 +78,17 @@ func (es FieldErrors) ByField() map[string][]string {
 	return out
 }
 
-// Add appends a problem with field.
+// Add appends a problem with field that has no code of its own: pages
+// show it as the generic "policy.invalid". Policies use Put.
 func (es *FieldErrors) Add(field, message string) {
 	*es = append(*es, FieldError{Field: field, Message: message})
+}
+
+// Put appends problem p (from Problem) under field; a zero p is skipped.
+func (es *FieldErrors) Put(field string, p FieldError) {
+	if p.IsZero() {
+		return
+	}
+	p.Field = field
+	*es = append(*es, p)
 }

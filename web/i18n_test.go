@@ -301,7 +301,8 @@ func EnglishRuns(body string, allowed ...string) []string {
 }
 
 // keysInSource returns the catalog keys written as string literals in the
-// non-test Go and templ sources of web, op and cmd/monban.
+// non-test Go and templ sources of web, op, cmd/monban and the storage
+// policies (whose problems carry catalog codes).
 func keysInSource(t *testing.T) map[string]bool {
 	t.Helper()
 	keys := map[string]bool{}
@@ -310,7 +311,8 @@ func keysInSource(t *testing.T) map[string]bool {
 	}
 	literal := regexp.MustCompile(`"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"`)
 	used := map[string]bool{}
-	for _, dir := range []string{".", "admin", "view", "i18n", "../op", "../cmd/monban", "../cmd/internal/app"} {
+	for _, dir := range []string{".", "admin", "view", "i18n", "../op", "../cmd/monban", "../cmd/internal/app",
+		"../storage/userpolicy", "../storage/clientpolicy", "../storage/password"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "_templ.go") ||
@@ -334,7 +336,7 @@ func keysInSource(t *testing.T) map[string]bool {
 // looksLikeKey reports whether a literal is in a catalog namespace.
 func looksLikeKey(s string) bool {
 	for _, p := range []string{"error.", "login.", "consent.", "select_account.", "logout.", "loggedout.", "scope.", "layout.", "admin.", "time.",
-		"factor.", "security.", "passkey.", "account.", "verify.", "register."} {
+		"factor.", "security.", "passkey.", "account.", "verify.", "register.", "policy."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

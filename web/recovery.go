@@ -226,16 +226,21 @@ func (h *Handler) postReset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	again := func(status int, key string) error {
+	again := func(status int, key string, problems ...string) error {
 		h.render(w, r, status, view.Reset(view.ResetForm{CSRFToken: h.ensureCSRF(w, r), Token: token,
-			Username: u.Username, Error: key}))
+			Username: u.Username, Error: key, Problems: problems}))
 		return nil
 	}
 	if pw != r.PostForm.Get("confirm") {
 		return again(http.StatusBadRequest, "reset.error.mismatch")
 	}
-	if len(pw) > maxPasswordBytes || len(userpolicy.CheckPassword(pw, u)) > 0 {
+	if len(pw) > maxPasswordBytes {
 		return again(http.StatusBadRequest, "reset.error.weak")
+	}
+	if fe := userpolicy.CheckPassword(pw, u); len(fe) > 0 {
+		// The policy's reasons in the page's language (issue #14), never
+		// its English Message.
+		return again(http.StatusBadRequest, "reset.error.weak", FieldMessages(ctx, fe)[userpolicy.FieldPassword]...)
 	}
 	hash, err := h.hasher.Hash(pw)
 	if err != nil {

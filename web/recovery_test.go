@@ -37,6 +37,8 @@ func recoveryPages(t *testing.T, e *testEnv, c *http.Client) map[string]page {
 	pages["reset"] = e.get(c, ResetPath+"?token="+url.QueryEscape(token))
 	pages["reset-mismatch"] = e.post(c, ResetPath, url.Values{"csrf_token": {csrf(t, pages["reset"])}, "token": {token},
 		"password": {"one long new passphrase"}, "confirm": {"another"}})
+	pages["reset-weak"] = e.post(c, ResetPath, url.Values{"csrf_token": {csrf(t, pages["reset"])}, "token": {token},
+		"password": {"short one"}, "confirm": {"short one"}})
 	pages["reset-done"] = e.post(c, ResetPath, url.Values{"csrf_token": {csrf(t, pages["reset"])}, "token": {token},
 		"password": {"one long new passphrase"}, "confirm": {"one long new passphrase"}})
 	return pages
@@ -47,10 +49,14 @@ func TestRecoveryPages(t *testing.T) {
 	c := e.browser()
 	pages := recoveryPages(t, e, c)
 	for name, want := range map[string]int{"forgot": 200, "forgot-invalid": 400, "forgot-sent": 200, "link-invalid": 400,
-		"reset": 200, "reset-mismatch": 400, "reset-done": 200} {
+		"reset": 200, "reset-mismatch": 400, "reset-weak": 400, "reset-done": 200} {
 		if pages[name].status != want {
 			t.Errorf("%s: status %d, want %d", name, pages[name].status, want)
 		}
+	}
+	// A refused password says why, in the page's language.
+	if b := pages["reset-weak"].body; !strings.Contains(b, "The password has 9 characters; use at least 15.") {
+		t.Errorf("the weak password's page does not say why:\n%s", b)
 	}
 	// The token is used up.
 	if p := e.get(c, ResetPath+"?token=x"); p.status != http.StatusBadRequest {

@@ -1,7 +1,6 @@
 package clientpolicy
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -26,10 +25,11 @@ func ConfidentialAuthMethods() []string {
 }
 
 // authMethodProblem describes why m is not a registrable method, or
-// returns "".
-func authMethodProblem(m string) string {
+// returns a zero FieldError.
+func authMethodProblem(m string) storage.FieldError {
 	if slices.Contains(AuthMethods(), m) {
-		return ""
+		return storage.FieldError{}
 	}
-	return fmt.Sprintf("client authentication method %q is not one of %s", Shorten(m), strings.Join(AuthMethods(), ", "))
+	return storage.Problem("policy.client.auth_method", map[string]any{"Method": Shorten(m), "Methods": strings.Join(AuthMethods(), ", ")},
+		"client authentication method %q is not one of %s", Shorten(m), strings.Join(AuthMethods(), ", "))
 }

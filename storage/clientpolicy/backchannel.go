@@ -1,7 +1,6 @@
 package clientpolicy
 
 import (
-	"fmt"
 	"net/url"
 
 	"github.com/monban-idp/monban/storage"
@@ -30,21 +29,21 @@ func AllowPrivateBackchannel(allow bool) Option {
 // names other than localhost are not resolved here: their addresses are
 // checked when a delivery connects. A URI that does not parse is left to
 // ValidateClientLogout.
-func backchannelNetworkProblem(cl *storage.Client, opts []Option) string {
+func backchannelNetworkProblem(cl *storage.Client, opts []Option) storage.FieldError {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
 	if cl.BackchannelLogoutURI == "" || o.allowPrivateBackchannel {
-		return ""
+		return storage.FieldError{}
 	}
 	u, err := url.Parse(cl.BackchannelLogoutURI)
 	if err != nil || u.Hostname() == "" {
-		return ""
+		return storage.FieldError{}
 	}
 	if err := netpolicy.CheckHost(u.Hostname()); err != nil {
-		return fmt.Sprintf("back-channel logout URI %q is refused: %v; logout tokens go only to public addresses "+
+		return storage.Problem("policy.uri.private_network", map[string]any{"URI": Shorten(cl.BackchannelLogoutURI)}, "back-channel logout URI %q is refused: %v; logout tokens go only to public addresses "+
 			"unless private networks are allowed", Shorten(cl.BackchannelLogoutURI), err)
 	}
-	return ""
+	return storage.FieldError{}
 }

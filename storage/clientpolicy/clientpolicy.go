@@ -78,84 +78,83 @@ const (
 // An empty result means the client is acceptable.
 func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	var errs storage.FieldErrors
-	addTo := func(f, format string, a ...any) { errs.Add(f, fmt.Sprintf(format, a...)) }
+	addTo := func(f, code string, args map[string]any, format string, a ...any) {
+		errs.Put(f, storage.Problem(code, args, format, a...))
+	}
 
 	switch {
 	case cl.ID == "":
-		addTo(FieldID, "a client ID is required")
+		addTo(FieldID, "policy.required", nil, "a client ID is required")
 	case !utf8.ValidString(cl.ID):
-		addTo(FieldID, "client ID is not valid UTF-8")
+		addTo(FieldID, "policy.text.not_utf8", nil, "client ID is not valid UTF-8")
 	case utf8.RuneCountInString(cl.ID) > MaxClientIDLen:
-		addTo(FieldID, "client ID is longer than %d characters", MaxClientIDLen)
+		addTo(FieldID, "policy.text.too_long", map[string]any{"Max": MaxClientIDLen}, "client ID is longer than %d characters", MaxClientIDLen)
 	case strings.ContainsFunc(cl.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		addTo(FieldID, "client ID %q must not contain white space or control characters", cl.ID)
+		addTo(FieldID, "policy.text.space_or_control", nil, "client ID %q must not contain white space or control characters", cl.ID)
 	}
 	switch {
 	case strings.TrimSpace(cl.Name) == "":
-		addTo(FieldName, "a client name is required")
+		addTo(FieldName, "policy.required", nil, "a client name is required")
 	case !utf8.ValidString(cl.Name):
-		addTo(FieldName, "client name is not valid UTF-8")
+		addTo(FieldName, "policy.text.not_utf8", nil, "client name is not valid UTF-8")
 	case utf8.RuneCountInString(cl.Name) > MaxClientNameLen:
-		addTo(FieldName, "client name is longer than %d characters", MaxClientNameLen)
+		addTo(FieldName, "policy.text.too_long", map[string]any{"Max": MaxClientNameLen}, "client name is longer than %d characters", MaxClientNameLen)
 	case strings.ContainsFunc(cl.Name, unicode.IsControl):
-		addTo(FieldName, "client name %q must not contain control characters", cl.Name)
+		addTo(FieldName, "policy.text.control", nil, "client name %q must not contain control characters", cl.Name)
 	}
-	if m := authMethodProblem(cl.AuthMethod); m != "" {
-		errs.Add(FieldAuthMethod, m)
-	}
+	errs.Put(FieldAuthMethod, authMethodProblem(cl.AuthMethod))
 	if cl.ApplicationType != storage.ApplicationWeb && cl.ApplicationType != storage.ApplicationNative {
-		addTo(FieldApplicationType, "application type %q is not web or native", Shorten(cl.ApplicationType))
+		addTo(FieldApplicationType, "policy.client.application_type", nil, "application type %q is not web or native", Shorten(cl.ApplicationType))
 	}
 
 	native := cl.ApplicationType == storage.ApplicationNative
-	for _, m := range redirectProblems("redirect URI", cl.RedirectURIs, native) {
-		errs.Add(FieldRedirectURIs, m)
+	for _, p := range redirectProblems("redirect URI", cl.RedirectURIs, native) {
+		errs.Put(FieldRedirectURIs, p)
 	}
-	for _, m := range redirectProblems("post-logout redirect URI", cl.PostLogoutRedirectURIs, native) {
-		errs.Add(FieldPostLogoutURIs, m)
+	for _, p := range redirectProblems("post-logout redirect URI", cl.PostLogoutRedirectURIs, native) {
+		errs.Put(FieldPostLogoutURIs, p)
 	}
 	errs = append(errs, ValidateClientLogout(cl)...)
-	if m := backchannelNetworkProblem(cl, opts); m != "" {
-		errs.Add(FieldBackchannelLogoutURI, m)
-	}
+	errs.Put(FieldBackchannelLogoutURI, backchannelNetworkProblem(cl, opts))
 	// OIDC Dynamic Client Registration §2 id_token_signed_response_alg: one
 	// the provider signs with (never "none").
 	if !slices.Contains([]string{"", "RS256", "ES256", "PS256", "EdDSA"}, cl.IDTokenSigningAlg) {
-		addTo(FieldIDTokenAlg, "ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", Shorten(cl.IDTokenSigningAlg))
+		addTo(FieldIDTokenAlg, "policy.client.id_token_alg", nil, "ID token algorithm %q is not one of RS256, ES256, PS256, EdDSA", Shorten(cl.IDTokenSigningAlg))
 	}
 
 	if len(cl.GrantTypes) == 0 {
-		addTo(FieldGrantTypes, "at least one grant type is required, such as %s", DefaultGrants)
+		addTo(FieldGrantTypes, "policy.client.grants_required", map[string]any{"Example": DefaultGrants}, "at least one grant type is required, such as %s", DefaultGrants)
 	}
 	for i, g := range cl.GrantTypes {
 		switch {
 		case !slices.Contains(SupportedGrants, g):
-			addTo(FieldGrantTypes, "grant type %q is not supported (supported: %s)", Shorten(g), strings.Join(SupportedGrants, ", "))
+			addTo(FieldGrantTypes, "policy.client.grant_unsupported", map[string]any{"Grant": Shorten(g), "Supported": strings.Join(SupportedGrants, ", ")},
+				"grant type %q is not supported (supported: %s)", Shorten(g), strings.Join(SupportedGrants, ", "))
 		case slices.Contains(cl.GrantTypes[:i], g):
-			addTo(FieldGrantTypes, "grant type %q is listed twice", g)
+			addTo(FieldGrantTypes, "policy.client.grant_twice", map[string]any{"Grant": g}, "grant type %q is listed twice", g)
 		}
 	}
 	if cl.HasGrant("refresh_token") && !cl.HasGrant("authorization_code") && !cl.HasGrant(GrantDeviceCode) {
-		addTo(FieldGrantTypes, "grant type refresh_token needs authorization_code or %s", GrantDeviceCode)
+		addTo(FieldGrantTypes, "policy.client.refresh_needs_code", map[string]any{"Device": GrantDeviceCode}, "grant type refresh_token needs authorization_code or %s", GrantDeviceCode)
 	}
 	// RFC 6749 §4.4: only confidential clients may use client_credentials
 	// (checklist D6). A client with only that grant needs no redirect URI.
 	if cl.HasGrant("client_credentials") && cl.Public() {
-		addTo(FieldGrantTypes, "grant type client_credentials needs a confidential client (one with a secret)")
+		addTo(FieldGrantTypes, "policy.client.credentials_public", nil, "grant type client_credentials needs a confidential client (one with a secret)")
 	}
 	if cl.HasGrant("authorization_code") && len(cl.RedirectURIs) == 0 {
-		addTo(FieldRedirectURIs, "at least one redirect URI is required for the authorization_code grant")
+		addTo(FieldRedirectURIs, "policy.client.redirect_required", nil, "at least one redirect URI is required for the authorization_code grant")
 	}
 
 	if len(cl.Scopes) == 0 {
-		addTo(FieldScopes, "at least one scope is required, such as %q", DefaultScopes)
+		addTo(FieldScopes, "policy.client.scopes_required", map[string]any{"Example": DefaultScopes}, "at least one scope is required, such as %q", DefaultScopes)
 	}
 	for i, s := range cl.Scopes {
 		switch {
 		case !ValidScopeToken(s):
-			addTo(FieldScopes, "scope %q is not a valid scope token (RFC 6749 §3.3)", Shorten(s))
+			addTo(FieldScopes, "policy.client.scope_invalid", map[string]any{"Scope": Shorten(s)}, "scope %q is not a valid scope token (RFC 6749 §3.3)", Shorten(s))
 		case slices.Contains(cl.Scopes[:i], s):
-			addTo(FieldScopes, "scope %q is listed twice", s)
+			addTo(FieldScopes, "policy.client.scope_twice", map[string]any{"Scope": s}, "scope %q is listed twice", s)
 		}
 	}
 	// Issue 15: the group rule and the claim mapping (people.go).
@@ -193,17 +192,22 @@ func ValidateClientLogout(cl *storage.Client) storage.FieldErrors {
 		// Back-Channel Logout 1.0 §2.2: an absolute URI without fragment;
 		// https except on loopback, like a redirect URI of a web client.
 		if err := ValidateRedirectURI(u, false); err != nil {
-			errs.Add(FieldBackchannelLogoutURI, fmt.Sprintf("back-channel logout URI %q %v", Shorten(u), err))
+			errs.Put(FieldBackchannelLogoutURI, uriProblem("back-channel logout URI", u, err))
 		}
 	}
 	if d := cl.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
-		errs.Add(FieldAccessTokenTTL, fmt.Sprintf("access token lifetime %s is out of range (%s to %s)", d, MinAccessTokenTTL, MaxAccessTokenTTL))
+		errs.Put(FieldAccessTokenTTL, storage.Problem("policy.client.ttl_range",
+			map[string]any{"Value": d.String(), "Min": MinAccessTokenTTL.String(), "Max": MaxAccessTokenTTL.String()},
+			"access token lifetime %s is out of range (%s to %s)", d, MinAccessTokenTTL, MaxAccessTokenTTL))
 	}
 	if d := cl.IDTokenTTL; d < 0 {
-		errs.Add(FieldIDTokenTTL, fmt.Sprintf("ID token lifetime %s is negative", d))
+		errs.Put(FieldIDTokenTTL, storage.Problem("policy.client.ttl_negative", map[string]any{"Value": d.String()},
+			"ID token lifetime %s is negative", d))
 	}
 	if d := cl.RefreshTokenTTL; d != 0 && (d < MinRefreshTokenTTL || d > MaxRefreshTokenTTL) {
-		errs.Add(FieldRefreshTokenTTL, fmt.Sprintf("refresh token lifetime %s is out of range (%s to %s)", d, MinRefreshTokenTTL, MaxRefreshTokenTTL))
+		errs.Put(FieldRefreshTokenTTL, storage.Problem("policy.client.ttl_range",
+			map[string]any{"Value": d.String(), "Min": MinRefreshTokenTTL.String(), "Max": MaxRefreshTokenTTL.String()},
+			"refresh token lifetime %s is out of range (%s to %s)", d, MinRefreshTokenTTL, MaxRefreshTokenTTL))
 	}
 	return errs
 }
@@ -232,27 +236,29 @@ var dangerousSchemes = []string{"javascript", "data", "vbscript", "file", "blob"
 // string comparison, so nothing is normalised here.
 func ValidateRedirectURIs(kind string, uris []string, native bool) error {
 	var errs []error
-	for _, m := range redirectProblems(kind, uris, native) {
-		errs = append(errs, errors.New(m))
+	for _, p := range redirectProblems(kind, uris, native) {
+		errs = append(errs, errors.New(p.Message))
 	}
 	return errors.Join(errs...)
 }
 
-// redirectProblems is ValidateRedirectURIs as a list of messages.
-func redirectProblems(kind string, uris []string, native bool) []string {
-	var out []string
+// redirectProblems is ValidateRedirectURIs as a list of problems.
+func redirectProblems(kind string, uris []string, native bool) []storage.FieldError {
+	var out []storage.FieldError
 	if len(uris) > MaxRedirectURIs {
-		out = append(out, fmt.Sprintf("too many %ss: %d (at most %d)", kind, len(uris), MaxRedirectURIs))
+		out = append(out, storage.Problem("policy.uri.too_many", map[string]any{"Max": MaxRedirectURIs},
+			"too many %ss: %d (at most %d)", kind, len(uris), MaxRedirectURIs))
 	}
 	seen := make(map[string]bool)
 	for _, u := range uris {
 		if seen[u] {
-			out = append(out, fmt.Sprintf("%s %q is listed twice", kind, Shorten(u)))
+			out = append(out, storage.Problem("policy.uri.twice", map[string]any{"URI": Shorten(u)},
+				"%s %q is listed twice", kind, Shorten(u)))
 			continue
 		}
 		seen[u] = true
 		if err := ValidateRedirectURI(u, native); err != nil {
-			out = append(out, fmt.Sprintf("%s %q %v", kind, Shorten(u), err))
+			out = append(out, uriProblem(kind, u, err))
 		}
 	}
 	return out
@@ -271,73 +277,106 @@ func redirectProblems(kind string, uris []string, native bool) []string {
 func ValidateRedirectURI(raw string, native bool) error {
 	switch {
 	case raw == "":
-		return errors.New("is empty")
+		return uriErr("policy.uri.empty", nil, "is empty")
 	case len(raw) > MaxRedirectURILen:
-		return fmt.Errorf("is longer than %d characters", MaxRedirectURILen)
+		return uriErr("policy.uri.too_long", map[string]any{"Max": MaxRedirectURILen}, "is longer than %d characters", MaxRedirectURILen)
 	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r > '~' }):
-		return errors.New("must not contain spaces, control or non-ASCII characters (percent-encode them)")
+		return uriErr("policy.uri.characters", nil, "must not contain spaces, control or non-ASCII characters (percent-encode them)")
 	case strings.Contains(raw, "*"):
-		return errors.New("must not contain wildcards (*): register every URI exactly")
+		return uriErr("policy.uri.wildcard", nil, "must not contain wildcards (*): register every URI exactly")
 	case strings.Contains(raw, `\`):
-		return errors.New("must not contain backslashes")
+		return uriErr("policy.uri.backslash", nil, "must not contain backslashes")
 	case strings.Contains(raw, "#"):
-		return errors.New("must not contain a fragment (#)")
+		return uriErr("policy.uri.fragment", nil, "must not contain a fragment (#)")
 	}
 
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errors.New("is not a valid URI")
+		return uriErr("policy.uri.invalid", nil, "is not a valid URI")
 	}
 	if !u.IsAbs() {
-		return errors.New("must be absolute, such as https://app.example.com/callback")
+		return uriErr("policy.uri.relative", nil, "must be absolute, such as https://app.example.com/callback")
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if slices.Contains(dangerousSchemes, scheme) {
-		return fmt.Errorf("uses the forbidden scheme %q", u.Scheme)
+		return uriErr("policy.uri.scheme_forbidden", map[string]any{"Scheme": u.Scheme}, "uses the forbidden scheme %q", u.Scheme)
 	}
 	if u.User != nil {
-		return errors.New("must not contain user information (@)")
+		return uriErr("policy.uri.userinfo", nil, "must not contain user information (@)")
 	}
 	if u.Opaque != "" {
-		return errors.New("must have a path starting with / after the scheme")
+		return uriErr("policy.uri.opaque", nil, "must have a path starting with / after the scheme")
 	}
 
 	switch {
 	case scheme == "https":
 		if u.Host == "" || u.Hostname() == "" {
-			return errors.New("must have a host")
+			return uriErr("policy.uri.host", nil, "must have a host")
 		}
 	case scheme == "http":
 		if u.Host == "" || u.Hostname() == "" {
-			return errors.New("must have a host")
+			return uriErr("policy.uri.host", nil, "must have a host")
 		}
 		if !IsLoopbackHost(u.Hostname()) {
-			return errors.New("must use https (http only for 127.0.0.1, [::1], localhost or *.localhost)")
+			return uriErr("policy.uri.https", nil, "must use https (http only for 127.0.0.1, [::1], localhost or *.localhost)")
 		}
 	case !native:
-		return fmt.Errorf("must use https (the scheme %q is allowed only for native clients)", u.Scheme)
+		return uriErr("policy.uri.scheme_native_only", map[string]any{"Scheme": u.Scheme}, "must use https (the scheme %q is allowed only for native clients)", u.Scheme)
 	case !strings.Contains(scheme, "."):
-		return fmt.Errorf("uses the scheme %q: a native client's private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", u.Scheme)
+		return uriErr("policy.uri.scheme_reverse_domain", map[string]any{"Scheme": u.Scheme},
+			"uses the scheme %q: a native client's private-use scheme must be a reverse domain name such as com.example.app (RFC 8252 §7.1)", u.Scheme)
 	}
 
 	for _, seg := range strings.Split(u.Path, "/") {
 		if seg == "." || seg == ".." {
-			return errors.New("must not contain . or .. path segments")
+			return uriErr("policy.uri.dot_segments", nil, "must not contain . or .. path segments")
 		}
 	}
 
 	if u.RawQuery != "" {
 		q, err := url.ParseQuery(u.RawQuery)
 		if err != nil {
-			return errors.New("has an invalid query")
+			return uriErr("policy.uri.query", nil, "has an invalid query")
 		}
 		for _, p := range reservedParams {
 			if q.Has(p) {
-				return fmt.Errorf("must not carry the response parameter %q in its query", p)
+				return uriErr("policy.uri.response_param", map[string]any{"Param": p}, "must not carry the response parameter %q in its query", p)
 			}
 		}
 	}
 	return nil
+}
+
+// URIError is the error of ValidateRedirectURI: the broken rule as a
+// catalog key (Code, such as "policy.uri.https") with the values its
+// text needs (Args); Error completes an English sentence that starts
+// with the URI.
+type URIError struct {
+	Code string
+	Args map[string]any
+	msg  string
+}
+
+// Error returns the English end of the sentence.
+func (e *URIError) Error() string { return e.msg }
+
+func uriErr(code string, args map[string]any, format string, a ...any) error {
+	return &URIError{Code: code, Args: args, msg: fmt.Sprintf(format, a...)}
+}
+
+// uriProblem files err of ValidateRedirectURI about uri as a problem
+// whose text names the URI ({{.URI}}); kind starts the English message.
+func uriProblem(kind, uri string, err error) storage.FieldError {
+	p := storage.Problem("policy.uri.invalid", map[string]any{}, "%s %q %v", kind, Shorten(uri), err)
+	var ue *URIError
+	if errors.As(err, &ue) {
+		p.Code = ue.Code
+		for k, v := range ue.Args {
+			p.Args[k] = v
+		}
+	}
+	p.Args["URI"] = Shorten(uri)
+	return p
 }
 
 // Shorten cuts s for use in an error message.

@@ -1,7 +1,6 @@
 package clientpolicy
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 
@@ -45,30 +44,38 @@ var ReservedClaims = []string{
 func validatePeopleFields(cl *storage.Client) storage.FieldErrors {
 	var errs storage.FieldErrors
 	if len(cl.AllowedGroups) > MaxAllowedGroups {
-		errs.Add(FieldAllowedGroups, fmt.Sprintf("at most %d allowed groups", MaxAllowedGroups))
+		errs.Put(FieldAllowedGroups, storage.Problem("policy.client.groups_too_many", map[string]any{"Max": MaxAllowedGroups},
+			"at most %d allowed groups", MaxAllowedGroups))
 	}
 	for i, g := range cl.AllowedGroups {
-		if m := userpolicy.GroupNameProblem(g); m != "" {
-			errs.Add(FieldAllowedGroups, m)
+		if p := userpolicy.GroupNameRule(g); !p.IsZero() {
+			errs.Put(FieldAllowedGroups, p)
 		} else if slices.Contains(cl.AllowedGroups[:i], g) {
-			errs.Add(FieldAllowedGroups, fmt.Sprintf("group %q is listed twice", g))
+			errs.Put(FieldAllowedGroups, storage.Problem("policy.client.group_twice", map[string]any{"Group": g},
+				"group %q is listed twice", g))
 		}
 	}
 	if len(cl.ClaimMappings) > MaxClaimMappings {
-		errs.Add(FieldClaimMappings, fmt.Sprintf("at most %d claim mappings", MaxClaimMappings))
+		errs.Put(FieldClaimMappings, storage.Problem("policy.client.mappings_too_many", map[string]any{"Max": MaxClaimMappings},
+			"at most %d claim mappings", MaxClaimMappings))
 	}
 	for i, m := range cl.ClaimMappings {
 		switch {
-		case userpolicy.AttributeKeyProblem(m.Attribute) != "":
-			errs.Add(FieldClaimMappings, userpolicy.AttributeKeyProblem(m.Attribute))
+		case !userpolicy.AttributeKeyRule(m.Attribute).IsZero():
+			errs.Put(FieldClaimMappings, userpolicy.AttributeKeyRule(m.Attribute))
 		case !claimName.MatchString(m.Claim):
-			errs.Add(FieldClaimMappings, fmt.Sprintf("claim name %q must start with a letter and hold at most 64 letters, digits, '_', '.', ':' or '-'", Shorten(m.Claim)))
+			errs.Put(FieldClaimMappings, storage.Problem("policy.client.claim_name", map[string]any{"Claim": Shorten(m.Claim)},
+				"claim name %q must start with a letter and hold at most 64 letters, digits, '_', '.', ':' or '-'", Shorten(m.Claim)))
 		case slices.Contains(ReservedClaims, m.Claim):
-			errs.Add(FieldClaimMappings, fmt.Sprintf("claim name %q is a registered or standard claim and cannot be mapped", m.Claim))
+			errs.Put(FieldClaimMappings, storage.Problem("policy.client.claim_reserved", map[string]any{"Claim": m.Claim},
+				"claim name %q is a registered or standard claim and cannot be mapped", m.Claim))
 		case !slices.Contains(cl.Scopes, m.Scope):
-			errs.Add(FieldClaimMappings, fmt.Sprintf("scope %q of the mapping of %q is not one the client may request", Shorten(m.Scope), m.Claim))
+			errs.Put(FieldClaimMappings, storage.Problem("policy.client.claim_scope",
+				map[string]any{"Scope": Shorten(m.Scope), "Claim": m.Claim},
+				"scope %q of the mapping of %q is not one the client may request", Shorten(m.Scope), m.Claim))
 		case slices.ContainsFunc(cl.ClaimMappings[:i], func(o storage.ClaimMapping) bool { return o.Claim == m.Claim }):
-			errs.Add(FieldClaimMappings, fmt.Sprintf("claim %q is mapped twice", m.Claim))
+			errs.Put(FieldClaimMappings, storage.Problem("policy.client.claim_twice", map[string]any{"Claim": m.Claim},
+				"claim %q is mapped twice", m.Claim))
 		}
 	}
 	return errs

@@ -55,23 +55,28 @@ var blocklist = sync.OnceValue(func() map[string]struct{} {
 // context words (the username, the service's name) plus such a pattern.
 // There are no composition rules (NIST SHALL NOT), spaces and emoji are
 // welcome, and nothing is trimmed, normalised or case-folded before hashing.
-// The error wraps one of the Err* values and says why in plain words.
+// The error is a *PolicyError wrapping one of the Err* values; it says
+// why in plain words.
 func CheckPolicy(pw string, context ...string) error {
 	switch n := utf8.RuneCountInString(pw); {
 	case !utf8.ValidString(pw):
-		return ErrPasswordNotUTF8
+		return &PolicyError{Code: "policy.password.not_utf8", err: ErrPasswordNotUTF8}
 	case len(pw) > MaxLength:
-		return fmt.Errorf("%w: at most %d bytes", ErrPasswordTooLong, MaxLength)
+		return &PolicyError{Code: "policy.password.too_long", Args: map[string]any{"Max": MaxLength},
+			err: fmt.Errorf("%w: at most %d bytes", ErrPasswordTooLong, MaxLength)}
 	case n < MinLength:
-		return fmt.Errorf("%w: it has %d characters, at least %d are required (a few words make a good one)",
-			ErrPasswordTooShort, n, MinLength)
+		return &PolicyError{Code: "policy.password.too_short", Args: map[string]any{"Length": n, "Min": MinLength},
+			err: fmt.Errorf("%w: it has %d characters, at least %d are required (a few words make a good one)",
+				ErrPasswordTooShort, n, MinLength)}
 	}
 	lower := strings.ToLower(pw)
 	if _, ok := blocklist()[lower]; ok {
-		return fmt.Errorf("%w: it is on the list of commonly used passwords", ErrPasswordGuessable)
+		return &PolicyError{Code: "policy.password.common",
+			err: fmt.Errorf("%w: it is on the list of commonly used passwords", ErrPasswordGuessable)}
 	}
 	if trivial(lower) {
-		return fmt.Errorf("%w: it is a repeated or sequential pattern", ErrPasswordGuessable)
+		return &PolicyError{Code: "policy.password.pattern",
+			err: fmt.Errorf("%w: it is a repeated or sequential pattern", ErrPasswordGuessable)}
 	}
 	rest := lower
 	for _, w := range context {
@@ -80,10 +85,27 @@ func CheckPolicy(pw string, context ...string) error {
 		}
 	}
 	if rest != lower && trivial(rest) {
-		return fmt.Errorf("%w: it is based on the username or the service's name", ErrPasswordGuessable)
+		return &PolicyError{Code: "policy.password.context",
+			err: fmt.Errorf("%w: it is based on the username or the service's name", ErrPasswordGuessable)}
 	}
 	return nil
 }
+
+// PolicyError is the error CheckPolicy returns: the broken rule as a
+// stable catalog key (Code, such as "policy.password.too_short") with the
+// values its text needs (Args), so a page can say it in the reader's
+// language. Error is the English sentence; Unwrap gives the Err* value.
+type PolicyError struct {
+	Code string
+	Args map[string]any
+	err  error
+}
+
+// Error returns the English explanation.
+func (e *PolicyError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped Err* value.
+func (e *PolicyError) Unwrap() error { return e.err }
 
 // trivial reports whether s is empty, a unit of at most four code points
 // repeated (aaaa…, abab…, 1231…), or a run whose code points go up or down

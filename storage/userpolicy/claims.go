@@ -1,7 +1,6 @@
 package userpolicy
 
 import (
-	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
@@ -69,60 +68,58 @@ func validateClaims(u *storage.User) storage.FieldErrors {
 		{FieldPreferredUsername, "preferred username", u.PreferredUsername, MaxNameLen},
 		{FieldGender, "gender", u.Gender, maxGenderLen},
 	} {
-		if m := textProblem(f.label, f.value, f.maxLen); m != "" {
-			errs.Add(f.field, m)
-		}
+		errs.Put(f.field, textProblem(f.label, f.value, f.maxLen))
 	}
 	for _, f := range []struct{ field, label, value string }{
 		{FieldProfile, "profile URL", u.Profile},
 		{FieldPicture, "picture URL", u.Picture},
 		{FieldWebsite, "website URL", u.Website},
 	} {
-		if m := urlProblem(f.label, f.value); m != "" {
-			errs.Add(f.field, m)
-		}
+		errs.Put(f.field, urlProblem(f.label, f.value))
 	}
-	if m := birthdateProblem(u.Birthdate); m != "" {
-		errs.Add(FieldBirthdate, m)
-	}
+	errs.Put(FieldBirthdate, birthdateProblem(u.Birthdate))
 	if z := u.Zoneinfo; z != "" {
 		if _, err := time.LoadLocation(z); err != nil || z == "Local" || !strings.Contains(z, "/") && z != "UTC" {
-			errs.Add(FieldZoneinfo, fmt.Sprintf("time zone %q is not an IANA time zone name such as Europe/Paris", shorten(z)))
+			errs.Put(FieldZoneinfo, storage.Problem("policy.user.zoneinfo", nil,
+				"time zone %q is not an IANA time zone name such as Europe/Paris", shorten(z)))
 		}
 	}
 	if l := u.Locale; l != "" {
 		if _, err := language.Parse(l); err != nil || strings.Contains(l, "_") || len(l) > 35 {
-			errs.Add(FieldLocale, fmt.Sprintf("locale %q is not a BCP 47 language tag such as en-US", shorten(l)))
+			errs.Put(FieldLocale, storage.Problem("policy.user.locale", nil,
+				"locale %q is not a BCP 47 language tag such as en-US", shorten(l)))
 		}
 	}
 	if p := u.PhoneNumber; p != "" && !e164RE.MatchString(p) {
-		errs.Add(FieldPhoneNumber, fmt.Sprintf("phone number %q is not in E.164 form, such as +81312345678", shorten(p)))
+		errs.Put(FieldPhoneNumber, storage.Problem("policy.user.phone", nil,
+			"phone number %q is not in E.164 form, such as +81312345678", shorten(p)))
 	}
 	errs = append(errs, addressProblems(u.Address)...)
 	errs = append(errs, ValidateAttributes(u.Attributes)...)
 	return errs
 }
 
-func urlProblem(label, s string) string {
+func urlProblem(label, s string) storage.FieldError {
 	if s == "" {
-		return ""
+		return storage.FieldError{}
 	}
 	if len(s) > MaxURLLen {
-		return fmt.Sprintf("%s is longer than %d bytes", label, MaxURLLen)
+		return storage.Problem("policy.text.too_long_bytes", map[string]any{"Max": MaxURLLen},
+			"%s is longer than %d bytes", label, MaxURLLen)
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return fmt.Sprintf("%s %q is not an http or https URL", label, shorten(s))
+		return storage.Problem("policy.user.url", nil, "%s %q is not an http or https URL", label, shorten(s))
 	}
-	return ""
+	return storage.FieldError{}
 }
 
-func birthdateProblem(s string) string {
+func birthdateProblem(s string) storage.FieldError {
 	if s == "" {
-		return ""
+		return storage.FieldError{}
 	}
-	bad := fmt.Sprintf("birthdate %q is not YYYY or YYYY-MM-DD", shorten(s))
+	bad := storage.Problem("policy.user.birthdate", nil, "birthdate %q is not YYYY or YYYY-MM-DD", shorten(s))
 	if !birthdateRE.MatchString(s) {
 		return bad
 	}
@@ -130,7 +127,7 @@ func birthdateProblem(s string) string {
 		if s == "0000" {
 			return bad
 		}
-		return ""
+		return storage.FieldError{}
 	}
 	full := s
 	if strings.HasPrefix(s, "0000-") {
@@ -139,16 +136,14 @@ func birthdateProblem(s string) string {
 	if _, err := time.Parse(time.DateOnly, full); err != nil {
 		return bad
 	}
-	return ""
+	return storage.FieldError{}
 }
 
 func addressProblems(a storage.Address) storage.FieldErrors {
 	var errs storage.FieldErrors
 	// The formatted address may span lines (OIDC Core §5.1.1).
 	f := strings.NewReplacer("\r\n", "", "\n", "").Replace(a.Formatted)
-	if m := textProblem("formatted address", f, MaxAddressLen); m != "" {
-		errs.Add(FieldAddress, m)
-	}
+	errs.Put(FieldAddress, textProblem("formatted address", f, MaxAddressLen))
 	for _, p := range []struct{ label, value string }{
 		{"street address", a.StreetAddress}, {"locality", a.Locality}, {"region", a.Region},
 		{"postal code", a.PostalCode}, {"country", a.Country},
@@ -158,9 +153,7 @@ func addressProblems(a storage.Address) storage.FieldErrors {
 		if p.label == "street address" {
 			v = strings.NewReplacer("\r\n", "", "\n", "").Replace(v)
 		}
-		if m := textProblem(p.label, v, MaxNameLen); m != "" {
-			errs.Add(FieldAddress, m)
-		}
+		errs.Put(FieldAddress, textProblem(p.label, v, MaxNameLen))
 	}
 	return errs
 }
@@ -168,12 +161,17 @@ func addressProblems(a storage.Address) storage.FieldErrors {
 // AttributeKeyProblem describes what is wrong with the name of a custom
 // attribute, or returns "": it starts with a letter and has at most 64
 // letters, digits, '_', '.', ':' or '-'.
-func AttributeKeyProblem(k string) string {
+func AttributeKeyProblem(k string) string { return AttributeKeyRule(k).Message }
+
+// AttributeKeyRule is AttributeKeyProblem with the rule's code, or a zero
+// FieldError.
+func AttributeKeyRule(k string) storage.FieldError {
 	if !attributeKeyRE.MatchString(k) {
-		return fmt.Sprintf("attribute name %q must start with a letter and hold at most %d letters, digits, '_', '.', ':' or '-'",
+		return storage.Problem("policy.user.attribute_name", map[string]any{"Name": shorten(k), "Max": maxAttributeKeyLenInRule},
+			"attribute name %q must start with a letter and hold at most %d letters, digits, '_', '.', ':' or '-'",
 			shorten(k), maxAttributeKeyLenInRule)
 	}
-	return ""
+	return storage.FieldError{}
 }
 
 // ValidateAttributes checks custom attributes: at most MaxAttributes,
@@ -182,23 +180,26 @@ func AttributeKeyProblem(k string) string {
 func ValidateAttributes(attrs map[string]storage.AttributeValue) storage.FieldErrors {
 	var errs storage.FieldErrors
 	if len(attrs) > MaxAttributes {
-		errs.Add(FieldAttributes, fmt.Sprintf("at most %d attributes", MaxAttributes))
+		errs.Put(FieldAttributes, storage.Problem("policy.user.attributes_too_many", map[string]any{"Max": MaxAttributes},
+			"at most %d attributes", MaxAttributes))
 	}
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		v := attrs[k]
-		if m := AttributeKeyProblem(k); m != "" {
-			errs.Add(FieldAttributes, m)
+		if p := AttributeKeyRule(k); !p.IsZero() {
+			errs.Put(FieldAttributes, p)
 			continue
 		}
 		switch {
 		case !v.List && len(v.Values) != 1:
-			errs.Add(FieldAttributes, fmt.Sprintf("attribute %q must have one value", k))
+			errs.Put(FieldAttributes, storage.Problem("policy.user.attribute_one_value", map[string]any{"Name": k},
+				"attribute %q must have one value", k))
 		case len(v.Values) > MaxAttributeValues:
-			errs.Add(FieldAttributes, fmt.Sprintf("attribute %q has more than %d values", k, MaxAttributeValues))
+			errs.Put(FieldAttributes, storage.Problem("policy.user.attribute_values_too_many",
+				map[string]any{"Name": k, "Max": MaxAttributeValues}, "attribute %q has more than %d values", k, MaxAttributeValues))
 		}
 		for _, s := range v.Values {
-			if m := textProblem("attribute "+k, s, MaxAttributeValueLen); m != "" {
-				errs.Add(FieldAttributes, m)
+			if p := textProblem("attribute "+k, s, MaxAttributeValueLen); !p.IsZero() {
+				errs.Put(FieldAttributes, p)
 				break
 			}
 		}
@@ -209,28 +210,31 @@ func ValidateAttributes(attrs map[string]storage.AttributeValue) storage.FieldEr
 // GroupNameProblem describes what is wrong with a group name, or returns
 // "": it is required, at most MaxGroupNameLen characters of valid UTF-8,
 // without control characters or white space at either end.
-func GroupNameProblem(s string) string {
+func GroupNameProblem(s string) string { return GroupNameRule(s).Message }
+
+// GroupNameRule is GroupNameProblem with the rule's code, or a zero
+// FieldError.
+func GroupNameRule(s string) storage.FieldError {
 	switch {
 	case s == "":
-		return "a group name is required"
+		return storage.Problem("policy.required", nil, "a group name is required")
 	case !utf8.ValidString(s):
-		return "group name is not valid UTF-8"
+		return storage.Problem("policy.text.not_utf8", nil, "group name is not valid UTF-8")
 	case utf8.RuneCountInString(s) > MaxGroupNameLen:
-		return fmt.Sprintf("group name is longer than %d characters", MaxGroupNameLen)
+		return storage.Problem("policy.text.too_long", map[string]any{"Max": MaxGroupNameLen},
+			"group name is longer than %d characters", MaxGroupNameLen)
 	case strings.ContainsFunc(s, unicode.IsControl):
-		return fmt.Sprintf("group name %q must not contain control characters", s)
+		return storage.Problem("policy.text.control", nil, "group name %q must not contain control characters", s)
 	case strings.TrimSpace(s) != s:
-		return fmt.Sprintf("group name %q must not start or end with white space", s)
+		return storage.Problem("policy.text.edge_space", nil, "group name %q must not start or end with white space", s)
 	}
-	return ""
+	return storage.FieldError{}
 }
 
 // ValidateGroup checks a group to be created or renamed.
 func ValidateGroup(g *storage.Group) storage.FieldErrors {
 	var errs storage.FieldErrors
-	if m := GroupNameProblem(g.Name); m != "" {
-		errs.Add(FieldGroupName, m)
-	}
+	errs.Put(FieldGroupName, GroupNameRule(g.Name))
 	return errs
 }
 

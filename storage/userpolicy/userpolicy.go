@@ -1,7 +1,7 @@
 package userpolicy
 
 import (
-	"fmt"
+	"errors"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -48,60 +48,60 @@ func ValidateUser(u *storage.User) storage.FieldErrors {
 	var errs storage.FieldErrors
 	switch s := u.Username; {
 	case s == "":
-		errs.Add(FieldUsername, "a username is required")
+		errs.Put(FieldUsername, storage.Problem("policy.required", nil, "a username is required"))
 	case !utf8.ValidString(s):
-		errs.Add(FieldUsername, "username is not valid UTF-8")
+		errs.Put(FieldUsername, storage.Problem("policy.text.not_utf8", nil, "username is not valid UTF-8"))
 	case utf8.RuneCountInString(s) > MaxUsernameLen:
-		errs.Add(FieldUsername, fmt.Sprintf("username is longer than %d characters", MaxUsernameLen))
+		errs.Put(FieldUsername, storage.Problem("policy.text.too_long", map[string]any{"Max": MaxUsernameLen},
+			"username is longer than %d characters", MaxUsernameLen))
 	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		errs.Add(FieldUsername, fmt.Sprintf("username %q must not contain white space or control characters", s))
+		errs.Put(FieldUsername, storage.Problem("policy.text.space_or_control", nil,
+			"username %q must not contain white space or control characters", s))
 	}
 	for _, f := range []struct{ field, label, value string }{
 		{FieldName, "name", u.Name},
 		{FieldGivenName, "given name", u.GivenName},
 		{FieldFamilyName, "family name", u.FamilyName},
 	} {
-		if m := textProblem(f.label, f.value, MaxNameLen); m != "" {
-			errs.Add(f.field, m)
-		}
+		errs.Put(f.field, textProblem(f.label, f.value, MaxNameLen))
 	}
-	if m := emailProblem(u.Email); m != "" {
-		errs.Add(FieldEmail, m)
-	}
+	errs.Put(FieldEmail, emailProblem(u.Email))
 	return append(errs, validateClaims(u)...)
 }
 
 // textProblem describes what is wrong with an optional free-text value,
-// or returns "".
-func textProblem(label, s string, maxLen int) string {
+// or returns a zero FieldError.
+func textProblem(label, s string, maxLen int) storage.FieldError {
 	switch {
 	case !utf8.ValidString(s):
-		return label + " is not valid UTF-8"
+		return storage.Problem("policy.text.not_utf8", nil, "%s is not valid UTF-8", label)
 	case utf8.RuneCountInString(s) > maxLen:
-		return fmt.Sprintf("%s is longer than %d characters", label, maxLen)
+		return storage.Problem("policy.text.too_long", map[string]any{"Max": maxLen},
+			"%s is longer than %d characters", label, maxLen)
 	case strings.ContainsFunc(s, unicode.IsControl):
-		return fmt.Sprintf("%s %q must not contain control characters", label, s)
+		return storage.Problem("policy.text.control", nil, "%s %q must not contain control characters", label, s)
 	}
-	return ""
+	return storage.FieldError{}
 }
 
 // emailProblem describes what is wrong with an optional e-mail address,
-// or returns "".
-func emailProblem(s string) string {
+// or returns a zero FieldError.
+func emailProblem(s string) storage.FieldError {
 	if s == "" {
-		return ""
+		return storage.FieldError{}
 	}
-	if m := textProblem("e-mail address", s, MaxEmailLen); m != "" {
-		return m
+	if p := textProblem("e-mail address", s, MaxEmailLen); !p.IsZero() {
+		return p
 	}
 	if len(s) > MaxEmailLen {
-		return fmt.Sprintf("e-mail address is longer than %d bytes", MaxEmailLen)
+		return storage.Problem("policy.text.too_long_bytes", map[string]any{"Max": MaxEmailLen},
+			"e-mail address is longer than %d bytes", MaxEmailLen)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s {
-		return fmt.Sprintf("e-mail address %q is not valid (want name@example.com)", s)
+		return storage.Problem("policy.email.invalid", nil, "e-mail address %q is not valid (want name@example.com)", s)
 	}
-	return ""
+	return storage.FieldError{}
 }
 
 // CheckPassword reports whether pw may become u's password: the rules of
@@ -113,11 +113,17 @@ func emailProblem(s string) string {
 func CheckPassword(pw string, u *storage.User) storage.FieldErrors {
 	var errs storage.FieldErrors
 	if utf8.ValidString(pw) && strings.ContainsFunc(pw, unicode.IsControl) {
-		errs.Add(FieldPassword, "password must not contain control characters (such as a line break or tab)")
+		errs.Put(FieldPassword, storage.Problem("policy.password.control", nil,
+			"password must not contain control characters (such as a line break or tab)"))
 		return errs
 	}
 	if err := password.CheckPolicy(pw, ContextWords(u)...); err != nil {
-		errs.Add(FieldPassword, err.Error())
+		p := storage.Problem("policy.password.invalid", nil, "%s", err.Error())
+		var pe *password.PolicyError
+		if errors.As(err, &pe) {
+			p.Code, p.Args = pe.Code, pe.Args
+		}
+		errs.Put(FieldPassword, p)
 	}
 	return errs
 }
@@ -149,5 +155,6 @@ func CheckAccessChange(actorID, targetID string) storage.FieldErrors {
 	if actorID == "" || actorID != targetID {
 		return nil
 	}
-	return storage.FieldErrors{{Field: FieldAdmin, Message: "administrators cannot change their own access; ask another administrator"}}
+	return storage.FieldErrors{{Field: FieldAdmin, Code: "policy.user.own_access",
+		Message: "administrators cannot change their own access; ask another administrator"}}
 }

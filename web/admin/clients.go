@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/clientpolicy"
+	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -92,17 +92,17 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 	if !isNew {
 		c.GrantTypes = f["grant"]
 		c.Disabled = f.Get("disabled") == "1"
-		if m := chooseAuthMethod(c, f.Get(formAuthMethod)); m != "" {
-			errs[formAuthMethod] = append(errs[formAuthMethod], m)
+		if k := chooseAuthMethod(c, f.Get(formAuthMethod)); k != "" {
+			errs[formAuthMethod] = append(errs[formAuthMethod], i18n.T(r.Context(), k))
 		}
 	}
 	for _, d := range []struct {
 		field, label string
 		dst          *time.Duration
 	}{
-		{"access_ttl", "access token lifetime", &c.AccessTokenTTL},
-		{"id_token_ttl", "ID token lifetime", &c.IDTokenTTL},
-		{"refresh_ttl", "refresh token lifetime", &c.RefreshTokenTTL},
+		{"access_ttl", "admin.client.access_ttl", &c.AccessTokenTTL},
+		{"id_token_ttl", "admin.client.id_token_ttl", &c.IDTokenTTL},
+		{"refresh_ttl", "admin.client.refresh_ttl", &c.RefreshTokenTTL},
 	} {
 		v := strings.TrimSpace(f.Get(d.field))
 		if v == "" {
@@ -111,7 +111,8 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 		}
 		dur, err := time.ParseDuration(v)
 		if err != nil || dur <= 0 {
-			errs[formTTL] = append(errs[formTTL], d.label+" "+strconv.Quote(v)+" is not a duration such as 5m or 720h")
+			errs[formTTL] = append(errs[formTTL], i18n.T(r.Context(), "admin.err.duration",
+				"Label", i18n.T(r.Context(), d.label), "Value", v))
 			continue
 		}
 		*d.dst = dur
@@ -149,14 +150,14 @@ var formFields = map[string]string{
 }
 
 // validate merges the form's own problems with clientpolicy's (the rules
-// the CLI applies too), each next to its field.
-func validate(c *storage.Client, errs map[string][]string, opts ...clientpolicy.Option) map[string][]string {
+// the CLI applies too), each next to its field in the page's language.
+func validate(ctx context.Context, c *storage.Client, errs map[string][]string, opts ...clientpolicy.Option) map[string][]string {
 	for _, e := range clientpolicy.ValidateClient(c, opts...) {
 		k, ok := formFields[e.Field]
 		if !ok {
 			k = e.Field
 		}
-		errs[k] = append(errs[k], e.Message)
+		errs[k] = append(errs[k], web.FieldMessage(ctx, e))
 	}
 	return errs
 }
@@ -206,17 +207,17 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	t := r.PostForm.Get("type")
 	errs := formClient(r, c, true)
 	if !applyType(c, t) {
-		errs[""] = append(errs[""], "choose one of the client types")
+		errs[""] = append(errs[""], i18n.T(r.Context(), "admin.err.client_type"))
 		t = view.ClientTypeWeb
 		applyType(c, t) // for the other checks; the form is refused anyway
 	}
 	if t == view.ClientTypeMachine {
 		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
 	}
-	if m := chooseAuthMethod(c, r.PostForm.Get(formAuthMethod)); m != "" {
-		errs[""] = append(errs[""], m)
+	if k := chooseAuthMethod(c, r.PostForm.Get(formAuthMethod)); k != "" {
+		errs[""] = append(errs[""], i18n.T(r.Context(), k))
 	}
-	errs = validate(c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
+	errs = validate(r.Context(), c, errs, clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 	if err := checkAllowedGroups(r.Context(), h.store, c.AllowedGroups, errs); err != nil {
 		h.storeError(w, r, "check allowed groups", err)
 		return
@@ -240,7 +241,7 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, a *admin)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		f := formOf(c, h.pages.CSRFToken(w, r))
 		f.New, f.Type = true, t
-		f.Errors = map[string][]string{"id": {"client " + strconv.Quote(c.ID) + " already exists"}}
+		f.Errors = map[string][]string{"id": {i18n.T(r.Context(), "admin.err.client_taken")}}
 		h.render(w, r, http.StatusConflict, view.AdminClient(h.frame(a, "admin.client.new_title", "clients"), f))
 		return
 	} else if err != nil {
@@ -330,7 +331,7 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 		var before *storage.Client
 		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
 			before = cloneClient(c)
-			errs := validate(c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
+			errs := validate(r.Context(), c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 			if err := checkAllowedGroups(r.Context(), tx, c.AllowedGroups, errs); err != nil {
 				return err
 			}
@@ -381,7 +382,7 @@ func checkAllowedGroups(ctx context.Context, st storage.Groups, names []string, 
 	for _, n := range names {
 		if _, err := st.GetGroupByName(ctx, n); errors.Is(err, storage.ErrNotFound) {
 			errs[clientpolicy.FieldAllowedGroups] = append(errs[clientpolicy.FieldAllowedGroups],
-				"group "+strconv.Quote(n)+" does not exist: create it on the Groups page first")
+				i18n.T(ctx, "admin.err.group_missing", "Group", n))
 		} else if err != nil {
 			return err
 		}
@@ -410,7 +411,7 @@ func urisChanged(before, after *storage.Client) bool {
 const formAuthMethod = clientpolicy.FieldAuthMethod
 
 // chooseAuthMethod applies the form's token_endpoint_auth_method v to c
-// and returns a problem, or "". Only a confidential client chooses, and
+// and returns the catalog key of a problem, or "". Only a confidential client chooses, and
 // only between the two secret methods: whether a client is public follows
 // from its type.
 func chooseAuthMethod(c *storage.Client, v string) string {
@@ -418,12 +419,12 @@ func chooseAuthMethod(c *storage.Client, v string) string {
 	case v == "" || v == c.AuthMethod:
 		return ""
 	case c.Public():
-		return "a single-page or native app is public: it has no secret to send with " + strconv.Quote(clientpolicy.Shorten(v))
+		return "admin.err.public_auth_method"
 	case v == storage.AuthMethodBasic || v == storage.AuthMethodPost:
 		c.AuthMethod = v
 		return ""
 	}
-	return "client authentication method " + strconv.Quote(clientpolicy.Shorten(v)) + " is not client_secret_basic or client_secret_post"
+	return "admin.err.auth_method"
 }
 
 func (h *Handler) confirmDeleteClient(w http.ResponseWriter, r *http.Request, a *admin) {

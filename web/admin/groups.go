@@ -8,6 +8,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/userpolicy"
+	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -65,7 +66,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a *admin) 
 	now := h.now().UTC()
 	g := &storage.Group{ID: storage.NewID(), Name: r.PostForm.Get("name"), CreatedAt: now, UpdatedAt: now}
 	d := view.AdminGroupList{CSRFToken: h.pages.CSRFToken(w, r), Name: g.Name}
-	d.Errors = groupRule(r.Context(), userpolicy.ValidateGroup(g))
+	d.Errors = web.FieldMessages(r.Context(), userpolicy.ValidateGroup(g))[userpolicy.FieldGroupName]
 	if len(d.Errors) == 0 {
 		err := h.change(r, a, "group.create", "group:"+g.ID, nil, groupSnapshot(g),
 			func(tx storage.Store) error { return tx.CreateGroup(r.Context(), g) })
@@ -146,8 +147,8 @@ func (h *Handler) renameGroup(w http.ResponseWriter, r *http.Request, a *admin) 
 	}
 	name := r.PostForm.Get("name")
 	d := view.AdminGroupPage{Name: name, Errors: map[string][]string{}}
-	if m := userpolicy.GroupNameProblem(name); m != "" {
-		d.Errors["name"] = []string{i18n.T(r.Context(), "admin.err.group")}
+	if p := userpolicy.GroupNameRule(name); !p.IsZero() {
+		d.Errors["name"] = []string{web.FieldMessage(r.Context(), p)}
 		h.renderGroup(w, r, a, http.StatusUnprocessableEntity, g, d)
 		return
 	}

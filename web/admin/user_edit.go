@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/userpolicy"
+	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -67,9 +69,9 @@ func applyProfile(u *storage.User, f url.Values) {
 }
 
 // profileErrors files userpolicy's problems next to the edit form's
-// fields: a claim's problems under its field, the address's under the
-// address, the rest above the form.
-func profileErrors(fe storage.FieldErrors) map[string][]string {
+// fields in the page's language: a claim's problems under its field, the
+// address's under the address, the rest above the form.
+func profileErrors(ctx context.Context, fe storage.FieldErrors) map[string][]string {
 	errs := map[string][]string{}
 	for _, e := range fe {
 		k := e.Field
@@ -79,7 +81,7 @@ func profileErrors(fe storage.FieldErrors) map[string][]string {
 		case profileFields[k] == nil:
 			k = ""
 		}
-		errs[k] = append(errs[k], e.Message)
+		errs[k] = append(errs[k], web.FieldMessage(ctx, e))
 	}
 	return errs
 }
@@ -105,7 +107,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a *admin) {
 			applyProfile(u, r.PostForm)
 			if fe := userpolicy.ValidateUser(u); len(fe) > 0 {
 				c := *u
-				return &profileRefused{user: &c, errs: profileErrors(fe)}
+				return &profileRefused{user: &c, errs: profileErrors(r.Context(), fe)}
 			}
 			u.UpdatedAt = now
 			return nil
@@ -118,7 +120,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, a *admin) {
 	var refused *profileRefused
 	switch {
 	case errors.As(err, &refused):
-		h.renderUserForm(w, r, a, http.StatusUnprocessableEntity, refused.user, ruleMessages(r.Context(), refused.errs))
+		h.renderUserForm(w, r, a, http.StatusUnprocessableEntity, refused.user, refused.errs)
 		return
 	case errors.Is(err, storage.ErrAlreadyExists):
 		u := &storage.User{ID: id}

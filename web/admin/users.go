@@ -1,13 +1,14 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/userpolicy"
+	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -85,7 +86,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 	// Taken as typed: userpolicy decides, as it does for the CLI.
 	u := &storage.User{ID: storage.NewID(), Username: f.Get("username"), Name: f.Get("name"), Email: f.Get("email")}
 	pw := f.Get("password")
-	errs := userFormErrors(append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...))
+	errs := userFormErrors(r.Context(), append(userpolicy.ValidateUser(u), userpolicy.CheckPassword(pw, u)...))
 	form := view.AdminUserForm{New: true, Username: u.Username, Name: u.Name, Email: u.Email}
 	if len(errs) == 0 {
 		if h.hasher == nil {
@@ -103,7 +104,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a *admin) {
 			func(tx storage.Store) error { return tx.CreateUser(r.Context(), u) })
 		switch {
 		case errors.Is(err, storage.ErrAlreadyExists):
-			errs["username"] = append(errs["username"], "user "+strconv.Quote(u.Username)+" already exists")
+			errs["username"] = append(errs["username"], i18n.T(r.Context(), "admin.err.username_taken"))
 		case err != nil:
 			h.storeError(w, r, "create user", err)
 			return
@@ -165,15 +166,16 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {
 }
 
 // userFormErrors files userpolicy's problems under the user form's
-// fields; the form shows those it has no field for above it.
-func userFormErrors(fe storage.FieldErrors) map[string][]string {
+// fields in the page's language; the form shows those it has no field
+// for above it.
+func userFormErrors(ctx context.Context, fe storage.FieldErrors) map[string][]string {
 	errs := map[string][]string{}
 	for _, e := range fe {
 		switch e.Field {
 		case userpolicy.FieldUsername, userpolicy.FieldPassword:
-			errs[e.Field] = append(errs[e.Field], e.Message)
+			errs[e.Field] = append(errs[e.Field], web.FieldMessage(ctx, e))
 		default:
-			errs[""] = append(errs[""], e.Message)
+			errs[""] = append(errs[""], web.FieldMessage(ctx, e))
 		}
 	}
 	return errs
@@ -246,7 +248,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, a *admin) 
 		if !ok {
 			return
 		}
-		f.Errors = userFormErrors(fe)
+		f.Errors = userFormErrors(r.Context(), fe)
 		h.render(w, r, http.StatusUnprocessableEntity, view.AdminUser(h.frame(a, "admin.user.title", "users", "Name", u.Username), f))
 		return
 	}
