@@ -112,3 +112,23 @@ func envWith(env map[string]string, key, value string) map[string]string {
 	out[key] = value
 	return out
 }
+
+// TestConfigCheckListsEveryOption: `monban config check` shows every key
+// of the options table (so an operator sees what is in effect), and never
+// an SMTP password.
+func TestConfigCheckListsEveryOption(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Mail.SMTPURL = "smtp://mailer:hunter2-secret@mail.example:587"
+	shown := map[string]bool{}
+	for _, e := range configEntries(cfg).list {
+		shown[e.key] = true
+		if strings.Contains(e.text, "hunter2-secret") {
+			t.Errorf("%s shows the SMTP password: %s", e.key, e.text)
+		}
+	}
+	for _, o := range options {
+		if !shown[o.key] {
+			t.Errorf("config check does not show %q", o.key)
+		}
+	}
+}

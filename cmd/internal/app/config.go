@@ -400,8 +400,18 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("device_flow", c.DeviceFlow),
 		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.Bool("pushed_authorization_requests", c.PAR),
+		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
+		slog.String("mail_from", c.Mail.From),
+		slog.String("registration", c.Registration.Mode),
+		slog.Any("registration_domains", c.Registration.Domains),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
+		slog.String("default_locale", c.Appearance.DefaultLocale),
+		slog.String("display_time_zone", zoneName(c.Appearance.TimeZone)),
+		slog.String("brand_name", c.Appearance.Brand.Name),
+		slog.String("brand_logo", c.Appearance.Brand.LogoFile),
+		slog.String("brand_color", c.Appearance.Brand.Color),
+		slog.String("brand_support_url", c.Appearance.Brand.SupportURL),
 	)
 }
 
@@ -417,4 +427,12 @@ func RedactDSN(dsn string) string {
 		return u.Redacted()
 	}
 	return "(key=value connection string redacted)"
+}
+
+// zoneName is a time zone's IANA name; "" (UTC, the default) for nil.
+func zoneName(z *time.Location) string {
+	if z == nil {
+		return ""
+	}
+	return z.String()
 }
