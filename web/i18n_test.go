@@ -249,6 +249,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 				pages[k] = e.get(c, errorRoute+"?"+url.Values{"title": {title}, "detail": {k}}.Encode())
 			}
 			maps.Copy(pages, recoveryPages(t, e, c))
+			maps.Copy(pages, passkeyFactorPages(t, lang))
 			for name, p := range pages {
 				// The reset mail shows its link (without its token here) as text too.
 				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token")
