@@ -22,6 +22,13 @@ const factorPath = "/login/factor"
 const (
 	badFactorCode   = "factor.error.bad_code"
 	emptyFactorCode = "factor.error.empty"
+	// The request needs the phishing-resistant class: only a passkey.
+	passkeyNeededLead   = "factor.passkey_needed"
+	passkeyNeededCode   = "factor.error.passkey_needed"
+	passkeyNeededTitle  = "error.passkey_needed.title"
+	passkeyNeededDetail = "error.passkey_needed.detail"
+	// The person has passkeys and no TOTP factor.
+	passkeyFactorLead = "factor.passkey_lead"
 )
 
 // factorStep is the sign-in flow's second factor (issue 17): a TOTP code
@@ -40,25 +47,31 @@ func (factorStep) URL(authRequestID string) string {
 	return factorPath + "?id=" + url.QueryEscape(authRequestID)
 }
 
-// Done implements session.Step: done when the methods passed already
-// reach multi-factor, or when the person has no factor and nothing needs
-// one.
+// Done implements session.Step: not done while the methods passed do not
+// reach the class the request needs (so a session with a password and a
+// code is still asked for a passkey when the request needs the
+// phishing-resistant class); otherwise done when they reach multi-factor,
+// or when the person has no confirmed TOTP factor (a person with one is
+// asked for it at every sign-in).
 func (s factorStep) Done(ctx context.Context, p *session.Progress) (bool, error) {
-	if p.UserID == "" || acr.Meets(p.AMR, acr.MFA) {
-		return p.UserID != "", nil
-	}
-	t, err := s.h.store.GetTOTP(ctx, p.UserID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return false, err
-	}
-	if err == nil && t.Confirmed() {
+	if p.UserID == "" {
 		return false, nil
 	}
 	need, err := s.h.neededACR(ctx, p.RequestID, p.UserID)
 	if err != nil {
 		return false, err
 	}
-	return acr.Meets(p.AMR, need), nil
+	switch {
+	case !acr.Meets(p.AMR, need):
+		return false, nil
+	case acr.Meets(p.AMR, acr.MFA):
+		return true, nil
+	}
+	t, err := s.h.store.GetTOTP(ctx, p.UserID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	return err != nil || !t.Confirmed(), nil
 }
 
 // neededACR is the class a sign-in for the request by userID needs, as
@@ -98,6 +111,7 @@ type factorPage struct {
 	progress *session.Progress
 	user     *storage.User
 	totp     *storage.TOTP // nil: none yet
+	need     string        // the class the request needs (neededACR)
 }
 
 // loadFactorPage loads the request and the progress; a browser that has
@@ -123,6 +137,9 @@ func (h *Handler) loadFactorPage(w http.ResponseWriter, r *http.Request, id stri
 		return nil, false, fmt.Errorf("get user: %w", err)
 	}
 	fp := &factorPage{req: p, progress: progress, user: u}
+	if fp.need, err = h.neededACR(ctx, id, u.ID); err != nil {
+		return nil, false, err
+	}
 	switch t, err := h.store.GetTOTP(ctx, u.ID); {
 	case err == nil:
 		fp.totp = t
@@ -142,23 +159,38 @@ func (h *Handler) getFactor(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderFactor shows the code form, with the enrolment (QR code and
-// secret) when the person has no confirmed TOTP factor yet; an
-// unconfirmed secret is created once and shown again on reload.
+// secret) when the person has no factor at all yet (an unconfirmed secret
+// is created once and shown again on reload), and the person's passkeys.
+// Only the passkeys are offered when the request needs the
+// phishing-resistant class (a code cannot reach it), or when the person
+// has passkeys but no confirmed TOTP factor; needing that class without a
+// passkey is a clear 403 page.
 func (h *Handler) renderFactor(w http.ResponseWriter, r *http.Request, status int, fp *factorPage, msg string) error {
 	f := view.FactorForm{RequestID: fp.req.id, CSRFToken: h.ensureCSRF(w, r),
 		ClientName: clientName(fp.req.client), Error: msg}
-	if fp.totp == nil || !fp.totp.Confirmed() {
+	pk, err := h.passkeySignIn(r.Context(), w, fp.req.id, f.CSRFToken, fp.user)
+	if err != nil {
+		return err
+	}
+	f.Passkey = pk
+	phr := fp.need == acr.PhishingResistant
+	if phr && pk == nil {
+		return &PublicError{Status: http.StatusForbidden, Title: passkeyNeededTitle, Detail: passkeyNeededDetail,
+			Err: errors.New("the request needs a passkey and the person has none")}
+	}
+	confirmed := fp.totp != nil && fp.totp.Confirmed()
+	switch {
+	case phr:
+		f.PasskeyOnly = passkeyNeededLead
+	case pk != nil && !confirmed:
+		f.PasskeyOnly = passkeyFactorLead
+	case !confirmed:
 		enrol, err := h.totpEnrolment(r.Context(), fp.user, fp.totp)
 		if err != nil {
 			return err
 		}
 		f.Enrol = enrol
 	}
-	pk, err := h.passkeySignIn(r.Context(), w, fp.req.id, f.CSRFToken, fp.user)
-	if err != nil {
-		return err
-	}
-	f.Passkey = pk
 	AllowFormAction(w, r, fp.req.req.RedirectURI)
 	h.render(w, r, status, view.Factor(f))
 	return nil
@@ -205,6 +237,9 @@ func (h *Handler) postFactor(w http.ResponseWriter, r *http.Request) error {
 	fp, ok, err := h.loadFactorPage(w, r, id)
 	if !ok || err != nil {
 		return err
+	}
+	if fp.need == acr.PhishingResistant { // a code cannot reach it; its time step stays unused
+		return h.renderFactor(w, r, http.StatusBadRequest, fp, passkeyNeededCode)
 	}
 	code := r.PostForm.Get("code")
 	if code == "" || len(code) > 64 {

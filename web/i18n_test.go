@@ -251,6 +251,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			maps.Copy(pages, accountPages(t, e, cc)) // before the reset ends alice's sessions
 			maps.Copy(pages, registerPages(t, e, c))
 			maps.Copy(pages, recoveryPages(t, e, c))
+			maps.Copy(pages, passkeyFactorPages(t, lang))
 			for name, p := range pages {
 				// The reset mail shows its link (without its token here) as text too.
 				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token",

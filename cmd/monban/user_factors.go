@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/session"
@@ -16,9 +17,20 @@ const reasonFactorsReset = "factors_reset"
 
 // factorsJSON is what "user factors --output json" prints.
 type factorsJSON struct {
-	Username          string `json:"username"`
-	TOTP              string `json:"totp"` // "none", "pending" or "confirmed"
-	RecoveryCodesLeft int    `json:"recovery_codes_left"`
+	Username          string        `json:"username"`
+	TOTP              string        `json:"totp"` // "none", "pending" or "confirmed"
+	RecoveryCodesLeft int           `json:"recovery_codes_left"`
+	Passkeys          []passkeyJSON `json:"passkeys"`
+}
+
+// passkeyJSON is one WebAuthn credential of "user factors".
+type passkeyJSON struct {
+	Name     string     `json:"name"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used,omitempty"` // nil: never used
+	// Synced is the credential's backup eligibility: a synced passkey
+	// (amr swk) rather than one bound to a device (hwk).
+	Synced bool `json:"synced"`
 }
 
 // userFactors shows which second factors a person has (issue 17).
@@ -29,7 +41,7 @@ func (c *cli) userFactors(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		out := factorsJSON{Username: u.Username, TOTP: "none"}
+		out := factorsJSON{Username: u.Username, TOTP: "none", Passkeys: []passkeyJSON{}}
 		switch t, err := st.GetTOTP(ctx, u.ID); {
 		case err == nil && t.Confirmed():
 			out.TOTP = "confirmed"
@@ -41,6 +53,18 @@ func (c *cli) userFactors(ctx context.Context, args []string) error {
 		if out.RecoveryCodesLeft, err = st.CountRecoveryCodes(ctx, u.ID); err != nil {
 			return dbError(err)
 		}
+		creds, err := st.ListWebAuthnCredentials(ctx, u.ID)
+		if err != nil {
+			return dbError(err)
+		}
+		for _, cr := range creds {
+			p := passkeyJSON{Name: cr.Name, Created: cr.CreatedAt.UTC(), Synced: cr.BackupEligible}
+			if !cr.LastUsedAt.IsZero() {
+				at := cr.LastUsedAt.UTC()
+				p.LastUsed = &at
+			}
+			out.Passkeys = append(out.Passkeys, p)
+		}
 		if js {
 			return writeJSON(c.stdout, out)
 		}
@@ -48,6 +72,18 @@ func (c *cli) userFactors(ctx context.Context, args []string) error {
 		row(tw, "Username:", out.Username)
 		row(tw, "TOTP:", out.TOTP)
 		row(tw, "Recovery codes left:", fmt.Sprint(out.RecoveryCodesLeft))
+		row(tw, "Passkeys:", fmt.Sprint(len(out.Passkeys)))
+		for _, p := range out.Passkeys {
+			used := "never used"
+			if p.LastUsed != nil {
+				used = "last used " + p.LastUsed.Format(time.RFC3339)
+			}
+			kind := "device-bound"
+			if p.Synced {
+				kind = "synced"
+			}
+			row(tw, "", p.Name, "added "+p.Created.Format(time.RFC3339), used, kind)
+		}
 		return tw.Flush()
 	})
 }

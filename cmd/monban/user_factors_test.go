@@ -1,6 +1,8 @@
 package main
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,17 +28,39 @@ func TestUserFactorsAndReset(t *testing.T) {
 	if err := st.ReplaceRecoveryCodes(ctx, u.ID, []string{"a", "b"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	added := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, c := range []*storage.WebAuthnCredential{
+		{ID: []byte("key-1"), Name: "YubiKey", CreatedAt: added},
+		{ID: []byte("key-2"), Name: "Phone", BackupEligible: true, CreatedAt: added},
+	} {
+		c.UserID, c.PublicKey, c.AAGUID = u.ID, []byte("cose"), make([]byte, 16)
+		if err := st.AddWebAuthnCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := added.Add(time.Hour)
+	if err := st.UseWebAuthnCredential(ctx, []byte("key-2"), 0, true, used); err != nil {
+		t.Fatal(err)
+	}
 	var got factorsJSON
 	decodeJSON(t, mustRun(t, env, "", "user", "factors", "alice", "--output", "json").stdout, &got)
-	if got != (factorsJSON{Username: "alice", TOTP: "confirmed", RecoveryCodesLeft: 2}) {
-		t.Errorf("factors = %+v", got)
+	want := factorsJSON{Username: "alice", TOTP: "confirmed", RecoveryCodesLeft: 2, Passkeys: []passkeyJSON{
+		{Name: "YubiKey", Created: added}, {Name: "Phone", Created: added, LastUsed: &used, Synced: true}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("factors = %+v, want %+v", got, want)
+	}
+	text := mustRun(t, env, "", "user", "factors", "alice").stdout
+	for _, s := range []string{"Passkeys:", "YubiKey", "never used", "device-bound", "Phone", "last used 2026-03-01T11:00:00Z", "synced"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("user factors lacks %q:\n%s", s, text)
+		}
 	}
 	if r := mustRun(t, env, "", "user", "reset-factors", "alice"); r.stdout != "Removed the second factors of \"alice\"; signed out 1 session(s).\n" {
 		t.Errorf("stdout = %q", r.stdout)
 	}
 	checkSignedOut(t, st, sid, rt)
 	decodeJSON(t, mustRun(t, env, "", "user", "factors", "alice", "--output", "json").stdout, &got)
-	if got.TOTP != "none" || got.RecoveryCodesLeft != 0 {
+	if got.TOTP != "none" || got.RecoveryCodesLeft != 0 || len(got.Passkeys) != 0 {
 		t.Errorf("after reset: %+v", got)
 	}
 	entries, err := st.ListAudit(ctx, storage.AuditFilter{Actions: []string{storage.ActionFactorReset}}, 0, 10)

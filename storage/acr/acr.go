@@ -83,11 +83,37 @@ func Needed(values []string) string {
 }
 
 // WithMulti returns amr with `mfa` added when the methods are more than
-// one factor (RFC 8176 §2), for the session and the ID token.
+// one factor (RFC 8176 §2, "mfa"; NIST SP 800-63B §4.2 on factor
+// categories), for the session and the ID token. The categories:
+// something known (pwd, pin), something had (otp, hwk, swk), and the
+// authenticator's user verification (user) — counted only with a key
+// (hwk or swk), since the key performed it. So a password and a one-time
+// code, a password and a passkey, and a passkey with user verification
+// are each two factors; a one-time code and a passkey are both
+// possession, one factor.
 func WithMulti(amr []string) []string {
 	out := slices.Clone(amr)
-	if !slices.Contains(out, AMRMulti) && slices.Contains(out, AMRPassword) && slices.Contains(out, AMROTP) {
+	if !slices.Contains(out, AMRMulti) && factors(out) >= 2 {
 		out = append(out, AMRMulti)
 	}
 	return out
+}
+
+// factors counts the factor categories among the methods.
+func factors(amr []string) int {
+	has := func(ms ...string) bool {
+		return slices.ContainsFunc(ms, func(m string) bool { return slices.Contains(amr, m) })
+	}
+	n := 0
+	if has(AMRPassword, AMRPIN) {
+		n++
+	}
+	key := has(AMRHardware, AMRSoftware)
+	if key || has(AMROTP) {
+		n++
+	}
+	if key && has(AMRUser) {
+		n++
+	}
+	return n
 }

@@ -54,13 +54,41 @@ func TestNeeded(t *testing.T) {
 	}
 }
 
-func TestWithMultiAndStronger(t *testing.T) {
-	if got := WithMulti([]string{"pwd", "otp"}); !slices.Equal(got, []string{"pwd", "otp", "mfa"}) {
-		t.Errorf("WithMulti = %v", got)
+func TestWithMulti(t *testing.T) {
+	tests := []struct {
+		name string
+		amr  []string
+		want []string
+	}{
+		{"nothing", nil, nil},
+		{"password", []string{"pwd"}, []string{"pwd"}},
+		{"password and otp", []string{"pwd", "otp"}, []string{"pwd", "otp", "mfa"}},
+		{"password and hardware key", []string{"pwd", "hwk"}, []string{"pwd", "hwk", "mfa"}},
+		{"password and software key", []string{"pwd", "swk"}, []string{"pwd", "swk", "mfa"}},
+		{"passkey with user verification", []string{"swk", "user"}, []string{"swk", "user", "mfa"}},
+		{"hardware key with user verification", []string{"hwk", "user"}, []string{"hwk", "user", "mfa"}},
+		{"hardware key with pin", []string{"hwk", "pin"}, []string{"hwk", "pin", "mfa"}},
+		{"passkey without user verification", []string{"swk"}, []string{"swk"}},
+		{"otp and passkey are both possession", []string{"otp", "hwk"}, []string{"otp", "hwk"}},
+		{"user verification without a key", []string{"otp", "user"}, []string{"otp", "user"}},
+		{"otp alone", []string{"otp"}, []string{"otp"}},
+		{"already mfa", []string{"pwd", "otp", "mfa"}, []string{"pwd", "otp", "mfa"}},
 	}
-	if got := WithMulti([]string{"pwd"}); !slices.Equal(got, []string{"pwd"}) {
-		t.Errorf("WithMulti(pwd) = %v", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := slices.Clone(tc.amr)
+			got := WithMulti(tc.amr)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("WithMulti(%v) = %v, want %v", tc.amr, got, tc.want)
+			}
+			if !slices.Equal(tc.amr, in) {
+				t.Errorf("WithMulti changed its argument to %v", tc.amr)
+			}
+		})
 	}
+}
+
+func TestStronger(t *testing.T) {
 	if Stronger("", MFA) != MFA || Stronger(PhishingResistant, MFA) != PhishingResistant || Stronger(Password, "") != Password {
 		t.Error("Stronger orders the classes wrongly")
 	}

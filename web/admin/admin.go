@@ -14,7 +14,8 @@
 // administrator (storage.User.Admin) gets 403. Sensitive actions (secret
 // rotation, deleting a client, changing a client's redirect, post-logout
 // or back-channel logout URIs, granting admin, resetting a password,
-// disabling or deleting a user, deleting a group) also need a fresh authentication, by default within
+// disabling or deleting a user, resetting a user's second factors, deleting
+// a group) also need a fresh authentication, by default within
 // 15 minutes of the session's AuthTime; otherwise they answer 403 with a
 // "sign in again" link (prompt=login).
 //
@@ -49,6 +50,8 @@ const DefaultFreshAuth = 15 * time.Minute
 // Store is the part of storage.Store the console uses.
 type Store interface {
 	storage.Users
+	storage.Factors
+	storage.WebAuthnCredentials
 	storage.Groups
 	storage.Lists
 	storage.Clients
@@ -187,6 +190,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	post("/admin/users/{id}", h.updateUser, false)
 	get("/admin/users/{id}/delete", h.confirmDeleteUser)
 	post("/admin/users/{id}/delete", h.deleteUser, true)
+	get("/admin/users/{id}/reset-factors", h.confirmResetFactors)
+	post("/admin/users/{id}/reset-factors", h.resetFactors, true)
 	get("/admin/groups", h.listGroups)
 	post("/admin/groups", h.createGroup, false)
 	get("/admin/groups/{id}", h.showGroup)

@@ -96,6 +96,7 @@ func newEnvStore(t testing.TB, st storage.Store) *env {
 	}))
 	// bob allowed the app (the user page's consent section).
 	e.must(e.store.SaveConsent(ctx, &storage.Consent{UserID: "u-bob", ClientID: "app", Scopes: []string{"openid"}, GrantedAt: now}))
+	giveBobFactors(e) // the user page's second-factor section
 	return e
 }
 

@@ -42,7 +42,7 @@ func TestBrowserJapaneseAdmin(t *testing.T) {
 		"rotate-confirm": "/admin/clients/app/rotate-secret", "deleted": "/admin/clients/gone/deleted",
 		"groups": "/admin/groups", "group": "/admin/groups/g-staff", "group-delete": "/admin/groups/g-staff/delete",
 		"user-delete": "/admin/users/u-bob/delete", "sessions-of-user": "/admin/sessions?user=bob",
-		"users-search": "/admin/users?q=b",
+		"users-search": "/admin/users?q=b", "reset-factors": "/admin/users/u-bob/reset-factors",
 	}
 	for _, width := range []int64{390, 1280} {
 		browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(width, 844))

@@ -47,6 +47,7 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 		"/admin/sessions?user=bob", "/admin/sessions?user=nobody", "/admin/sessions?after=bad",
 		"/admin/groups", "/admin/groups?after=staff", "/admin/groups/g-staff", "/admin/groups/g-staff?added=1",
 		"/admin/groups/g-staff/delete", "/admin/groups/nope", "/admin/clients?after=app",
+		"/admin/users/u-bob/reset-factors", "/admin/users/u-admin/reset-factors",
 	}
 	for _, lang := range i18n.Catalogs().Supported() {
 		t.Run(lang, func(t *testing.T) {
