@@ -182,8 +182,9 @@ type Sessions interface {
 	// RenewSession records a new authentication on a live session: it
 	// replaces the cookie token's hash (so the old cookie stops working)
 	// and sets AuthTime, AMR and LastSeenAt to the renewal. The session ID
-	// (`sid`) and the clients it served stay. ErrNotFound if the session is
-	// absent or revoked; ErrAlreadyExists if the new hash is taken.
+	// (`sid`), the clients it served and the Address and UserAgent of the
+	// first sign-in stay. ErrNotFound if the session is absent or revoked;
+	// ErrAlreadyExists if the new hash is taken.
 	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
 	// RevokeSession marks the session revoked at the given time. Revoking
 	// an already revoked session keeps the first time. ErrNotFound if absent.

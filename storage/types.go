@@ -197,6 +197,16 @@ type Session struct {
 	// or expiry) has been handled: its back-channel logout deliveries were
 	// enqueued (Back-Channel Logout 1.0 §2.5). Zero until then.
 	EndedAt time.Time
+	// Address is the client address the session was signed in from, as
+	// the sign-in throttle counts it (trusted proxies' forwarding headers
+	// honoured). It is shown so that people can recognise their sessions;
+	// no security decision reads it.
+	Address string
+	// UserAgent is the browser's User-Agent header at sign-in, truncated
+	// to 256 bytes of valid UTF-8 without control characters. Like Address
+	// it is for people to recognise their sessions, not for security
+	// decisions.
+	UserAgent string
 }
 
 // Active reports whether the session may be used at now, given the idle

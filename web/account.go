@@ -212,7 +212,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	for _, s := range sessions {
 		if h.sessions.Live(s, now) {
 			f.Sessions = append(f.Sessions, view.AccountSession{ID: s.ID, Started: loc.Time(s.CreatedAt),
-				LastSeen: loc.Time(s.LastSeenAt), Current: s.ID == cur.ID})
+				LastSeen: loc.Time(s.LastSeenAt), Current: s.ID == cur.ID, Address: s.Address, UserAgent: s.UserAgent})
 		}
 	}
 	if f.Apps, err = h.accountApps(ctx, u.ID, now); err != nil {

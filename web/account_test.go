@@ -68,6 +68,13 @@ func TestAccountPages(t *testing.T) {
 			t.Errorf("%s: status %d, want %d\n%s", name, pages[name].status, want, pages[name].body)
 		}
 	}
+	// The session list names where each session was signed in from: the
+	// client address and the browser (issue 16 item 5).
+	for _, want := range []string{"127.0.0.1", "<code>Go-http-client/1.1</code>"} {
+		if !strings.Contains(pages["account"].body, want) {
+			t.Errorf("account page lacks %s:\n%s", want, pages["account"].body)
+		}
+	}
 	u, err := e.store.GetUser(t.Context(), "u-alice")
 	e.must(err)
 	if u.Email != "new@example.com" || !u.EmailVerified {

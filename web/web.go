@@ -289,6 +289,8 @@ func New(cfg Config) (*Handler, error) {
 		Callback: h.flowCallback, // device sign-ins go to their confirmation (device.go)
 		Key:      derive(h.csrfKey, "monban sign-in flow"),
 		Pending:  cfg.Pending,
+		// Sessions record the address the sign-in throttle counts.
+		ClientAddr: h.clientAddr,
 	})
 	if err != nil {
 		return nil, err

@@ -96,7 +96,7 @@ func (s *Store) ListGroups(ctx context.Context, after string, limit int) ([]*sto
 // username and the served clients come with each row.
 func (s *Store) ListSessionsPage(ctx context.Context, q storage.SessionQuery) ([]*storage.SessionListing, error) {
 	stmt := `SELECT s.id, s.user_id, s.auth_time, s.amr, s.created_at, s.last_seen_at,
-			s.expires_at, s.ended_at, COALESCE(u.username, ''),
+			s.expires_at, s.ended_at, s.address, s.user_agent, COALESCE(u.username, ''),
 			ARRAY(SELECT c.client_id FROM session_clients c WHERE c.session_id = s.id ORDER BY c.client_id COLLATE "C")
 		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
 		WHERE s.revoked_at IS NULL AND ($1 = '' OR s.user_id = $1)
@@ -113,7 +113,7 @@ func (s *Store) ListSessionsPage(ctx context.Context, q storage.SessionQuery) ([
 		var l storage.SessionListing
 		ss := &l.Session
 		err := r.Scan(&ss.ID, &ss.UserID, &ss.AuthTime, &ss.AMR, scanOptTime{&ss.CreatedAt}, scanOptTime{&ss.LastSeenAt},
-			scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.EndedAt}, &l.Username, &l.ClientIDs)
+			scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.EndedAt}, &ss.Address, &ss.UserAgent, &l.Username, &l.ClientIDs)
 		if len(l.ClientIDs) == 0 {
 			l.ClientIDs = nil
 		}

@@ -11,12 +11,12 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-const sessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_seen_at, expires_at, revoked_at, ended_at`
+const sessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_seen_at, expires_at, revoked_at, ended_at, address, user_agent`
 
 func scanSession(row pgx.Row) (*storage.Session, error) {
 	var ss storage.Session
 	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.AuthTime, &ss.AMR, &ss.CreatedAt,
-		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt})
+		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt}, &ss.Address, &ss.UserAgent)
 	if err != nil {
 		return nil, err
 	}
@@ -27,9 +27,9 @@ func scanSession(row pgx.Row) (*storage.Session, error) {
 // not exist.
 func (s *Store) CreateSession(ctx context.Context, ss *storage.Session) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		ss.ID, ss.TokenHash, ss.UserID, ss.AuthTime, ss.AMR, ss.CreatedAt,
-		ss.LastSeenAt, ss.ExpiresAt, optTime(ss.RevokedAt), optTime(ss.EndedAt))
+		ss.LastSeenAt, ss.ExpiresAt, optTime(ss.RevokedAt), optTime(ss.EndedAt), ss.Address, ss.UserAgent)
 	if err != nil {
 		return wrapErr(err, "create session %q", ss.ID)
 	}

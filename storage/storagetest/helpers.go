@@ -221,6 +221,8 @@ func newSession(id, userID string, created time.Time) *storage.Session {
 		CreatedAt:  created,
 		LastSeenAt: created.Add(time.Minute),
 		ExpiresAt:  created.Add(24 * time.Hour),
+		Address:    "192.0.2.7",
+		UserAgent:  "Mozilla/5.0 (テスト) " + id,
 	}
 }
 

@@ -96,6 +96,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ExpiredAuthRequestCleanup", testExpiredAuthRequestCleanup},
 		{"SessionLifecycle", testSessionLifecycle},
 		{"SessionList", testSessionList},
+		{"SessionClientInfo", testSessionClientInfo},
 		{"SessionClients", testSessionClients},
 		{"RenewSession", testRenewSession},
 		{"Consent", testConsent},

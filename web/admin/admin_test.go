@@ -88,7 +88,8 @@ func newEnvStore(t testing.TB, st storage.Store) *env {
 	e.must(e.store.CreateGroup(ctx, &storage.Group{ID: "g-staff", Name: "staff", CreatedAt: now, UpdatedAt: now}))
 	e.must(e.store.AddGroupMember(ctx, "g-staff", "u-bob"))
 	e.must(e.store.CreateSession(ctx, &storage.Session{ID: "s-bob", TokenHash: storage.HashToken(storage.NewToken()),
-		UserID: "u-bob", AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+		UserID: "u-bob", AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour),
+		Address: "192.0.2.9", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}))
 	e.must(e.store.CreateClient(ctx, &storage.Client{
 		ID: "app", Name: "App", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
 		SecretHash: storage.HashToken("old-secret"), RedirectURIs: []string{"https://app.example/cb"},

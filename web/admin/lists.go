@@ -171,7 +171,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, a *admin)
 		s := l.Session
 		d.Rows = append(d.Rows, view.AdminSessionRow{ID: s.ID, UserID: s.UserID, Username: l.Username, Clients: l.ClientIDs,
 			SignedIn: stamp(ctx, s.AuthTime), LastSeen: stamp(ctx, s.LastSeenAt), Expires: stamp(ctx, s.ExpiresAt),
-			Expired: !now.Before(s.ExpiresAt)})
+			Expired: !now.Before(s.ExpiresAt), Address: s.Address, UserAgent: s.UserAgent})
 	}
 	var first, last string
 	if len(page) > 0 {

@@ -104,6 +104,9 @@ type FlowConfig struct {
 	// Pending opens sealed authorization requests (see Advance); nil:
 	// only stored requests can complete.
 	Pending *pending.Sealer
+	// ClientAddr is the client address a new session records (see
+	// Authentication.Address); nil: the host of the request's RemoteAddr.
+	ClientAddr func(*http.Request) string
 }
 
 // Flow is the sign-in as an explicit sequence: identify, authenticate
@@ -119,6 +122,7 @@ type Flow struct {
 	ttl      time.Duration
 	cookie   string
 	pending  *pending.Sealer
+	addr     func(*http.Request) string
 }
 
 // NewFlow checks cfg and returns a Flow.
@@ -137,7 +141,11 @@ func NewFlow(cfg FlowConfig) (*Flow, error) {
 		return nil, errors.Join(errs...)
 	}
 	f := &Flow{m: cfg.Sessions, steps: slices.Clone(cfg.Steps), callback: cfg.Callback,
-		key: slices.Clone(cfg.Key), ttl: cfg.ProgressTTL, cookie: progressBase, pending: cfg.Pending}
+		key: slices.Clone(cfg.Key), ttl: cfg.ProgressTTL, cookie: progressBase, pending: cfg.Pending,
+		addr: cfg.ClientAddr}
+	if f.addr == nil {
+		f.addr = remoteHost
+	}
 	if f.ttl == 0 {
 		f.ttl = DefaultProgressTTL
 	}
@@ -196,7 +204,8 @@ func (f *Flow) Advance(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return "", nil, errors.New("session: every step is done but nobody was authenticated")
 	}
 	f.clear(w, r)
-	sess, err = f.m.SignIn(ctx, w, r, Authentication{UserID: p.UserID, AMR: acr.WithMulti(p.AMR), AuthTime: p.AuthTime})
+	sess, err = f.m.SignIn(ctx, w, r, Authentication{UserID: p.UserID, AMR: acr.WithMulti(p.AMR), AuthTime: p.AuthTime,
+		Address: f.addr(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		return "", nil, err
 	}

@@ -12,11 +12,18 @@ import (
 )
 
 // Authentication is what a completed sign-in established: who, when, and
-// with which methods (RFC 8176 `amr` values, e.g. "pwd", "otp", "hwk").
+// with which methods (RFC 8176 `amr` values, e.g. "pwd", "otp", "hwk"),
+// and from where.
 type Authentication struct {
 	UserID   string
 	AuthTime time.Time
 	AMR      []string
+	// Address is the client address as the sign-in throttle counts it
+	// (trusted proxies honoured); UserAgent is the browser's User-Agent
+	// header, which SignIn cleans with CleanUserAgent. A new session
+	// records both so that people can recognise it; they decide nothing.
+	Address   string
+	UserAgent string
 }
 
 // SignIn records a completed authentication and sets a new session
@@ -25,7 +32,8 @@ type Authentication struct {
 //
 // Renewal: when the browser's live session belongs to the same user, that
 // session is renewed in place: it keeps its ID (the `sid` its applications
-// hold) and the clients it served, and takes the new AuthTime and AMR
+// hold), the clients it served and the Address and UserAgent of its first
+// sign-in (they name where the session began), and takes the new AuthTime and AMR
 // (step-up bookkeeping: prompt=login or max_age re-authenticate without
 // logging the person out of every other application; OIDC Core
 // §3.1.2.1). A session of another user is ended (EndSession: its apps get
@@ -77,6 +85,8 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(m.maxAge),
+		Address:    a.Address,
+		UserAgent:  CleanUserAgent(a.UserAgent),
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return nil, fmt.Errorf("session: create: %w", err)
