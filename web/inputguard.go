@@ -79,7 +79,10 @@ func storableRequest(r *http.Request) bool {
 	if !Storable(r.URL.Path) {
 		return false
 	}
-	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && !storableValues(q) {
+	// ParseQuery keeps every pair it could read even when another is
+	// malformed, and handlers that use URL.Query read those same pairs:
+	// check them whatever the error.
+	if q, _ := url.ParseQuery(r.URL.RawQuery); !storableValues(q) {
 		return false
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -115,8 +118,8 @@ func storableBody(r *http.Request) bool {
 	if err != nil || len(buf) > guardBodyBytes {
 		return true // the handler's own limit and error answer it
 	}
-	form, err := url.ParseQuery(string(buf))
-	return err != nil || storableValues(form)
+	form, _ := url.ParseQuery(string(buf)) // the pairs it could read, as above
+	return storableValues(form)
 }
 
 // writeInvalidRequest answers an OAuth endpoint's request with bad

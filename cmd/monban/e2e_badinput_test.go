@@ -36,6 +36,7 @@ func TestChecklistH6UnstorableInput(t *testing.T) {
 			{"client-id-invalid-utf8", "/authorize?response_type=code&client_id=%C3%28&scope=openid"},
 			{"param-name-nul", authz("x%00y=1")},
 			{"login-id-nul", "/login?id=%00"},
+			{"login-id-nul-beside-a-bad-escape", "/login?id=%00&x=%zz"},
 			{"consent-id-invalid-utf8", "/consent?id=%80abc"},
 			{"callback-id-nul", "/authorize/callback?id=abc%00"},
 			{"end-session-state-nul", "/end_session?state=%00"},
