@@ -23,6 +23,13 @@ type Cleanup interface {
 	// DeleteExpiredAccessTokenRevocations removes up to limit deny-list
 	// entries whose token expired before now.
 	DeleteExpiredAccessTokenRevocations(ctx context.Context, now time.Time, limit int) (int, error)
+	// DeleteExpiredGrants removes up to limit of each of: device
+	// authorizations, client-assertion jtis, pushed authorization requests
+	// and single-use user tokens (password reset, e-mail verification)
+	// that expired before now, and returns how many rows went. Their own
+	// reads already treat an expired row as absent; this keeps the tables
+	// small without a delete on every request.
+	DeleteExpiredGrants(ctx context.Context, now time.Time, limit int) (int, error)
 	// DeleteEndedSessions removes up to limit sessions whose end was
 	// handled (EndedAt set, so their back-channel logout is already
 	// enqueued) before endedBefore, with the list of clients they served.

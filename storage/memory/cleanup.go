@@ -62,6 +62,20 @@ func (s *Store) DeleteExpiredAccessTokenRevocations(_ context.Context, now time.
 	return deleteWhere(s.deniedJTIs, limit, func(_ string, exp time.Time) bool { return exp.Before(ts(now)) }), nil
 }
 
+// DeleteExpiredGrants implements storage.Cleanup.
+func (s *Store) DeleteExpiredGrants(_ context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now = ts(now)
+	return deleteWhere(s.oauth.devices, limit, func(_ string, d *storage.DeviceAuthorization) bool { return d.ExpiresAt.Before(now) }) +
+		deleteWhere(s.oauth.assertions, limit, func(_ assertionKey, exp time.Time) bool { return exp.Before(now) }) +
+		deleteWhere(s.oauth.pushed, limit, func(_ string, r *storage.PushedRequest) bool { return r.ExpiresAt.Before(now) }) +
+		deleteWhere(s.userTokens, limit, func(_ string, t *storage.UserToken) bool { return t.ExpiresAt.Before(now) }), nil
+}
+
 // DeleteEndedSessions implements storage.Cleanup.
 func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore time.Time, limit int) (int, error) {
 	if limit <= 0 {

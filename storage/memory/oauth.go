@@ -58,11 +58,14 @@ func (s *Store) CreateDeviceAuthorization(_ context.Context, d *storage.DeviceAu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now = ts(now)
-	maps.DeleteFunc(s.oauth.devices, func(_ string, o *storage.DeviceAuthorization) bool { return o.ExpiresAt.Before(now) })
 	if _, ok := s.clients[d.ClientID]; !ok {
 		return notFound("client", d.ClientID)
 	}
-	for _, o := range s.oauth.devices {
+	for id, o := range s.oauth.devices {
+		if o.UserCode == d.UserCode && o.ExpiresAt.Before(now) && o.ID != d.ID {
+			delete(s.oauth.devices, id) // an expired code's user code may be handed out again
+			continue
+		}
 		if o.ID == d.ID || o.DeviceCodeHash == d.DeviceCodeHash || o.UserCode == d.UserCode {
 			return exists("device authorization", d.ID)
 		}
@@ -126,7 +129,6 @@ func (s *Store) UseClientAssertion(_ context.Context, clientID, jti string, expi
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now = ts(now)
-	maps.DeleteFunc(s.oauth.assertions, func(_ assertionKey, exp time.Time) bool { return exp.Before(now) })
 	if _, ok := s.clients[clientID]; !ok {
 		return notFound("client", clientID)
 	}
@@ -146,7 +148,6 @@ func (s *Store) CreatePushedRequest(_ context.Context, r *storage.PushedRequest,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now = ts(now)
-	maps.DeleteFunc(s.oauth.pushed, func(_ string, o *storage.PushedRequest) bool { return o.ExpiresAt.Before(now) })
 	if _, ok := s.clients[r.ClientID]; !ok {
 		return notFound("client", r.ClientID)
 	}

@@ -38,6 +38,31 @@ func (s *Store) DeleteExpiredAccessTokenRevocations(ctx context.Context, now tim
 	return s.deleteOldRows(ctx, "delete expired access token revocations", "access_token_revocations", "jti", "expires_at", "", now, limit)
 }
 
+// DeleteExpiredGrants implements storage.Cleanup: one statement for the
+// four tables (client_assertions has no single-column key: its rows are
+// picked by ctid).
+func (s *Store) DeleteExpiredGrants(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete expired grants", `WITH devices AS (
+			DELETE FROM device_authorizations WHERE id IN (
+				SELECT id FROM device_authorizations WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		), assertions AS (
+			DELETE FROM client_assertions WHERE ctid IN (
+				SELECT ctid FROM client_assertions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		), pushed AS (
+			DELETE FROM pushed_requests WHERE id IN (
+				SELECT id FROM pushed_requests WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		), tokens AS (
+			DELETE FROM user_tokens WHERE token_hash IN (
+				SELECT token_hash FROM user_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM devices) + (SELECT count(*) FROM assertions) +
+			(SELECT count(*) FROM pushed) + (SELECT count(*) FROM tokens)`, now, limit)
+}
+
 // DeleteEndedSessions implements storage.Cleanup; session_clients rows go
 // with their session (ON DELETE CASCADE).
 func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore time.Time, limit int) (int, error) {

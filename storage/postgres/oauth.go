@@ -34,7 +34,9 @@ func scanDevice(row pgx.Row) (*storage.DeviceAuthorization, error) {
 // CreateDeviceAuthorization implements storage.DeviceAuthorizations.
 func (s *Store) CreateDeviceAuthorization(ctx context.Context, d *storage.DeviceAuthorization, now time.Time) error {
 	batch := &pgx.Batch{}
-	batch.Queue(`DELETE FROM device_authorizations WHERE expires_at < $1`, now)
+	// An expired authorization's user code may be handed out again; the
+	// janitor removes the other expired rows (DeleteExpiredGrants).
+	batch.Queue(`DELETE FROM device_authorizations WHERE user_code = $1 AND expires_at < $2`, d.UserCode, now)
 	batch.Queue(`INSERT INTO device_authorizations (`+deviceColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		d.ID, d.DeviceCodeHash, d.UserCode, d.ClientID, nonNil(d.Scopes), d.CreatedAt, d.ExpiresAt,
@@ -122,9 +124,6 @@ func (s *Store) PollDeviceAuthorization(ctx context.Context, clientID, deviceCod
 // of the same jti is replaced, a live one is a replay.
 func (s *Store) UseClientAssertion(ctx context.Context, clientID, jti string, expiresAt, now time.Time) error {
 	return s.locked(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM client_assertions WHERE expires_at < $1`, now); err != nil {
-			return wrapErr(err, "delete expired client assertions")
-		}
 		tag, err := tx.Exec(ctx, `INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
 			ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
 			WHERE client_assertions.expires_at <= $4`, clientID, jti, expiresAt, now)
@@ -145,9 +144,6 @@ func (s *Store) CreatePushedRequest(ctx context.Context, r *storage.PushedReques
 		return fmt.Errorf("postgres: encode pushed request: %w", err)
 	}
 	return s.locked(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM pushed_requests WHERE expires_at < $1`, now); err != nil {
-			return wrapErr(err, "delete expired pushed requests")
-		}
 		_, err := tx.Exec(ctx, `INSERT INTO pushed_requests (id, client_id, params, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.ClientID, string(params), r.CreatedAt, r.ExpiresAt)
 		return wrapErr2(err, "create pushed request")

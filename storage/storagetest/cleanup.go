@@ -43,6 +43,7 @@ func testCleanupBatches(t *testing.T, s storage.Store) {
 		r.ExpiresAt = exp
 		mustOK(t, s.CreateAuthRequest(ctx, r), "CreateAuthRequest")
 		mustOK(t, s.RevokeAccessToken(ctx, fmt.Sprintf("jti-%02d", i), exp), "RevokeAccessToken")
+		mustOK(t, s.UseClientAssertion(ctx, sd.client.ID, fmt.Sprintf("assertion-%02d", i), exp, at(-2*time.Hour)), "UseClientAssertion")
 		policy := storage.ThrottlePolicy{Window: time.Minute, Free: 5, Delay: time.Second, MaxDelay: time.Minute}
 		when := at(-2 * time.Minute)
 		if i >= dead {
@@ -58,6 +59,7 @@ func testCleanupBatches(t *testing.T, s storage.Store) {
 		{"AuthRequests", func(l int) (int, error) { return s.DeleteExpiredAuthRequests(ctx, at(0), l) }},
 		{"AccessTokenRevocations", func(l int) (int, error) { return s.DeleteExpiredAccessTokenRevocations(ctx, at(0), l) }},
 		{"LoginThrottles", func(l int) (int, error) { return s.DeleteExpiredLoginThrottles(ctx, at(0), l) }},
+		{"Grants", func(l int) (int, error) { return s.DeleteExpiredGrants(ctx, at(0), l) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := tc.del(0); err == nil {
@@ -70,6 +72,12 @@ func testCleanupBatches(t *testing.T, s storage.Store) {
 		})
 	}
 	for i := range dead + live {
+		// A live assertion jti is still a replay; a deleted one was expired
+		// anyway, so either way the store answers as before the cleanup.
+		if i >= dead {
+			wantErr(t, s.UseClientAssertion(ctx, sd.client.ID, fmt.Sprintf("assertion-%02d", i), at(2*time.Hour), at(0)),
+				storage.ErrAlreadyExists, "replay of a live assertion after cleanup")
+		}
 		_, err := s.GetAuthRequest(ctx, fmt.Sprintf("req-%02d", i))
 		if (i >= dead) != (err == nil) {
 			t.Errorf("auth request %d after cleanup: err %v (live: %v)", i, err, i >= dead)

@@ -91,6 +91,7 @@ type Result struct {
 	AuthRequests           int  // expired auth requests and code tombstones
 	LoginThrottles         int  // expired sign-in throttle counters
 	AccessTokenRevocations int  // deny-list entries of expired tokens
+	Grants                 int  // expired device codes, assertion jtis, pushed requests, user tokens
 	EndedSessions          int  // sessions ended before the retention
 	RefreshFamilies        int  // dead refresh-token families
 	FailedDeliveries       int  // logout deliveries given up before the retention
@@ -152,6 +153,7 @@ func (j *Janitor) Step(ctx context.Context) (Result, error) {
 		{"expired auth requests", &res.AuthRequests, now, s.DeleteExpiredAuthRequests},
 		{"expired login throttles", &res.LoginThrottles, now, s.DeleteExpiredLoginThrottles},
 		{"expired access-token revocations", &res.AccessTokenRevocations, now, s.DeleteExpiredAccessTokenRevocations},
+		{"expired grants", &res.Grants, now, s.DeleteExpiredGrants},
 		{"ended sessions", &res.EndedSessions, now.Add(-EndedSessionRetention), s.DeleteEndedSessions},
 		{"dead refresh families", &res.RefreshFamilies, now.Add(-deadFamilyMargin), s.DeleteDeadRefreshFamilies},
 		{"failed logout deliveries", &res.FailedDeliveries, now.Add(-FailedDeliveryRetention), s.DeleteFailedLogoutDeliveries},
@@ -169,7 +171,7 @@ func (j *Janitor) Step(ctx context.Context) (Result, error) {
 	if res != (Result{Ran: true}) {
 		j.log.InfoContext(ctx, "expired rows deleted", "event", "janitor",
 			"auth_requests", res.AuthRequests, "login_throttles", res.LoginThrottles,
-			"access_token_revocations", res.AccessTokenRevocations, "ended_sessions", res.EndedSessions,
+			"access_token_revocations", res.AccessTokenRevocations, "grants", res.Grants, "ended_sessions", res.EndedSessions,
 			"refresh_families", res.RefreshFamilies, "failed_deliveries", res.FailedDeliveries,
 			"audit_entries", res.AuditEntries)
 	}
