@@ -112,6 +112,22 @@ type Client struct {
 	// require_pushed_authorization_requests). Stored, but not yet
 	// enforced or settable: PAR (issue 19 item 3) is not built yet.
 	RequirePAR bool
+
+	// DPoPBoundAccessTokens requires every token request of the client to
+	// carry a DPoP proof, so its access tokens are always sender-constrained
+	// (RFC 9449 §5.2: dpop_bound_access_tokens).
+	DPoPBoundAccessTokens bool
+	// TokenExchangeAudiences are the audiences this client may ask for in
+	// a token exchange (RFC 8693 §2.1: audience / resource); empty means
+	// the client may not exchange tokens.
+	TokenExchangeAudiences []string
+	// RegistrationTokenHash is HashToken of the registration access token
+	// of a dynamically registered client (RFC 7592 §3); empty for clients
+	// registered by an administrator.
+	RegistrationTokenHash string
+	// Managed marks a client that configuration as code (monban apply)
+	// owns: only such clients are deleted by apply --prune.
+	Managed bool
 }
 
 // Public reports whether the client cannot keep a secret.

@@ -493,6 +493,7 @@ func cloneClient(c *storage.Client) *storage.Client {
 	o.GrantTypes = slices.Clone(c.GrantTypes)
 	o.Scopes = slices.Clone(c.Scopes)
 	o.AllowedGroups = slices.Clone(c.AllowedGroups)
+	o.TokenExchangeAudiences = slices.Clone(c.TokenExchangeAudiences)
 	o.ClaimMappings = slices.Clone(c.ClaimMappings)
 	if len(o.ClaimMappings) == 0 {
 		o.ClaimMappings = nil

@@ -13,7 +13,8 @@ const clientColumns = `id, name, secret_hash, auth_method, application_type,
 	redirect_uris, post_logout_redirect_uris, grant_types, scopes, require_consent,
 	id_token_signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 	backchannel_logout_uri, backchannel_logout_session_required, disabled, created_at, updated_at,
-	allowed_groups, claim_mappings, require_mfa, jwks, jwks_uri, require_par`
+	allowed_groups, claim_mappings, require_mfa, jwks, jwks_uri, require_par,
+	dpop_bound_access_tokens, token_exchange_audiences, registration_token_hash, managed`
 
 func scanClient(row pgx.Row) (*storage.Client, error) {
 	var c storage.Client
@@ -21,7 +22,8 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 		&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.Scopes, &c.RequireConsent,
 		&c.IDTokenSigningAlg, &c.AccessTokenTTL, &c.IDTokenTTL, &c.RefreshTokenTTL,
 		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.Disabled, &c.CreatedAt, &c.UpdatedAt,
-		&c.AllowedGroups, &c.ClaimMappings, &c.RequireMFA, &c.JWKS, &c.JWKSURI, &c.RequirePAR)
+		&c.AllowedGroups, &c.ClaimMappings, &c.RequireMFA, &c.JWKS, &c.JWKSURI, &c.RequirePAR,
+		&c.DPoPBoundAccessTokens, &c.TokenExchangeAudiences, &c.RegistrationTokenHash, &c.Managed)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +38,8 @@ func clientArgs(c *storage.Client) []any {
 		c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes, c.RequireConsent,
 		c.IDTokenSigningAlg, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL,
 		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.Disabled, c.CreatedAt, c.UpdatedAt,
-		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings), c.RequireMFA, c.JWKS, c.JWKSURI, c.RequirePAR}
+		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings), c.RequireMFA, c.JWKS, c.JWKSURI, c.RequirePAR,
+		c.DPoPBoundAccessTokens, c.TokenExchangeAudiences, c.RegistrationTokenHash, c.Managed}
 }
 
 // claimMappingsJSON is the claim_mappings column's value: never null.
@@ -51,7 +54,7 @@ func claimMappingsJSON(m []storage.ClaimMapping) string {
 // CreateClient implements storage.Clients.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		clientArgs(c)...)
 	if err != nil {
 		return wrapErr(err, "create client %q", c.ID)
@@ -97,7 +100,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			scopes = $9, require_consent = $10, id_token_signing_alg = $11, access_token_ttl = $12,
 			id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
 			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19,
-			allowed_groups = $20, claim_mappings = $21, require_mfa = $22, jwks = $23, jwks_uri = $24, require_par = $25
+			allowed_groups = $20, claim_mappings = $21, require_mfa = $22, jwks = $23, jwks_uri = $24, require_par = $25,
+			dpop_bound_access_tokens = $26, token_exchange_audiences = $27, registration_token_hash = $28, managed = $29
 			WHERE id = $1`,
 			clientArgs(&c)...)
 		if err != nil {

@@ -185,6 +185,10 @@ func newClient(id string) *storage.Client {
 		JWKS:                             `{"keys":[]}`,
 		JWKSURI:                          "https://" + id + ".test/jwks",
 		RequirePAR:                       true,
+		DPoPBoundAccessTokens:            true,
+		TokenExchangeAudiences:           []string{"https://api-of-" + id + ".test"},
+		RegistrationTokenHash:            "registration-hash-of-" + id,
+		Managed:                          true,
 	}
 }
 
