@@ -214,12 +214,20 @@ func isNetworkError(err error) bool {
 }
 
 // unavailable wraps err as connector.ErrUpstreamUnavailable, saying that
-// the step timed out when ctx's deadline passed.
+// the step timed out when ctx's deadline has passed (checked against the
+// clock too: the socket deadline may fire before ctx's timer). An error
+// that already wraps a connector error is returned as it is.
 func unavailable(ctx context.Context, step string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return fmt.Errorf("%w: ldap: %s: no answer in time (%w)", connector.ErrUpstreamUnavailable, step, ctxErr)
+	for _, sentinel := range []error{connector.ErrUpstreamUnavailable, connector.ErrInvalidCredentials, connector.ErrInvalidResponse} {
+		if errors.Is(err, sentinel) {
+			return err
 		}
+	}
+	deadline, ok := ctx.Deadline()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (ok && !time.Now().Before(deadline)) {
+		return fmt.Errorf("%w: ldap: %s: no answer in time: %w", connector.ErrUpstreamUnavailable, step, err)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%w: ldap: %s: %w", connector.ErrUpstreamUnavailable, step, ctxErr)
 	}
 	return fmt.Errorf("%w: ldap: %s: %w", connector.ErrUpstreamUnavailable, step, err)

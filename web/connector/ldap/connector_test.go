@@ -38,6 +38,8 @@ func TestCheckPassword(t *testing.T) {
 				Name: "Alice Liddell", Groups: []string{"admins", "devs"}, AMR: []string{"pwd"}}},
 		{name: "literal star uid with its own password", username: starUser.UID, password: starUser.Password,
 			want: &connector.Identity{ConnectorID: "corp", Username: starUser.UID, Name: starUser.CN, Groups: []string{}, AMR: []string{"pwd"}}},
+		{name: "DN with characters to escape", username: "dave", password: "dave-password",
+			want: &connector.Identity{ConnectorID: "corp", Username: "dave", Name: daveUser.CN, Groups: []string{"ops"}, AMR: []string{"pwd"}}},
 		{name: "wrong password", username: "alice", password: "wrong", err: connector.ErrInvalidCredentials},
 		{name: "another user's password", username: "alice", password: "bob-password", err: connector.ErrInvalidCredentials},
 		{name: "password of the right length but one letter off", username: "alice", password: "alice-passwore", err: connector.ErrInvalidCredentials},

@@ -13,14 +13,18 @@ import (
 // it must find exactly this entry and nothing else.
 var starUser = slapdtest.User{CN: "Star User", UID: "*)(uid=*", Password: "star-password"}
 
+// daveUser's DN needs escaping (a comma, parentheses): the group lookup
+// must still find his group.
+var daveUser = slapdtest.User{CN: "Dave (Ops), Jr", UID: "dave", Password: "dave-password"}
+
 // startDirectory starts slapd with the default users and groups plus
-// starUser, with LDAPS and StartTLS.
+// starUser and daveUser (in group ops), with LDAPS and StartTLS.
 func startDirectory(t testing.TB) *slapdtest.Server {
 	t.Helper()
 	return slapdtest.Start(t, slapdtest.Options{
 		TLS:    true,
-		Users:  append(slapdtest.DefaultUsers(), starUser),
-		Groups: slapdtest.DefaultGroups(),
+		Users:  append(slapdtest.DefaultUsers(), starUser, daveUser),
+		Groups: append(slapdtest.DefaultGroups(), slapdtest.Group{CN: "ops", Members: []string{daveUser.CN}}),
 	})
 }
 
