@@ -48,7 +48,7 @@ const (
 	DefaultDPoPProofWindow = 60 * time.Second
 	// dpopNonceWindow is how long one server nonce is current; the
 	// previous one stays accepted, so a nonce lives one to two windows.
-	dpopNonceWindow = 5 * time.Minute
+	dpopNonceWindow   = 5 * time.Minute
 	maxDPoPProofBytes = 8 << 10
 	maxDPoPJTI        = 256
 )
