@@ -63,9 +63,9 @@ type dpopProof struct {
 	// jkt is the JWK SHA-256 thumbprint of the proof's key (RFC 7638),
 	// base64url: what tokens are bound to (RFC 9449 §6.1).
 	jkt string
-	// jti is the proof's identifier, single-use (RFC 9449 §11.1), and
-	// forget when it may be forgotten: after that, iat is out of the
-	// window anyway.
+	// jti is the proof's identifier, single-use (RFC 9449 §11.1); forget
+	// is when the store may drop it: after that, iat is out of the window
+	// anyway.
 	jti    string
 	forget time.Time
 }
