@@ -43,6 +43,10 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 	if err != nil {
 		return nil, err
 	}
+	jkt, err := p.dpopBinding(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	now := p.now()
 	ttl := p.cfg.AccessTokenTTL
 	if c.AccessTokenTTL > 0 {
@@ -51,7 +55,7 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 	at := accessTokenClaims{
 		Issuer: p.issuer, Subject: c.ID, Audience: []string{c.ID},
 		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
-		ClientID: c.ID, Scope: scopeString(scopes), GrantType: grantClientCredentials,
+		ClientID: c.ID, Scope: scopeString(scopes), GrantType: grantClientCredentials, Cnf: confirmationOf(jkt),
 	}
 	token, err := p.keys.Sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
@@ -59,7 +63,7 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 	}
 	eventsOr(p.cfg.Events).TokenIssued(grantClientCredentials)
 	return zop.NewResponse(&oidc.AccessTokenResponse{
-		AccessToken: token, TokenType: oidc.BearerToken,
+		AccessToken: token, TokenType: tokenType(jkt),
 		ExpiresIn: uint64(ttl.Seconds()), Scope: scopes,
 	}), nil
 }

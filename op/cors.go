@@ -61,12 +61,13 @@ func (c *corsPolicy) wrap(next http.Handler) http.Handler {
 		ok := c.allowed(r, origin)
 		if ok {
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+			// RFC 9449 §8: browser clients read the server's nonce.
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, DPoP-Nonce")
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if ok {
 				h.Set("Access-Control-Allow-Methods", "GET, POST")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
 				h.Set("Access-Control-Max-Age", "600")
 			}
 			w.WriteHeader(http.StatusNoContent)

@@ -92,6 +92,10 @@ func (s *tokenServer) DeviceToken(ctx context.Context, r *zop.ClientRequest[oidc
 	if !c.HasGrant(GrantDeviceCode) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the client may not use the device authorization grant")
 	}
+	jkt, err := p.dpopBinding(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	d, res, err := p.store.PollDeviceAuthorization(ctx, c.ID, storage.HashToken(r.Data.DeviceCode), p.now())
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -123,6 +127,6 @@ func (s *tokenServer) DeviceToken(ctx context.Context, r *zop.ClientRequest[oidc
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: d.UserID, sessionID: d.SessionID, scopes: d.Scopes, authTime: d.AuthTime, amr: d.AMR,
-		offline: slices.Contains(d.Scopes, scopeOfflineAccess), user: u,
+		offline: slices.Contains(d.Scopes, scopeOfflineAccess), user: u, jkt: jkt,
 	}, nil)
 }

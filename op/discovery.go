@@ -38,6 +38,8 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		// the provider; clients may be registered to require PAR.
 		PAREndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
 		RequirePAR  bool   `json:"require_pushed_authorization_requests"`
+		// RFC 9449 §5.1: present only when DPoP is enabled.
+		DPoPAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
 	}{
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                            p.issuer,
@@ -101,6 +103,11 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		// only request_uri values issued by /par are accepted, never one
 		// the provider would have to fetch.
 		doc.PAREndpoint = p.issuer + PathPAR
+	}
+	if p.cfg.DPoP {
+		for _, a := range dpopAlgs {
+			doc.DPoPAlgs = append(doc.DPoPAlgs, string(a))
+		}
 	}
 	if p.cfg.DeviceFlow {
 		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization

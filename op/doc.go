@@ -17,6 +17,12 @@
 // Client assertions (private_key_jwt, RFC 7523 §2.2) are checked in
 // assertion.go, called from VerifyClient, when Config.PrivateKeyJWT.
 //
+// DPoP (RFC 9449), when Config.DPoP: dpop.go checks proofs and
+// dpop_nonce.go makes server nonces; dpop_token.go checks the proof of a
+// token request before zitadel's router sees it and binds the tokens
+// (cnf.jkt) in the grants; dpop_resource.go checks bound tokens at
+// UserInfo.
+//
 // The token endpoint runs on zitadel/oidc's op.Server router, which parses
 // requests, dispatches grants and authenticates clients through our
 // VerifyClient; our server implements op.Server directly (embedding

@@ -107,6 +107,9 @@ type introspectionResponse struct {
 	// Groups are the names of the user's groups, when the token's scopes
 	// include groups (RFC 7662 §2.2 allows further members).
 	Groups []string `json:"groups,omitempty"`
+	// Cnf is the DPoP key confirmation of a bound token (RFC 9449 §6.2),
+	// whose token_type is then DPoP.
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // Introspect is the token introspection endpoint (RFC 7662 §2). The
@@ -145,8 +148,11 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	}
 	resp := introspectionResponse{
 		Active: true, Scope: at.Scope, ClientID: at.ClientID,
-		TokenType: oidc.BearerToken, Expiry: at.Expiry, IssuedAt: at.IssuedAt,
+		TokenType: oidc.BearerToken, Expiry: at.Expiry, Cnf: at.Cnf, IssuedAt: at.IssuedAt,
 		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI,
+	}
+	if at.Cnf != nil {
+		resp.TokenType = tokenTypeDPoP
 	}
 	if u != nil && slices.Contains(strings.Fields(at.Scope), scopeGroups) {
 		resp.Groups = slices.Clone(u.Groups)

@@ -33,6 +33,10 @@ type grant struct {
 	// issueTokens need not read it again; nil: issueTokens reads it. A
 	// user who is gone is refused either way.
 	user *storage.User
+	// jkt is the thumbprint of the DPoP key the access token is bound to
+	// (dpopBinding); "" for a bearer token. For a public client the
+	// refresh family of a code exchange is bound to it too (RFC 9449 §5).
+	jkt string
 }
 
 // refreshResult carries the rotated refresh token into the response.
@@ -81,7 +85,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
 		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: jti,
 		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(),
-		SID: g.sessionID, FamilyID: fid,
+		SID: g.sessionID, FamilyID: fid, Cnf: confirmationOf(g.jkt),
 	}
 	if g.offline && fid != "" {
 		at.SID = ""
@@ -91,7 +95,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		return nil, p.serverError(ctx, err)
 	}
 	resp := &oidc.AccessTokenResponse{
-		AccessToken: accessToken, TokenType: oidc.BearerToken,
+		AccessToken: accessToken, TokenType: tokenType(g.jkt),
 		ExpiresIn: uint64(atTTL.Seconds()), Scope: g.scopes,
 	}
 	switch {
@@ -100,6 +104,12 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	case first != nil:
 		rec := first.record
 		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr
+		if c.Public() {
+			// RFC 9449 §5: a public client's refresh tokens are bound
+			// to the key too; a confidential client's are bound to its
+			// credentials, and it may change keys.
+			rec.DPoPJKT = g.jkt
+		}
 		if err := p.store.CreateRefreshToken(ctx, rec); err != nil {
 			return nil, p.serverError(ctx, err)
 		}

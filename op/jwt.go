@@ -55,6 +55,9 @@ type accessTokenClaims struct {
 	// itself (RFC 6749 §4.4), a private claim (RFC 7519 §4.3): their
 	// subject is the client, not a user (see activeAccessToken).
 	GrantType string `json:"gty,omitempty"`
+	// Cnf binds the token to the key of a DPoP proof (RFC 9449 §6.1):
+	// presented without a proof by that key it is refused (UserInfo).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

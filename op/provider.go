@@ -2,6 +2,7 @@ package op
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -132,6 +133,22 @@ type Config struct {
 	// discovery entry. Clients registered with RequirePAR are refused at
 	// plain /authorize either way.
 	PAR bool
+	// DPoP enables DPoP (RFC 9449, dpop.go): proofs at the token endpoint
+	// bind the access tokens (and a public client's refresh tokens) to the
+	// client's key, UserInfo accepts the DPoP scheme, and discovery lists
+	// dpop_signing_alg_values_supported. Clients registered with
+	// DPoPBoundAccessTokens get no token without a proof either way.
+	DPoP bool
+	// DPoPNonce makes proofs carry a server nonce (RFC 9449 §8, §9):
+	// missing or stale ones are answered use_dpop_nonce with a fresh one
+	// in the DPoP-Nonce header.
+	DPoPNonce bool
+	// DPoPNonceKey keys the nonces (dpopNonces); replicas must share it.
+	// nil: random per process.
+	DPoPNonceKey []byte
+	// DPoPProofWindow is how far a proof's iat may lie from now either
+	// way; DefaultDPoPProofWindow when zero.
+	DPoPProofWindow time.Duration
 }
 
 // Default lifetimes.
@@ -187,6 +204,8 @@ type Provider struct {
 	sessions  Sessions
 	verified  verifiedTokens // access tokens already verified (parseAccessToken)
 	jwks      *jwksCache     // clients' jwks_uri documents (assertion.go)
+	// dpopNonces makes the server nonces of DPoP proofs (dpop_nonce.go).
+	dpopNonces dpopNonces
 }
 
 // New validates cfg and builds a Provider.
@@ -213,6 +232,11 @@ func New(cfg Config) (*Provider, error) {
 	setDefault(&cfg.RefreshTokenIdleTTL, DefaultRefreshTokenIdleTTL)
 	setDefault(&cfg.DeviceCodeTTL, DefaultDeviceCodeTTL)
 	setDefault(&cfg.DeviceInterval, DefaultDeviceInterval)
+	setDefault(&cfg.DPoPProofWindow, DefaultDPoPProofWindow)
+	if cfg.DPoPNonceKey == nil {
+		cfg.DPoPNonceKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.DPoPNonceKey) // never fails (Go 1.24+)
+	}
 	if cfg.AccessTokenAlg == "" {
 		cfg.AccessTokenAlg = DefaultAccessTokenAlg
 	}
@@ -238,6 +262,7 @@ func New(cfg Config) (*Provider, error) {
 		now:      func() time.Time { return cfg.Now().UTC() },
 		log:      cfg.Logger,
 	}
+	p.dpopNonces = dpopNonces{key: cfg.DPoPNonceKey, window: dpopNonceWindow}
 	p.jwks = &jwksCache{client: newBackchannelClient(cfg.AllowPrivateJWKS), now: p.now}
 	cacheTTL := cfg.ClientCacheTTL
 	if cacheTTL == 0 {
@@ -275,7 +300,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc(PathAuthorize, p.serveBrowser(p.authorize))
 	mux.HandleFunc("GET "+CallbackPath, p.serveBrowser(p.callback))
 	cors := &corsPolicy{p: p}
-	mux.Handle(PathToken, cors.wrap(formGuard(tokenEndpoint, p.token)))
+	mux.Handle(PathToken, cors.wrap(formGuard(tokenEndpoint, p.dpopTokenEndpoint(p.token))))
 	mux.Handle(PathRevocation, cors.wrap(formGuard(revocationEndpoint, p.token)))
 	mux.Handle(PathIntrospection, formGuard(introspectionEndpoint, p.token))
 	mux.Handle(PathUserinfo, cors.wrap(http.HandlerFunc(p.userinfo)))

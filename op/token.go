@@ -30,6 +30,10 @@ import (
 func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
+	jkt, err := p.dpopBinding(ctx, c) // before the code is consumed
+	if err != nil {
+		return nil, err
+	}
 	now := p.now()
 	req, err := p.store.ConsumeAuthCode(ctx, storage.HashToken(r.Data.Code), now)
 	var reused *storage.CodeReusedError
@@ -60,7 +64,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	return p.issueTokens(ctx, c, grant{
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce,
-		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess),
+		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
 	}, nil)
 }
 
@@ -148,6 +152,16 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		// browser session it came from.
 		return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
 	}
+	// RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by
+	// that key; the check comes before the rotation, so a refused request
+	// changes nothing (the proof's jti aside).
+	jkt, err := p.dpopBinding(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if old.DPoPJKT != "" && jkt != old.DPoPJKT {
+		return nil, errInvalidDPoPProof("the refresh token is bound to another DPoP key")
+	}
 	next := p.newRefreshToken(old.FamilyID, c, now)
 	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace)
 	switch {
@@ -180,7 +194,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		userID: stored.UserID, sessionID: sid, scopes: scopes,
 		authTime: stored.AuthTime, amr: stored.AMR,
 		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
-		user: rg.User,
+		user: rg.User, jkt: jkt,
 	}, &refreshResult{token: next.token})
 }
 

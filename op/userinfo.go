@@ -12,8 +12,10 @@ import (
 // in the Authorization header or, for POST, the form body (RFC 6750 §2.1,
 // §2.2); never in the URL, where it would be logged (RFC 6750 §2.3 is not
 // supported). It must be active (activeAccessToken): a revoked, logged-out
-// or disabled user's token is 401 invalid_token (RFC 6750 §3.1). Claims are
-// released by the token's scopes (OIDC Core §5.4).
+// or disabled user's token is 401 invalid_token (RFC 6750 §3.1). A
+// DPoP-bound token must come with the DPoP scheme and a proof by its key
+// (RFC 9449 §7, dpopResource). Claims are released by the token's scopes
+// (OIDC Core §5.4).
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -25,14 +27,17 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusBadRequest, "invalid_request", "the access token must not be sent in the URL")
 		return
 	}
-	token, ok := bearerToken(w, r)
+	token, scheme, ok := p.accessTokenOf(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	at, u, err := p.activeAccessToken(ctx, token)
 	if errors.Is(err, errTokenInactive) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+		schemeError(w, scheme, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+		return
+	}
+	if err == nil && !p.dpopResource(w, r, scheme, token, at) {
 		return
 	}
 	if err != nil {
@@ -64,6 +69,34 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// accessTokenOf extracts the access token and the scheme it came with:
+// Bearer (the header or, RFC 6750 §2.2, the form body) or, with DPoP
+// enabled, DPoP (RFC 9449 §7.1). It answers the error itself when there is
+// no token or it was sent in two ways.
+func (p *Provider) accessTokenOf(w http.ResponseWriter, r *http.Request) (token, scheme string, ok bool) {
+	if p.cfg.DPoP {
+		if s, tok, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(s, tokenTypeDPoP) {
+			if r.Method == http.MethodPost {
+				r.Body = http.MaxBytesReader(w, r.Body, maxFormBodyBytes)
+				if err := r.ParseForm(); err != nil || r.PostForm.Has("access_token") {
+					bearerError(w, http.StatusBadRequest, "invalid_request", "the access token was sent in more than one way")
+					return "", "", false
+				}
+			}
+			if tok = strings.TrimSpace(tok); tok != "" {
+				return tok, tokenTypeDPoP, true
+			}
+		}
+		// RFC 9449 §7.1: the DPoP challenge beside the Bearer one.
+		w.Header().Add("WWW-Authenticate", dpopChallenge("", ""))
+	}
+	token, ok = bearerToken(w, r)
+	if ok {
+		w.Header().Del("WWW-Authenticate")
+	}
+	return token, "Bearer", ok
+}
+
 // bearerToken extracts the access token, answering the error itself when
 // there is none or it was sent in two ways.
 func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -92,7 +125,7 @@ func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return fromBody, true
 	}
 	// RFC 6750 §3.1: no error code when no token was sent at all.
-	w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
+	w.Header().Add("WWW-Authenticate", `Bearer realm="userinfo"`)
 	w.WriteHeader(http.StatusUnauthorized)
 	return "", false
 }
@@ -101,7 +134,7 @@ func bearerToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 // WWW-Authenticate and a JSON body.
 func bearerError(w http.ResponseWriter, status int, code, desc string) {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+desc+`"`)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+desc+`"`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -241,7 +241,7 @@ type RefreshTokens interface {
 	GetRefreshGrant(ctx context.Context, tokenHash string) (*RefreshGrant, error)
 	// RotateRefreshToken atomically marks the live token with oldHash as
 	// rotated and inserts next (whose FamilyID, ClientID, UserID,
-	// SessionID, Scopes, AuthTime, AMR and FamilyExpiresAt are copied from
+	// SessionID, Scopes, AuthTime, AMR, FamilyExpiresAt and DPoPJKT are copied from
 	// the old token by the store). It returns the stored successor.
 	//  - unknown, revoked or expired at now (own or family expiry), or a
 	//    member of a family with a revoked member: ErrNotFound;

@@ -273,6 +273,10 @@ type RefreshToken struct {
 	// Reuses counts how often this token was presented again after its
 	// rotation and accepted inside the reuse grace window (see ReuseGrace).
 	Reuses int
+	// DPoPJKT is the thumbprint of the DPoP key the family is bound to
+	// (RFC 9449 §5: a public client's refresh tokens), "" when unbound;
+	// rotation keeps it.
+	DPoPJKT string
 }
 
 // ReuseGrace is the optional grace window for refresh-token rotation

@@ -44,6 +44,7 @@ type clientJSON struct {
 	RequireConsent          bool      `json:"require_consent"`
 	RequireMFA              bool      `json:"require_mfa"`
 	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
+	DPoPBound               bool      `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
 	BackchannelLogoutURI    string    `json:"backchannel_logout_uri"`
 	AccessTokenTTLSeconds   int64     `json:"access_token_ttl_seconds"`  // 0: the provider default
 	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
@@ -67,6 +68,7 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		RequireConsent:          cl.RequireConsent,
 		RequireMFA:              cl.RequireMFA,
 		RequirePAR:              cl.RequirePAR,
+		DPoPBound:               cl.DPoPBoundAccessTokens,
 		BackchannelLogoutURI:    cl.BackchannelLogoutURI,
 		AccessTokenTTLSeconds:   int64(cl.AccessTokenTTL / time.Second),
 		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
@@ -255,6 +257,7 @@ func (c *cli) printClient(cl *storage.Client) error {
 	field("Require consent:", yesNo(cl.RequireConsent))
 	field("Require MFA:", yesNo(cl.RequireMFA))
 	field("Require PAR:", yesNo(cl.RequirePAR))
+	field("DPoP-bound tokens:", yesNo(cl.DPoPBoundAccessTokens))
 	field("Back-channel logout:", orDash(cl.BackchannelLogoutURI))
 	field("Access token TTL:", ttlOrDefault(cl.AccessTokenTTL))
 	field("Refresh token TTL:", ttlOrDefault(cl.RefreshTokenTTL))

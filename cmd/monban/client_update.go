@@ -21,6 +21,7 @@ type clientFlags struct {
 	consent               *bool
 	requireMFA            *bool
 	requirePAR            *bool
+	dpopBound             *bool
 	grants, scopes        *string
 	offline               *bool
 	backchannel           *string
@@ -44,6 +45,8 @@ func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
 	f.requireMFA = fs.Bool("require-mfa", false, "every sign-in to the client needs a second factor; people without one enrol first (=false removes it)")
 	f.requirePAR = fs.Bool("require-par", false, "require_pushed_authorization_requests: the client must push its authorization "+
 		"requests to /par (RFC 9126) and plain /authorize requests are refused (=false removes it)")
+	f.dpopBound = fs.Bool("dpop-bound", false, "dpop_bound_access_tokens: every token request must carry a DPoP proof, "+
+		"so the client's access tokens are bound to its key (RFC 9449 §5.2; =false removes it)")
 	f.grants = fs.String("grant", grants, "comma-separated grant `types`")
 	f.scopes = fs.String("scope", scopes, "space-separated `scopes` the client may request")
 	f.offline = fs.Bool("offline-access", false, "allow the offline_access scope: refresh tokens that survive the user's logout, "+
@@ -84,6 +87,9 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	}
 	if set("require-par") {
 		cl.RequirePAR = *f.requirePAR
+	}
+	if set("dpop-bound") {
+		cl.DPoPBoundAccessTokens = *f.dpopBound
 	}
 	if set("grant") {
 		cl.GrantTypes = splitGrants(*f.grants)

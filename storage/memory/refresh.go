@@ -105,7 +105,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *stor
 	n := cloneRefresh(next)
 	n.FamilyID, n.ClientID, n.UserID, n.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
 	n.Scopes, n.AMR = slices.Clone(old.Scopes), slices.Clone(old.AMR)
-	n.AuthTime, n.FamilyExpiresAt = old.AuthTime, old.FamilyExpiresAt
+	n.AuthTime, n.FamilyExpiresAt, n.DPoPJKT = old.AuthTime, old.FamilyExpiresAt, old.DPoPJKT
 	n.RotatedAt, n.RevokedAt, n.Reuses = time.Time{}, time.Time{}, 0
 	s.insertRefresh(n)
 	return cloneRefresh(n), nil

@@ -244,6 +244,7 @@ func newRefreshToken(id, familyID, clientID, userID, sessionID string) *storage.
 		CreatedAt:       at(-time.Hour),
 		ExpiresAt:       at(24 * time.Hour),
 		FamilyExpiresAt: at(30 * 24 * time.Hour),
+		DPoPJKT:         "jkt-" + familyID, // RFC 9449 §5 binding, kept on rotation
 	}
 }
 

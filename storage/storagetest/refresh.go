@@ -23,6 +23,7 @@ func successor(id string, created time.Time) *storage.RefreshToken {
 		CreatedAt:       created,
 		ExpiresAt:       created.Add(24 * time.Hour),
 		FamilyExpiresAt: created.Add(365 * 24 * time.Hour),
+		DPoPJKT:         "bogus-jkt",
 	}
 }
 
@@ -32,7 +33,7 @@ func wantSuccessor(old, next *storage.RefreshToken) *storage.RefreshToken {
 	w.FamilyID, w.ClientID, w.UserID, w.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
 	w.Scopes = append([]string(nil), old.Scopes...)
 	w.AMR = append([]string(nil), old.AMR...)
-	w.AuthTime, w.FamilyExpiresAt = old.AuthTime, old.FamilyExpiresAt
+	w.AuthTime, w.FamilyExpiresAt, w.DPoPJKT = old.AuthTime, old.FamilyExpiresAt, old.DPoPJKT
 	w.RotatedAt, w.RevokedAt = time.Time{}, time.Time{}
 	return &w
 }

@@ -155,6 +155,9 @@ func (a *App) assemble(ctx context.Context) error {
 		DeviceInterval:    cfg.DeviceInterval,
 		PrivateKeyJWT:     cfg.PrivateKeyJWT,
 		PAR:               cfg.PAR,
+		DPoP:              cfg.DPoP,
+		DPoPNonce:         cfg.DPoPNonce,
+		DPoPNonceKey:      dpopNonceKey(cfg.CSRFKey),
 		AllowPrivateJWKS:  cfg.BackchannelAllowPrivateNetworks,
 	})
 	if err != nil {
@@ -325,6 +328,18 @@ func deriveKey(secret, purpose string) []byte {
 
 // errNoStore is New's complaint when it has neither a store nor a URL.
 var errNoStore = errors.New("app: neither Store nor DatabaseURL is set")
+
+// dpopNonceKey keys the DPoP server nonces: derived from csrfKey for this
+// purpose only, so replicas accept each other's nonces, or nil (random
+// per process, op.Config.DPoPNonceKey) without one.
+func dpopNonceKey(csrfKey []byte) []byte {
+	if csrfKey == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, csrfKey)
+	m.Write([]byte("monban dpop nonce"))
+	return m.Sum(nil)
+}
 
 // pendingKey is the key that seals pending authorization requests: derived
 // from csrfKey (itself deriveKey(secret, "csrf")) for this purpose only,

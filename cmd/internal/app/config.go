@@ -141,6 +141,14 @@ type Config struct {
 	// PAR enables pushed authorization requests (RFC 9126): the /par
 	// endpoint and the request_uri values it issues. On by default.
 	PAR bool
+	// DPoP enables DPoP (RFC 9449): proofs at /token bind access tokens
+	// (and public clients' refresh tokens) to the client's key, UserInfo
+	// accepts the DPoP scheme, and discovery lists
+	// dpop_signing_alg_values_supported. On by default.
+	DPoP bool
+	// DPoPNonce makes DPoP proofs carry a server nonce (RFC 9449 §8, §9),
+	// derived from the first secret so replicas share it. On by default.
+	DPoPNonce bool
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
@@ -191,6 +199,8 @@ func Defaults() Config {
 		DeviceFlow:        true,
 		PrivateKeyJWT:     true,
 		PAR:               true,
+		DPoP:              true,
+		DPoPNonce:         true,
 	}
 }
 
@@ -400,6 +410,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("device_flow", c.DeviceFlow),
 		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.Bool("pushed_authorization_requests", c.PAR),
+		slog.Bool("dpop", c.DPoP),
+		slog.Bool("dpop_nonce", c.DPoPNonce),
 		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
 		slog.String("mail_from", c.Mail.From),
 		slog.String("registration", c.Registration.Mode),
