@@ -43,29 +43,29 @@ type Secret struct {
 // it has one. An omitted setting takes the default a new client gets
 // from "monban client add", not the value stored now.
 type FileClient struct {
-	ID                               string         `yaml:"id"`
-	Name                             string         `yaml:"name"`
-	ApplicationType                  string         `yaml:"application_type"`
-	TokenEndpointAuthMethod          string         `yaml:"token_endpoint_auth_method"`
-	RedirectURIs                     []string       `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs           []string       `yaml:"post_logout_redirect_uris"`
-	GrantTypes                       []string       `yaml:"grant_types"`
-	Scopes                           []string       `yaml:"scopes"`
-	RequireConsent                   bool           `yaml:"require_consent"`
-	RequireMFA                       bool           `yaml:"require_mfa"`
-	RequirePAR                       bool           `yaml:"require_pushed_authorization_requests"`
-	BackchannelLogoutURI             string         `yaml:"backchannel_logout_uri"`
-	BackchannelLogoutSessionRequired bool           `yaml:"backchannel_logout_session_required"`
-	AccessTokenTTL                   Duration       `yaml:"access_token_ttl"`
-	RefreshTokenTTL                  Duration       `yaml:"refresh_token_ttl"`
-	IDTokenSignedResponseAlg         string         `yaml:"id_token_signed_response_alg"`
-	JWKS                             string         `yaml:"jwks"`
-	JWKSFile                         string         `yaml:"jwks_file"`
-	JWKSURI                          string         `yaml:"jwks_uri"`
-	AllowedGroups                    []string       `yaml:"allowed_groups"`
-	ClaimMappings                    []FileMapping  `yaml:"claim_mappings"`
-	DPoPBoundAccessTokens            bool           `yaml:"dpop_bound_access_tokens"`
-	TokenExchangeAudiences           []string       `yaml:"token_exchange_audiences"`
+	ID                               string        `yaml:"id"`
+	Name                             string        `yaml:"name"`
+	ApplicationType                  string        `yaml:"application_type"`
+	TokenEndpointAuthMethod          string        `yaml:"token_endpoint_auth_method"`
+	RedirectURIs                     []string      `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs           []string      `yaml:"post_logout_redirect_uris"`
+	GrantTypes                       []string      `yaml:"grant_types"`
+	Scopes                           []string      `yaml:"scopes"`
+	RequireConsent                   bool          `yaml:"require_consent"`
+	RequireMFA                       bool          `yaml:"require_mfa"`
+	RequirePAR                       bool          `yaml:"require_pushed_authorization_requests"`
+	BackchannelLogoutURI             string        `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool          `yaml:"backchannel_logout_session_required"`
+	AccessTokenTTL                   Duration      `yaml:"access_token_ttl"`
+	RefreshTokenTTL                  Duration      `yaml:"refresh_token_ttl"`
+	IDTokenSignedResponseAlg         string        `yaml:"id_token_signed_response_alg"`
+	JWKS                             string        `yaml:"jwks"`
+	JWKSFile                         string        `yaml:"jwks_file"`
+	JWKSURI                          string        `yaml:"jwks_uri"`
+	AllowedGroups                    []string      `yaml:"allowed_groups"`
+	ClaimMappings                    []FileMapping `yaml:"claim_mappings"`
+	DPoPBoundAccessTokens            bool          `yaml:"dpop_bound_access_tokens"`
+	TokenExchangeAudiences           []string      `yaml:"token_exchange_audiences"`
 	Secret                           `yaml:",inline"`
 }
 
