@@ -104,6 +104,12 @@ type Group struct {
 	Name      string // unique, case-sensitive
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Description says what the group is for (configuration as code and
+	// the operator; never a claim).
+	Description string
+	// Managed marks a group that configuration as code (monban apply)
+	// owns: only such groups are deleted by apply --prune.
+	Managed bool
 }
 
 // Groups stores groups and their members. Every change of a membership,
@@ -134,4 +140,11 @@ type Groups interface {
 	// ListGroupMembers returns up to limit members of the group ordered
 	// by username (bytes), after the username after ("" from the start).
 	ListGroupMembers(ctx context.Context, groupID, after string, limit int) ([]*User, error)
+	// UpdateGroup changes the group with the ID through fn under a lock on
+	// that group, as UpdateClient does for clients: fn gets a copy of the
+	// group as stored now and its Description, Managed and UpdatedAt are
+	// written unless fn returns an error (returned unchanged); ID, Name
+	// (RenameGroup renames) and CreatedAt stay as stored. fn must be quick
+	// and must not use the store. ErrNotFound if absent.
+	UpdateGroup(ctx context.Context, id string, fn func(*Group) error) (*Group, error)
 }

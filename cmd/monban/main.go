@@ -63,6 +63,7 @@ Usage:
   monban client show ID
   monban client delete ID
   monban client rotate-secret ID
+  monban apply -f FILE [--dry-run] [--prune] [--adopt] [--output json]
   monban keys list
   monban keys rotate [--immediately]
   monban keys reencrypt
@@ -124,6 +125,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.client(ctx, rest)
 	case "group":
 		err = c.group(ctx, rest)
+	case "apply":
+		err = named("apply", c.apply(ctx, rest))
 	case "keys":
 		err = c.keys(ctx, rest)
 	case "demo":
@@ -155,7 +158,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // commands are the top-level commands run dispatches.
-var commands = []string{"serve", "migrate", "user", "client", "group", "keys", "demo", "logout-deliveries", "config", "version"}
+var commands = []string{"serve", "migrate", "user", "client", "group", "keys", "demo", "logout-deliveries", "config", "version", "apply"}
 
 // printf writes to stdout. Write errors on stdout are not actionable for a
 // CLI and are ignored, like fmt.Printf's.

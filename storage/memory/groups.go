@@ -213,3 +213,19 @@ func (s *Store) CountEnabledAdmins(context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// UpdateGroup implements storage.Groups.
+func (s *Store) UpdateGroup(_ context.Context, id string, fn func(*storage.Group) error) (*storage.Group, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.groups[id]
+	if !ok {
+		return nil, notFound("group", id)
+	}
+	g := cloneGroup(old)
+	if err := fn(g); err != nil {
+		return nil, err
+	}
+	old.Description, old.Managed, old.UpdatedAt = g.Description, g.Managed, ts(g.UpdatedAt)
+	return cloneGroup(old), nil
+}

@@ -9,11 +9,11 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-const groupColumns = `id, name, created_at, updated_at`
+const groupColumns = `id, name, created_at, updated_at, description, managed`
 
 func scanGroup(row pgx.Row) (*storage.Group, error) {
 	var g storage.Group
-	if err := row.Scan(&g.ID, &g.Name, scanOptTime{&g.CreatedAt}, scanOptTime{&g.UpdatedAt}); err != nil {
+	if err := row.Scan(&g.ID, &g.Name, scanOptTime{&g.CreatedAt}, scanOptTime{&g.UpdatedAt}, &g.Description, &g.Managed); err != nil {
 		return nil, err
 	}
 	return &g, nil
@@ -21,8 +21,8 @@ func scanGroup(row pgx.Row) (*storage.Group, error) {
 
 // CreateGroup implements storage.Groups.
 func (s *Store) CreateGroup(ctx context.Context, g *storage.Group) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO groups (`+groupColumns+`) VALUES ($1, $2, $3, $4)`,
-		g.ID, g.Name, g.CreatedAt, g.UpdatedAt)
+	_, err := s.db.Exec(ctx, `INSERT INTO groups (`+groupColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		g.ID, g.Name, g.CreatedAt, g.UpdatedAt, g.Description, g.Managed)
 	if err != nil {
 		return wrapErr(err, "create group %q", g.Name)
 	}
@@ -127,4 +127,31 @@ func (s *Store) ListGroupMembers(ctx context.Context, groupID, after string, lim
 		return nil, wrapErr(err, "list members of group %q", groupID)
 	}
 	return users, nil
+}
+
+// UpdateGroup implements storage.Groups: the row is read with SELECT …
+// FOR UPDATE and written back in the same transaction, as UpdateClient
+// does.
+func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(*storage.Group) error) (*storage.Group, error) {
+	var out *storage.Group
+	err := s.locked(ctx, func(tx pgx.Tx) error {
+		old, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupColumns+` FROM groups WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return wrapErr(err, "update group %q", id)
+		}
+		g := *old
+		if err := fn(&g); err != nil {
+			return fnError{err}
+		}
+		out, err = scanGroup(tx.QueryRow(ctx, `UPDATE groups SET description = $2, managed = $3, updated_at = $4
+			WHERE id = $1 RETURNING `+groupColumns, id, g.Description, g.Managed, g.UpdatedAt))
+		if err != nil {
+			return wrapErr(err, "update group %q", id)
+		}
+		return nil
+	}, "update group %q", id)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -83,7 +83,7 @@ func (s *Store) ListGroups(ctx context.Context, after string, limit int) ([]*sto
 		ORDER BY g.name COLLATE "C"`, after, max(limit, 0))
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.GroupListing, error) {
 		var l storage.GroupListing
-		err := r.Scan(&l.ID, &l.Name, scanOptTime{&l.CreatedAt}, scanOptTime{&l.UpdatedAt}, &l.Members)
+		err := r.Scan(&l.ID, &l.Name, scanOptTime{&l.CreatedAt}, scanOptTime{&l.UpdatedAt}, &l.Description, &l.Managed, &l.Members)
 		return &l, err
 	})
 	if err != nil {

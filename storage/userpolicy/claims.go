@@ -33,6 +33,8 @@ const (
 	FieldAddress             = "address"
 	FieldAttributes          = "attributes"
 	FieldGroupName           = "group"
+	FieldGroupDescription    = "description"
+	MaxGroupDescriptionLen   = 500
 	MaxURLLen                = 2000
 	MaxAddressLen            = 500 // the formatted address; each other part MaxNameLen
 	MaxAttributes            = 50
@@ -235,7 +237,23 @@ func GroupNameRule(s string) storage.FieldError {
 func ValidateGroup(g *storage.Group) storage.FieldErrors {
 	var errs storage.FieldErrors
 	errs.Put(FieldGroupName, GroupNameRule(g.Name))
+	errs.Put(FieldGroupDescription, groupDescriptionRule(g.Description))
 	return errs
+}
+
+// groupDescriptionRule checks a group's description: optional, one line
+// of readable text.
+func groupDescriptionRule(s string) storage.FieldError {
+	switch {
+	case !utf8.ValidString(s):
+		return storage.Problem("policy.text.not_utf8", nil, "group description is not valid UTF-8")
+	case utf8.RuneCountInString(s) > MaxGroupDescriptionLen:
+		return storage.Problem("policy.text.too_long", map[string]any{"Max": MaxGroupDescriptionLen},
+			"group description is longer than %d characters", MaxGroupDescriptionLen)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return storage.Problem("policy.text.control", nil, "group description %q must not contain control characters", shorten(s))
+	}
+	return storage.FieldError{}
 }
 
 // shorten cuts a value quoted in a message to a readable length.
