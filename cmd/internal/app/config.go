@@ -141,6 +141,10 @@ type Config struct {
 	// PAR enables pushed authorization requests (RFC 9126): the /par
 	// endpoint and the request_uri values it issues. On by default.
 	PAR bool
+	// AdminAPI serves the admin API at /admin/api/v1 (issue 20), for
+	// service accounts with admin scopes. On by default: without such a
+	// client no token can call it.
+	AdminAPI bool
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
@@ -191,6 +195,7 @@ func Defaults() Config {
 		DeviceFlow:        true,
 		PrivateKeyJWT:     true,
 		PAR:               true,
+		AdminAPI:          true,
 	}
 }
 
@@ -400,6 +405,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("device_flow", c.DeviceFlow),
 		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.Bool("pushed_authorization_requests", c.PAR),
+		slog.Bool("admin_api", c.AdminAPI),
 		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
 		slog.String("mail_from", c.Mail.From),
 		slog.String("registration", c.Registration.Mode),
