@@ -75,7 +75,7 @@ func clientView(c *storage.Client) Client {
 // clientTag is a client's ETag: its view and its secret hashes.
 func clientTag(c *storage.Client) string {
 	return etag(struct {
-		V         Client
+		V       Client
 		S, R, K string
 	}{clientView(c), c.SecretHash, c.RegistrationTokenHash, c.JWKS})
 }

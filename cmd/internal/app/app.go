@@ -185,7 +185,7 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	console.Routes(mux) // the admin console, /admin
+	console.Routes(mux)                                                   // the admin console, /admin
 	if err := a.adminAPI(mux, provider, pages, sessions, k); err != nil { // /admin/api/v1
 		return err
 	}
