@@ -185,8 +185,9 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	console.Routes(mux)                                                   // the admin console, /admin
-	if err := a.adminAPI(mux, provider, pages, sessions, k); err != nil { // /admin/api/v1
+	console.Routes(mux) // the admin console, /admin
+	// The admin API, /admin/api/v1 (issue 20).
+	if err := a.adminAPI(mux, provider, pages, sessions, k); err != nil {
 		return err
 	}
 	if devMail != nil {
