@@ -105,6 +105,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives failures and a line per call; nil: slog.Default().
 	Logger *slog.Logger
+	// ClientChanged, when set, is told the ID of every client the API
+	// changed or deleted, after the commit: the provider's client cache
+	// (op.Provider.InvalidateClient) then sees a disabled service account
+	// or a rotated secret at once on this replica.
+	ClientChanged func(id string)
 	// AllowPrivateBackchannel accepts back-channel logout URIs on loopback
 	// and private addresses (backchannel_allow_private_networks).
 	AllowPrivateBackchannel bool

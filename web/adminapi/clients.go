@@ -323,6 +323,7 @@ func (h *Handler) updateClientWith(w http.ResponseWriter, r *http.Request, cl *c
 	var inv *invalid
 	switch {
 	case err == nil:
+		h.clientChanged(id)
 		return after, true
 	case errors.As(err, &inv):
 		writeInvalid(w, inv.errs)
@@ -431,6 +432,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, cl *calle
 	})
 	switch {
 	case err == nil:
+		h.clientChanged(id)
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, errStale):
 		writeStale(w)
@@ -440,5 +442,12 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, cl *calle
 		writeProblem(w, http.StatusNotFound, probNotFound, "No client has this ID.")
 	default:
 		h.fail(w, r, "delete client", err)
+	}
+}
+
+// clientChanged tells Config.ClientChanged about a committed change.
+func (h *Handler) clientChanged(id string) {
+	if h.cfg.ClientChanged != nil {
+		h.cfg.ClientChanged(id)
 	}
 }

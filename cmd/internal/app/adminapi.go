@@ -47,7 +47,7 @@ func (a *App) adminAPI(mux *http.ServeMux, provider *op.Provider, pages *web.Han
 	api, err := adminapi.New(adminapi.Config{
 		Store: a.store, Verifier: serviceTokens{provider}, Sessions: sessions, Hasher: a.cfg.Hasher,
 		Keys: keyRotator{k}, ClientAddr: pages.ClientAddr, Now: a.cfg.Now, Logger: a.cfg.Logger,
-		AllowPrivateBackchannel: a.cfg.BackchannelAllowPrivateNetworks,
+		AllowPrivateBackchannel: a.cfg.BackchannelAllowPrivateNetworks, ClientChanged: provider.InvalidateClient,
 		// DPoP: nil until op issues DPoP-bound tokens (issue 19); then an
 		// adapter of op's proof check goes here.
 	})
