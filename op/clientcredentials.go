@@ -9,6 +9,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // grantClientCredentials is the `gty` claim of access tokens a client got
@@ -52,6 +53,11 @@ func (s *tokenServer) ClientCredentialsExchange(ctx context.Context, r *zop.Clie
 	if c.AccessTokenTTL > 0 {
 		ttl = c.AccessTokenTTL
 	}
+	if slices.ContainsFunc(scopes, clientpolicy.IsAdminScope) {
+		// Admin API tokens (issue 20) are short-lived whatever the
+		// client's lifetime says.
+		ttl = min(ttl, clientpolicy.AdminTokenTTL)
+	}
 	at := accessTokenClaims{
 		Issuer: p.issuer, Subject: c.ID, Audience: []string{c.ID},
 		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), JTI: storage.NewID(),
@@ -78,6 +84,10 @@ func clientCredentialsScopes(c *storage.Client, requested []string) ([]string, e
 			return nil, oidc.ErrInvalidScope().WithDescription("scope %q needs a user; the client_credentials grant has none", sc)
 		case !slices.Contains(c.Scopes, sc):
 			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not allowed for this client", sc)
+		case clientpolicy.IsAdminScope(sc) && (!slices.Contains(clientpolicy.AdminScopes, sc) || !clientpolicy.IsServiceAccount(c)):
+			// Registered before the rule, or changed around it: admin
+			// scopes go only to service accounts (clientpolicy).
+			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is only for service accounts", sc)
 		case !slices.Contains(out, sc):
 			out = append(out, sc)
 		}
@@ -88,25 +98,25 @@ func clientCredentialsScopes(c *storage.Client, requested []string) ([]string, e
 // activeClientToken is activeAccessToken for a client_credentials token:
 // not on the deny list, its subject its own client, and that client still
 // registered, not disabled and still allowed the grant.
-func (p *Provider) activeClientToken(ctx context.Context, at *accessTokenClaims) error {
+func (p *Provider) activeClientToken(ctx context.Context, at *accessTokenClaims) (*storage.Client, error) {
 	if at.Subject != at.ClientID || at.SID != "" || at.FamilyID != "" {
-		return errTokenInactive
+		return nil, errTokenInactive
 	}
 	st, err := p.store.GetAccessTokenStatus(ctx, storage.AccessTokenQuery{JTI: at.JTI})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st.Revoked {
-		return errTokenInactive
+		return nil, errTokenInactive
 	}
 	c, err := p.store.GetClient(ctx, at.ClientID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return errTokenInactive
+		return nil, errTokenInactive
 	case err != nil:
-		return err
+		return nil, err
 	case c.Disabled, c.Public(), !c.HasGrant(grantClientCredentials):
-		return errTokenInactive
+		return nil, errTokenInactive
 	}
-	return nil
+	return c, nil
 }

@@ -44,7 +44,7 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 		if at.GrantType != grantClientCredentials {
 			return nil, nil, errTokenInactive
 		}
-		if err := p.activeClientToken(ctx, at); err != nil {
+		if _, err := p.activeClientToken(ctx, at); err != nil {
 			return nil, nil, err
 		}
 		return at, nil, nil

@@ -92,8 +92,9 @@ const (
 	CategoryLogout  = "logout"
 )
 
-// AdminCategories returns the categories of admin-console changes.
-func AdminCategories() []string { return []string{"client", "user", "group", "session"} }
+// AdminCategories returns the categories of admin changes (console and
+// admin API; "key" is a signing-key rotation through the API).
+func AdminCategories() []string { return []string{"client", "user", "group", "session", "key"} }
 
 // ActionCategory returns the category of action: the part before its
 // first dot, or the whole action when it has none.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/clientpolicy"
+	"github.com/monban-idp/monban/storage/memory"
 	"github.com/monban-idp/monban/storage/userpolicy"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
@@ -138,6 +139,16 @@ func TestEveryPolicyCodeIsInBothCatalogs(t *testing.T) {
 		{"no scope", client(func(c *storage.Client) { c.Scopes = nil }), "policy.client.scopes_required"},
 		{"scope invalid", client(func(c *storage.Client) { c.Scopes = []string{`a"b`} }), "policy.client.scope_invalid"},
 		{"scope twice", client(func(c *storage.Client) { c.Scopes = []string{"openid", "openid"} }), "policy.client.scope_twice"},
+		// Issue 20: admin scopes and the groups a rule names.
+		{"admin scope on a web client", client(func(c *storage.Client) { c.Scopes = []string{"admin:read"} }), "policy.client.admin_scope_service"},
+		{"unknown admin scope", client(func(c *storage.Client) { c.Scopes = []string{"admin:root"} }), "policy.client.admin_scope_unknown"},
+		{"allowed group missing", func() storage.FieldErrors {
+			fe, err := clientpolicy.CheckAllowedGroups(t.Context(), memory.New(), []string{"ghosts"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fe
+		}, "policy.client.group_missing"},
 		{"access TTL", client(func(c *storage.Client) { c.AccessTokenTTL = time.Second }), "policy.client.ttl_range"},
 		{"ID token TTL", client(func(c *storage.Client) { c.IDTokenTTL = -time.Second }), "policy.client.ttl_negative"},
 		{"too many groups", client(func(c *storage.Client) {

@@ -89,9 +89,11 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--require-par] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--require-par] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--service-account] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
+	serviceAccount := fs.Bool("service-account", false,
+		"a service account for the admin API: confidential, client_credentials only, --scope admin:read unless given (admin:write, admin:clients, admin:users, admin:groups)")
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
@@ -108,6 +110,8 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		return usagef("--name is required")
 	case *public && *cf.authMethod != "" && *cf.authMethod != storage.AuthMethodNone:
 		return usagef("--public means --auth-method none, not %s", *cf.authMethod)
+	case *serviceAccount && *public:
+		return usagef("--service-account needs a secret: it cannot be --public")
 	}
 
 	cl := &storage.Client{ID: *id, AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb}
@@ -128,6 +132,16 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	kf.apply(cl, func(name string) bool { return visited[name] })
+	if *serviceAccount {
+		if visited["grant"] {
+			return usagef("--service-account sets the grant (client_credentials): drop --grant")
+		}
+		// Issue 20: the admin API's callers (clientpolicy.IsServiceAccount).
+		cl.GrantTypes = []string{"client_credentials"}
+		if !visited["scope"] {
+			cl.Scopes = []string{clientpolicy.ScopeAdminRead}
+		}
+	}
 	opts, err := c.clientPolicyOptions(cmd.cf)
 	if err != nil {
 		return err

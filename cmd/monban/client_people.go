@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // peopleClientFlags are the client settings of issue 15: the group rule
@@ -68,16 +69,17 @@ func parseClaimMapping(v string) (storage.ClaimMapping, error) {
 	return storage.ClaimMapping{Attribute: attr, Claim: claim, Scope: scope}, nil
 }
 
-// checkAllowedGroups reports the groups of the rule that do not exist:
-// a rule naming a group nobody can be in is a mistake.
+// checkAllowedGroups reports the groups of the rule that do not exist
+// (clientpolicy.CheckAllowedGroups, the console's and the admin API's
+// check too): a rule naming a group nobody can be in is a mistake.
 func checkAllowedGroups(ctx context.Context, st storage.Store, names []string) error {
+	fe, err := clientpolicy.CheckAllowedGroups(ctx, st, names)
+	if err != nil {
+		return dbError(err)
+	}
 	var errs []error
-	for _, n := range names {
-		if _, err := st.GetGroupByName(ctx, n); errors.Is(err, storage.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("--allowed-group: group %q does not exist (create it with: monban group add %s)", n, n))
-		} else if err != nil {
-			return dbError(err)
-		}
+	for _, e := range fe {
+		errs = append(errs, fmt.Errorf("--allowed-group: %s (create it with: monban group add %s)", e.Message, e.Args["Group"]))
 	}
 	return errors.Join(errs...)
 }

@@ -157,6 +157,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 			addTo(FieldScopes, "policy.client.scope_twice", map[string]any{"Scope": s}, "scope %q is listed twice", s)
 		}
 	}
+	// Issue 20: admin scopes only for service accounts (admin.go).
+	errs = append(errs, validateAdminScopes(cl)...)
 	// Issue 15: the group rule and the claim mapping (people.go).
 	errs = append(errs, validatePeopleFields(cl)...)
 	// Issue 19: private_key_jwt keys (keys.go).

@@ -36,13 +36,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
 
 // ClientID is the internal client the console signs in through.
-const ClientID = "monban-admin"
+const ClientID = clientpolicy.ConsoleClientID
 
 // DefaultFreshAuth is how recent a sign-in must be for sensitive actions.
 const DefaultFreshAuth = 15 * time.Minute

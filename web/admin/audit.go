@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,45 +14,14 @@ import (
 	"github.com/monban-idp/monban/web/view"
 )
 
-// redacted replaces secrets in audit snapshots.
-const redacted = "[redacted]"
-
-// clientSnapshot is a client as the audit trail records it: the secret
-// hash is replaced by whether there is one.
-func clientSnapshot(c *storage.Client) any {
-	if c == nil {
-		return nil
-	}
-	s := *c
-	if s.SecretHash != "" {
-		s.SecretHash = redacted
-	}
-	return s
-}
-
-// userSnapshot is a user as the audit trail records it, without the
-// password hash.
-func userSnapshot(u *storage.User) any {
-	if u == nil {
-		return nil
-	}
-	s := *u
-	if s.PasswordHash != "" {
-		s.PasswordHash = redacted
-	}
-	return s
-}
-
-func snapshotJSON(v any) string {
-	if v == nil {
-		return ""
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprintf("%q", err.Error())
-	}
-	return string(b)
-}
+// The audit snapshots of the objects the console changes (shared with
+// the admin API, package web/adminapi).
+var (
+	clientSnapshot = storage.ClientSnapshot
+	userSnapshot   = storage.UserSnapshot
+	groupSnapshot  = storage.GroupSnapshot
+	snapshotJSON   = storage.SnapshotJSON
+)
 
 // record writes one audit entry, with the administrator, their address
 // and the before and after snapshots, for a change that has been made
@@ -78,14 +45,7 @@ func (h *Handler) change(r *http.Request, a *admin, action, target string, befor
 // returns the before and after snapshots it saw, so the audit entry
 // records what was really replaced, not a copy read earlier.
 func (h *Handler) update(r *http.Request, a *admin, action, target string, apply func(tx storage.Store) (before, after any, err error)) error {
-	return h.store.Atomically(r.Context(), func(tx storage.Store) error {
-		before, after, err := apply(tx)
-		if err != nil {
-			return err
-		}
-		rec := storage.AuditRecorder{Log: tx, Logger: h.audit.Logger, Now: h.audit.Now}
-		return rec.RecordChange(r.Context(), h.entry(r, a, action, target, before, after))
-	})
+	return h.audit.Change(r.Context(), h.store, h.entry(r, a, action, target, nil, nil), apply)
 }
 
 // entry is the audit entry of an admin change.
@@ -99,15 +59,14 @@ func (h *Handler) entry(r *http.Request, a *admin, action, target string, before
 // auditCategories are the choices of the audit page's event filter, in
 // order; the first, "", shows everything.
 var auditCategories = []struct {
-	value, label string   // label is a catalog key
-	actions      []string // AuditFilter.Actions: categories or actions
+	value, label string // label is a catalog key
 }{
-	{"", "admin.audit.cat.all", nil},
-	{"signin", "admin.audit.cat.signin", []string{storage.CategorySignIn}},
-	{"consent", "admin.audit.cat.consent", []string{storage.CategoryConsent}},
-	{"token", "admin.audit.cat.token", []string{storage.CategoryToken}},
-	{"logout", "admin.audit.cat.logout", []string{storage.CategoryLogout}},
-	{"admin", "admin.audit.cat.admin", storage.AdminCategories()},
+	{"", "admin.audit.cat.all"},
+	{"signin", "admin.audit.cat.signin"},
+	{"consent", "admin.audit.cat.consent"},
+	{"token", "admin.audit.cat.token"},
+	{"logout", "admin.audit.cat.logout"},
+	{"admin", "admin.audit.cat.admin"},
 }
 
 // maxFilterBytes limits the audit page's filter values; longer ones are
@@ -127,7 +86,8 @@ func auditFilter(ctx context.Context, q url.Values, d *view.AdminAuditList) stor
 	for _, c := range auditCategories {
 		d.Categories = append(d.Categories, view.AdminOption{Value: c.value, Label: i18n.T(ctx, c.label)})
 		if c.value == d.Action {
-			known, f.Actions = true, c.actions
+			// The values' meaning is shared with the admin API.
+			f.Actions, known = storage.AuditCategoryFilter(c.value)
 		}
 	}
 	if !known {

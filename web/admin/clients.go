@@ -307,15 +307,6 @@ type formRefused struct {
 
 func (e *formRefused) Error() string { return "client form refused" }
 
-// cloneClient copies c with its slices, for a before snapshot.
-func cloneClient(c *storage.Client) *storage.Client {
-	o := *c
-	o.RedirectURIs, o.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
-	o.GrantTypes, o.Scopes = slices.Clone(c.GrantTypes), slices.Clone(c.Scopes)
-	o.AllowedGroups, o.ClaimMappings = slices.Clone(c.AllowedGroups), slices.Clone(c.ClaimMappings)
-	return &o
-}
-
 // updateClient applies the form to the client as stored now, under its
 // row lock in the transaction that writes it and its audit entry
 // (storage.Clients.UpdateClient), so a concurrent change (a secret
@@ -330,13 +321,13 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 	err := h.update(r, a, "client.update", "client:"+id, func(tx storage.Store) (any, any, error) {
 		var before *storage.Client
 		after, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
-			before = cloneClient(c)
+			before = c.Clone()
 			errs := validate(r.Context(), c, formClient(r, c, false), clientpolicy.AllowPrivateBackchannel(h.allowPrivateBackchannel))
 			if err := checkAllowedGroups(r.Context(), tx, c.AllowedGroups, errs); err != nil {
 				return err
 			}
 			if len(errs) > 0 {
-				return &formRefused{client: cloneClient(c), errs: errs}
+				return &formRefused{client: c.Clone(), errs: errs}
 			}
 			if urisChanged(before, c) && !h.fresh(a) {
 				return errFreshAuth
@@ -371,23 +362,18 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, a *admin)
 }
 
 // checkAllowedGroups files a problem under the form's allowed groups for
-// each group of the rule that does not exist (a rule naming a group
-// nobody can be in is a mistake, as the CLI says too). One read per named
-// group, at most clientpolicy.MaxAllowedGroups, on a save only; when the
-// names are already refused it reads nothing.
+// each group of the rule that does not exist (clientpolicy.CheckAllowedGroups,
+// as for the CLI and the admin API). On a save only; when the names are
+// already refused it reads nothing.
 func checkAllowedGroups(ctx context.Context, st storage.Groups, names []string, errs map[string][]string) error {
 	if len(errs[clientpolicy.FieldAllowedGroups]) > 0 {
 		return nil
 	}
-	for _, n := range names {
-		if _, err := st.GetGroupByName(ctx, n); errors.Is(err, storage.ErrNotFound) {
-			errs[clientpolicy.FieldAllowedGroups] = append(errs[clientpolicy.FieldAllowedGroups],
-				i18n.T(ctx, "admin.err.group_missing", "Group", n))
-		} else if err != nil {
-			return err
-		}
+	fe, err := clientpolicy.CheckAllowedGroups(ctx, st, names)
+	for _, e := range fe {
+		errs[e.Field] = append(errs[e.Field], web.FieldMessage(ctx, e))
 	}
-	return nil
+	return err
 }
 
 // errFreshAuth stops a client change that needs a fresh sign-in.
@@ -471,7 +457,7 @@ func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, a *admin)
 			if c.Public() {
 				return errPublicClient
 			}
-			before = cloneClient(c)
+			before = c.Clone()
 			c.SecretHash, c.UpdatedAt = storage.HashToken(secret), now
 			return nil
 		})

@@ -54,14 +54,6 @@ func (h *Handler) renderGroups(w http.ResponseWriter, r *http.Request, a *admin,
 	h.render(w, r, status, view.AdminGroups(frame, d))
 }
 
-// groupSnapshot is a group as the audit trail records it.
-func groupSnapshot(g *storage.Group) any {
-	if g == nil {
-		return nil
-	}
-	return *g
-}
-
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a *admin) {
 	now := h.now().UTC()
 	g := &storage.Group{ID: storage.NewID(), Name: r.PostForm.Get("name"), CreatedAt: now, UpdatedAt: now}

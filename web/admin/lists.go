@@ -232,20 +232,9 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, a *admin) {
 	if err != nil {
 		after = nil
 	}
-	if h.record(r, a, "session.end", "session:"+s.ID, sessionSnapshot(s), sessionSnapshot(after)) != nil {
+	if h.record(r, a, "session.end", "session:"+s.ID, storage.SessionSnapshot(s), storage.SessionSnapshot(after)) != nil {
 		h.storeError(w, r, "audit", errAudit)
 		return
 	}
 	http.Redirect(w, r, "/admin/sessions", http.StatusSeeOther)
-}
-
-// sessionSnapshot is a session as the audit trail records it, without
-// its token hash.
-func sessionSnapshot(s *storage.Session) any {
-	if s == nil {
-		return nil
-	}
-	c := *s
-	c.TokenHash = redacted
-	return c
 }

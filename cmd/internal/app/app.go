@@ -27,6 +27,7 @@ import (
 	"github.com/monban-idp/monban/storage/pending"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/adminapi"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/session"
 )
@@ -188,6 +189,10 @@ func (a *App) assemble(ctx context.Context) error {
 		return err
 	}
 	console.Routes(mux) // the admin console, /admin
+	// The admin API, /admin/api/v1 (issue 20).
+	if err := a.adminAPI(mux, provider, pages, sessions, k); err != nil {
+		return err
+	}
 	if devMail != nil {
 		mux.Handle("GET /dev/mail", devMailPage(devMail)) // --dev only
 	}
@@ -202,7 +207,7 @@ func (a *App) assemble(ctx context.Context) error {
 		case op.PathToken, op.PathRevocation, op.PathIntrospection, op.PathUserinfo:
 			return true
 		}
-		return false
+		return strings.HasPrefix(r.URL.Path, adminapi.Prefix+"/")
 	})
 	h := web.BaseHeaders(guarded) // checklist S9
 	if strings.HasPrefix(cfg.Issuer, "https://") {

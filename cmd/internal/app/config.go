@@ -149,6 +149,10 @@ type Config struct {
 	// DPoPNonce makes DPoP proofs carry a server nonce (RFC 9449 §8, §9),
 	// derived from the first secret so replicas share it. On by default.
 	DPoPNonce bool
+	// AdminAPI serves the admin API at /admin/api/v1 (issue 20), for
+	// service accounts with admin scopes. On by default: without such a
+	// client no token can call it.
+	AdminAPI bool
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
@@ -201,6 +205,7 @@ func Defaults() Config {
 		PAR:               true,
 		DPoP:              true,
 		DPoPNonce:         true,
+		AdminAPI:          true,
 	}
 }
 
@@ -412,6 +417,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("pushed_authorization_requests", c.PAR),
 		slog.Bool("dpop", c.DPoP),
 		slog.Bool("dpop_nonce", c.DPoPNonce),
+		slog.Bool("admin_api", c.AdminAPI),
 		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
 		slog.String("mail_from", c.Mail.From),
 		slog.String("registration", c.Registration.Mode),
