@@ -55,6 +55,9 @@ type accessTokenClaims struct {
 	// itself (RFC 6749 §4.4), a private claim (RFC 7519 §4.3): their
 	// subject is the client, not a user (see activeAccessToken).
 	GrantType string `json:"gty,omitempty"`
+	// Act names the party acting for the subject in a token obtained by
+	// token exchange (RFC 8693 §4.1; tokenexchange.go).
+	Act *actClaim `json:"act,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

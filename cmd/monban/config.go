@@ -72,6 +72,8 @@ var options = []option{
 	{key: "device_flow", set: func(c *app.Config, v string) error { return setBool(&c.DeviceFlow, v) }},
 	{key: "private_key_jwt", set: func(c *app.Config, v string) error { return setBool(&c.PrivateKeyJWT, v) }},
 	{key: "pushed_authorization_requests", set: func(c *app.Config, v string) error { return setBool(&c.PAR, v) }},
+	{key: "token_exchange", set: func(c *app.Config, v string) error { return setBool(&c.TokenExchange, v) }},
+	{key: "dynamic_registration", set: func(c *app.Config, v string) error { return setBool(&c.DynamicRegistration, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	// Mail (issue 16): smtp_url carries credentials, so it has a _FILE.
 	{key: "smtp_url", usage: "SMTP server `URL` (smtp:// with STARTTLS, or smtps://)", secret: true,

@@ -45,7 +45,7 @@ const (
 )
 
 // SupportedGrants are the grant types the provider implements.
-var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode}
+var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode, GrantTokenExchange}
 
 // GrantDeviceCode is the device authorization grant (RFC 8628 §3.4), for
 // public and confidential clients alike; it needs no redirect URI.
@@ -167,6 +167,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	errs = append(errs, validateKeys(cl, o)...)
 	// Issue 19: require_pushed_authorization_requests (par.go).
 	errs = append(errs, validatePAR(cl)...)
+	// Issue 19: token exchange (exchange.go).
+	errs = append(errs, validateExchange(cl)...)
 	return errs
 }
 

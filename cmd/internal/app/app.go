@@ -144,18 +144,20 @@ func (a *App) assemble(ctx context.Context) error {
 	var _ op.StepUpper = pages // step-up asks only the missing factor
 	provider, err := op.New(op.Config{
 		Issuer: cfg.Issuer, Store: a.store, Keys: k, Browser: pages, Sessions: sessions, Now: cfg.Now,
-		Logger:            cfg.Logger,
-		AccessTokenAlg:    jose.SignatureAlgorithm(cfg.AccessTokenAlg),
-		RefreshReuseGrace: storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
-		Events:            a.metrics,
-		UILocales:         i18n.Catalogs().Supported(),
-		Pending:           sealer,
-		AdminsRequireMFA:  cfg.AdminsRequireMFA,
-		DeviceFlow:        cfg.DeviceFlow,
-		DeviceInterval:    cfg.DeviceInterval,
-		PrivateKeyJWT:     cfg.PrivateKeyJWT,
-		PAR:               cfg.PAR,
-		AllowPrivateJWKS:  cfg.BackchannelAllowPrivateNetworks,
+		Logger:              cfg.Logger,
+		AccessTokenAlg:      jose.SignatureAlgorithm(cfg.AccessTokenAlg),
+		RefreshReuseGrace:   storage.ReuseGrace{Window: cfg.RefreshReuseGrace, MaxReuses: cfg.RefreshReuseMax},
+		Events:              a.metrics,
+		UILocales:           i18n.Catalogs().Supported(),
+		Pending:             sealer,
+		AdminsRequireMFA:    cfg.AdminsRequireMFA,
+		DeviceFlow:          cfg.DeviceFlow,
+		DeviceInterval:      cfg.DeviceInterval,
+		PrivateKeyJWT:       cfg.PrivateKeyJWT,
+		PAR:                 cfg.PAR,
+		TokenExchange:       cfg.TokenExchange,
+		DynamicRegistration: cfg.DynamicRegistration,
+		AllowPrivateJWKS:    cfg.BackchannelAllowPrivateNetworks,
 	})
 	if err != nil {
 		return err

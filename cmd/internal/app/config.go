@@ -141,6 +141,14 @@ type Config struct {
 	// PAR enables pushed authorization requests (RFC 9126): the /par
 	// endpoint and the request_uri values it issues. On by default.
 	PAR bool
+	// TokenExchange enables the token exchange grant (RFC 8693) for the
+	// clients registered for it, with their audiences. On by default;
+	// clients still need the grant.
+	TokenExchange bool
+	// DynamicRegistration enables dynamic client registration and
+	// management (RFC 7591, RFC 7592) at /register, guarded by initial
+	// access tokens ("monban client registration-token"). Off by default.
+	DynamicRegistration bool
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
@@ -191,6 +199,7 @@ func Defaults() Config {
 		DeviceFlow:        true,
 		PrivateKeyJWT:     true,
 		PAR:               true,
+		TokenExchange:     true,
 	}
 }
 
@@ -400,6 +409,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("device_flow", c.DeviceFlow),
 		slog.Bool("private_key_jwt", c.PrivateKeyJWT),
 		slog.Bool("pushed_authorization_requests", c.PAR),
+		slog.Bool("token_exchange", c.TokenExchange),
+		slog.Bool("dynamic_registration", c.DynamicRegistration),
 		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
 		slog.String("mail_from", c.Mail.From),
 		slog.String("registration", c.Registration.Mode),
