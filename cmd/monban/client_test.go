@@ -17,6 +17,7 @@ var clientJSONKeys = []string{
 	"grant_types", "id_token_signed_response_alg", "name", "post_logout_redirect_uris", "redirect_uris", "refresh_token_ttl_seconds",
 	"require_consent", "require_mfa", "require_pushed_authorization_requests", "scopes", "token_endpoint_auth_method",
 	"allowed_groups", "claim_mappings", // issue 15
+	"token_exchange_audiences", // issue 19
 }
 
 // jsonKeys returns the sorted keys of a JSON object.
