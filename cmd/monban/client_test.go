@@ -192,7 +192,7 @@ func TestClientAddErrors(t *testing.T) {
 				`monban: client add: --id: client ID "has space" must not contain white space or control characters`,
 				`monban: client add: --redirect-uri: redirect URI "https://a.test/cb#x" must not contain a fragment (#)`,
 				`monban: client add: --post-logout-redirect-uri: post-logout redirect URI "javascript:alert(1)" uses the forbidden scheme "javascript"`,
-				`monban: client add: --grant: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)`,
+				`monban: client add: --grant: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange)`,
 				`monban: client add: --scope: scope "\"quoted\"" is not a valid scope token (RFC 6749 §3.3)`,
 			},
 		},
