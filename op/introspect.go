@@ -107,6 +107,9 @@ type introspectionResponse struct {
 	// Groups are the names of the user's groups, when the token's scopes
 	// include groups (RFC 7662 §2.2 allows further members).
 	Groups []string `json:"groups,omitempty"`
+	// Act is the actor of an exchanged token (RFC 8693 §4.1, which lets
+	// introspection carry it; tokenexchange.go).
+	Act *actClaim `json:"act,omitempty"`
 }
 
 // Introspect is the token introspection endpoint (RFC 7662 §2). The
@@ -146,7 +149,7 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	resp := introspectionResponse{
 		Active: true, Scope: at.Scope, ClientID: at.ClientID,
 		TokenType: oidc.BearerToken, Expiry: at.Expiry, IssuedAt: at.IssuedAt,
-		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI,
+		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI, Act: at.Act,
 	}
 	if u != nil && slices.Contains(strings.Fields(at.Scope), scopeGroups) {
 		resp.Groups = slices.Clone(u.Groups)

@@ -152,7 +152,8 @@ func TestTokenExchange(t *testing.T) {
 			resp, body := fx.p.post(t, "/introspect", "gateway", fx.secret["gateway"], url.Values{"token": {exchanged}})
 			var in map[string]any
 			_ = json.Unmarshal([]byte(body), &in)
-			if resp.StatusCode != http.StatusOK || in["active"] != true || in["client_id"] != "gateway" {
+			act, _ := in["act"].(map[string]any)
+			if resp.StatusCode != http.StatusOK || in["active"] != true || in["client_id"] != "gateway" || act["sub"] != "gateway" {
 				t.Errorf("introspection: %d %s", resp.StatusCode, body)
 			}
 		})
