@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -86,7 +87,7 @@ func decodeRegistration(body []byte) (*registrationRequest, error) {
 	if err := dec.Decode(&req); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, invalidMetadata("%s has the wrong type (want %s)", te.Field, te.Type.String())
+			return nil, invalidMetadata("%s has the wrong type (want %s)", te.Field, jsonKind(te.Type))
 		}
 		return nil, invalidMetadata("the body is not a JSON object")
 	}
@@ -94,6 +95,20 @@ func decodeRegistration(body []byte) (*registrationRequest, error) {
 		return nil, invalidMetadata("the body must be one JSON object")
 	}
 	return &req, nil
+}
+
+// jsonKind names the JSON type a metadata member wants, in the words of
+// JSON (RFC 8259), not Go's.
+func jsonKind(t reflect.Type) string {
+	switch {
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		return "an array of strings"
+	}
+	return "a JSON object"
 }
 
 // applyMetadata sets the registrable settings of cl from m, with the

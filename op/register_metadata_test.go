@@ -19,7 +19,9 @@ func TestDecodeRegistration(t *testing.T) {
 		{"unknown member ignored", `{"redirect_uris":["https://a.example/cb"],"software_statement":"x","tos_uri":"https://a.example/tos"}`, ""},
 		{"not an object", `["x"]`, "JSON object"},
 		{"not JSON", `redirect_uris=x`, "JSON object"},
-		{"wrong type", `{"redirect_uris":"https://a.example/cb"}`, "redirect_uris"},
+		{"wrong type", `{"redirect_uris":"https://a.example/cb"}`, "redirect_uris has the wrong type (want an array of strings)"},
+		{"wrong element type", `{"redirect_uris":[1]}`, "redirect_uris"},
+		{"wrong type of name", `{"client_name":["x"]}`, "client_name has the wrong type (want a string)"},
 		{"wrong type of bool", `{"dpop_bound_access_tokens":"yes"}`, "dpop_bound_access_tokens"},
 		{"two documents", `{} {}`, "one JSON object"},
 	}
