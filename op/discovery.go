@@ -109,6 +109,12 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 			doc.DPoPAlgs = append(doc.DPoPAlgs, string(a))
 		}
 	}
+	if p.cfg.TokenExchange { // RFC 8693 §2; RFC 8414 §2
+		doc.GrantTypesSupported = append(doc.GrantTypesSupported, oidc.GrantTypeTokenExchange)
+	}
+	if p.cfg.DynamicRegistration { // RFC 8414 §2: registration_endpoint
+		doc.RegistrationEndpoint = p.issuer + PathRegistration
+	}
 	if p.cfg.DeviceFlow {
 		doc.DeviceEndpoint = p.issuer + PathDeviceAuthorization
 		doc.GrantTypesSupported = append(doc.GrantTypesSupported, oidc.GrantTypeDeviceCode)

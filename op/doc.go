@@ -13,6 +13,12 @@
 //	/userinfo                          UserInfo (OIDC Core §5.3)
 //	/end_session                       RP-Initiated Logout 1.0
 //	/device_authorization              device authorization (RFC 8628, device.go), when Config.DeviceFlow
+//	/register, /register/{id}          dynamic client registration and management (RFC 7591,
+//	                                   RFC 7592; register.go), when Config.DynamicRegistration
+//
+// The token endpoint also serves token exchange (RFC 8693,
+// tokenexchange.go) when Config.TokenExchange: delegation only, the
+// exchanging client or the actor token's subject named in `act`.
 //
 // Client assertions (private_key_jwt, RFC 7523 §2.2) are checked in
 // assertion.go, called from VerifyClient, when Config.PrivateKeyJWT.

@@ -110,6 +110,9 @@ type introspectionResponse struct {
 	// Cnf is the DPoP key confirmation of a bound token (RFC 9449 §6.2),
 	// whose token_type is then DPoP.
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// Act is the actor of an exchanged token (RFC 8693 §4.1, which lets
+	// introspection carry it; tokenexchange.go).
+	Act *actClaim `json:"act,omitempty"`
 }
 
 // Introspect is the token introspection endpoint (RFC 7662 §2). The
@@ -148,7 +151,7 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	}
 	resp := introspectionResponse{
 		Active: true, Scope: at.Scope, ClientID: at.ClientID,
-		TokenType: oidc.BearerToken, Expiry: at.Expiry, Cnf: at.Cnf, IssuedAt: at.IssuedAt,
+		TokenType: oidc.BearerToken, Expiry: at.Expiry, Cnf: at.Cnf, IssuedAt: at.IssuedAt, Act: at.Act,
 		Subject: at.Subject, Audience: at.Audience, Issuer: at.Issuer, JTI: at.JTI,
 	}
 	if at.Cnf != nil {

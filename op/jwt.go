@@ -58,6 +58,9 @@ type accessTokenClaims struct {
 	// Cnf binds the token to the key of a DPoP proof (RFC 9449 §6.1):
 	// presented without a proof by that key it is refused (UserInfo).
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// Act names the party acting for the subject in a token obtained by
+	// token exchange (RFC 8693 §4.1; tokenexchange.go).
+	Act *actClaim `json:"act,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

@@ -149,6 +149,14 @@ type Config struct {
 	// DPoPProofWindow is how far a proof's iat may lie from now either
 	// way; DefaultDPoPProofWindow when zero.
 	DPoPProofWindow time.Duration
+	// TokenExchange enables the token exchange grant (RFC 8693,
+	// tokenexchange.go) for the clients registered for it, and its
+	// discovery entry.
+	TokenExchange bool
+	// DynamicRegistration enables dynamic client registration and
+	// management (RFC 7591, RFC 7592; register.go): /register, guarded by
+	// initial access tokens, and registration_endpoint in discovery.
+	DynamicRegistration bool
 }
 
 // Default lifetimes.
@@ -310,6 +318,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	}
 	if p.cfg.PAR {
 		mux.Handle(PathPAR, formGuard(parEndpoint, http.HandlerFunc(p.servePAR)))
+	}
+	if p.cfg.DynamicRegistration {
+		p.registrationRoutes(mux)
 	}
 }
 

@@ -167,7 +167,7 @@ var (
 	tokenEndpoint = formEndpoint{name: "the token endpoint", check: func(form url.Values) *oidc.Error {
 		switch form.Get("grant_type") {
 		case string(oidc.GrantTypeCode), string(oidc.GrantTypeRefreshToken), string(oidc.GrantTypeClientCredentials),
-			GrantDeviceCode:
+			GrantDeviceCode, GrantTokenExchange:
 			return nil
 		case "":
 			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")

@@ -36,6 +36,8 @@ type Store interface {
 	ClientAssertions
 	PushedRequests
 	WebAuthnCredentials
+	// Dynamic client registration (issue 19: registration.go).
+	InitialAccessTokens
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

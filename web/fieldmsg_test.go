@@ -190,6 +190,28 @@ func TestEveryPolicyCodeIsInBothCatalogs(t *testing.T) {
 		{"jwks_uri http", keys(func(c *storage.Client) { c.JWKSURI = "http://keys.example/jwks" }), "policy.uri.https"},
 		{"jwks_uri private", keys(func(c *storage.Client) { c.JWKSURI = "https://10.0.0.1/jwks" }), "policy.uri.private_network"},
 		{"back-channel private", client(func(c *storage.Client) { c.BackchannelLogoutURI = "https://192.168.1.1/bc" }), "policy.uri.private_network"},
+		// Issue 19: token exchange (storage/clientpolicy/exchange.go).
+		{"exchange public", client(func(c *storage.Client) {
+			c.AuthMethod, c.GrantTypes = storage.AuthMethodNone, []string{"authorization_code", clientpolicy.GrantTokenExchange}
+			c.TokenExchangeAudiences = []string{"https://api.example/"}
+		}), "policy.client.exchange_public"},
+		{"exchange audience required", client(func(c *storage.Client) {
+			c.GrantTypes = append(c.GrantTypes, clientpolicy.GrantTokenExchange)
+		}), "policy.client.exchange_audience_required"},
+		{"exchange grant required", client(func(c *storage.Client) { c.TokenExchangeAudiences = []string{"https://api.example/"} }),
+			"policy.client.exchange_grant_required"},
+		{"exchange audience invalid", client(func(c *storage.Client) {
+			c.GrantTypes, c.TokenExchangeAudiences = append(c.GrantTypes, clientpolicy.GrantTokenExchange), []string{"http://api.example/"}
+		}), "policy.client.exchange_audience_invalid"},
+		{"exchange audience twice", client(func(c *storage.Client) {
+			c.GrantTypes, c.TokenExchangeAudiences = append(c.GrantTypes, clientpolicy.GrantTokenExchange), []string{"urn:example:a", "urn:example:a"}
+		}), "policy.client.exchange_audience_twice"},
+		{"exchange audiences too many", client(func(c *storage.Client) {
+			c.GrantTypes = append(c.GrantTypes, clientpolicy.GrantTokenExchange)
+			for i := range clientpolicy.MaxTokenExchangeAudiences + 1 {
+				c.TokenExchangeAudiences = append(c.TokenExchangeAudiences, "urn:example:a"+strings.Repeat("x", i))
+			}
+		}), "policy.client.exchange_audience_too_many"},
 
 		{"too many URIs", client(func(c *storage.Client) {
 			for i := range clientpolicy.MaxRedirectURIs + 1 {

@@ -17,7 +17,7 @@ import (
 // everywhere", disabling the user or a password change.
 const scopeOfflineAccess = "offline_access"
 
-// client runs "monban client add|update|list|show|delete|rotate-secret".
+// client runs "monban client add|update|list|show|delete|rotate-secret|registration-token".
 func (c *cli) client(ctx context.Context, args []string) error {
 	return c.runGroup(ctx, "client", args,
 		subcmd{"add", c.clientAdd},
@@ -26,6 +26,7 @@ func (c *cli) client(ctx context.Context, args []string) error {
 		subcmd{"show", c.clientShow},
 		subcmd{"delete", c.clientDelete},
 		subcmd{"rotate-secret", c.clientRotateSecret},
+		subcmd{"registration-token", c.clientRegistrationToken},
 	)
 }
 
@@ -53,6 +54,8 @@ type clientJSON struct {
 	// Issue 15: the group rule and the claim mapping.
 	AllowedGroups []string               `json:"allowed_groups"`
 	ClaimMappings []storage.ClaimMapping `json:"claim_mappings"`
+	// Issue 19: the audiences of token exchange (RFC 8693).
+	TokenExchangeAudiences []string `json:"token_exchange_audiences"`
 }
 
 func toClientJSON(cl *storage.Client) clientJSON {
@@ -76,6 +79,7 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		CreatedAt:               cl.CreatedAt.UTC(),
 		AllowedGroups:           nonNil(cl.AllowedGroups),
 		ClaimMappings:           append([]storage.ClaimMapping{}, cl.ClaimMappings...),
+		TokenExchangeAudiences:  nonNil(cl.TokenExchangeAudiences),
 	}
 }
 
@@ -89,7 +93,7 @@ func (l *stringList) String() string { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func (c *cli) clientAdd(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--require-par] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--service-account] [--output json]", true)
+	cmd := c.dbCommand("client add", "--id ID --name NAME --redirect-uri URI... [--post-logout-redirect-uri URI...] [--public] [--native] [--consent] [--require-mfa] [--require-par] [--grant G,G] [--scope \"S S\"] [--offline-access] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--token-exchange-audience URL...] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--service-account] [--output json]", true)
 	fs := cmd.fs
 	id := fs.String("id", "", "client `ID` (required)")
 	serviceAccount := fs.Bool("service-account", false,
@@ -97,8 +101,9 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 	public := fs.Bool("public", false, "public client: no secret (the same as --auth-method none), PKCE required")
 	native := fs.Bool("native", false, "native application (loopback port exception, private-use URI schemes)")
 	cf := addClientFlags(fs, false)
-	pf := addPeopleClientFlags(fs) // issue 15: --allowed-group, --claim-mapping
-	kf := addKeyClientFlags(fs)    // issue 19: --jwks-file, --jwks-uri
+	pf := addPeopleClientFlags(fs)   // issue 15: --allowed-group, --claim-mapping
+	kf := addKeyClientFlags(fs)      // issue 19: --jwks-file, --jwks-uri
+	xf := addExchangeClientFlags(fs) // issue 19: --token-exchange-audience
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -142,6 +147,7 @@ func (c *cli) clientAdd(ctx context.Context, args []string) error {
 			cl.Scopes = []string{clientpolicy.ScopeAdminRead}
 		}
 	}
+	xf.apply(cl, func(name string) bool { return visited[name] })
 	opts, err := c.clientPolicyOptions(cmd.cf)
 	if err != nil {
 		return err
@@ -273,6 +279,7 @@ func (c *cli) printClient(cl *storage.Client) error {
 	field("Require PAR:", yesNo(cl.RequirePAR))
 	field("DPoP-bound tokens:", yesNo(cl.DPoPBoundAccessTokens))
 	field("Back-channel logout:", orDash(cl.BackchannelLogoutURI))
+	field("Exchange audiences:", cl.TokenExchangeAudiences...)
 	field("Access token TTL:", ttlOrDefault(cl.AccessTokenTTL))
 	field("Refresh token TTL:", ttlOrDefault(cl.RefreshTokenTTL))
 	if cl.Disabled {

@@ -18,6 +18,7 @@ var clientJSONKeys = []string{
 	"require_consent", "require_mfa", "require_pushed_authorization_requests", "scopes", "token_endpoint_auth_method",
 	"allowed_groups", "claim_mappings", // issue 15
 	"dpop_bound_access_tokens", // issue 19, RFC 9449 §5.2
+	"token_exchange_audiences", // issue 19
 }
 
 // jsonKeys returns the sorted keys of a JSON object.
@@ -192,7 +193,7 @@ func TestClientAddErrors(t *testing.T) {
 				`monban: client add: --id: client ID "has space" must not contain white space or control characters`,
 				`monban: client add: --redirect-uri: redirect URI "https://a.test/cb#x" must not contain a fragment (#)`,
 				`monban: client add: --post-logout-redirect-uri: post-logout redirect URI "javascript:alert(1)" uses the forbidden scheme "javascript"`,
-				`monban: client add: --grant: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)`,
+				`monban: client add: --grant: grant type "implicit" is not supported (supported: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange)`,
 				`monban: client add: --scope: scope "\"quoted\"" is not a valid scope token (RFC 6749 §3.3)`,
 			},
 		},

@@ -123,10 +123,11 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--require-par=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--require-par=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--token-exchange-audience URL...] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
-	pf := addPeopleClientFlags(cmd.fs) // issue 15
-	kf := addKeyClientFlags(cmd.fs)    // issue 19
+	pf := addPeopleClientFlags(cmd.fs)   // issue 15
+	kf := addKeyClientFlags(cmd.fs)      // issue 19
+	xf := addExchangeClientFlags(cmd.fs) // issue 19: token exchange
 	pos, js, err := cmd.parse(args, 1)
 	if err != nil {
 		return err
@@ -161,6 +162,7 @@ func (c *cli) clientUpdate(ctx context.Context, args []string) error {
 			cf.apply(cl, func(name string) bool { return set[name] })
 			_ = pf.apply(cl, func(name string) bool { return set[name] }) // parsed above
 			kf.apply(cl, func(name string) bool { return set[name] })
+			xf.apply(cl, func(name string) bool { return set[name] })
 			if err := flagErrors(clientpolicy.ValidateClient(cl, opts...), clientFlagOf); err != nil {
 				return policyError{err}
 			}

@@ -75,6 +75,8 @@ var options = []option{
 	{key: "dpop", set: func(c *app.Config, v string) error { return setBool(&c.DPoP, v) }},
 	{key: "dpop_nonce", set: func(c *app.Config, v string) error { return setBool(&c.DPoPNonce, v) }},
 	{key: "admin_api", set: func(c *app.Config, v string) error { return setBool(&c.AdminAPI, v) }},
+	{key: "token_exchange", set: func(c *app.Config, v string) error { return setBool(&c.TokenExchange, v) }},
+	{key: "dynamic_registration", set: func(c *app.Config, v string) error { return setBool(&c.DynamicRegistration, v) }},
 	{key: "trusted_proxies", list: true, set: func(c *app.Config, v string) error { return setPrefixes(&c.TrustedProxies, v) }},
 	// Mail (issue 16): smtp_url carries credentials, so it has a _FILE.
 	{key: "smtp_url", usage: "SMTP server `URL` (smtp:// with STARTTLS, or smtps://)", secret: true,

@@ -152,8 +152,10 @@ func TestChecklistTokens(t *testing.T) {
 			}
 		}
 		for _, g := range d["grant_types_supported"].([]any) {
-			// The device grant is tested in e2e_device_test.go.
-			if g != "authorization_code" && g != "refresh_token" && g != "client_credentials" && g != deviceGrant {
+			// The device grant is tested in e2e_device_test.go, token
+			// exchange in e2e_tokenexchange_test.go.
+			if g != "authorization_code" && g != "refresh_token" && g != "client_credentials" && g != deviceGrant &&
+				g != "urn:ietf:params:oauth:grant-type:token-exchange" {
 				t.Errorf("grant type %v advertised; T14 refuses everything else", g)
 			}
 		}

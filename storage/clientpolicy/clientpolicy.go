@@ -44,8 +44,14 @@ const (
 	MaxRefreshTokenTTL = 30 * 24 * time.Hour
 )
 
-// SupportedGrants are the grant types the provider implements.
+// SupportedGrants are the grant types the admin console offers. Token
+// exchange is registrable too (RegistrableGrants), but only where its
+// audiences can be set: the CLI and dynamic registration.
 var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode}
+
+// RegistrableGrants returns every grant type a client can be registered
+// with: SupportedGrants and GrantTokenExchange.
+func RegistrableGrants() []string { return append(slices.Clone(SupportedGrants), GrantTokenExchange) }
 
 // GrantDeviceCode is the device authorization grant (RFC 8628 §3.4), for
 // public and confidential clients alike; it needs no redirect URI.
@@ -125,11 +131,12 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	if len(cl.GrantTypes) == 0 {
 		addTo(FieldGrantTypes, "policy.client.grants_required", map[string]any{"Example": DefaultGrants}, "at least one grant type is required, such as %s", DefaultGrants)
 	}
+	grants := RegistrableGrants()
 	for i, g := range cl.GrantTypes {
 		switch {
-		case !slices.Contains(SupportedGrants, g):
-			addTo(FieldGrantTypes, "policy.client.grant_unsupported", map[string]any{"Grant": Shorten(g), "Supported": strings.Join(SupportedGrants, ", ")},
-				"grant type %q is not supported (supported: %s)", Shorten(g), strings.Join(SupportedGrants, ", "))
+		case !slices.Contains(grants, g):
+			addTo(FieldGrantTypes, "policy.client.grant_unsupported", map[string]any{"Grant": Shorten(g), "Supported": strings.Join(grants, ", ")},
+				"grant type %q is not supported (supported: %s)", Shorten(g), strings.Join(grants, ", "))
 		case slices.Contains(cl.GrantTypes[:i], g):
 			addTo(FieldGrantTypes, "policy.client.grant_twice", map[string]any{"Grant": g}, "grant type %q is listed twice", g)
 		}
@@ -169,6 +176,8 @@ func ValidateClient(cl *storage.Client, opts ...Option) storage.FieldErrors {
 	errs = append(errs, validateKeys(cl, o)...)
 	// Issue 19: require_pushed_authorization_requests (par.go).
 	errs = append(errs, validatePAR(cl)...)
+	// Issue 19: token exchange (exchange.go).
+	errs = append(errs, validateExchange(cl)...)
 	return errs
 }
 

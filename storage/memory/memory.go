@@ -70,6 +70,9 @@ type data struct {
 	epoch int64
 	// oauth holds the device flow, client assertion and PAR rows (oauth.go).
 	oauth oauthData
+	// initial holds initial access tokens by hash (registration.go);
+	// created on first use.
+	initial map[string]*storage.InitialAccessToken
 }
 
 type consentKey struct{ userID, clientID string }

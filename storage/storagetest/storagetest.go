@@ -160,8 +160,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UserTokens", testUserTokens},
 		{"ConcurrentUserTokenConsume", testConcurrentUserTokenConsume},
 	}
-	tests = append(tests, oauthTests...)       // issue 19: oauth.go
-	tests = append(tests, groupUpdateTests...) // issue 20: groupupdate.go
+	tests = append(tests, oauthTests...)        // issue 19: oauth.go
+	tests = append(tests, groupUpdateTests...)  // issue 20: groupupdate.go
+	tests = append(tests, registrationTests...) // issue 19: registration.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))

@@ -153,6 +153,14 @@ type Config struct {
 	// service accounts with admin scopes. On by default: without such a
 	// client no token can call it.
 	AdminAPI bool
+	// TokenExchange enables the token exchange grant (RFC 8693) for the
+	// clients registered for it, with their audiences. On by default;
+	// clients still need the grant.
+	TokenExchange bool
+	// DynamicRegistration enables dynamic client registration and
+	// management (RFC 7591, RFC 7592) at /register, guarded by initial
+	// access tokens ("monban client registration-token"). Off by default.
+	DynamicRegistration bool
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
@@ -206,6 +214,7 @@ func Defaults() Config {
 		DPoP:              true,
 		DPoPNonce:         true,
 		AdminAPI:          true,
+		TokenExchange:     true,
 	}
 }
 
@@ -418,6 +427,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("dpop", c.DPoP),
 		slog.Bool("dpop_nonce", c.DPoPNonce),
 		slog.Bool("admin_api", c.AdminAPI),
+		slog.Bool("token_exchange", c.TokenExchange),
+		slog.Bool("dynamic_registration", c.DynamicRegistration),
 		slog.String("smtp_url", RedactDSN(c.Mail.SMTPURL)),
 		slog.String("mail_from", c.Mail.From),
 		slog.String("registration", c.Registration.Mode),
