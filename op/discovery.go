@@ -78,6 +78,13 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		// §5.5.1.1); other requested claims follow the scopes.
 		ACRValues:       acr.Supported(),
 		ClaimsParameter: true,
+		// RFC 9101 §10.5, OIDC Discovery §3: request objects by value
+		// (requestobject.go), signed with the algorithms of client
+		// assertions; request_uri only from /par (see below).
+		RequestParameter: true,
+	}
+	for _, a := range assertionAlgs {
+		doc.RequestObjectSigningAlgValuesSupported = append(doc.RequestObjectSigningAlgValuesSupported, string(a))
 	}
 	if p.cfg.PrivateKeyJWT {
 		// RFC 8414 §2: the algorithms of private_key_jwt assertions.
