@@ -69,6 +69,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		UILocales: params.uiLocales,
 		// The class the request needs: its own, or the client's policy.
 		ACR:       params.acr,
+		Claims:    params.claims,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
 	}
 	if c.RequireMFA {

@@ -129,6 +129,8 @@ type authParams struct {
 	uiLocales    []string
 	responseMode string
 	acr          string // the class requested (requestedACR)
+	// claims are those asked for one by one (claimsRequest.individual).
+	claims storage.RequestedClaims
 }
 
 // parseAuthParams validates everything after client_id and redirect_uri.
@@ -199,9 +201,14 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 	a.idTokenHint = v.Get("id_token_hint")
 	a.loginHint = v.Get("login_hint")
 	a.uiLocales = parseUILocales(v.Get("ui_locales"))
-	if a.acr, err = requestedACR(v.Get("acr_values"), v.Get("claims")); err != nil {
+	cr, err := parseClaimsParam(v.Get("claims")) // OIDC Core §5.5 (claimsparam.go)
+	if err != nil {
 		return a, err
 	}
+	if a.acr, err = requestedACR(v.Get("acr_values"), cr); err != nil {
+		return a, err
+	}
+	a.claims = cr.individual(c, a.scopes)
 	if len(a.nonce) > maxNonceBytes || len(a.loginHint) > maxLoginHintBytes {
 		return a, oidc.ErrInvalidRequest().WithDescription("nonce or login_hint is too long")
 	}

@@ -55,6 +55,10 @@ type accessTokenClaims struct {
 	// itself (RFC 6749 §4.4), a private claim (RFC 7519 §4.3): their
 	// subject is the client, not a user (see activeAccessToken).
 	GrantType string `json:"gty,omitempty"`
+	// UserinfoClaims are the claims the authorization request asked
+	// UserInfo for one by one with the claims parameter (OIDC Core §5.5,
+	// claimsparam.go), a private claim (RFC 7519 §4.3).
+	UserinfoClaims []string `json:"userinfo_claims,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.
