@@ -60,6 +60,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		}
 		hintSubject = hint.Subject
 	}
+	// OIDC Core §5.5.1: a sub claim request with a value names the user,
+	// as an id_token_hint does; no user is both of two different ones.
+	if params.subject != "" {
+		if hintSubject != "" && hintSubject != params.subject {
+			return toClient(oidc.ErrLoginRequired().WithDescription("id_token_hint and the sub claim request name different users"))
+		}
+		hintSubject = params.subject
+	}
 	now := p.now()
 	req := &storage.AuthRequest{
 		ID: storage.NewID(), ClientID: c.ID, RedirectURI: redirectURI, Scopes: params.scopes,

@@ -131,6 +131,8 @@ type authParams struct {
 	acr          string // the class requested (requestedACR)
 	// claims are those asked for one by one (claimsRequest.individual).
 	claims storage.RequestedClaims
+	// subject is the value of the ID token's sub claim request, if any.
+	subject string
 }
 
 // parseAuthParams validates everything after client_id and redirect_uri.
@@ -209,6 +211,10 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 		return a, err
 	}
 	a.claims = cr.individual(c, a.scopes)
+	var ok bool
+	if a.subject, ok = cr.subject(); !ok {
+		return a, oidc.ErrInvalidRequest().WithDescription("the sub claim request's value is not a string")
+	}
 	if len(a.nonce) > maxNonceBytes || len(a.loginHint) > maxLoginHintBytes {
 		return a, oidc.ErrInvalidRequest().WithDescription("nonce or login_hint is too long")
 	}

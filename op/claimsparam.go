@@ -31,7 +31,9 @@ import (
 // The user must have the claim (empty claims are omitted, §5.3.2).
 // `essential` and `value(s)` change nothing for these claims (§5.5.1: not
 // returning a requested claim is not an error); for the ID token's `acr`
-// they are honoured (§5.5.1.1, requestedACR). Whether a claim is allowed is
+// they are honoured (§5.5.1.1, requestedACR), and a `sub` value names the
+// only user the request may be answered for (§5.5.1, like an
+// id_token_hint: authorize.go and callback.go). Whether a claim is allowed is
 // decided again whenever a token is issued, so a client whose scopes or
 // consent setting change meanwhile loses what it may no longer get.
 
@@ -82,6 +84,22 @@ func parseClaimsParam(s string) (*claimsRequest, *oidc.Error) {
 		return nil, errClaimsParam()
 	}
 	return cr, nil
+}
+
+// subject is the value of the ID token's `sub` claim request: OIDC Core
+// §5.5.1 lets a client name the user it wants a response for, and then
+// the provider "MUST NOT reply with an ID Token or Access Token for a
+// different user". ok is false when the value is not a string.
+func (cr *claimsRequest) subject() (string, bool) {
+	c := cr.IDToken["sub"]
+	if c == nil || len(c.Value) == 0 {
+		return "", true
+	}
+	var sub string
+	if err := json.Unmarshal(c.Value, &sub); err != nil || sub == "" {
+		return "", false
+	}
+	return sub, true
 }
 
 // acrValues are the values of an acr claim request: value and values,

@@ -31,6 +31,8 @@ func TestClaimsParamRefused(t *testing.T) {
 		{"values-not-array", `{"id_token":{"acr":{"values":"urn:monban:acr:mfa"}}}`},
 		{"acr-value-not-string", `{"id_token":{"acr":{"value":2}}}`},
 		{"acr-values-not-strings", `{"id_token":{"acr":{"values":[1,2]}}}`},
+		{"sub-value-not-string", `{"id_token":{"sub":{"value":1}}}`},
+		{"sub-value-empty", `{"id_token":{"sub":{"value":""}}}`},
 		{"too-many-entries", `{"userinfo":{` + strings.Join(many, ",") + `}}`},
 		{"oversize", `{"userinfo":{"email":{"value":"` + strings.Repeat("x", maxParamLength) + `"}}}`},
 	} {

@@ -154,7 +154,7 @@ type AuthRequest struct {
 	// UILocales are the person's preferred languages for the pages, from
 	// the ui_locales parameter, in order (OIDC Core §3.1.2.1).
 	UILocales   []string
-	HintSubject string // `sub` of a valid id_token_hint
+	HintSubject string // `sub` of a valid id_token_hint, or the value of a sub claim request (OIDC Core §5.5.1)
 	// ACR is the authentication context class the request needs (package
 	// storage/acr: from acr_values, an essential acr claim or the
 	// client's policy); "" when any will do.

@@ -27,7 +27,8 @@ func claimsParam(t *testing.T, v any) oauth2.AuthCodeOption {
 // §5.5), where it asks for them: in the ID token (verified by go-oidc) or
 // from UserInfo, and again after a refresh; a claim outside the client's
 // scopes is not released; the ID token's acr request is honoured
-// (§5.5.1.1); malformed requests are invalid_request at the client.
+// (§5.5.1.1), and so is a sub value (§5.5.1: no response for another
+// user); malformed requests are invalid_request at the client.
 func TestClaimsParameter(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		fx := newSSOFixture(t, store)
@@ -128,6 +129,33 @@ func TestClaimsParameter(t *testing.T) {
 				}
 			})
 		}
+		// §5.5.1: a sub value names the only user the response may be for.
+		bob := p.addUser(t, "bob", "bob's long passphrase")
+		aliceSub := tok.idToken.Subject
+		subIs := func(sub string) oauth2.AuthCodeOption {
+			return claimsParam(t, map[string]any{"id_token": map[string]any{"sub": map[string]any{"value": sub}}})
+		}
+		t.Run("sub-of-the-session-user", func(t *testing.T) {
+			if got := fx.silent(t, br, r, subIs(aliceSub)); got.idToken.Subject != aliceSub {
+				t.Errorf("sub = %s", got.idToken.Subject)
+			}
+		})
+		t.Run("sub-of-another-user-prompt-none", func(t *testing.T) {
+			f := r.start(subIs(bob.ID), oauth2.SetAuthURLParam("prompt", "none"))
+			resp, _ := br.visit(f.URL)
+			if q := r.callbackParams(resp, f, p.URL); q.Get("error") != "login_required" {
+				t.Errorf("got %v, want login_required", q)
+			}
+		})
+		t.Run("sub-of-another-user-signed-in-as-alice", func(t *testing.T) {
+			f := r.start(subIs(bob.ID))
+			nb := newBrowser(t, p.URL)
+			page, body := nb.visit(f.URL)
+			resp, _ := nb.submit(page, body, map[string]string{"username": "alice", "password": alicePassword})
+			if q := r.callbackParams(resp, f, p.URL); q.Get("error") != "login_required" || q.Get("code") != "" {
+				t.Errorf("got %v, want login_required and no code", q)
+			}
+		})
 		t.Run("discovery", func(t *testing.T) {
 			var d struct {
 				Claims bool `json:"claims_parameter_supported"`
