@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -23,38 +22,23 @@ type StepUpper interface {
 	StepUpURL(w http.ResponseWriter, r *http.Request, authRequestID string, sess *storage.Session) string
 }
 
-// claimsRequest is the part of the `claims` request parameter (OIDC Core
-// §5.5) monban honours: the `acr` claim of the ID token (§5.5.1.1).
-type claimsRequest struct {
-	IDToken map[string]*struct {
-		Essential bool     `json:"essential"`
-		Value     string   `json:"value"`
-		Values    []string `json:"values"`
-	} `json:"id_token"`
-}
-
 // requestedACR is the class the authorization request asks for: the
 // weakest known one among acr_values (OIDC Core §3.1.2.1, voluntary, but
-// honoured) and the values of an `acr` claim request (§5.5.1.1). An
-// essential `acr` claim none of whose values monban knows cannot be met,
-// which §5.5.1.1 makes a failed authentication: access_denied. A `claims`
-// value that is not a JSON object is invalid_request.
-func requestedACR(acrValues, claims string) (string, *oidc.Error) {
+// honoured) and the values of the ID token's `acr` claim request in the
+// claims parameter (§5.5.1.1, parsed by parseClaimsParam), which the
+// sign-in then steps up to. An essential `acr` claim none of whose values
+// monban knows cannot be met, which §5.5.1.1 makes a failed
+// authentication: access_denied. An acr value or values that are not
+// strings are invalid_request.
+func requestedACR(acrValues string, cr *claimsRequest) (string, *oidc.Error) {
 	need := acr.Needed(strings.Fields(acrValues))
-	if claims == "" {
-		return need, nil
-	}
-	var cr claimsRequest
-	if err := json.Unmarshal([]byte(claims), &cr); err != nil {
-		return "", oidc.ErrInvalidRequest().WithDescription("claims is not a valid claims request object")
-	}
 	c := cr.IDToken["acr"]
 	if c == nil {
 		return need, nil
 	}
-	values := c.Values
-	if c.Value != "" {
-		values = append(values, c.Value)
+	values, ok := c.acrValues()
+	if !ok {
+		return "", oidc.ErrInvalidRequest().WithDescription("the acr claim request's value or values are not strings")
 	}
 	fromClaim := acr.Needed(values)
 	if fromClaim == "" && c.Essential && len(values) > 0 {

@@ -30,6 +30,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	}
 	if isPushed {
 		v = pushed
+	} else if v, err = p.resolveRequestObject(ctx, v); err != nil { // RFC 9101 (requestobject.go)
+		return err
 	}
 	c, redirectURI, err := p.authorizeClient(r, v)
 	if err != nil {
@@ -58,6 +60,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		}
 		hintSubject = hint.Subject
 	}
+	// OIDC Core §5.5.1: a sub claim request with a value names the user,
+	// as an id_token_hint does; no user is both of two different ones.
+	if params.subject != "" {
+		if hintSubject != "" && hintSubject != params.subject {
+			return toClient(oidc.ErrLoginRequired().WithDescription("id_token_hint and the sub claim request name different users"))
+		}
+		hintSubject = params.subject
+	}
 	now := p.now()
 	req := &storage.AuthRequest{
 		ID: storage.NewID(), ClientID: c.ID, RedirectURI: redirectURI, Scopes: params.scopes,
@@ -67,6 +77,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		UILocales: params.uiLocales,
 		// The class the request needs: its own, or the client's policy.
 		ACR:       params.acr,
+		Claims:    params.claims,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
 	}
 	if c.RequireMFA {
@@ -147,18 +158,28 @@ func (p *Provider) authorizeClient(r *http.Request, v url.Values) (*storage.Clie
 	if !ok1 || !ok2 || clientID == "" {
 		return nil, "", badRequest(invalidSignInT, badClientParamsD)
 	}
-	c, err := p.store.GetClient(r.Context(), clientID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, "", unavailable(err)
-	}
-	if err != nil || c.Disabled { // unknown and disabled look the same (no client enumeration)
-		return nil, "", badRequest(unknownAppT, unknownAppD)
+	c, err := p.activeClient(r.Context(), clientID)
+	if err != nil {
+		return nil, "", err
 	}
 	// OIDC Core §3.1.2.1: redirect_uri is REQUIRED; we never pick a default.
 	if redirectURI == "" || !redirectURIAllowed(c, redirectURI) {
 		return nil, "", badRequest(redirectNotRegT, redirectNotRegD)
 	}
 	return c, redirectURI, nil
+}
+
+// activeClient returns the client clientID, or the error page for an
+// unknown or disabled one: both look the same (no client enumeration).
+func (p *Provider) activeClient(ctx context.Context, clientID string) (*storage.Client, error) {
+	c, err := p.store.GetClient(ctx, clientID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, unavailable(err)
+	}
+	if err != nil || c.Disabled {
+		return nil, badRequest(unknownAppT, unknownAppD)
+	}
+	return c, nil
 }
 
 // reusableSession returns the browser's SSO session when it may answer req

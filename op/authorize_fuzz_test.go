@@ -14,12 +14,13 @@ import (
 // through the authorization request parser (checklist B13). Properties:
 // no panic; an accepted request holds only well-formed values (state valid
 // UTF-8 within 2048 bytes and never repeated, an S256 challenge of 43
-// base64url characters, granted scopes the client may have, a valid
-// prompt); every error description stays within RFC 6749 §4.1.2.1's
+// base64url characters, granted scopes the client may have, individually
+// requested claims within them, a valid prompt); every error description stays within RFC 6749 §4.1.2.1's
 // charset (checklist B10). Seeds: testdata/fuzz/FuzzAuthorizeRequest.
 func FuzzAuthorizeRequest(f *testing.F) {
 	f.Add(authzParams().Encode(), false)
 	f.Add(authzParams().Encode(), true)
+	f.Add(authzParams("claims", `{"id_token":{"email":null,"acr":{"essential":true,"values":["urn:monban:acr:mfa"]}},"userinfo":{"phone_number":null}}`).Encode(), false)
 	f.Fuzz(func(t *testing.T, raw string, post bool) {
 		var r *http.Request
 		if post {
@@ -57,6 +58,11 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		for _, s := range a.scopes {
 			if !slices.Contains(checklistWeb1.Scopes, s) {
 				t.Fatalf("granted scope %q the client may not have", s)
+			}
+		}
+		for _, n := range append(slices.Clone(a.claims.IDToken), a.claims.UserInfo...) {
+			if !slices.Contains(checklistWeb1.Scopes, scopeOfClaim(n)) {
+				t.Fatalf("released claim %q outside the client's scopes", n)
 			}
 		}
 		if slices.Contains(a.prompt, "none") && len(a.prompt) > 1 {

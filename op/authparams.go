@@ -129,6 +129,10 @@ type authParams struct {
 	uiLocales    []string
 	responseMode string
 	acr          string // the class requested (requestedACR)
+	// claims are those asked for one by one (claimsRequest.individual).
+	claims storage.RequestedClaims
+	// subject is the value of the ID token's sub claim request, if any.
+	subject string
 }
 
 // parseAuthParams validates everything after client_id and redirect_uri.
@@ -151,16 +155,19 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 			return a, oidc.ErrInvalidRequest().WithDescription("parameter %s is too long or not valid UTF-8", safeName(k))
 		}
 	}
-	// OIDC Core §6: we support neither request objects nor request_uri
-	// values of our own choosing; a request_uri issued by /par (RFC 9126)
-	// was replaced by its pushed parameters before this (pushedParams).
+	// OIDC Core §6, RFC 9101: a request object by value was replaced by
+	// its verified parameters before this (resolveRequestObject), and a
+	// request_uri issued by /par (RFC 9126) by its pushed parameters
+	// (pushedParams). What is left: a request object from a client with
+	// no keys to check it with, and request_uri values of the client's
+	// choosing, which the provider never fetches.
 	switch {
 	case v.Get("request") != "" && v.Get("request_uri") != "":
 		return a, oidc.ErrInvalidRequest().WithDescription("request and request_uri must not both be used")
 	case v.Get("request") != "":
-		return a, oidc.ErrRequestNotSupported()
+		return a, oidc.ErrRequestNotSupported().WithDescription("the client has no registered keys to sign request objects with")
 	case v.Get("request_uri") != "":
-		return a, &oidc.Error{ErrorType: "request_uri_not_supported"}
+		return a, &oidc.Error{ErrorType: "request_uri_not_supported", Description: "only request_uri values issued by the pushed authorization request endpoint are accepted"}
 	}
 	switch rt := v.Get("response_type"); {
 	case rt == "":
@@ -196,8 +203,17 @@ func parseAuthParams(v url.Values, c *storage.Client) (*authParams, *oidc.Error)
 	a.idTokenHint = v.Get("id_token_hint")
 	a.loginHint = v.Get("login_hint")
 	a.uiLocales = parseUILocales(v.Get("ui_locales"))
-	if a.acr, err = requestedACR(v.Get("acr_values"), v.Get("claims")); err != nil {
+	cr, err := parseClaimsParam(v.Get("claims")) // OIDC Core §5.5 (claimsparam.go)
+	if err != nil {
 		return a, err
+	}
+	if a.acr, err = requestedACR(v.Get("acr_values"), cr); err != nil {
+		return a, err
+	}
+	a.claims = cr.individual(c, a.scopes)
+	var ok bool
+	if a.subject, ok = cr.subject(); !ok {
+		return a, oidc.ErrInvalidRequest().WithDescription("the sub claim request's value is not a string")
 	}
 	if len(a.nonce) > maxNonceBytes || len(a.loginHint) > maxLoginHintBytes {
 		return a, oidc.ErrInvalidRequest().WithDescription("nonce or login_hint is too long")

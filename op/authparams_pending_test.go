@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/acr"
 	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/storage/pending"
 )
@@ -61,7 +62,10 @@ func TestAuthorizeCapsForPending(t *testing.T) {
 		req := &storage.AuthRequest{ID: storage.NewID(), ClientID: c.ID, RedirectURI: redirect, Scopes: a.scopes,
 			State: a.state, Nonce: a.nonce, ResponseMode: a.responseMode, CodeChallenge: a.challenge,
 			CodeChallengeMethod: a.method, Prompt: a.prompt, MaxAge: a.maxAge, LoginHint: a.loginHint, UILocales: a.uiLocales,
-			HintSubject: storage.NewID(), CreatedAt: now, ExpiresAt: now.Add(DefaultAuthRequestTTL)}
+			HintSubject: storage.NewID(), ACR: acr.PhishingResistant,
+			// Every claim asked for one by one, in both places (issue 19 item 8).
+			Claims:    storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims},
+			CreatedAt: now, ExpiresAt: now.Add(DefaultAuthRequestTTL)}
 		s, err := pending.New(make([]byte, pending.KeySize), nil)
 		if err != nil {
 			t.Fatal(err)

@@ -51,6 +51,15 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) error {
 	if !acr.Meets(req.AMR, need) {
 		return &pageError{status: http.StatusForbidden, title: factorNeededT, detail: factorNeededD}
 	}
+	// The request named its user (id_token_hint, OIDC Core §3.1.2.1: "SHOULD
+	// return an error, such as login_required" otherwise; a sub claim
+	// request, §5.5.1: "MUST NOT reply with an ID Token or Access Token for
+	// a different user"): someone else signed in.
+	if req.HintSubject != "" && req.UserID != req.HintSubject {
+		_ = p.store.DeleteAuthRequest(ctx, req.ID)
+		return &clientError{redirectURI: req.RedirectURI, state: req.State, echoState: true,
+			e: oidc.ErrLoginRequired().WithDescription("the signed-in user is not the one the request names")}
+	}
 	if req.Denied {
 		_ = p.store.DeleteAuthRequest(ctx, req.ID)
 		return &clientError{redirectURI: req.RedirectURI, state: req.State, echoState: true,

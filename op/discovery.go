@@ -76,10 +76,18 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		PromptValues: []string{"none", "login", "consent", "select_account"},
 		IssParameter: true, // RFC 9207 §3
 		// OIDC Discovery §3; the classes are package storage/acr's. The
-		// claims parameter is honoured for the ID token's acr (OIDC Core
-		// §5.5.1.1); other requested claims follow the scopes.
+		// claims parameter (OIDC Core §5.5) is honoured for the ID token's
+		// acr (§5.5.1.1) and for individual claims within the client's
+		// scopes (claimsparam.go).
 		ACRValues:       acr.Supported(),
 		ClaimsParameter: true,
+		// RFC 9101 §10.5, OIDC Discovery §3: request objects by value
+		// (requestobject.go), signed with the algorithms of client
+		// assertions; request_uri only from /par (see below).
+		RequestParameter: true,
+	}
+	for _, a := range assertionAlgs {
+		doc.RequestObjectSigningAlgValuesSupported = append(doc.RequestObjectSigningAlgValuesSupported, string(a))
 	}
 	if p.cfg.PrivateKeyJWT {
 		// RFC 8414 §2: the algorithms of private_key_jwt assertions.

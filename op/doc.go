@@ -22,6 +22,11 @@
 //
 // Client assertions (private_key_jwt, RFC 7523 §2.2) are checked in
 // assertion.go, called from VerifyClient, when Config.PrivateKeyJWT.
+// Signed request objects (RFC 9101) sent by value at /authorize and /par
+// are verified with the same client keys in requestobject.go; the claims
+// request parameter (OIDC Core §5.5) is parsed and filtered in
+// claimsparam.go, and what it asks for travels with the auth request, the
+// refresh tokens and (for UserInfo) the access token.
 //
 // DPoP (RFC 9449), when Config.DPoP: dpop.go checks proofs and
 // dpop_nonce.go makes server nonces; dpop_token.go checks the proof of a

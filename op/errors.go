@@ -148,6 +148,7 @@ const (
 	redirectNotRegD    = "error.redirect_uri.detail"
 	misconfiguredT     = "error.misconfigured.title"
 	misconfiguredD     = "error.misconfigured.detail"
+	requestObjectD     = "error.request_object.detail"
 	expiredRequestT    = "error.callback_expired.title"
 	expiredRequestD    = "error.callback_expired.detail"
 	completedRequestT  = "error.completed.title"

@@ -22,6 +22,9 @@ type grant struct {
 	authTime          time.Time
 	amr               []string
 	nonce             string // only from the authorization request (OIDC Core §12.2)
+	// claims are the claims the authorization request asked for one by
+	// one (OIDC Core §5.5), kept with the refresh tokens.
+	claims storage.RequestedClaims
 	// familyID is the family of the grant: for a refresh, the rotated
 	// token's; for a code exchange, the one ConsumeAuthCode started, which
 	// names what a replay of the code revokes (RFC 6749 §4.1.2).
@@ -86,6 +89,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		Expiry: now.Add(atTTL).Unix(), IssuedAt: now.Unix(), JTI: jti,
 		ClientID: c.ID, Scope: scopeString(g.scopes), AuthTime: g.authTime.Unix(),
 		SID: g.sessionID, FamilyID: fid, Cnf: confirmationOf(g.jkt),
+		UserinfoClaims: allowedIndividually(c, g.claims.UserInfo),
 	}
 	if g.offline && fid != "" {
 		at.SID = ""
@@ -104,6 +108,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	case first != nil:
 		rec := first.record
 		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr
+		rec.Claims = g.claims
 		if c.Public() {
 			// RFC 9449 §5: a public client's refresh tokens are bound
 			// to the key too; a confidential client's are bound to its
@@ -148,7 +153,7 @@ func (p *Provider) idToken(c *storage.Client, u *storage.User, g grant, accessTo
 		Issuer: p.issuer, Subject: u.ID, Audience: []string{c.ID},
 		Expiry: now.Add(ttl).Unix(), IssuedAt: now.Unix(), AuthTime: g.authTime.Unix(),
 		Nonce: g.nonce, ACR: acr.Of(g.amr), AMR: g.amr, AZP: c.ID, AtHash: hash, SID: g.sessionID,
-		userClaims: claimsFor(u, g.scopes),
+		userClaims: claimsWith(u, g.scopes, allowedIndividually(c, g.claims.IDToken)),
 	}
 	withMapped, err := withClaims(claims, mappedClaims(c, u, g.scopes))
 	if err != nil {

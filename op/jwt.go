@@ -61,6 +61,10 @@ type accessTokenClaims struct {
 	// Act names the party acting for the subject in a token obtained by
 	// token exchange (RFC 8693 §4.1; tokenexchange.go).
 	Act *actClaim `json:"act,omitempty"`
+	// UserinfoClaims are the claims the authorization request asked
+	// UserInfo for one by one with the claims parameter (OIDC Core §5.5,
+	// claimsparam.go), a private claim (RFC 7519 §4.3).
+	UserinfoClaims []string `json:"userinfo_claims,omitempty"`
 }
 
 // atHash computes at_hash (OIDC Core §3.1.3.6) with the hash of alg.

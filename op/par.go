@@ -71,6 +71,16 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Set("client_id", c.ID)
+	// RFC 9126 §3: a pushed request may be a request object (RFC 9101);
+	// its verified parameters are what is stored.
+	if raw := v.Get("request"); raw != "" {
+		params, _, oerr := p.requestObjectParams(ctx, c, raw, v)
+		if oerr != nil {
+			writeOAuthError(w, http.StatusBadRequest, oerr)
+			return
+		}
+		v = params
+	}
 	if oerr := p.checkPushed(v, c); oerr != nil {
 		writeOAuthError(w, http.StatusBadRequest, oerr)
 		return

@@ -63,7 +63,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
-		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce,
+		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce, claims: req.Claims,
 		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
 	}, nil)
 }
@@ -192,7 +192,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: stored.UserID, sessionID: sid, scopes: scopes,
-		authTime: stored.AuthTime, amr: stored.AMR,
+		authTime: stored.AuthTime, amr: stored.AMR, claims: stored.Claims,
 		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
 		user: rg.User, jkt: jkt,
 	}, &refreshResult{token: next.token})

@@ -57,8 +57,10 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	scopes := strings.Fields(at.Scope)
 	var body any = userinfoResponse{Subject: u.ID, userClaims: claimsFor(u, scopes)}
 	if c, err := p.store.GetClient(ctx, at.ClientID); err == nil {
-		// The client's claim mapping (storage.ClaimMapping); a client gone
-		// since has no mapping left to apply.
+		// The claims asked for one by one (OIDC Core §5.5, claimsparam.go)
+		// and the client's claim mapping (storage.ClaimMapping); a client
+		// gone since gets neither.
+		body = userinfoResponse{Subject: u.ID, userClaims: claimsWith(u, scopes, allowedIndividually(c, at.UserinfoClaims))}
 		if body, err = withClaims(body, mappedClaims(c, u, scopes)); err != nil {
 			p.log.ErrorContext(ctx, "userinfo failed", "error", err)
 			bearerError(w, http.StatusInternalServerError, "server_error", "the claims could not be encoded")

@@ -154,11 +154,14 @@ type AuthRequest struct {
 	// UILocales are the person's preferred languages for the pages, from
 	// the ui_locales parameter, in order (OIDC Core §3.1.2.1).
 	UILocales   []string
-	HintSubject string // `sub` of a valid id_token_hint
+	HintSubject string // `sub` of a valid id_token_hint, or the value of a sub claim request (OIDC Core §5.5.1)
 	// ACR is the authentication context class the request needs (package
 	// storage/acr: from acr_values, an essential acr claim or the
 	// client's policy); "" when any will do.
-	ACR       string
+	ACR string
+	// Claims are the claims the request asked for one by one with the
+	// claims parameter (OIDC Core §5.5), beyond its scopes.
+	Claims    RequestedClaims
 	CreatedAt time.Time
 	ExpiresAt time.Time
 
@@ -256,15 +259,19 @@ func (c *Consent) Covers(scopes []string) bool {
 // authorization grant share a FamilyID; rotation marks the presented token
 // rotated and creates its successor in the same family.
 type RefreshToken struct {
-	ID              string
-	TokenHash       string
-	FamilyID        string
-	ClientID        string
-	UserID          string
-	SessionID       string // browser session the grant came from
-	Scopes          []string
-	AuthTime        time.Time
-	AMR             []string
+	ID        string
+	TokenHash string
+	FamilyID  string
+	ClientID  string
+	UserID    string
+	SessionID string // browser session the grant came from
+	Scopes    []string
+	AuthTime  time.Time
+	AMR       []string
+	// Claims are the individual claims of the grant's authorization
+	// request (AuthRequest.Claims), kept for the ID and access tokens of
+	// every refresh.
+	Claims          RequestedClaims
 	CreatedAt       time.Time
 	ExpiresAt       time.Time // this token's expiry
 	FamilyExpiresAt time.Time // absolute lifetime of the whole family
@@ -379,4 +386,25 @@ type SigningKey struct {
 	ActivatedAt  time.Time // when it started signing; zero while next
 	RetiredAt    time.Time // when it stopped signing; zero unless retired
 	RemoveAfter  time.Time // when it may leave the JWKS; zero unless retired
+}
+
+// RequestedClaims are the claims an authorization request asked for one by
+// one with the claims parameter (OIDC Core §5.5), beyond those its scopes
+// release, by where they are to be returned: in the ID token or from the
+// UserInfo endpoint. Every name is one of RequestableClaims.
+type RequestedClaims struct {
+	IDToken  []string
+	UserInfo []string
+}
+
+// IsZero reports whether no claim is requested.
+func (c RequestedClaims) IsZero() bool { return len(c.IDToken) == 0 && len(c.UserInfo) == 0 }
+
+// RequestableClaims are the user claims the claims parameter may ask for
+// one by one: the standard claims of OIDC Core §5.1 monban serves and
+// `groups`. Append only: storage/pending encodes a name by its position.
+var RequestableClaims = []string{
+	"name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+	"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+	"email", "email_verified", "phone_number", "phone_number_verified", "address", "groups",
 }

@@ -143,7 +143,7 @@ func TestChecklistTokens(t *testing.T) {
 			"response_modes_supported":                       []any{"query"},                                                                // A15: others refused
 			"code_challenge_methods_supported":               []any{"S256"},                                                                 // A10
 			"authorization_response_iss_parameter_supported": true,                                                                          // A16
-			"request_parameter_supported":                    false,                                                                         // A14
+			"request_parameter_supported":                    true,                                                                          // A14: signed only, e2e_jar_test.go
 			"request_uri_parameter_supported":                false,                                                                         // A14
 			"token_endpoint_auth_methods_supported":          []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}, // T6, T7; private_key_jwt: e2e_assertion_test.go
 		} {

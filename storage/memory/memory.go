@@ -510,6 +510,7 @@ func cloneAuthRequest(r *storage.AuthRequest) *storage.AuthRequest {
 	o.Prompt = slices.Clone(r.Prompt)
 	o.UILocales = slices.Clone(r.UILocales)
 	o.AMR = slices.Clone(r.AMR)
+	o.Claims = cloneClaims(r.Claims)
 	o.CreatedAt, o.ExpiresAt, o.AuthTime, o.CodeExpiresAt = ts(r.CreatedAt), ts(r.ExpiresAt), ts(r.AuthTime), ts(r.CodeExpiresAt)
 	if r.MaxAge != nil {
 		d := *r.MaxAge
@@ -537,6 +538,7 @@ func cloneRefresh(t *storage.RefreshToken) *storage.RefreshToken {
 	o := *t
 	o.Scopes = slices.Clone(t.Scopes)
 	o.AMR = slices.Clone(t.AMR)
+	o.Claims = cloneClaims(t.Claims)
 	o.AuthTime, o.CreatedAt, o.ExpiresAt = ts(t.AuthTime), ts(t.CreatedAt), ts(t.ExpiresAt)
 	o.FamilyExpiresAt, o.RotatedAt, o.RevokedAt = ts(t.FamilyExpiresAt), ts(t.RotatedAt), ts(t.RevokedAt)
 	return &o
@@ -554,3 +556,7 @@ func cloneKey(k *storage.SigningKey) *storage.SigningKey {
 // usable while now < exp, as in storage.Session.Active. now is compared at
 // microsecond precision, like everything stored.
 func expired(exp, now time.Time) bool { return !ts(now).Before(exp) }
+
+func cloneClaims(c storage.RequestedClaims) storage.RequestedClaims {
+	return storage.RequestedClaims{IDToken: slices.Clone(c.IDToken), UserInfo: slices.Clone(c.UserInfo)}
+}

@@ -104,7 +104,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *stor
 	}
 	n := cloneRefresh(next)
 	n.FamilyID, n.ClientID, n.UserID, n.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
-	n.Scopes, n.AMR = slices.Clone(old.Scopes), slices.Clone(old.AMR)
+	n.Scopes, n.AMR, n.Claims = slices.Clone(old.Scopes), slices.Clone(old.AMR), cloneClaims(old.Claims)
 	n.AuthTime, n.FamilyExpiresAt, n.DPoPJKT = old.AuthTime, old.FamilyExpiresAt, old.DPoPJKT
 	n.RotatedAt, n.RevokedAt, n.Reuses = time.Time{}, time.Time{}, 0
 	s.insertRefresh(n)

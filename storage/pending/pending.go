@@ -51,6 +51,9 @@ var (
 	// ErrTooLarge: Seal was given a request whose encoding exceeds
 	// MaxPlaintext.
 	ErrTooLarge = errors.New("pending: request too large to seal")
+	// ErrUnsealable: Seal was given a request with a requested claim
+	// that is not one of storage.RequestableClaims.
+	ErrUnsealable = errors.New("pending: request has a claim that cannot be sealed")
 )
 
 // Error is Open's and Seal's error: Reason is one of the sentinels above,
@@ -109,7 +112,8 @@ func IsSealed(id string) bool { return strings.HasPrefix(id, Prefix) }
 // Seal returns r's sealed value. Only the fields an unauthenticated
 // request has are kept (see encode.go); times are kept to the
 // microsecond, as PostgreSQL keeps them. An error wraps ErrTooLarge when
-// the encoding would exceed MaxPlaintext.
+// the encoding would exceed MaxPlaintext, ErrUnsealable for a requested
+// claim outside storage.RequestableClaims.
 func (s *Sealer) Seal(r *storage.AuthRequest) (string, error) {
 	plain, err := encode(r)
 	if err != nil {

@@ -50,6 +50,13 @@ func TestSealRoundTrip(t *testing.T) {
 	maxAgeZero.MaxAge = &zero
 	unicode := typical()
 	unicode.State = "a+b c&d=🔑"
+	withACR := typical()
+	withACR.ACR = "urn:monban:acr:mfa"
+	claimsOnly := typical()
+	claimsOnly.Claims = storage.RequestedClaims{UserInfo: []string{"email", "groups"}}
+	everyClaim := typical()
+	everyClaim.ACR = "urn:monban:acr:mfa"
+	everyClaim.Claims = storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims}
 	for _, tc := range []struct {
 		name string
 		req  *storage.AuthRequest
@@ -58,6 +65,9 @@ func TestSealRoundTrip(t *testing.T) {
 		{"minimal", minimal},
 		{"max_age=0", maxAgeZero},
 		{"unicode state", unicode},
+		{"acr", withACR},
+		{"claims without acr", claimsOnly},
+		{"every claim and acr", everyClaim},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := storagetest.NewClock(t0)
@@ -83,6 +93,16 @@ func TestSealRoundTrip(t *testing.T) {
 				t.Fatal("two seals of one request are equal: the nonce is not random")
 			}
 		})
+	}
+}
+
+// TestSealRefusesUnknownClaim: a requested claim outside
+// storage.RequestableClaims has no bit; Seal refuses it rather than drop it.
+func TestSealRefusesUnknownClaim(t *testing.T) {
+	r := typical()
+	r.Claims.IDToken = []string{"email", "ssn"}
+	if _, err := newSealer(t, key(1), storagetest.NewClock(t0)).Seal(r); !errors.Is(err, ErrUnsealable) {
+		t.Fatalf("Seal = %v, want ErrUnsealable", err)
 	}
 }
 

@@ -12,13 +12,14 @@ import (
 )
 
 const refreshTokenColumns = `id, token_hash, family_id, client_id, user_id, session_id, scopes,
-	auth_time, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, reuses, dpop_jkt`
+	auth_time, amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, reuses, dpop_jkt,
+	id_token_claims, userinfo_claims`
 
 func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	err := row.Scan(&t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &t.Scopes,
 		&t.AuthTime, &t.AMR, &t.CreatedAt, &t.ExpiresAt, &t.FamilyExpiresAt,
-		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt}, &t.Reuses, &t.DPoPJKT)
+		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt}, &t.Reuses, &t.DPoPJKT, &t.Claims.IDToken, &t.Claims.UserInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -26,12 +27,12 @@ func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
 }
 
 const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 func refreshTokenArgs(t *storage.RefreshToken) []any {
 	return []any{t.ID, t.TokenHash, t.FamilyID, t.ClientID, t.UserID, t.SessionID, t.Scopes,
 		t.AuthTime, t.AMR, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt,
-		optTime(t.RotatedAt), optTime(t.RevokedAt), t.Reuses, t.DPoPJKT}
+		optTime(t.RotatedAt), optTime(t.RevokedAt), t.Reuses, t.DPoPJKT, t.Claims.IDToken, t.Claims.UserInfo}
 }
 
 // CreateRefreshToken implements storage.RefreshTokens. ErrNotFound if the
@@ -143,9 +144,11 @@ func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.Re
 				AND (rotated_at IS NULL OR ($3 AND rotated_at > $4 AND reuses < $5))
 				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
 					WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)
-			RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at, dpop_jkt)
+			RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at, dpop_jkt,
+				id_token_claims, userinfo_claims)
 		INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
-		SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at, NULL, NULL, 0, dpop_jkt
+		SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at, NULL, NULL, 0, dpop_jkt,
+			id_token_claims, userinfo_claims
 		FROM old RETURNING `+refreshTokenColumns,
 		oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
 		next.ID, next.TokenHash, next.CreatedAt, next.ExpiresAt))

@@ -210,6 +210,7 @@ func newAuthRequest(id, clientID string) *storage.AuthRequest {
 		UILocales:           []string{"ja", "en"},
 		HintSubject:         "sub-" + id,
 		ACR:                 "urn:monban:acr:mfa",
+		Claims:              storage.RequestedClaims{IDToken: []string{"email"}, UserInfo: []string{"name", "groups"}},
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),
 	}
@@ -241,6 +242,7 @@ func newRefreshToken(id, familyID, clientID, userID, sessionID string) *storage.
 		Scopes:          []string{"openid", "profile"},
 		AuthTime:        at(-2 * time.Hour),
 		AMR:             []string{"pwd"},
+		Claims:          storage.RequestedClaims{IDToken: []string{"email"}, UserInfo: []string{"phone_number"}},
 		CreatedAt:       at(-time.Hour),
 		ExpiresAt:       at(24 * time.Hour),
 		FamilyExpiresAt: at(30 * 24 * time.Hour),

@@ -20,6 +20,7 @@ func successor(id string, created time.Time) *storage.RefreshToken {
 		Scopes:          []string{"admin"},
 		AuthTime:        created.Add(time.Hour),
 		AMR:             []string{"bogus"},
+		Claims:          storage.RequestedClaims{IDToken: []string{"address"}},
 		CreatedAt:       created,
 		ExpiresAt:       created.Add(24 * time.Hour),
 		FamilyExpiresAt: created.Add(365 * 24 * time.Hour),
@@ -33,6 +34,8 @@ func wantSuccessor(old, next *storage.RefreshToken) *storage.RefreshToken {
 	w.FamilyID, w.ClientID, w.UserID, w.SessionID = old.FamilyID, old.ClientID, old.UserID, old.SessionID
 	w.Scopes = append([]string(nil), old.Scopes...)
 	w.AMR = append([]string(nil), old.AMR...)
+	w.Claims = storage.RequestedClaims{IDToken: append([]string(nil), old.Claims.IDToken...),
+		UserInfo: append([]string(nil), old.Claims.UserInfo...)}
 	w.AuthTime, w.FamilyExpiresAt, w.DPoPJKT = old.AuthTime, old.FamilyExpiresAt, old.DPoPJKT
 	w.RotatedAt, w.RevokedAt = time.Time{}, time.Time{}
 	return &w
