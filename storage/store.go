@@ -36,6 +36,8 @@ type Store interface {
 	ClientAssertions
 	PushedRequests
 	WebAuthnCredentials
+	// Links to upstream identities (issue 18: federated.go).
+	FederatedIdentities
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

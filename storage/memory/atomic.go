@@ -73,6 +73,7 @@ func (d *data) clone() *data {
 	o.webauthn = cloneMap(d.webauthn, storage.CloneWebAuthnCredential)
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
 	o.oauth = d.oauth.clone()
+	o.federated = cloneMap(d.federated, cloneFederated)
 	return &o
 }
 

@@ -70,6 +70,9 @@ type data struct {
 	epoch int64
 	// oauth holds the device flow, client assertion and PAR rows (oauth.go).
 	oauth oauthData
+	// federated are the links to upstream identities (federated.go),
+	// created on first use.
+	federated map[fedKey]*storage.FederatedIdentity
 }
 
 type consentKey struct{ userID, clientID string }

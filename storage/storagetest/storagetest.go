@@ -160,7 +160,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UserTokens", testUserTokens},
 		{"ConcurrentUserTokenConsume", testConcurrentUserTokenConsume},
 	}
-	tests = append(tests, oauthTests...) // issue 19: oauth.go
+	tests = append(tests, oauthTests...)     // issue 19: oauth.go
+	tests = append(tests, federatedTests...) // issue 18: federated.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))
