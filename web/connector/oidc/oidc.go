@@ -203,7 +203,10 @@ func (c *Connector) identity(sub string, claims map[string]json.RawMessage) (con
 
 // EndSessionURL implements connector.EndSessioner (RP-Initiated Logout
 // 1.0 §2: client_id identifies monban, since it keeps no ID token hint).
-func (c *Connector) EndSessionURL(_ context.Context, postLogoutRedirectURI string) string {
+func (c *Connector) EndSessionURL(ctx context.Context, postLogoutRedirectURI string) string {
+	if _, _, err := c.discover(ctx); err != nil { // down: monban's own logout is done anyway
+		return ""
+	}
 	c.mu.Lock()
 	end := c.endSess
 	c.mu.Unlock()
