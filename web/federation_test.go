@@ -18,7 +18,8 @@ import (
 type fakeUpstream struct {
 	ident connector.Identity
 	err   error
-	down  bool // Prepare fails
+	down  bool   // Prepare fails
+	base  string // the authorization endpoint; "": https://upstream.example/authorize
 }
 
 func (f *fakeUpstream) Prepare(context.Context) error {
@@ -29,7 +30,11 @@ func (f *fakeUpstream) Prepare(context.Context) error {
 }
 
 func (f *fakeUpstream) AuthCodeURL(redirectURI, state, nonce, verifier string) string {
-	return "https://upstream.example/authorize?" + url.Values{"redirect_uri": {redirectURI}, "state": {state},
+	base := f.base
+	if base == "" {
+		base = "https://upstream.example/authorize"
+	}
+	return base + "?" + url.Values{"redirect_uri": {redirectURI}, "state": {state},
 		"nonce": {nonce}, "verifier": {verifier}}.Encode()
 }
 
