@@ -88,6 +88,9 @@ const (
 	// ActionIdentityLinked: a person proved a local account and linked an
 	// upstream identity to it (Target the user, Detail the connector).
 	ActionIdentityLinked = "signin.linked"
+	// ActionIdentityUnlinked: an administrator removed a link between an
+	// upstream identity and a user (Target the user).
+	ActionIdentityUnlinked = "user.unlink_identity"
 )
 
 // Categories of audit actions: the part of an Action before its first dot.

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -53,7 +54,7 @@ type Config struct {
 	// end_session_endpoint after monban's own logout (oidc).
 	EndSessionRedirect bool `yaml:"end_session_redirect" json:"end_session_redirect"`
 	// Timeout bounds each call to the upstream; zero: DefaultTimeout.
-	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+	Timeout time.Duration `yaml:"timeout" json:"-"`
 
 	// GitHub: the organisations whose members may sign in (empty: any
 	// account), whether teams become groups "org:team", and the base URLs
@@ -215,4 +216,39 @@ func (c Config) CallTimeout() time.Duration {
 		return c.Timeout
 	}
 	return DefaultTimeout
+}
+
+// Redacted returns copies of list with every secret replaced by
+// "(redacted)", for logs and `config check` (the JSON encoding leaves
+// secrets out anyway; a text log prints every field).
+func Redacted(list []Config) []Config {
+	out := make([]Config, len(list))
+	for i, c := range list {
+		if c.ClientSecret != "" {
+			c.ClientSecret = "(redacted)"
+		}
+		if c.LDAP != nil {
+			l := *c.LDAP
+			if l.BindPassword != "" {
+				l.BindPassword = "(redacted)"
+			}
+			c.LDAP = &l
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// MarshalJSON writes the configuration without its secrets, the timeout
+// as a duration string ("10s").
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	out := struct {
+		plain
+		Timeout string `json:"timeout,omitempty"`
+	}{plain: plain(c)}
+	if c.Timeout != 0 {
+		out.Timeout = c.Timeout.String()
+	}
+	return json.Marshal(out)
 }
