@@ -21,8 +21,8 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
-	"github.com/monban-idp/monban/web/connector"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/connector"
 )
 
 // Config is everything the application is made of: the settings an
