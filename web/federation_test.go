@@ -255,3 +255,43 @@ func federationPages(t *testing.T, lang string) map[string]page {
 	}
 	return pages
 }
+
+// endingUpstream is a fakeUpstream with an end-of-session endpoint.
+type endingUpstream struct{ *fakeUpstream }
+
+func (endingUpstream) EndSessionURL(_ context.Context, back string) string {
+	return "https://upstream.example/logout?" + url.Values{"post_logout_redirect_uri": {back}}.Encode()
+}
+
+// TestUpstreamEndSession: with end_session_redirect, monban's own logout
+// ends its session first; the signed-out page then sends the browser to
+// the upstream once, with the way back to monban's signed-out page.
+func TestUpstreamEndSession(t *testing.T) {
+	up := &fakeUpstream{ident: connector.Identity{ConnectorID: "up", Subject: "s", Username: "carol"}}
+	e := newEnv(t, false, func(c *Config) {
+		c.Connectors = []Connector{{ID: "up", Names: map[string]string{"": "Upstream"}, Redirector: endingUpstream{up},
+			JIT: true, EndSessionRedirect: true}}
+	})
+	c := e.browser()
+	cb, _ := startUpstream(t, e, c)
+	if p := e.get(c, cb); p.status != http.StatusSeeOther || e.sessionCookie(c) == "" {
+		t.Fatalf("sign-in: %d", p.status)
+	}
+	// While signed in, the signed-out page does not log out of the upstream.
+	if p := e.get(c, "/logged-out"); p.status != http.StatusOK {
+		t.Fatalf("signed-out page while signed in: %d", p.status)
+	}
+	acct := e.get(c, accountPath)
+	out := e.post(c, "/logout", url.Values{"csrf_token": {csrf(t, acct)}})
+	if out.status != http.StatusSeeOther || out.header.Get("Location") != "/logged-out" {
+		t.Fatalf("logout: %d %q", out.status, out.header.Get("Location"))
+	}
+	p := e.get(c, "/logged-out")
+	want := "https://upstream.example/logout?post_logout_redirect_uri=" + url.QueryEscape(e.srv.URL+"/logged-out")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+		t.Fatalf("signed-out page: %d %q, want a redirect to %q", p.status, p.header.Get("Location"), want)
+	}
+	if p := e.get(c, "/logged-out"); p.status != http.StatusOK {
+		t.Fatalf("back from the upstream: %d", p.status)
+	}
+}

@@ -92,7 +92,7 @@ type federation struct {
 // newFederation starts the upstream monban (a user ursula in group eng,
 // a client for the downstream's callback) and the downstream monban with
 // the connector; cfg may change the connector.
-func newFederation(t *testing.T, cfg func(*connector.Config)) *federation {
+func newFederation(t *testing.T, cfg func(*connector.Config), opts ...serverOption) *federation {
 	t.Helper()
 	// The upstream answers as localhost, the downstream as 127.0.0.1:
 	// cookies ignore ports, and two monbans on one host name would share
@@ -127,8 +127,8 @@ func newFederation(t *testing.T, cfg func(*connector.Config)) *federation {
 	if cfg != nil {
 		cfg(&c)
 	}
-	down := newTestServer(t, withListener(ln), withIssuer(downURL),
-		withConfig(func(ac *app.Config) { ac.Connectors = []connector.Config{c} }))
+	down := newTestServer(t, append([]serverOption{withListener(ln), withIssuer(downURL),
+		withConfig(func(ac *app.Config) { ac.Connectors = []connector.Config{c} })}, opts...)...)
 	return &federation{up: up, down: down, upSecret: secret}
 }
 
@@ -139,7 +139,11 @@ func host(u string) string { p, _ := url.Parse(u); return p.Host }
 // token is monban's (its issuer) with the groups the upstream named and
 // amr fed; a second app then gets single sign-on without the upstream.
 func TestUpstreamOIDCEndToEnd(t *testing.T) {
-	f := newFederation(t, nil)
+	forEachStore(t, func(t *testing.T, store storage.Store) { upstreamEndToEnd(t, store) })
+}
+
+func upstreamEndToEnd(t *testing.T, store storage.Store) {
+	f := newFederation(t, nil, withStore(store))
 	groups := []string{"openid", "profile", "email", "groups"}
 	s1 := f.down.addClient(t, storage.Client{ID: "app1", RedirectURIs: []string{"http://app1.example/cb"}, Scopes: groups})
 	s2 := f.down.addClient(t, storage.Client{ID: "app2", RedirectURIs: []string{"http://app2.example/cb"}, Scopes: groups})
