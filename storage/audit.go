@@ -82,6 +82,15 @@ const (
 	// ActionLogoutAll: every session and refresh token of a user was ended
 	// ("log out everywhere", user disabled, password changed).
 	ActionLogoutAll = "logout.all"
+	// ActionUpstreamUserCreated: the first sign-in of an upstream identity
+	// created a local user just in time (issue 18; Detail the connector).
+	ActionUpstreamUserCreated = "signin.user_created"
+	// ActionIdentityLinked: a person proved a local account and linked an
+	// upstream identity to it (Target the user, Detail the connector).
+	ActionIdentityLinked = "signin.linked"
+	// ActionIdentityUnlinked: an administrator removed a link between an
+	// upstream identity and a user (Target the user).
+	ActionIdentityUnlinked = "user.unlink_identity"
 )
 
 // Categories of audit actions: the part of an Action before its first dot.

@@ -38,6 +38,8 @@ type Store interface {
 	WebAuthnCredentials
 	// Dynamic client registration (issue 19: registration.go).
 	InitialAccessTokens
+	// Links to upstream identities (issue 18: federated.go).
+	FederatedIdentities
 
 	// Ping reports whether the backend is reachable.
 	Ping(ctx context.Context) error

@@ -218,6 +218,9 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	if f.Apps, err = h.accountApps(ctx, u.ID, now); err != nil {
 		return err
 	}
+	if f.Linked, err = h.LinkedIdentities(ctx, u.ID); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, r, status, view.Account(f))
 	return nil

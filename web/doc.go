@@ -14,6 +14,17 @@
 // sign-out confirmation (POST /logout) ends the session through the same
 // owner. web never imports op: cmd wires the two together.
 //
+// Upstream identity providers (issue 18, federation.go): each
+// Config.Connectors entry is a button on the sign-in page. GET
+// /connector/{id}/start keeps state, nonce and PKCE verifier in a signed,
+// single-use cookie bound to the request and sends the browser to the
+// upstream; GET /connector/{id}/callback checks the state in constant
+// time, lets the connector verify the answer, resolves the identity to a
+// local user (web/connector/accounts) and advances the flow with amr
+// "fed". An identity whose e-mail belongs to a local account goes to the
+// link page (federation_link.go), which needs that account's password
+// (and one-time code) before linking.
+//
 // Errors: page handlers return them, and Fail is the one adapter that
 // turns them into the error page: a PublicError (or any error with a
 // Public method, such as op's) shows its status and message, anything

@@ -123,7 +123,7 @@ func (h *Handler) loadFactorPage(w http.ResponseWriter, r *http.Request, id stri
 		return nil, false, err
 	}
 	progress := h.flow.Resume(r, id)
-	if progress.UserID == "" || !progress.Has(amrPassword) || h.factorKeys == nil {
+	if progress.UserID == "" || !(progress.Has(amrPassword) || progress.Has(amrFederated)) || h.factorKeys == nil {
 		http.Redirect(w, r, h.flow.Start(id), http.StatusSeeOther)
 		return nil, false, nil
 	}

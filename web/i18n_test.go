@@ -252,6 +252,7 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 			maps.Copy(pages, registerPages(t, e, c))
 			maps.Copy(pages, recoveryPages(t, e, c))
 			maps.Copy(pages, passkeyFactorPages(t, lang))
+			maps.Copy(pages, federationPages(t, lang)) // issue 18
 			for name, p := range pages {
 				// The reset mail shows its link (without its token here) as text too.
 				checkPageLanguage(t, name, lang, p, "Example App", "Alice", "alice", "custom:read", "reset?token",

@@ -51,9 +51,10 @@ func (passwordStep) URL(authRequestID string) string {
 
 // Done implements session.Step: done once a user passed their password,
 // or a passkey on the same page (POST /login/passkey, which identifies
-// and authenticates at once; passkey_login.go).
+// and authenticates at once; passkey_login.go), or signed in at an
+// upstream identity provider (federation.go).
 func (passwordStep) Done(_ context.Context, p *session.Progress) (bool, error) {
-	return p.UserID != "" && (p.Has(amrPassword) || passkeyAMR(p)), nil
+	return p.UserID != "" && (p.Has(amrPassword) || passkeyAMR(p) || p.Has(amrFederated)), nil
 }
 
 // amrPassword is the RFC 8176 §2 method of a password check.
@@ -88,6 +89,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		Error:       msg,
 		ForgotURL:   h.forgotURL(),
 		RegisterURL: h.registerURL(),
+		Connectors:  h.connectorButtons(p.id),
 	}))
 }
 

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/pending"
+	"github.com/monban-idp/monban/web/connector"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/view"
 )
@@ -24,9 +27,37 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c v
 	}
 }
 
+// getLoggedOut shows that the person is signed out. After a sign-in at
+// an upstream configured with end_session_redirect, the first visit once
+// monban's session is gone goes on to the upstream's end of session
+// (RP-Initiated Logout 1.0 §2), which comes back here; monban's own
+// logout never waits for the upstream.
 func (h *Handler) getLoggedOut(w http.ResponseWriter, r *http.Request) error {
+	var id string
+	if h.openSigned(r, logoutCookie, &id) {
+		if sess, err := h.sessions.Current(r); err == nil && sess == nil {
+			h.clearCookie(w, logoutCookie)
+			if to := h.upstreamLogout(r.Context(), id); to != "" {
+				http.Redirect(w, r, to, http.StatusSeeOther)
+				return nil
+			}
+		}
+	}
 	h.render(w, r, http.StatusOK, view.LoggedOut())
 	return nil
+}
+
+// upstreamLogout is the end-of-session URL of connector id, or "".
+func (h *Handler) upstreamLogout(ctx context.Context, id string) string {
+	c := h.connectors[id]
+	if c == nil || !c.EndSessionRedirect {
+		return ""
+	}
+	es, ok := c.Redirector.(connector.EndSessioner)
+	if !ok {
+		return ""
+	}
+	return es.EndSessionURL(ctx, strings.TrimSuffix(h.issuer, "/")+"/logged-out")
 }
 
 // pendingRequest is a live authorization request and its client.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/pending"
+	"github.com/monban-idp/monban/web/connector/accounts"
 	"github.com/monban-idp/monban/web/i18n"
 	"github.com/monban-idp/monban/web/session"
 	"github.com/monban-idp/monban/web/static"
@@ -57,6 +58,11 @@ type Store interface {
 	RevokeSessionRefreshTokens(ctx context.Context, sessionID string, keepOffline bool, at time.Time) error
 	CreateClient(ctx context.Context, c *storage.Client) error
 	UpdateClient(ctx context.Context, id string, fn func(*storage.Client) error) (*storage.Client, error)
+	// Upstream sign-in (issue 18): linked identities, just-in-time
+	// users, group synchronisation, and storing a sealed request too
+	// long for the upstream cookie.
+	accounts.Store
+	CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) error
 }
 
 // Every storage.Store is a Store.
@@ -129,6 +135,9 @@ type Config struct {
 	// Registration turns on self-registration (needs Mail); off by
 	// default.
 	Registration RegistrationConfig
+	// Connectors are the upstream identity providers offered on the
+	// sign-in page, in this order (issue 18; federation.go).
+	Connectors []Connector
 }
 
 // Appearance is how the pages look and speak, from the configuration.
@@ -175,6 +184,11 @@ type Handler struct {
 	devices      DeviceStore        // the user-code page's store; nil: no device flow
 	passkeys     *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
 	registration RegistrationConfig
+	// Upstream identity providers (federation.go): by ID and in the
+	// configured order, and the one resolution of their identities.
+	connectors     map[string]*Connector
+	connectorOrder []*Connector
+	accounts       *accounts.Resolver
 }
 
 // New checks cfg and returns a Handler.
@@ -218,22 +232,38 @@ func New(cfg Config) (*Handler, error) {
 	if !cfg.DeviceFlow {
 		devices = nil
 	}
+	connectors := make(map[string]*Connector, len(cfg.Connectors))
+	var connectorOrder []*Connector
+	for i := range cfg.Connectors {
+		c := cfg.Connectors[i]
+		switch {
+		case c.ID == "" || c.Redirector == nil:
+			errs = append(errs, fmt.Errorf("web: connector %d needs an ID and a Redirector", i))
+		case connectors[c.ID] != nil:
+			errs = append(errs, fmt.Errorf("web: connector %q appears twice", c.ID))
+		default:
+			connectors[c.ID] = &c
+			connectorOrder = append(connectorOrder, &c)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	h := &Handler{
-		devices:  devices,
-		events:   cfg.Events,
-		store:    cfg.Store,
-		hasher:   cfg.Hasher,
-		callback: cfg.CallbackURL,
-		now:      cfg.Now,
-		log:      cfg.Logger,
-		secure:   iss.Scheme == "https",
-		csrfKey:  append([]byte(nil), cfg.CSRFKey...),
-		sessions: cfg.Sessions,
-		throttle: throttle,
-		pending:  cfg.Pending,
+		connectors:     connectors,
+		connectorOrder: connectorOrder,
+		devices:        devices,
+		events:         cfg.Events,
+		store:          cfg.Store,
+		hasher:         cfg.Hasher,
+		callback:       cfg.CallbackURL,
+		now:            cfg.Now,
+		log:            cfg.Logger,
+		secure:         iss.Scheme == "https",
+		csrfKey:        append([]byte(nil), cfg.CSRFKey...),
+		sessions:       cfg.Sessions,
+		throttle:       throttle,
+		pending:        cfg.Pending,
 
 		defaultLang:  cfg.Appearance.DefaultLocale,
 		zone:         cfg.Appearance.TimeZone,
@@ -263,6 +293,7 @@ func New(cfg Config) (*Handler, error) {
 		h.log = slog.Default()
 	}
 	h.audit = &storage.AuditRecorder{Log: h.store, Logger: h.log, Now: h.now}
+	h.accounts = &accounts.Resolver{Store: h.store, Now: h.now}
 	if len(h.csrfKey) == 0 {
 		h.csrfKey = make([]byte, 32)
 		_, _ = rand.Read(h.csrfKey)
@@ -332,6 +363,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /brand/", h.hsts(http.HandlerFunc(h.serveBrand)))
 	mux.Handle("POST "+CSPReportPath, h.hsts(http.HandlerFunc(h.cspReport)))
 	h.accountRoutes(mux)
+	h.connectorRoutes(mux)
 	if h.mail.Enabled {
 		h.recoveryRoutes(mux)
 		if h.registration.on() {

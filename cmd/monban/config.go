@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/monban-idp/monban/cmd/internal/app"
+	"github.com/monban-idp/monban/web/connector"
 	"github.com/monban-idp/monban/web/i18n"
 )
 
@@ -287,6 +289,20 @@ func applyFile(c *app.Config, path string) error {
 		fail := func(format string, a ...any) {
 			errs = append(errs, fmt.Errorf("config file %s: line %d: %s", path, k.Line, fmt.Sprintf(format, a...)))
 		}
+		if k.Value == connectorsKey { // a list of mappings, not a value
+			if seen[k.Value] {
+				fail("key %q appears twice", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			list, err := decodeConnectors(v)
+			if err != nil {
+				fail("connectors: %v", err)
+				continue
+			}
+			c.Connectors = list
+			continue
+		}
 		o, ok := lookupOption(k.Value)
 		switch {
 		case !ok:
@@ -325,6 +341,32 @@ func applyFile(c *app.Config, path string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// connectorsKey is the configuration file's list of upstream identity
+// providers (issue 18); it has no environment variable or flag.
+const connectorsKey = "connectors"
+
+// decodeConnectors reads the connectors list, refusing unknown keys (a
+// misspelt setting must not be ignored silently).
+func decodeConnectors(v *yaml.Node) ([]connector.Config, error) {
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		return nil, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, errors.New("must be a list of connectors")
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var list []connector.Config
+	if err := dec.Decode(&list); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // setInt parses a whole number.

@@ -126,6 +126,9 @@ func configEntries(cfg *app.Config) configList {
 			}
 			e.text = "[" + strings.Join(items, ", ") + "]"
 			e.json = json.RawMessage(e.text)
+		case a.Key == "connectors": // secrets are left out of the JSON (connector.Config)
+			e.json, _ = json.Marshal(v.Any())
+			e.text = string(e.json)
 		case v.Kind() == slog.KindString:
 			e.text = strconv.Quote(v.String())
 			e.json, _ = json.Marshal(v.String())

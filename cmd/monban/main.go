@@ -65,6 +65,8 @@ Usage:
   monban client rotate-secret ID
   monban apply -f FILE [--dry-run] [--prune] [--adopt] [--output json]
   monban keys list
+  monban connectors list   (upstream identity providers of the configuration)
+  monban user links USERNAME | unlink USERNAME CONNECTOR SUBJECT
   monban keys rotate [--immediately]
   monban keys reencrypt
   monban logout-deliveries failed
@@ -137,6 +139,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = c.mail(ctx, rest)
 	case "config":
 		err = c.config(ctx, rest)
+	case "connectors":
+		err = c.connectors(ctx, rest)
 	case "version", "--version", "-version":
 		err = named("version", c.version(rest))
 	case "help", "-h", "-help", "--help":
@@ -158,7 +162,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // commands are the top-level commands run dispatches.
-var commands = []string{"serve", "migrate", "user", "client", "group", "keys", "demo", "logout-deliveries", "config", "version", "apply"}
+var commands = []string{"serve", "migrate", "user", "client", "group", "keys", "demo", "logout-deliveries", "config", "connectors", "version", "apply"}
 
 // printf writes to stdout. Write errors on stdout are not actionable for a
 // CLI and are ignored, like fmt.Printf's.

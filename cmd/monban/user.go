@@ -43,6 +43,8 @@ func (c *cli) user(ctx context.Context, args []string) error {
 		subcmd{"reset-factors", c.userResetFactors},
 		subcmd{"import", c.userImport},
 		subcmd{"export", c.userExport},
+		subcmd{"links", c.userLinks},
+		subcmd{"unlink", c.userUnlink},
 	)
 }
 

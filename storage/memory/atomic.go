@@ -74,6 +74,7 @@ func (d *data) clone() *data {
 	o.audit = slices.Clone(d.audit) // entries are never changed once added
 	o.oauth = d.oauth.clone()
 	o.initial = cloneMap(d.initial, cloneInitial)
+	o.federated = cloneMap(d.federated, cloneFederated)
 	return &o
 }
 

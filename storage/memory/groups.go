@@ -177,6 +177,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	delete(s.users, id)
 	delete(s.userByName, u.Username)
 	s.deleteFactors(id)
+	s.deleteUserFederated(id)
 	for _, set := range s.members {
 		delete(set, id)
 	}

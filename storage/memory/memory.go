@@ -73,6 +73,9 @@ type data struct {
 	// initial holds initial access tokens by hash (registration.go);
 	// created on first use.
 	initial map[string]*storage.InitialAccessToken
+	// federated are the links to upstream identities (federated.go),
+	// created on first use.
+	federated map[fedKey]*storage.FederatedIdentity
 }
 
 type consentKey struct{ userID, clientID string }

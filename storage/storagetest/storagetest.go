@@ -163,6 +163,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests = append(tests, oauthTests...)        // issue 19: oauth.go
 	tests = append(tests, groupUpdateTests...)  // issue 20: groupupdate.go
 	tests = append(tests, registrationTests...) // issue 19: registration.go
+	tests = append(tests, federatedTests...)    // issue 18: federated.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))

@@ -58,6 +58,8 @@ type Store interface {
 	storage.Clients
 	storage.AuditLog
 	storage.Atomic
+	// Linked upstream identities (issue 18).
+	storage.FederatedIdentities
 	GetSession(ctx context.Context, id string) (*storage.Session, error)
 	ListUserSessions(ctx context.Context, userID string) ([]*storage.Session, error)
 	ListSigningKeys(ctx context.Context) ([]*storage.SigningKey, error)
@@ -186,6 +188,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	get("/admin/users/{id}/disable", h.confirmDisableUser)
 	post("/admin/users/{id}/disable", h.setDisabled, true)
 	post("/admin/users/{id}/consents/{client}/revoke", h.revokeConsent, false)
+	post("/admin/users/{id}/links/remove", h.removeLink, false)
 	post("/admin/users/{id}/admin", h.setAdmin, true)
 	post("/admin/users/{id}/logout-everywhere", h.logoutEverywhere, false)
 	post("/admin/users/{id}", h.updateUser, false)

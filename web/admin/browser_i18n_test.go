@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/browsertest"
 )
 
@@ -24,6 +25,10 @@ func TestBrowserJapaneseAdmin(t *testing.T) {
 	}
 	t.Logf("screenshots of the Japanese admin console: %s", shots)
 	e := newEnv(t)
+	// A linked upstream identity (issue 18), so the user page shows its table.
+	e.must(e.store.CreateFederatedIdentity(t.Context(), &storage.FederatedIdentity{ConnectorID: "entra",
+		Subject: "00000000-0000-0000-0000-0000000000b0", UserID: "u-bob", Email: "bob.longname@corp.example.co.jp",
+		CreatedAt: e.clock.Now(), LastUsedAt: e.clock.Now()}))
 	c := e.browser("u-admin")
 	u, _ := url.Parse(e.srv.URL)
 	for _, ck := range c.Jar.Cookies(u) {

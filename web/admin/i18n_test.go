@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/i18n"
 )
 
@@ -52,6 +53,8 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 	for _, lang := range i18n.Catalogs().Supported() {
 		t.Run(lang, func(t *testing.T) {
 			e := newEnv(t)
+			e.must(e.store.CreateFederatedIdentity(t.Context(), &storage.FederatedIdentity{ConnectorID: "github", Subject: "583231",
+				UserID: "u-bob", CreatedAt: e.clock.Now(), LastUsedAt: e.clock.Now()}))
 			check := func(name string, p page) {
 				t.Helper()
 				if m := htmlLangRE.FindStringSubmatch(p.body); m == nil || m[1] != lang {
@@ -81,6 +84,8 @@ func TestAdminPagesInBothLanguages(t *testing.T) {
 			check("group name refused", e.do(admin, "POST", "/admin/groups", url.Values{"csrf_token": {e.csrf(admin)}, "name": {" "}}))
 			check("no such member", e.do(admin, "POST", "/admin/groups/g-staff/members", url.Values{"csrf_token": {e.csrf(admin)}, "username": {"nobody"}}))
 			check("profile refused", e.do(admin, "POST", "/admin/users/u-bob", url.Values{"csrf_token": {e.csrf(admin)}, "username": {"bob"}, "birthdate": {"soon"}}))
+			check("link not found", e.do(admin, "POST", "/admin/users/u-bob/links/remove",
+				url.Values{"csrf_token": {e.csrf(admin)}, "connector": {"github"}, "subject": {"nope"}}))
 			check("session not found", e.do(admin, "POST", "/admin/sessions/nope/end", url.Values{"csrf_token": {e.csrf(admin)}}))
 			check("sign-in required", e.do(withLang(e.browser("")), "POST", "/admin/users/u-bob/disable",
 				url.Values{"csrf_token": {e.giveCSRF(withLang(e.browser("")))}}))

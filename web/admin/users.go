@@ -147,9 +147,15 @@ func (h *Handler) userForm(w http.ResponseWriter, r *http.Request, a *admin, u *
 		h.storeError(w, r, "list factors", err)
 		return view.AdminUserForm{}, false
 	}
+	linked, err := h.pages.LinkedIdentities(r.Context(), u.ID)
+	if err != nil {
+		h.storeError(w, r, "list linked identities", err)
+		return view.AdminUserForm{}, false
+	}
 	return view.AdminUserForm{CSRFToken: h.pages.CSRFToken(w, r), ID: u.ID, Username: u.Username, Name: u.Name,
 		Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, Sessions: len(sessions), Created: stamp(r.Context(), u.CreatedAt),
-		Self: u.ID == a.user.ID, Consents: consents, Profile: profileOf(u), Groups: u.Groups, Factors: factors}, true
+		Self: u.ID == a.user.ID, Consents: consents, Profile: profileOf(u), Groups: u.Groups, Factors: factors,
+		Linked: linked}, true
 }
 
 func (h *Handler) showUser(w http.ResponseWriter, r *http.Request, a *admin) {

@@ -90,3 +90,20 @@ var (
 	// a nonce mismatch, a malformed body).
 	ErrInvalidResponse = errors.New("connector: invalid upstream response")
 )
+
+// Preparer is a Redirector that must reach its upstream before it can
+// build an authorization URL (OpenID Connect discovery). The caller calls
+// Prepare before AuthCodeURL; it fails with ErrUpstreamUnavailable or
+// ErrInvalidResponse in time instead of hanging.
+type Preparer interface {
+	Prepare(ctx context.Context) error
+}
+
+// EndSessioner is a Redirector whose upstream can end its own session
+// (OpenID Connect RP-Initiated Logout 1.0 §2).
+type EndSessioner interface {
+	// EndSessionURL is the upstream's end_session_endpoint with
+	// post_logout_redirect_uri and client_id, or "" when the upstream has
+	// none (or has not been reached).
+	EndSessionURL(ctx context.Context, postLogoutRedirectURI string) string
+}

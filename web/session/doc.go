@@ -23,6 +23,8 @@
 //	GET  /authorize            op: Current, then its protocol decisions (prompt,
 //	                           max_age, id_token_hint; prompt=none errors); no
 //	                           usable session → Flow.Start (the first step's page)
+//	GET  /connector/{id}/…     web: an upstream sign-in identifies and
+//	                           authenticates (amr "fed"), then Flow.Advance
 //	GET/POST /login            web: the password Step; Flow.Resume, then
 //	                           Flow.Advance → next step, or SignIn + the request
 //	                           bound to the session → /authorize/callback

@@ -129,6 +129,9 @@ func (m *Manager) CookieName() string { return m.cookie }
 // IdleTimeout is the idle timeout every session check applies.
 func (m *Manager) IdleTimeout() time.Duration { return m.idle }
 
+// MaxAge is the absolute lifetime of a session.
+func (m *Manager) MaxAge() time.Duration { return m.maxAge }
+
 // Live reports whether s may still be used at now: not revoked, not past
 // its absolute expiry, not idle longer than the idle timeout. Tokens bound
 // to a session ask this too.

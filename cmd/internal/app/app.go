@@ -123,6 +123,10 @@ func (a *App) assemble(ctx context.Context) error {
 		return err
 	}
 	a.mailer = mail
+	upstreams, err := webConnectors(cfg.Connectors)
+	if err != nil {
+		return err
+	}
 	pages, err := web.New(web.Config{
 		Store: a.store, Hasher: cfg.Hasher, Issuer: cfg.Issuer, CallbackURL: op.CallbackURL,
 		Now: cfg.Now, Sessions: sessions,
@@ -138,6 +142,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Mail:             webMail(mail),
 		DeviceFlow:       cfg.DeviceFlow,
 		Registration:     cfg.Registration,
+		Connectors:       upstreams,
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/monban-idp/monban/storage/password"
 	"github.com/monban-idp/monban/web"
 	"github.com/monban-idp/monban/web/admin"
+	"github.com/monban-idp/monban/web/connector"
 )
 
 // Config is everything the application is made of: the settings an
@@ -164,6 +165,9 @@ type Config struct {
 	// Registration is self-registration (registration: off|open|domains,
 	// registration_domains); off by default. It needs mail.
 	Registration web.RegistrationConfig
+	// Connectors are the upstream identity providers people may sign in
+	// with (issue 18): the configuration file's connectors list.
+	Connectors []connector.Config
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is json or text.
@@ -342,6 +346,9 @@ func (c *Config) Validate(dev bool) error {
 		add("refresh reuse max %d must be between 0 and 10", c.RefreshReuseMax)
 	}
 
+	if err := connector.Validate(c.Connectors); err != nil {
+		errs = append(errs, err)
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		add("log level %q is not one of debug, info, warn, error", c.LogLevel)
@@ -441,6 +448,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("brand_logo", c.Appearance.Brand.LogoFile),
 		slog.String("brand_color", c.Appearance.Brand.Color),
 		slog.String("brand_support_url", c.Appearance.Brand.SupportURL),
+		slog.Any("connectors", connector.Redacted(c.Connectors)),
 	)
 }
 
