@@ -15,8 +15,9 @@ type runFile struct {
 }
 
 // compare prints, for each scenario both runs measured, the rates, their
-// ratio (monban / reference) and the CPU per iteration of each side
-// (--compare MONBAN.json,REFERENCE.json).
+// ratio (first / second) and the CPU per iteration of each side, the
+// server's and PostgreSQL's (--compare FIRST.json,SECOND.json: monban
+// and a reference provider, or two runs of monban).
 func compare(arg string, stdout io.Writer) error {
 	a, b, ok := strings.Cut(arg, ",")
 	if !ok {
@@ -32,14 +33,15 @@ func compare(arg string, stdout io.Writer) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	fmt.Fprintf(stdout, "%-19s %10s %10s %7s %14s %12s %12s\n", "scenario", "first /s", "second /s", "ratio", "1st CPU ms", "+ PG CPU ms", "2nd CPU ms")
+	fmt.Fprintf(stdout, "%-19s %10s %10s %7s %11s %9s %11s %9s\n", "scenario", "first /s", "second /s", "ratio",
+		"1st CPU ms", "+ PG ms", "2nd CPU ms", "+ PG ms")
 	for _, m := range runs[0].Results {
 		for _, r := range runs[1].Results {
 			if r.Scenario != m.Scenario || r.PerSecond == 0 {
 				continue
 			}
-			fmt.Fprintf(stdout, "%-19s %10.0f %10.0f %7.2f %14.3f %12.3f %12.3f\n", m.Scenario, m.PerSecond, r.PerSecond,
-				m.PerSecond/r.PerSecond, m.CPUms, m.PGCPUms, r.CPUms)
+			fmt.Fprintf(stdout, "%-19s %10.0f %10.0f %7.2f %11.3f %9.3f %11.3f %9.3f\n", m.Scenario, m.PerSecond, r.PerSecond,
+				m.PerSecond/r.PerSecond, m.CPUms, m.PGCPUms, r.CPUms, r.PGCPUms)
 		}
 	}
 	return nil
