@@ -40,9 +40,13 @@ dir=$(mktemp -d /var/tmp/monban-bench-pg.XXXXXX)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
 pid="" zpid=""
+# Every step may fail (a server killed by SIGTERM exits non-zero) without
+# skipping the next: set -e must not leave the cluster running.
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	[ -n "$zpid" ] && kill "$zpid" 2>/dev/null && wait "$zpid" 2>/dev/null
+	for p in $pid $zpid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	as_pg "$pgbin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
 	rm -rf "$dir"
 }
