@@ -93,16 +93,22 @@ wait_http "http://localhost:$zport/.well-known/openid-configuration"
 common=(--duration "$DURATION" --concurrency "$CONCURRENCY" --max-requests 5000000)
 flows=refresh,client_credentials,introspection
 if [[ " ${BENCH_PHASES:-compare} " == *" compare "* ]]; then
-	echo "== monban $($monban version 2>/dev/null | head -1) on PostgreSQL (pid $pid, postmaster $pgpid)"
-	bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
-		--forwarded-for --scenarios "$flows,sso" --json bin/cmp-monban.json
-	echo "== zitadel/oidc $ZITADEL_VERSION example OP, in memory (pid $zpid)"
-	bin/monban-bench --url "http://localhost:$zport" "${common[@]}" --pid "$zpid" --scope "openid profile offline_access" \
-		--client-id web --client-secret secret --redirect-uri http://localhost:9999/auth/callback \
-		--machine-id sid1 --machine-secret verysecret --username test-user@localhost --password verysecure \
-		--scenarios "$flows" --json bin/cmp-zitadel.json
+	# Each flow runs against monban, then at once against the example, so
+	# the other tenants of a shared machine disturb both alike.
+	rm -f bin/cmp-monban-*.json bin/cmp-zitadel-*.json
+	for flow in ${flows//,/ } sso; do
+		echo "== $flow: monban $($monban version 2>/dev/null | head -1) on PostgreSQL (pid $pid, postmaster $pgpid)"
+		bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
+			--forwarded-for --scenarios "$flow" --json "bin/cmp-monban-$flow.json"
+		[ "$flow" = sso ] && continue # the example has no sign-in session to reuse
+		echo "== $flow: zitadel/oidc $ZITADEL_VERSION example OP, in memory (pid $zpid)"
+		bin/monban-bench --url "http://localhost:$zport" "${common[@]}" --pid "$zpid" --scope "openid profile offline_access" \
+			--client-id web --client-secret secret --redirect-uri http://localhost:9999/auth/callback \
+			--machine-id sid1 --machine-secret verysecret --username test-user@localhost --password verysecure \
+			--scenarios "$flow" --json "bin/cmp-zitadel-$flow.json"
+	done
 	echo "== ratios (monban / zitadel example; CPU per iteration in ms)"
-	bin/monban-bench --compare bin/cmp-monban.json,bin/cmp-zitadel.json
+	bin/monban-bench --compare "bin/cmp-monban-*.json,bin/cmp-zitadel-*.json"
 fi
 
 phases=" ${BENCH_PHASES:-compare} "
