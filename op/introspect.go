@@ -17,8 +17,9 @@ import (
 var errTokenInactive = errors.New("access token inactive")
 
 // activeAccessToken verifies a JWT access token and checks, in one store
-// round trip (a read of the liveness epoch when this replica already saw
-// the token live and nothing was revoked since), that nothing has taken
+// round trip (a read of the user's liveness version and the deny list when
+// this replica already saw the token live and nothing of the user's
+// changed since), that nothing has taken
 // it away since it was issued (RFC 7662 §2.2 `active`; RFC 7009 §2.1):
 //   - its jti is not on the deny list (revoked at /revoke);
 //   - its refresh family (`fid`) is not revoked (refresh-token revocation,
@@ -49,17 +50,21 @@ func (p *Provider) activeAccessToken(ctx context.Context, token string) (*access
 		}
 		return at, nil, nil
 	}
-	// A status this replica read before is still true while the liveness
-	// epoch has not moved (storage.AccessTokens.LivenessEpoch): one
-	// trivial read instead of the four lookups. Only live statuses are
-	// remembered, and time-based ends (expiry, idleness) are checked
-	// again now; a cached status that no longer looks live is read anew.
+	// A status this replica read before is still true while the user's
+	// liveness version has not moved and the jti is not on the deny list
+	// (storage.AccessTokens.LivenessVersion): two primary-key reads
+	// instead of the four lookups, whatever other people revoke. Only
+	// live statuses are remembered, and time-based ends (expiry,
+	// idleness) are checked again now; a cached status that no longer
+	// looks live is read anew.
 	if st, ok := p.verified.status(key, version); ok && p.live(at, st, now) {
-		epoch, err := p.store.LivenessEpoch(ctx)
-		if err != nil {
+		v, revoked, err := p.store.LivenessVersion(ctx, at.JTI, at.Subject)
+		switch {
+		case err != nil:
 			return nil, nil, err
-		}
-		if epoch == st.Epoch {
+		case revoked:
+			return nil, nil, errTokenInactive
+		case v == st.Version:
 			u := *st.User
 			return at, &u, nil
 		}

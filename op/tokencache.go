@@ -27,9 +27,10 @@ const (
 // vouching for tokens at once.
 //
 // Each entry may also hold the token's last live status, tagged with the
-// liveness epoch it was read at; activeAccessToken uses it only while the
-// store's epoch is unchanged (storage.AccessTokens.LivenessEpoch), so a
-// revocation committed anywhere is seen by the next request.
+// user's liveness version it was read at; activeAccessToken uses it only
+// while the user's version is unchanged and the jti is not denied
+// (storage.AccessTokens.LivenessVersion), so a revocation committed
+// anywhere is seen by the next request.
 //
 // Memory is bounded with two generations: new entries go to cur; when cur
 // is full it becomes old and the previous old is dropped.
@@ -49,7 +50,7 @@ type verifiedToken struct {
 	claims accessTokenClaims
 	until  time.Time
 	// status is the last live status read for the token (with the
-	// liveness epoch it was read at); nil: none yet.
+	// user's liveness version it was read at); nil: none yet.
 	status *storage.AccessTokenStatus
 }
 

@@ -78,7 +78,7 @@ func TestVerifiedTokens(t *testing.T) {
 func TestVerifiedTokenStatus(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	claims := &accessTokenClaims{Subject: "u", JTI: "j", Expiry: now.Add(time.Hour).Unix()}
-	st := &storage.AccessTokenStatus{Epoch: 7}
+	st := &storage.AccessTokenStatus{Version: 7}
 	var c verifiedTokens
 	c.setStatus(keyOf("tok"), "v1", st) // not verified yet: nothing to attach it to
 	if _, ok := c.status(keyOf("tok"), "v1"); ok {
@@ -99,7 +99,7 @@ func TestVerifiedTokenStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := c.status(keyOf(tc.token), tc.version)
-			if ok != tc.want || ok && got.Epoch != 7 {
+			if ok != tc.want || ok && got.Version != 7 {
 				t.Fatalf("status = %+v, %v; want found %v", got, ok, tc.want)
 			}
 		})

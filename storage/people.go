@@ -113,9 +113,9 @@ type Group struct {
 }
 
 // Groups stores groups and their members. Every change of a membership,
-// a rename and a deletion increases the liveness epoch
-// (AccessTokens.LivenessEpoch): the groups read with a token's user
-// change.
+// a rename and a deletion increases the liveness version of each member
+// concerned (AccessTokens.LivenessVersion): the groups read with a
+// token's user change.
 type Groups interface {
 	// CreateGroup inserts g. ErrAlreadyExists if the ID or name is taken.
 	CreateGroup(ctx context.Context, g *Group) error

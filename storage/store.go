@@ -286,19 +286,24 @@ type AccessTokens interface {
 	// IsAccessTokenRevoked reports whether the jti is on the deny list.
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 	// GetAccessTokenStatus reads, in one round trip, the deny-list entry,
-	// session, refresh family and user that q names, and the liveness
-	// epoch they were read at.
+	// session, refresh family and user that q names, and the user's
+	// liveness version they were read at.
 	GetAccessTokenStatus(ctx context.Context, q AccessTokenQuery) (*AccessTokenStatus, error)
-	// LivenessEpoch returns the liveness epoch: a counter that increases
-	// with every committed change that can make a live access token
-	// inactive or change what GetAccessTokenStatus returns for it — a
-	// deny-list entry; a session revoked, deleted or its expiry changed; a
-	// refresh token revoked or deleted; a user changed or deleted. While
-	// the epoch equals a status's Epoch, that status still holds, except
-	// for what time alone changes (expiry, idleness), which callers check.
-	// Changes that only make tokens more live (a session touched, a token
-	// rotated) need not increase it.
-	LivenessEpoch(ctx context.Context) (int64, error)
+	// LivenessVersion reads, in one round trip, the liveness version of
+	// the user and whether jti is on the deny list. A user's version
+	// increases with every committed change that can make one of the
+	// user's live access tokens inactive or change what
+	// GetAccessTokenStatus returns for it — a session of the user revoked,
+	// deleted while live, or its expiry changed; a refresh token of the
+	// user revoked or deleted while live; the user changed or deleted; a
+	// membership of the user or the name of one of the user's groups
+	// changed. Other people's changes leave it alone. While the version
+	// equals a status's Version and the jti is not denied, that status
+	// still holds, except for what time alone changes (expiry, idleness),
+	// which callers check. Changes that only make tokens more live (a
+	// session touched, a token rotated) need not increase it. A user who
+	// never had a change has version 0.
+	LivenessVersion(ctx context.Context, jti, userID string) (version int64, revoked bool, err error)
 }
 
 // LogoutDeliveries is the durable outbox of back-channel logout tokens

@@ -323,9 +323,9 @@ type AccessTokenStatus struct {
 	// member at all (deleted with its client). False when not asked for.
 	FamilyRevoked bool
 	User          *User // ClaimsView; nil when not asked for or absent
-	// Epoch is the liveness epoch the status was read at
-	// (AccessTokens.LivenessEpoch).
-	Epoch int64
+	// Version is the liveness version of the user the status was read
+	// at (AccessTokens.LivenessVersion); 0 when no user was asked for.
+	Version int64
 }
 
 // LivenessView is s with only the fields Active and the token path read:

@@ -39,6 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -71,25 +72,35 @@ type options struct {
 	clientID, clientSecret, redir   string
 	machineID, machineSecret        string
 	username, password, scenarioArg string
-	idTokenAlg                      string
+	idTokenAlg, scope, compare      string
 	forwardedFor                    bool
 	duration                        time.Duration
 	concurrency, maxRequests, pid   int
+	pgPid, revokeRate               int
+	origin                          string    // scheme://host of url
+	ep                              endpoints // from the discovery document
 }
 
 // Result is one scenario's measurements, as printed and written to JSON.
 type Result struct {
-	Scenario    string  `json:"scenario"`
-	Iterations  int64   `json:"iterations"`
-	Errors      int64   `json:"errors"`
-	Seconds     float64 `json:"seconds"`
-	PerSecond   float64 `json:"per_second"`
-	P50ms       float64 `json:"p50_ms"`
-	P95ms       float64 `json:"p95_ms"`
-	P99ms       float64 `json:"p99_ms"`
-	RSSKiB      int64   `json:"server_rss_kib,omitempty"`
-	FirstError  string  `json:"first_error,omitempty"`
-	Concurrency int     `json:"concurrency"`
+	Scenario   string  `json:"scenario"`
+	Iterations int64   `json:"iterations"`
+	Errors     int64   `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"per_second"`
+	P50ms      float64 `json:"p50_ms"`
+	P95ms      float64 `json:"p95_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	RSSKiB     int64   `json:"server_rss_kib,omitempty"`
+	// CPUms is the server's CPU (user+system) per iteration, in ms
+	// (--pid); PGCPUms the PostgreSQL cluster's (--pg-pid).
+	CPUms   float64 `json:"server_cpu_ms_per_iteration,omitempty"`
+	PGCPUms float64 `json:"pg_cpu_ms_per_iteration,omitempty"`
+	// Revocations is how many other people were logged out during the
+	// scenario (--revoke-rate).
+	Revocations int64  `json:"revocations,omitempty"`
+	FirstError  string `json:"first_error,omitempty"`
+	Concurrency int    `json:"concurrency"`
 }
 
 func main() {
@@ -123,8 +134,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		"(198.18.0.0/15, RFC 2544), so the per-address sign-in throttle does not cap the password scenario; "+
 		"the server must list this machine in trusted_proxies")
 	fs.StringVar(&o.jsonOut, "json", "", "write the results to this `file` as JSON")
+	fs.StringVar(&o.scope, "scope", "openid profile", "`scopes` of the web client's sign-ins (a reference provider may need offline_access for refresh tokens)")
+	fs.IntVar(&o.pgPid, "pg-pid", 0, "PostgreSQL postmaster `PID`: report the CPU per iteration of the cluster")
+	fs.IntVar(&o.revokeRate, "revoke-rate", 0, "with --dsn: log other people out at this `rate` per second during every scenario")
+	fs.StringVar(&o.compare, "compare", "", "print the ratios of two --json `files` (MONBAN,REFERENCE) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.compare != "" {
+		return compare(o.compare, stdout)
+	}
+	if o.revokeRate < 0 || o.revokeRate > 10_000 || o.revokeRate > 0 && o.dsn == "" {
+		return errors.New("--revoke-rate must be in [0, 10000] and needs --dsn")
 	}
 	if o.duration <= 0 || o.duration > maxDuration || o.concurrency < 1 || o.maxRequests < 1 {
 		return fmt.Errorf("--duration must be in (0, %s], --concurrency and --max-requests positive", maxDuration)
@@ -133,25 +154,36 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	o.url = strings.TrimSuffix(o.url, "/")
+	if err := discover(ctx, &o); err != nil {
+		return err
+	}
 	scenarios := strings.Split(o.scenarioArg, ",")
 	for _, s := range scenarios {
 		if !slices.Contains(allScenarios, s) {
 			return fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
 		}
 	}
+	var err error
 	if o.dsn != "" {
 		if err := provision(ctx, &o); err != nil {
 			return err
 		}
 	}
+	var rv *revoker
+	if o.revokeRate > 0 {
+		if rv, err = newRevoker(ctx, o.dsn, o.revokeRate); err != nil {
+			return err
+		}
+		defer rv.close()
+	}
 	tr := &http.Transport{MaxIdleConns: 2 * o.concurrency, MaxIdleConnsPerHost: 2 * o.concurrency,
 		IdleConnTimeout: 30 * time.Second, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 	defer tr.CloseIdleConnections()
 
-	fmt.Fprintf(stdout, "%-19s %10s %8s %10s %9s %9s %9s %10s\n", "scenario", "iter", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms", "RSS MiB")
+	fmt.Fprintf(stdout, "%-19s %10s %8s %10s %9s %9s %9s %10s %8s %8s\n", "scenario", "iter", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms",
+		"RSS MiB", "CPU ms", "PG ms")
 	var results []Result
 	var workers []*worker
-	var err error
 	for _, s := range scenarios {
 		if ctx.Err() != nil {
 			break
@@ -165,7 +197,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return err
 			}
 		}
-		r, err := runScenario(ctx, &o, workers, s)
+		r, err := runScenario(ctx, &o, workers, s, rv)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}
@@ -173,8 +205,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			r.RSSKiB = rssKiB(o.pid)
 		}
 		results = append(results, r)
-		fmt.Fprintf(stdout, "%-19s %10d %8d %10.0f %9.2f %9.2f %9.2f %10.1f\n", r.Scenario, r.Iterations, r.Errors,
-			r.PerSecond, r.P50ms, r.P95ms, r.P99ms, float64(r.RSSKiB)/1024)
+		fmt.Fprintf(stdout, "%-19s %10d %8d %10.0f %9.2f %9.2f %9.2f %10.1f %8.3f %8.3f\n", r.Scenario, r.Iterations, r.Errors,
+			r.PerSecond, r.P50ms, r.P95ms, r.P99ms, float64(r.RSSKiB)/1024, r.CPUms, r.PGCPUms)
+		if rv != nil {
+			fmt.Fprintf(stdout, "%-19s %d other people logged out (%.0f/s)\n", "", r.Revocations, float64(r.Revocations)/r.Seconds)
+		}
 		if r.FirstError != "" {
 			fmt.Fprintf(stdout, "%-19s first error: %s\n", "", r.FirstError)
 		}
@@ -306,9 +341,17 @@ const maxPasswordSignIns = 20
 
 // runScenario runs name on the workers until the duration or the request
 // budget is used up.
-func runScenario(ctx context.Context, o *options, workers []*worker, name string) (Result, error) {
+func runScenario(ctx context.Context, o *options, workers []*worker, name string, rv *revoker) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
+	stopped := make(chan struct{})
+	var revokedBefore int64
+	if rv != nil {
+		revokedBefore = rv.done.Load()
+		go func() { defer close(stopped); rv.run(ctx) }()
+	} else {
+		close(stopped)
+	}
 	var (
 		budget   atomic.Int64
 		errCount atomic.Int64
@@ -320,6 +363,7 @@ func runScenario(ctx context.Context, o *options, workers []*worker, name string
 		budget.Store(int64(min(o.maxRequests, maxPasswordSignIns)))
 	}
 	lat := make([][]time.Duration, len(workers))
+	meter := startCPU(o.pid, o.pgPid)
 	start := time.Now()
 	for i, w := range workers {
 		wg.Add(1)
@@ -344,6 +388,9 @@ func runScenario(ctx context.Context, o *options, workers []*worker, name string
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	srvCPU, pgCPU := meter.since()
+	cancel()
+	<-stopped
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -351,7 +398,11 @@ func runScenario(ctx context.Context, o *options, workers []*worker, name string
 	slices.Sort(all)
 	r := Result{Scenario: name, Iterations: int64(len(all)), Errors: errCount.Load(), Seconds: elapsed.Seconds(),
 		PerSecond: float64(len(all)) / elapsed.Seconds(), Concurrency: o.concurrency,
-		P50ms: pct(all, 0.50), P95ms: pct(all, 0.95), P99ms: pct(all, 0.99)}
+		P50ms: pct(all, 0.50), P95ms: pct(all, 0.95), P99ms: pct(all, 0.99),
+		CPUms: perIteration(srvCPU, len(all)), PGCPUms: perIteration(pgCPU, len(all))}
+	if rv != nil {
+		r.Revocations = rv.done.Load() - revokedBefore
+	}
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstError = e
 	}
@@ -369,9 +420,9 @@ func pct(sorted []time.Duration, q float64) float64 {
 func (w *worker) iterate(ctx context.Context, name string) error {
 	switch name {
 	case "discovery":
-		return w.rawGet("/.well-known/openid-configuration", "")
+		return w.rawGet(w.base+"/.well-known/openid-configuration", "")
 	case "jwks":
-		return w.rawGet("/jwks", "")
+		return w.rawGet(w.o.ep.jwks, "")
 	case "client_credentials":
 		_, err := w.rawToken(w.machAuth, "grant_type=client_credentials&scope=api%3Aread")
 		return err
@@ -388,17 +439,19 @@ func (w *worker) iterate(ctx context.Context, name string) error {
 	case "refresh":
 		tok, err := w.rawToken(w.webAuth, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}}.Encode())
 		if err == nil {
-			w.refreshToken = tok.RefreshToken
+			// The new access token too: a provider may end the old one
+			// with its refresh token (zitadel/oidc's example does).
+			w.refreshToken, w.accessToken = tok.RefreshToken, tok.AccessToken
 		}
 		return err
 	case "introspection":
-		resp, err := w.rawPost("/introspect", w.webAuth, "token="+url.QueryEscape(w.accessToken))
+		resp, err := w.rawPost(w.o.ep.introspection, w.webAuth, "token="+url.QueryEscape(w.accessToken))
 		if err == nil && !bytes.Contains(resp.body, []byte(`"active":true`)) {
 			err = fmt.Errorf("POST /introspect: %.200s", resp.body)
 		}
 		return err
 	case "userinfo":
-		return w.rawGet("/userinfo", "Authorization: Bearer "+w.accessToken)
+		return w.rawGet(w.o.ep.userinfo, "Authorization: Bearer "+w.accessToken)
 	}
 	return fmt.Errorf("unknown scenario %q", name)
 }
@@ -409,7 +462,7 @@ func (w *worker) rawGet(path, header string) error {
 	if header != "" {
 		hs = []string{header}
 	}
-	resp, err := w.raw.roundTrip(http.MethodGet, w.base+path, hs, "")
+	resp, err := w.raw.roundTrip(http.MethodGet, path, hs, "")
 	if err == nil && resp.status != http.StatusOK {
 		err = fmt.Errorf("GET %s: status %d: %.200s", path, resp.status, resp.body)
 	}
@@ -418,7 +471,7 @@ func (w *worker) rawGet(path, header string) error {
 
 // rawPost sends a form with client authentication and wants 200.
 func (w *worker) rawPost(path, auth, form string) (response, error) {
-	resp, err := w.raw.roundTrip(http.MethodPost, w.base+path,
+	resp, err := w.raw.roundTrip(http.MethodPost, path,
 		[]string{auth, "Content-Type: application/x-www-form-urlencoded"}, form)
 	if err == nil && resp.status != http.StatusOK {
 		err = fmt.Errorf("POST %s: status %d: %.200s", path, resp.status, resp.body)
@@ -428,7 +481,7 @@ func (w *worker) rawPost(path, auth, form string) (response, error) {
 
 // rawToken calls the token endpoint and decodes the tokens.
 func (w *worker) rawToken(auth, form string) (*tokenResponse, error) {
-	resp, err := w.rawPost("/token", auth, form)
+	resp, err := w.rawPost(w.o.ep.token, auth, form)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +549,7 @@ type tokenResponse struct {
 // token calls the token endpoint with HTTP Basic client authentication
 // (RFC 6749 §2.3.1).
 func (w *worker) token(ctx context.Context, id, secret string, form url.Values) (*tokenResponse, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, w.o.url+"/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, w.o.origin+w.o.ep.token, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	resp, err := w.do(req, http.StatusOK)
@@ -513,9 +566,9 @@ func (w *worker) token(ctx context.Context, id, secret string, form url.Values) 
 // authorizeURL starts a code flow with PKCE (RFC 7636, S256).
 func (w *worker) authorizeURL(verifier string) string {
 	q := url.Values{"response_type": {"code"}, "client_id": {w.o.clientID}, "redirect_uri": {w.o.redir},
-		"scope": {"openid profile"}, "state": {storage.NewToken()[:16]}, "nonce": {storage.NewToken()[:16]},
+		"scope": {w.o.scope}, "state": {storage.NewToken()[:16]}, "nonce": {storage.NewToken()[:16]},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
-	return w.o.url + "/authorize?" + q.Encode()
+	return w.o.origin + w.o.ep.authorization + "?" + q.Encode()
 }
 
 // ssoFlow is a sign-in with a live session: no page, straight to the
@@ -648,8 +701,14 @@ type forwarder struct {
 	addr string
 }
 
-// nextAddr numbers the simulated browsers' addresses.
-var nextAddr atomic.Uint32
+// nextAddr numbers the simulated browsers' addresses, from a random
+// start, so consecutive runs against one server sign in from different
+// addresses (the throttle remembers each for a minute).
+var nextAddr = func() *atomic.Uint32 {
+	var n atomic.Uint32
+	n.Store(rand.Uint32())
+	return &n
+}()
 
 // forwardedFor returns a RoundTripper for a new simulated browser with
 // the next address of 198.18.0.0/15 (RFC 2544: benchmarking).

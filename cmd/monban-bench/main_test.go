@@ -3,6 +3,7 @@ package main
 import (
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,5 +96,53 @@ func TestForwardedForAddresses(t *testing.T) {
 			t.Fatalf("address %s handed out twice", a)
 		}
 		seen[a] = true
+	}
+}
+
+func TestCompare(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.json", `{"results":[{"scenario":"refresh","per_second":500,"server_cpu_ms_per_iteration":1.5},{"scenario":"sso","per_second":10}]}`)
+	b := write("b.json", `{"results":[{"scenario":"refresh","per_second":1000,"server_cpu_ms_per_iteration":1}]}`)
+	var out strings.Builder
+	if err := compare(a+","+b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "refresh") || !strings.Contains(out.String(), "0.50") || strings.Contains(out.String(), "sso") {
+		t.Errorf("compare printed:\n%s", out.String())
+	}
+	for _, bad := range []string{a, a + "," + dir + "/missing.json", a + "," + write("c.json", "not json")} {
+		if err := compare(bad, &out); err == nil {
+			t.Errorf("compare(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestProcCPU: the meter reads this process's CPU from /proc and counts
+// the time spent between two readings.
+func TestProcCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc on this system") // the meter reports 0 there
+	}
+	m := startCPU(os.Getpid(), 0)
+	// Spin until the kernel has counted a tick (10 ms of CPU), with a
+	// bound on the work so a broken meter fails instead of hanging.
+	sum := 0
+	for i := 0; i < 1<<34 && procCPU(os.Getpid(), false) == m.srv; i++ {
+		for j := range 1 << 16 {
+			sum += j
+		}
+	}
+	if srv, pg := m.since(); srv <= 0 || pg != 0 || sum < 0 {
+		t.Errorf("since = %v, %v; want a positive server time and no PostgreSQL time", srv, pg)
+	}
+	if got := perIteration(10*time.Millisecond, 4); got != 2.5 {
+		t.Errorf("perIteration = %v, want 2.5", got)
 	}
 }

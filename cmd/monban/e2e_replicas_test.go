@@ -90,8 +90,9 @@ func startReplicas(t *testing.T) (issuer string, via func(int32), stores [2]stor
 // token and remembered it live (its liveness cache) answers inactive on
 // the very next request after another replica, or the CLI, takes the
 // token away: a revoked access token, a logged-out session, a disabled
-// user, a revoked refresh family. The liveness epoch is read from the
-// database on every request, so no notification has to arrive first.
+// user, a revoked refresh family. The user's liveness version and the
+// deny list are read from the database on every request, so no
+// notification has to arrive first.
 func TestReplicasSeeRevocationsAtOnce(t *testing.T) {
 	issuer, via, stores, clock := startReplicas(t)
 	p := &testProvider{URL: issuer, Store: stores[0], Clock: clock}

@@ -236,7 +236,7 @@ func (c *cli) groupRemoveMember(ctx context.Context, args []string) error {
 
 // groupMembership adds or removes a member, with its audit entry. The
 // change takes effect at the next request everywhere: the groups are read
-// with the token's user, and the liveness epoch moves.
+// with the token's user, and the member's liveness version moves.
 func (c *cli) groupMembership(ctx context.Context, args []string, sub string, add bool) error {
 	cmd := c.dbCommand("group "+sub, "NAME USERNAME", false)
 	return cmd.run(ctx, args, 2, func(st storage.Store, pos []string, _ bool) error {

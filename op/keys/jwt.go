@@ -13,13 +13,14 @@ import (
 // base64 or JSON work (RFC 8725 §3; CVE-2025-30204 class of DoS).
 const maxJWTSize = 8 << 10
 
-// Sign serializes claims and signs them with the current key for alg.
+// Sign serializes claims and signs them with the current key for alg as
+// a compact JWS (RFC 7515 §7.1). The protected header of each key and
+// `typ` is encoded once (signingKey.header); the signing input is built
+// in one buffer and signed directly (RFC 7518 §3.3–3.5, RFC 8037 §3.1),
+// without a JOSE library's per-call header maps and JSON round trips:
+// the same bytes as go-jose produces, at a fraction of the allocations.
 func (k *Keys) Sign(alg jose.SignatureAlgorithm, typ string, claims any) (string, error) {
 	key, err := k.signer(alg)
-	if err != nil {
-		return "", err
-	}
-	s, err := key.signer(typ)
 	if err != nil {
 		return "", err
 	}
@@ -27,11 +28,19 @@ func (k *Keys) Sign(alg jose.SignatureAlgorithm, typ string, claims any) (string
 	if err != nil {
 		return "", err
 	}
-	jws, err := s.Sign(payload)
+	h := key.header(typ)
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(h)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(key.sigLen()))
+	buf = append(buf, h...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := key.sign(buf)
 	if err != nil {
 		return "", err
 	}
-	return jws.CompactSerialize()
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
 }
 
 // ErrInvalidJWT is returned for every JWT Verify does not accept; callers

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/monban-idp/monban/storage"
 )
@@ -111,24 +113,93 @@ type signingKey struct {
 	alg     jose.SignatureAlgorithm
 	private crypto.Signer
 	mu      sync.Mutex
-	signers map[string]jose.Signer
+	headers map[string]string // protected header by typ (header)
 }
 
-func (k *signingKey) signer(typ string) (jose.Signer, error) {
+// header returns the base64url protected header of a JWS this key signs
+// with typ: {"alg","kid","typ"}, in that order, as go-jose writes it.
+func (k *signingKey) header(typ string) string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if s, ok := k.signers[typ]; ok {
-		return s, nil
+	if h, ok := k.headers[typ]; ok {
+		return h
 	}
-	s, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: k.alg, Key: jose.JSONWebKey{Key: k.private, KeyID: k.id, Algorithm: string(k.alg), Use: "sig"}},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)),
-	)
-	if err != nil {
-		return nil, err
+	raw, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{string(k.alg), k.id, typ}) // strings only: cannot fail
+	h := base64.RawURLEncoding.EncodeToString(raw)
+	k.headers[typ] = h
+	return h
+}
+
+// sigLen is the length of the key's signatures in bytes.
+func (k *signingKey) sigLen() int {
+	switch p := k.private.(type) {
+	case *rsa.PrivateKey:
+		return p.Size()
+	case *ecdsa.PrivateKey:
+		return 2 * ((p.Curve.Params().BitSize + 7) / 8)
 	}
-	k.signers[typ] = s
-	return s, nil
+	return ed25519.SignatureSize
+}
+
+// sign signs a JWS signing input: RS256 is RSASSA-PKCS1-v1_5 with
+// SHA-256 (RFC 7518 §3.3), PS256 RSASSA-PSS with SHA-256 and a salt as
+// long as the hash (§3.5), ES256 ECDSA P-256 with SHA-256 as the fixed
+// 64-byte R || S (§3.4, not ASN.1), EdDSA Ed25519 over the input itself
+// (RFC 8037 §3.1).
+func (k *signingKey) sign(input []byte) ([]byte, error) {
+	if k.alg == jose.EdDSA {
+		p, ok := k.private.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("signing key %s: a %T cannot sign EdDSA", k.id, k.private)
+		}
+		return ed25519.Sign(p, input), nil
+	}
+	digest := sha256.Sum256(input)
+	switch p := k.private.(type) {
+	case *rsa.PrivateKey:
+		switch k.alg {
+		case jose.RS256:
+			return rsa.SignPKCS1v15(rand.Reader, p, crypto.SHA256, digest[:])
+		case jose.PS256:
+			return rsa.SignPSS(rand.Reader, p, crypto.SHA256, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		}
+	case *ecdsa.PrivateKey:
+		if k.alg == jose.ES256 {
+			der, err := ecdsa.SignASN1(rand.Reader, p, digest[:])
+			if err != nil {
+				return nil, err
+			}
+			return fixedRS(der, k.sigLen()/2)
+		}
+	}
+	return nil, fmt.Errorf("signing key %s: a %T cannot sign %s", k.id, k.private, k.alg)
+}
+
+// fixedRS turns an ASN.1 ECDSA signature (SEQUENCE of the INTEGERs r and
+// s) into the JWS form: r and s big-endian, each left-padded to n bytes
+// (RFC 7518 §3.4), without going through big.Int.
+func fixedRS(der []byte, n int) ([]byte, error) {
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
+		return nil, errors.New("malformed ECDSA signature")
+	}
+	out := make([]byte, 2*n)
+	for i, v := range [][]byte{r, s} {
+		for len(v) > 0 && v[0] == 0 { // a positive INTEGER's sign byte
+			v = v[1:]
+		}
+		if len(v) > n {
+			return nil, errors.New("malformed ECDSA signature")
+		}
+		copy(out[(i+1)*n-len(v):(i+1)*n], v)
+	}
+	return out, nil
 }
 
 // keySet is an immutable snapshot of the stored keys.
@@ -303,7 +374,7 @@ func (k *Keys) parse(prev *keySet, rec *storage.SigningKey) (*signingKey, error)
 	if !ok || !checkKeyType(alg, priv) {
 		return nil, fmt.Errorf("signing key %s: a %T cannot sign %s", rec.ID, parsed, alg)
 	}
-	return &signingKey{id: rec.ID, alg: alg, private: priv, signers: map[string]jose.Signer{}}, nil
+	return &signingKey{id: rec.ID, alg: alg, private: priv, headers: map[string]string{}}, nil
 }
 
 // fingerprint identifies what a snapshot depends on. Re-encryption and

@@ -12,7 +12,6 @@ import (
 func (s *Store) RevokeAccessToken(_ context.Context, jti string, expiresAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	if old, ok := s.deniedJTIs[jti]; !ok || old.Before(ts(expiresAt)) {
 		s.deniedJTIs[jti] = ts(expiresAt)
 	}
@@ -33,9 +32,11 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 	defer s.mu.Unlock()
 	var st storage.AccessTokenStatus
 	if q == (storage.AccessTokenQuery{}) {
-		return &st, nil // as PostgreSQL: nothing asked, no epoch
+		return &st, nil // as PostgreSQL: nothing asked, no version
 	}
-	st.Epoch = s.epoch
+	if q.UserID != "" {
+		st.Version = s.versions[q.UserID]
+	}
 	if q.JTI != "" {
 		_, st.Revoked = s.deniedJTIs[q.JTI]
 	}
@@ -53,9 +54,27 @@ func (s *Store) GetAccessTokenStatus(_ context.Context, q storage.AccessTokenQue
 	return &st, nil
 }
 
-// LivenessEpoch implements storage.AccessTokens.
-func (s *Store) LivenessEpoch(context.Context) (int64, error) {
+// LivenessVersion implements storage.AccessTokens.
+func (s *Store) LivenessVersion(_ context.Context, jti, userID string) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.epoch, nil
+	_, revoked := s.deniedJTIs[jti]
+	return s.versions[userID], revoked && jti != "", nil
+}
+
+// bump increments the liveness version of each user (as the triggers of
+// migration 00028 do). The caller holds s.mu.
+func (s *Store) bump(userIDs ...string) {
+	for _, id := range userIDs {
+		s.versions[id]++
+	}
+}
+
+// bumpLiveToken bumps the user of a refresh token that is deleted while
+// unrevoked: its family may be left empty, so revoked. The caller holds
+// s.mu.
+func (s *Store) bumpLiveToken(t *storage.RefreshToken) {
+	if t.RevokedAt.IsZero() {
+		s.bump(t.UserID)
+	}
 }

@@ -83,13 +83,15 @@ func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore time.Time, li
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	n := 0
 	for id, ss := range s.sessions {
 		if n == limit {
 			break
 		}
 		if !ss.EndedAt.IsZero() && ss.EndedAt.Before(ts(endedBefore)) {
+			if ss.RevokedAt.IsZero() {
+				s.bump(ss.UserID)
+			}
 			delete(s.sessionByHash, ss.TokenHash)
 			delete(s.sessionClient, id)
 			delete(s.sessions, id)
@@ -106,7 +108,6 @@ func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, l
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	before = ts(before)
 	type family struct{ dead, live bool }
 	families := make(map[string]*family)
@@ -134,6 +135,7 @@ func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, l
 	}
 	for hash, t := range s.refresh {
 		if doomed[t.FamilyID] {
+			s.bumpLiveToken(t)
 			delete(s.refreshIDs, t.ID)
 			delete(s.refresh, hash)
 		}

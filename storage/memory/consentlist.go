@@ -27,9 +27,9 @@ func (s *Store) ListUserConsents(_ context.Context, userID string) ([]*storage.C
 func (s *Store) RevokeUserClientRefreshTokens(_ context.Context, userID, clientID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.UserID == userID && t.ClientID == clientID && t.RevokedAt.IsZero() {
+			s.bump(t.UserID)
 			t.RevokedAt = ts(at)
 		}
 	}

@@ -78,7 +78,7 @@ func (s *Store) RenameGroup(_ context.Context, id, newName string, at time.Time)
 	if other, ok := s.groupByName[newName]; ok && other != id {
 		return nil, exists("group name", newName)
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bumpMembers(id)
 	for _, c := range s.clients {
 		for i, name := range c.AllowedGroups {
 			if name == g.Name {
@@ -105,7 +105,7 @@ func (s *Store) DeleteGroup(_ context.Context, id string) error {
 			return fmt.Errorf("memory: delete group %q: client %q's allowed groups name it: %w", id, c.ID, storage.ErrConflict)
 		}
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bumpMembers(id)
 	delete(s.groups, id)
 	delete(s.groupByName, g.Name)
 	delete(s.members, id)
@@ -128,7 +128,7 @@ func (s *Store) AddGroupMember(_ context.Context, groupID, userID string) error 
 		s.members[groupID] = set
 	}
 	if _, ok := set[userID]; !ok {
-		s.epoch++ // storage.AccessTokens.LivenessEpoch
+		s.bump(userID)
 		set[userID] = struct{}{}
 	}
 	return nil
@@ -141,7 +141,7 @@ func (s *Store) RemoveGroupMember(_ context.Context, groupID, userID string) err
 	if _, ok := s.members[groupID][userID]; !ok {
 		return notFound("group member", groupID+"/"+userID)
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bump(userID)
 	delete(s.members[groupID], userID)
 	return nil
 }
@@ -173,7 +173,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	if !ok {
 		return notFound("user", id)
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bump(id)
 	delete(s.users, id)
 	delete(s.userByName, u.Username)
 	s.deleteFactors(id)
@@ -229,4 +229,12 @@ func (s *Store) UpdateGroup(_ context.Context, id string, fn func(*storage.Group
 	}
 	old.Description, old.Managed, old.UpdatedAt = g.Description, g.Managed, ts(g.UpdatedAt)
 	return cloneGroup(old), nil
+}
+
+// bumpMembers bumps the liveness version of every member of the group.
+// The caller holds s.mu.
+func (s *Store) bumpMembers(groupID string) {
+	for id := range s.members[groupID] {
+		s.bump(id)
+	}
 }

@@ -64,10 +64,11 @@ type data struct {
 	recovery       map[string][]recoveryCode              // by user ID
 	webauthn       map[string]*storage.WebAuthnCredential // by string(credential ID)
 	audit          []*storage.AuditEntry                  // in insertion order
-	// epoch is the liveness epoch (storage.AccessTokens.LivenessEpoch):
-	// every method that can end a token's liveness or change what
-	// GetAccessTokenStatus returns increments it.
-	epoch int64
+	// versions are the users' liveness versions
+	// (storage.AccessTokens.LivenessVersion): every method that can end a
+	// token's liveness or change what GetAccessTokenStatus returns
+	// increments the versions of the users concerned (bump).
+	versions map[string]int64
 	// oauth holds the device flow, client assertion and PAR rows (oauth.go).
 	oauth oauthData
 	// initial holds initial access tokens by hash (registration.go);
@@ -84,6 +85,7 @@ type consentKey struct{ userID, clientID string }
 func New() *Store {
 	return &Store{mu: new(sync.Mutex), data: &data{
 		users:          make(map[string]*storage.User),
+		versions:       make(map[string]int64),
 		userByName:     make(map[string]string),
 		groups:         make(map[string]*storage.Group),
 		groupByName:    make(map[string]string),
@@ -192,7 +194,7 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(*storage.User) 
 	if other, ok := s.userByName[u.Username]; ok && other != id {
 		return nil, exists("username", u.Username)
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bump(id)
 	delete(s.userByName, old.Username)
 	u.Groups = nil
 	s.users[id] = cloneUser(u)
@@ -211,7 +213,7 @@ func (s *Store) SetPasswordHash(_ context.Context, id, oldHash, newHash string) 
 	if u.PasswordHash != oldHash {
 		return fmt.Errorf("memory: set password hash of user %q: it changed since it was read: %w", id, storage.ErrConflict)
 	}
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
+	s.bump(id)
 	u.PasswordHash = newHash
 	return nil
 }
@@ -273,7 +275,6 @@ func (s *Store) UpdateClient(_ context.Context, id string, fn func(*storage.Clie
 func (s *Store) DeleteClient(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	if _, ok := s.clients[id]; !ok {
 		return notFound("client", id)
 	}
@@ -298,6 +299,7 @@ func (s *Store) DeleteClient(_ context.Context, id string) error {
 	}
 	for hash, t := range s.refresh {
 		if t.ClientID == id {
+			s.bumpLiveToken(t)
 			delete(s.refresh, hash)
 			delete(s.refreshIDs, t.ID)
 		}

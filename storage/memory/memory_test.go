@@ -15,3 +15,12 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestReplicas: the memory store has one replica, so both are the same.
+func TestReplicas(t *testing.T) {
+	storagetest.RunReplicas(t, func(t *testing.T) (storage.Store, storage.Store) {
+		s := memory.New()
+		t.Cleanup(s.Close)
+		return s, s
+	})
+}

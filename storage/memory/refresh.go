@@ -145,9 +145,9 @@ func (s *Store) RevokeRefreshFamily(_ context.Context, familyID string, at time.
 // revokeFamily revokes every unrevoked token of the family. The caller holds
 // s.mu.
 func (s *Store) revokeFamily(familyID string, at time.Time) {
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.FamilyID == familyID && t.RevokedAt.IsZero() {
+			s.bump(t.UserID)
 			t.RevokedAt = ts(at)
 		}
 	}
@@ -159,7 +159,6 @@ func (s *Store) revokeFamily(familyID string, at time.Time) {
 func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, keepOffline bool, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.SessionID != sessionID || !t.RevokedAt.IsZero() {
 			continue
@@ -167,6 +166,7 @@ func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, 
 		if keepOffline && slices.Contains(t.Scopes, "offline_access") {
 			continue
 		}
+		s.bump(t.UserID)
 		t.RevokedAt = ts(at)
 	}
 	return nil
@@ -176,9 +176,9 @@ func (s *Store) RevokeSessionRefreshTokens(_ context.Context, sessionID string, 
 func (s *Store) RevokeUserRefreshTokens(_ context.Context, userID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	for _, t := range s.refresh {
 		if t.UserID == userID && t.RevokedAt.IsZero() {
+			s.bump(t.UserID)
 			t.RevokedAt = ts(at)
 		}
 	}

@@ -119,12 +119,12 @@ func (s *Store) RenewSession(_ context.Context, id, newTokenHash string, authTim
 func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	ss, ok := s.sessions[id]
 	if !ok {
 		return notFound("session", id)
 	}
 	if ss.RevokedAt.IsZero() {
+		s.bump(ss.UserID)
 		ss.RevokedAt = ts(at)
 	}
 	return nil
@@ -135,10 +135,10 @@ func (s *Store) RevokeSession(_ context.Context, id string, at time.Time) error 
 func (s *Store) RevokeUserSessions(_ context.Context, userID string, at time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.epoch++ // storage.AccessTokens.LivenessEpoch
 	ids := []string{}
 	for id, ss := range s.sessions {
 		if ss.UserID == userID && ss.RevokedAt.IsZero() {
+			s.bump(ss.UserID)
 			ss.RevokedAt = ts(at)
 			ids = append(ids, id)
 		}

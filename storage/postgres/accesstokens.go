@@ -34,8 +34,8 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 // GetAccessTokenStatus implements storage.AccessTokens in one statement
 // that returns one row: the deny-list and family checks as EXISTS
 // subqueries, the session's and the user's columns the token path needs
-// LEFT JOINed (all NULL when absent or not asked for), and the liveness
-// epoch, all from one snapshot. One statement instead of a batch of four
+// LEFT JOINed (all NULL when absent or not asked for), and the user's
+// liveness version, all from one snapshot. One statement instead of a batch of four
 // halves the work on both sides of the connection for introspection and
 // userinfo.
 func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQuery) (*storage.AccessTokenStatus, error) {
@@ -46,7 +46,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 		addr, attrs []byte
 	)
 	if q == (storage.AccessTokenQuery{}) {
-		return &st, nil // nothing asked, nothing sent (and no epoch: nothing to keep)
+		return &st, nil // nothing asked, nothing sent (and no version: nothing to keep)
 	}
 	dest := append([]any{&st.Revoked, &st.FamilyRevoked,
 		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt}},
@@ -57,11 +57,11 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 				OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
 			COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
 			`+userSelect("u", true)+`,
-			(SELECT epoch FROM liveness_epoch)
+			COALESCE((SELECT version FROM liveness_versions WHERE $4 <> '' AND user_id = $4), 0)
 		FROM (SELECT 1) AS one
 		LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
 		LEFT JOIN users u ON $4 <> '' AND u.id = $4`,
-		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(append(dest, &st.Epoch)...)
+		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(append(dest, &st.Version)...)
 	if err == nil {
 		err = finishUser(&u, addr, attrs)
 	}
@@ -78,15 +78,21 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 	return &st, nil
 }
 
-// LivenessEpoch implements storage.AccessTokens: the counter that the
-// triggers of migration 00009 increment when a change that can end a
-// token's liveness commits.
-func (s *Store) LivenessEpoch(ctx context.Context) (int64, error) {
-	var epoch int64
-	if err := s.db.QueryRow(ctx, `SELECT epoch FROM liveness_epoch`).Scan(&epoch); err != nil {
-		return 0, wrapErr(err, "read liveness epoch")
+// LivenessVersion implements storage.AccessTokens: two primary-key
+// reads in one statement. The versions are counted by the triggers of
+// migration 00028 when a change that can end a token's liveness commits.
+func (s *Store) LivenessVersion(ctx context.Context, jti, userID string) (int64, bool, error) {
+	var (
+		version int64
+		revoked bool
+	)
+	if err := s.db.QueryRow(ctx, `SELECT
+			COALESCE((SELECT version FROM liveness_versions WHERE user_id = $2), 0),
+			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
+		jti, userID).Scan(&version, &revoked); err != nil {
+		return 0, false, wrapErr(err, "read liveness version")
 	}
-	return epoch, nil
+	return version, revoked, nil
 }
 
 // absentIsNil turns "no row" into success: the caller's pointer stays nil.

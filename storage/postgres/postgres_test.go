@@ -205,3 +205,21 @@ func TestAtomically(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicas: two stores (two pools, as two replicas have) on one
+// database.
+func TestReplicas(t *testing.T) {
+	storagetest.RunReplicas(t, func(t *testing.T) (storage.Store, storage.Store) {
+		dsn := pgtest.NewDatabase(t)
+		stores := [2]storage.Store{}
+		for i := range stores {
+			s, err := postgres.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(s.Close)
+			stores[i] = s
+		}
+		return stores[0], stores[1]
+	})
+}

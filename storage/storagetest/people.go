@@ -12,8 +12,8 @@ func newGroup(id, name string) *storage.Group {
 }
 
 // testGroups: groups are unique by ID and name; memberships are
-// idempotent, show on every read of the user (sorted), move the liveness
-// epoch, and go with the group or the user; renaming renames the client
+// idempotent, show on every read of the user (sorted), move the member's
+// liveness version, and go with the group or the user; renaming renames the client
 // rules that name the group; a group a rule names cannot be deleted.
 func testGroups(t *testing.T, s storage.Store) {
 	ctx := t.Context()
@@ -32,17 +32,17 @@ func testGroups(t *testing.T, s storage.Store) {
 	_, err = s.GetGroup(ctx, "no-such-group")
 	wantErr(t, err, storage.ErrNotFound, "GetGroup(missing)")
 
-	epoch := func() int64 {
-		e, err := s.LivenessEpoch(ctx)
-		mustOK(t, err, "LivenessEpoch")
-		return e
+	version := func() int64 {
+		v, _, err := s.LivenessVersion(ctx, "", "user-a")
+		mustOK(t, err, "LivenessVersion")
+		return v
 	}
-	e0 := epoch()
+	v0 := version()
 	for _, g := range []string{"group-s", "group-o", "group-s"} { // the second staff is a no-op
 		mustOK(t, s.AddGroupMember(ctx, g, "user-a"), "AddGroupMember(%s, alice)", g)
 	}
-	if e := epoch(); e <= e0 {
-		t.Errorf("liveness epoch %d after memberships changed, was %d", e, e0)
+	if v := version(); v <= v0 {
+		t.Errorf("liveness version %d after memberships changed, was %d", v, v0)
 	}
 	wantErr(t, s.AddGroupMember(ctx, "no-such-group", "user-a"), storage.ErrNotFound, "AddGroupMember(missing group)")
 	wantErr(t, s.AddGroupMember(ctx, "group-s", "no-such-user"), storage.ErrNotFound, "AddGroupMember(missing user)")

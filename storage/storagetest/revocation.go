@@ -197,10 +197,10 @@ func testAccessTokenStatus(t *testing.T, s storage.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.GetAccessTokenStatus(ctx, tc.q)
 			mustOK(t, err, "GetAccessTokenStatus")
-			if tc.q != (storage.AccessTokenQuery{}) {
-				epoch, err := s.LivenessEpoch(ctx)
-				mustOK(t, err, "LivenessEpoch")
-				tc.want.Epoch = epoch // read at the current epoch
+			if tc.q.UserID != "" {
+				version, _, err := s.LivenessVersion(ctx, "", tc.q.UserID)
+				mustOK(t, err, "LivenessVersion")
+				tc.want.Version = version // read at the user's current version
 			}
 			assertEqual(t, "access token status", &tc.want, got)
 		})

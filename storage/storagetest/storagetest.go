@@ -112,7 +112,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"PartlyRevokedFamily", testPartlyRevokedFamily},
 		{"AccessTokenDenyList", testAccessTokenDenyList},
 		{"AccessTokenStatus", testAccessTokenStatus},
-		{"LivenessEpoch", testLivenessEpoch},
+		{"LivenessVersion", testLivenessVersion},
 		{"EndSession", testEndSession},
 		{"ListSessionsToEnd", testListSessionsToEnd},
 		{"LogoutDeliveryLifecycle", testLogoutDeliveryLifecycle},
