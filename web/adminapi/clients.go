@@ -111,6 +111,10 @@ type ClientWrite struct {
 	DPoPBoundAccessTokens            *bool                   `json:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           *[]string               `json:"token_exchange_audiences"`
 	Managed                          *bool                   `json:"managed"`
+	// ClientSecret sets a secret the caller chose (write-only: never
+	// shown; see secretProblem for the rules). Absent on POST, the API
+	// generates one and shows it once; absent on PATCH, the secret stays.
+	ClientSecret *string `json:"client_secret"`
 }
 
 // maxTTLSeconds bounds a lifetime before it becomes a time.Duration; the
@@ -264,7 +268,15 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, cl *calle
 		return
 	}
 	var secret string
-	if hasSecret(c) {
+	switch {
+	case wr.ClientSecret != nil:
+		if p := secretProblem(c, *wr.ClientSecret); !p.IsZero() {
+			p.Field = FieldClientSecret
+			writeInvalid(w, storage.FieldErrors{p})
+			return
+		}
+		c.SecretHash = storage.HashToken(*wr.ClientSecret) // chosen: never echoed
+	case hasSecret(c):
 		secret = storage.NewToken()
 		c.SecretHash = storage.HashToken(secret)
 	}
@@ -373,8 +385,14 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, cl *calle
 				"a client cannot switch between secret, public and key authentication; create a new client"))
 		}
 		errs = append(errs, clientpolicy.ValidateClient(c, clientpolicy.AllowPrivateBackchannel(h.cfg.AllowPrivateBackchannel))...)
+		if wr.ClientSecret != nil {
+			errs.Put(FieldClientSecret, secretProblem(c, *wr.ClientSecret))
+		}
 		if len(errs) > 0 {
 			return &invalid{errs}
+		}
+		if wr.ClientSecret != nil {
+			c.SecretHash = storage.HashToken(*wr.ClientSecret)
 		}
 		return nil
 	})
