@@ -1,6 +1,10 @@
 package adminapi
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,4 +105,32 @@ func TestGroupFields(t *testing.T) {
 		}
 	}
 	t.Error("no group.update audit entry")
+}
+
+// TestJWKSNull: "jwks": null clears the stored key set (as the document
+// says), an absent jwks keeps it.
+func TestJWKSNull(t *testing.T) {
+	e := newEnv(t)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks := map[string]any{"keys": []map[string]any{{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig",
+		"x": b64(pub[1:33]), "y": b64(pub[33:])}}}
+	body := webClient("keys")
+	body["token_endpoint_auth_method"], body["jwks"] = "private_key_jwt", jwks
+	e.call("POST", "/clients", tokWrite, body).want(t, http.StatusCreated)
+	e.call("PATCH", "/clients/keys", tokWrite, map[string]any{"client_name": "Keys"}).want(t, http.StatusOK)
+	if c, _ := e.store.GetClient(t.Context(), "keys"); c.JWKS == "" {
+		t.Fatal("a PATCH without jwks cleared it")
+	}
+	e.call("PATCH", "/clients/keys", tokWrite, map[string]any{"jwks": nil, "jwks_uri": "https://keys.example/jwks"}).want(t, http.StatusOK)
+	if c, _ := e.store.GetClient(t.Context(), "keys"); c.JWKS != "" || c.JWKSURI == "" {
+		t.Errorf("after jwks null: jwks %q, jwks_uri %q", c.JWKS, c.JWKSURI)
+	}
 }

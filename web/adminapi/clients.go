@@ -105,7 +105,7 @@ type ClientWrite struct {
 	Disabled                         *bool                   `json:"disabled"`
 	AllowedGroups                    *[]string               `json:"allowed_groups"`
 	ClaimMappings                    *[]storage.ClaimMapping `json:"claim_mappings"`
-	JWKS                             *json.RawMessage        `json:"jwks"`
+	JWKS                             OptionalJSON            `json:"jwks,omitzero"`
 	JWKSURI                          *string                 `json:"jwks_uri"`
 	RequirePAR                       *bool                   `json:"require_pushed_authorization_requests"`
 	DPoPBoundAccessTokens            *bool                   `json:"dpop_bound_access_tokens"`
@@ -115,6 +115,29 @@ type ClientWrite struct {
 	// shown; see secretProblem for the rules). Absent on POST, the API
 	// generates one and shows it once; absent on PATCH, the secret stays.
 	ClientSecret *string `json:"client_secret"`
+}
+
+// OptionalJSON is a JSON value of a write body that tells an absent
+// field (Set false) from null (Set, Value "null"): encoding/json calls
+// UnmarshalJSON for null too, but only on a value that is not a pointer.
+type OptionalJSON struct {
+	Set   bool
+	Value json.RawMessage
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *OptionalJSON) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler (with omitzero, an unset value
+// is left out).
+func (o OptionalJSON) MarshalJSON() ([]byte, error) {
+	if !o.Set || len(o.Value) == 0 {
+		return []byte("null"), nil
+	}
+	return o.Value, nil
 }
 
 // maxTTLSeconds bounds a lifetime before it becomes a time.Duration; the
@@ -176,8 +199,8 @@ func (wr *ClientWrite) apply(c *storage.Client) storage.FieldErrors {
 	if wr.ClaimMappings != nil {
 		c.ClaimMappings = append([]storage.ClaimMapping(nil), *wr.ClaimMappings...)
 	}
-	if wr.JWKS != nil {
-		switch raw := bytes.TrimSpace(*wr.JWKS); {
+	if wr.JWKS.Set {
+		switch raw := bytes.TrimSpace(wr.JWKS.Value); {
 		case len(raw) == 0 || string(raw) == "null":
 			c.JWKS = ""
 		case raw[0] != '{':
