@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
 	"github.com/monban-idp/monban/cmd/internal/apply"
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // applySeams are the seams of "monban apply" for tests.
@@ -19,6 +23,8 @@ type applySeams struct {
 	open func(ctx context.Context) (storage.Store, func(), error)
 	// beforeExecute runs between the plan and the first write.
 	beforeExecute func()
+	// http is the HTTP client of --server; nil: apply.NewAPITarget's.
+	http *http.Client
 }
 
 // apply runs "monban apply": configuration as code (issue 20 item 4).
@@ -36,11 +42,13 @@ type applyOutput struct {
 }
 
 func (c *cli) applyWith(ctx context.Context, args []string, env applySeams) error {
-	cmd := c.dbCommand("apply", "-f FILE [--dry-run] [--prune] [--adopt] [--output json]", true)
+	cmd := c.dbCommand("apply", "-f FILE [--dry-run] [--prune] [--adopt] [--server URL --token-file FILE] [--output json]", true)
 	file := cmd.fs.String("f", "", "the configuration `file` to apply (- reads standard input)")
 	dryRun := cmd.fs.Bool("dry-run", false, "print the plan and change nothing")
 	prune := cmd.fs.Bool("prune", false, "delete managed clients and groups that the file no longer declares (never unmanaged ones)")
 	adopt := cmd.fs.Bool("adopt", false, "take over existing unmanaged clients and groups that the file declares (mark them managed)")
+	server := cmd.fs.String("server", "", "apply through the admin API of the server at `URL` (e.g. https://id.example.com) instead of the database")
+	tokenFile := cmd.fs.String("token-file", "", "with --server: the `file` holding a service account's access token with admin:write")
 	_, js, err := cmd.parse(args, 0)
 	if err != nil {
 		return err
@@ -48,37 +56,53 @@ func (c *cli) applyWith(ctx context.Context, args []string, env applySeams) erro
 	if *file == "" {
 		return usagef("-f FILE is required")
 	}
+	if (*server == "") != (*tokenFile == "") {
+		return usagef("--server and --token-file go together")
+	}
 	f, err := c.readApplyFile(*file)
 	if err != nil {
 		return err
 	}
-	policy, err := c.clientPolicyOptions(cmd.cf)
-	if err != nil {
+	var policy []clientpolicy.Option
+	if *server != "" {
+		// The server's settings decide, and it checks every object again:
+		// here only what holds everywhere.
+		policy = []clientpolicy.Option{clientpolicy.AllowPrivateBackchannel(true)}
+	} else if policy, err = c.clientPolicyOptions(cmd.cf); err != nil {
 		return err
 	}
 	want, err := apply.Desire(f, apply.Env{Getenv: c.getenv, ReadFile: os.ReadFile, Policy: policy})
 	if err != nil {
 		return errors.Join(fmt.Errorf("%s: nothing was changed", *file), err)
 	}
-	open := env.open
-	if open == nil {
-		open = func(ctx context.Context) (storage.Store, func(), error) {
-			st, err := c.openStore(ctx, cmd.cf)
-			if err != nil {
-				return nil, nil, err
-			}
-			return st, st.Close, nil
+	var target apply.Target
+	wordErr := dbError
+	if *server != "" {
+		if target, err = c.apiTarget(*server, *tokenFile, env.http); err != nil {
+			return err
 		}
+		wordErr = func(err error) error { return err }
+	} else {
+		open := env.open
+		if open == nil {
+			open = func(ctx context.Context) (storage.Store, func(), error) {
+				st, err := c.openStore(ctx, cmd.cf)
+				if err != nil {
+					return nil, nil, err
+				}
+				return st, st.Close, nil
+			}
+		}
+		st, release, err := open(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		target = &apply.StoreTarget{Store: st, Now: now}
 	}
-	st, release, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	target := &apply.StoreTarget{Store: st, Now: now}
 	state, err := apply.Load(ctx, target, want)
 	if err != nil {
-		return dbError(err)
+		return wordErr(err)
 	}
 	plan, err := apply.MakePlan(state, want, apply.Options{Prune: *prune, Adopt: *adopt})
 	if err != nil {
@@ -101,7 +125,7 @@ func (c *cli) applyWith(ctx context.Context, args []string, env applySeams) erro
 	res, execErr := apply.Execute(ctx, target, plan)
 	var ce *apply.ChangeError
 	if errors.As(execErr, &ce) {
-		ce.Err = dbError(ce.Err)
+		ce.Err = wordErr(ce.Err)
 	}
 	out.Done, out.Secrets = res.Done, res.Secrets
 	if js {
@@ -123,6 +147,40 @@ func (c *cli) applyWith(ctx context.Context, args []string, env applySeams) erro
 		c.printf("Client secret of %q (generated; shown only this once, monban stores only its hash): %s\n", s.ClientID, s.ClientSecret)
 	}
 	return execErr
+}
+
+// apiTarget is the target of --server: the token is the token file's
+// content without surrounding white space. A token file others can read
+// and a token sent in the clear to another machine are warned about.
+func (c *cli) apiTarget(server, tokenFile string, hc *http.Client) (apply.Target, error) {
+	fi, err := os.Stat(tokenFile)
+	if err != nil {
+		return nil, usagef("--token-file: %v", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(c.stderr, "monban: warning: the token file %s can be read by others (mode %04o); chmod 600 it\n", tokenFile, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, usagef("--token-file: %v", err)
+	}
+	t, err := apply.NewAPITarget(server, strings.TrimSpace(string(b)), hc)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if u, err := url.Parse(server); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		fmt.Fprintf(c.stderr, "monban: warning: --server %s is plain HTTP: the access token crosses the network in the clear; use https\n", server)
+	}
+	return t, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // readApplyFile reads and decodes the file (- is standard input).

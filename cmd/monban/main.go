@@ -63,7 +63,7 @@ Usage:
   monban client show ID
   monban client delete ID
   monban client rotate-secret ID
-  monban apply -f FILE [--dry-run] [--prune] [--adopt] [--output json]
+  monban apply -f FILE [--dry-run] [--prune] [--adopt] [--server URL --token-file FILE] [--output json]
   monban keys list
   monban connectors list   (upstream identity providers of the configuration)
   monban user links USERNAME | unlink USERNAME CONNECTOR SUBJECT

@@ -180,7 +180,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/groups", "groups", read, h.listGroups},
 		{"POST", "/groups", "groups", write, h.createGroup},
 		{"GET", "/groups/{id}", "groups", read, h.getGroup},
-		{"PATCH", "/groups/{id}", "groups", write, h.renameGroup},
+		{"PATCH", "/groups/{id}", "groups", write, h.updateGroup},
 		{"DELETE", "/groups/{id}", "groups", write, h.deleteGroup},
 		{"GET", "/groups/{id}/members", "groups", read, h.listMembers},
 		{"POST", "/groups/{id}/members", "groups", write, h.addMember},

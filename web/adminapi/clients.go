@@ -105,12 +105,39 @@ type ClientWrite struct {
 	Disabled                         *bool                   `json:"disabled"`
 	AllowedGroups                    *[]string               `json:"allowed_groups"`
 	ClaimMappings                    *[]storage.ClaimMapping `json:"claim_mappings"`
-	JWKS                             *json.RawMessage        `json:"jwks"`
+	JWKS                             OptionalJSON            `json:"jwks,omitzero"`
 	JWKSURI                          *string                 `json:"jwks_uri"`
 	RequirePAR                       *bool                   `json:"require_pushed_authorization_requests"`
 	DPoPBoundAccessTokens            *bool                   `json:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           *[]string               `json:"token_exchange_audiences"`
 	Managed                          *bool                   `json:"managed"`
+	// ClientSecret sets a secret the caller chose (write-only: never
+	// shown; see secretProblem for the rules). Absent on POST, the API
+	// generates one and shows it once; absent on PATCH, the secret stays.
+	ClientSecret *string `json:"client_secret"`
+}
+
+// OptionalJSON is a JSON value of a write body that tells an absent
+// field (Set false) from null (Set, Value "null"): encoding/json calls
+// UnmarshalJSON for null too, but only on a value that is not a pointer.
+type OptionalJSON struct {
+	Set   bool
+	Value json.RawMessage
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *OptionalJSON) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler (with omitzero, an unset value
+// is left out).
+func (o OptionalJSON) MarshalJSON() ([]byte, error) {
+	if !o.Set || len(o.Value) == 0 {
+		return []byte("null"), nil
+	}
+	return o.Value, nil
 }
 
 // maxTTLSeconds bounds a lifetime before it becomes a time.Duration; the
@@ -172,8 +199,8 @@ func (wr *ClientWrite) apply(c *storage.Client) storage.FieldErrors {
 	if wr.ClaimMappings != nil {
 		c.ClaimMappings = append([]storage.ClaimMapping(nil), *wr.ClaimMappings...)
 	}
-	if wr.JWKS != nil {
-		switch raw := bytes.TrimSpace(*wr.JWKS); {
+	if wr.JWKS.Set {
+		switch raw := bytes.TrimSpace(wr.JWKS.Value); {
 		case len(raw) == 0 || string(raw) == "null":
 			c.JWKS = ""
 		case raw[0] != '{':
@@ -264,7 +291,15 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, cl *calle
 		return
 	}
 	var secret string
-	if hasSecret(c) {
+	switch {
+	case wr.ClientSecret != nil:
+		if p := secretProblem(c, *wr.ClientSecret); !p.IsZero() {
+			p.Field = FieldClientSecret
+			writeInvalid(w, storage.FieldErrors{p})
+			return
+		}
+		c.SecretHash = storage.HashToken(*wr.ClientSecret) // chosen: never echoed
+	case hasSecret(c):
 		secret = storage.NewToken()
 		c.SecretHash = storage.HashToken(secret)
 	}
@@ -373,8 +408,14 @@ func (h *Handler) updateClient(w http.ResponseWriter, r *http.Request, cl *calle
 				"a client cannot switch between secret, public and key authentication; create a new client"))
 		}
 		errs = append(errs, clientpolicy.ValidateClient(c, clientpolicy.AllowPrivateBackchannel(h.cfg.AllowPrivateBackchannel))...)
+		if wr.ClientSecret != nil {
+			errs.Put(FieldClientSecret, secretProblem(c, *wr.ClientSecret))
+		}
 		if len(errs) > 0 {
 			return &invalid{errs}
+		}
+		if wr.ClientSecret != nil {
+			c.SecretHash = storage.HashToken(*wr.ClientSecret)
 		}
 		return nil
 	})

@@ -32,6 +32,11 @@
 // 415), at most MaxBody bytes (413), decoded strictly: an unknown field,
 // a second JSON value or trailing data is 400.
 //
+// Secrets: a client's secret is generated on POST and shown in that
+// answer once, or rotated by POST /clients/{id}/secret; a caller that
+// keeps its secrets elsewhere (monban apply --server) sets one it chose
+// with the write-only client_secret of POST and PATCH, never shown back.
+//
 // Lists page by keyset: `?limit=` (1–MaxLimit, default DefaultLimit) and
 // `?cursor=` (opaque; the `next` of the previous page). The answer is
 // {"items": [...], "next": "..."}; `next` is absent on the last page.

@@ -11,25 +11,43 @@ import (
 )
 
 // Group is a group as the API shows it; Members, its number of members,
-// is set in lists only.
+// is set in lists only. Managed marks a group `monban apply` manages
+// (and may delete with --prune).
 type Group struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Members   *int      `json:"members,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Managed     bool      `json:"managed"`
+	Members     *int      `json:"members,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func groupView(g *storage.Group) Group {
-	return Group{ID: g.ID, Name: g.Name, CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC()}
+	return Group{ID: g.ID, Name: g.Name, Description: g.Description, Managed: g.Managed,
+		CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC()}
 }
 
 func groupTag(g *storage.Group) string { return etag(groupView(g)) }
 
-// GroupWrite is the body of POST /groups and PATCH /groups/{id} (a
-// rename, which also renames the group in every client's allowed_groups).
+// GroupWrite is the body of POST /groups (name required) and PATCH
+// /groups/{id} (a field present replaces the stored value, an absent one
+// keeps it; a new name also renames the group in every client's
+// allowed_groups).
 type GroupWrite struct {
-	Name string `json:"name"`
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	Managed     *bool   `json:"managed"`
+}
+
+// apply sets the fields w carries on g, but the name.
+func (wr *GroupWrite) apply(g *storage.Group) {
+	if wr.Description != nil {
+		g.Description = *wr.Description
+	}
+	if wr.Managed != nil {
+		g.Managed = *wr.Managed
+	}
 }
 
 // Member is a member of a group.
@@ -109,7 +127,11 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, cl *caller
 		return
 	}
 	now := h.now().UTC()
-	g := &storage.Group{ID: storage.NewID(), Name: wr.Name, CreatedAt: now, UpdatedAt: now}
+	g := &storage.Group{ID: storage.NewID(), CreatedAt: now, UpdatedAt: now}
+	if wr.Name != nil {
+		g.Name = *wr.Name
+	}
+	wr.apply(g)
 	if errs := userpolicy.ValidateGroup(g); len(errs) > 0 {
 		writeInvalid(w, errs)
 		return
@@ -145,22 +167,23 @@ func (h *Handler) groupAnswer(w http.ResponseWriter, r *http.Request, op string,
 	}
 }
 
-// renameGroup renames the group (storage.Groups.RenameGroup renames it
-// in every client's rule in the same transaction). The If-Match check
-// reads the group in that transaction.
-func (h *Handler) renameGroup(w http.ResponseWriter, r *http.Request, cl *caller) {
+// updateGroup changes the group: a new name (storage.Groups.RenameGroup
+// renames it in every client's rule in the same transaction), the
+// description, the managed mark. The If-Match check reads the group in
+// that transaction.
+func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, cl *caller) {
 	var wr GroupWrite
 	if !decode(w, r, &wr, false) {
 		return
 	}
-	if p := userpolicy.GroupNameRule(wr.Name); !p.IsZero() {
-		p.Field = userpolicy.FieldGroupName
-		writeInvalid(w, storage.FieldErrors{p})
-		return
+	action := "group.update"
+	if wr.Name != nil {
+		action = "group.rename"
 	}
 	id, tags := r.PathValue("id"), ifMatch(r)
 	var after *storage.Group
-	err := h.change(r, cl, "group.rename", "group:"+id, func(tx storage.Store) (any, any, error) {
+	var refused storage.FieldErrors
+	err := h.change(r, cl, action, "group:"+id, func(tx storage.Store) (any, any, error) {
 		before, err := tx.GetGroup(r.Context(), id)
 		if err != nil {
 			return nil, nil, err
@@ -168,13 +191,36 @@ func (h *Handler) renameGroup(w http.ResponseWriter, r *http.Request, cl *caller
 		if err := checkMatch(tags, groupTag(before)); err != nil {
 			return nil, nil, err
 		}
-		if after, err = tx.RenameGroup(r.Context(), id, wr.Name, h.now().UTC()); err != nil {
-			return nil, nil, err
+		want := *before
+		if wr.Name != nil {
+			want.Name = *wr.Name
+		}
+		wr.apply(&want)
+		if refused = userpolicy.ValidateGroup(&want); len(refused) > 0 {
+			return nil, nil, &invalid{refused}
+		}
+		after = before
+		if want.Name != before.Name {
+			if after, err = tx.RenameGroup(r.Context(), id, want.Name, h.now().UTC()); err != nil {
+				return nil, nil, err
+			}
+		}
+		if want.Description != before.Description || want.Managed != before.Managed {
+			after, err = tx.UpdateGroup(r.Context(), id, func(g *storage.Group) error {
+				g.Description, g.Managed, g.UpdatedAt = want.Description, want.Managed, h.now().UTC()
+				return nil
+			})
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 		return storage.GroupSnapshot(before), storage.GroupSnapshot(after), nil
 	})
-	if err != nil {
-		h.groupAnswer(w, r, "rename group", err)
+	if len(refused) > 0 {
+		writeInvalid(w, refused)
+		return
+	} else if err != nil {
+		h.groupAnswer(w, r, action, err)
 		return
 	}
 	w.Header().Set("ETag", groupTag(after))

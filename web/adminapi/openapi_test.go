@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,6 +147,9 @@ func TestEveryRoute(t *testing.T) {
 	do("GET", "/clients/nope", tokRead, nil, 404)
 	do("PATCH", "/clients/shop", tokWrite, map[string]any{"client_name": "Shop"}, 200, "If-Match", g.Header.Get("ETag"))
 	do("PATCH", "/clients/shop", tokWrite, map[string]any{"client_name": "Stale"}, 412, "If-Match", g.Header.Get("ETag"))
+	do("PATCH", "/clients/shop", tokWrite, map[string]any{"client_secret": strings.Repeat("s", 40)}, 200)
+	do("PATCH", "/clients/shop", tokWrite, map[string]any{"client_secret": "short"}, 422)
+	do("POST", "/clients", tokWrite, withSecret(webClient("chosen"), strings.Repeat("c", 40)), 201)
 	do("POST", "/clients/shop/secret", tokWrite, nil, 200)
 	do("POST", "/clients/nope/secret", tokWrite, nil, 404)
 	do("DELETE", "/clients/shop", tokWrite, nil, 204)
@@ -172,6 +176,8 @@ func TestEveryRoute(t *testing.T) {
 	do("GET", "/groups?name=staff", tokRead, nil, 200)
 	do("GET", "/groups/"+grp.ID, tokRead, nil, 200)
 	do("PATCH", "/groups/"+grp.ID, tokWrite, map[string]any{"name": "team"}, 200)
+	do("PATCH", "/groups/"+grp.ID, tokWrite, map[string]any{"description": "The team", "managed": true}, 200)
+	do("PATCH", "/groups/"+grp.ID, tokWrite, map[string]any{"description": "two\nlines"}, 422)
 	do("POST", "/groups/"+grp.ID+"/members", tokWrite, map[string]any{"username": "alice"}, 200)
 	do("POST", "/groups/"+grp.ID+"/members", tokWrite, map[string]any{"username": "nobody"}, 422)
 	do("GET", "/groups/"+grp.ID+"/members", tokRead, nil, 200)

@@ -9,12 +9,14 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/storage/userpolicy"
+	"github.com/monban-idp/monban/web/adminapi"
 )
 
 // MinSecretLen is the shortest client secret apply accepts from a file or
 // an environment variable: secrets are stored as SHA-256, which suits
-// only high-entropy values (a generated one has 43 characters).
-const MinSecretLen = 32
+// only high-entropy values (a generated one has 43 characters). It is
+// the admin API's minimum too.
+const MinSecretLen = clientpolicy.MinSecretLen
 
 // Env is how Desire reaches secrets and key files.
 type Env struct {
@@ -54,6 +56,7 @@ var policyKey = map[string]string{
 	clientpolicy.FieldName:       "name",
 	clientpolicy.FieldScopes:     "scopes",
 	clientpolicy.FieldRequirePAR: "require_pushed_authorization_requests",
+	adminapi.FieldClientSecret:   "secret_file/secret_env",
 }
 
 // Desire turns a decoded file into the objects it declares and checks
@@ -85,6 +88,9 @@ func Desire(f *File, env Env) (*Desired, error) {
 				fc.JWKS = string(b)
 			}
 		}
+		// Compact, as the admin API stores and shows it, so that the two
+		// targets compare alike.
+		fc.JWKS = compactJSON(fc.JWKS)
 		for _, fe := range clientpolicy.ValidateClient(fc, env.Policy...) {
 			key := fe.Field
 			if k, ok := policyKey[key]; ok {

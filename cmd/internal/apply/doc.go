@@ -6,8 +6,11 @@
 //
 // The planner is pure: it sees the target only as a State. How the
 // objects are reached is the Target's business: StoreTarget works on the
-// database; an admin API target (--server) implements the same interface,
-// with the API's ETags as the opaque versions.
+// database; APITarget (--server) works through the admin API of a running
+// server (web/adminapi) with a service account's token, the API's ETags
+// as the opaque versions (If-Match, 412 → ErrStale). The API shows no
+// secret hashes, so APITarget's clients are SecretUnknown and a secret
+// the file declares is sent again on every run.
 //
 // Only objects marked Managed are ever deleted (with Prune), and an
 // unmanaged object named in the file is refused unless Adopt is set. The
