@@ -45,30 +45,28 @@ func withDirectories(dirs ...*fakeDirectory) envOption {
 // knows the person; a directory has no button or pages of its own; a
 // local user with a local password is never sent to a directory.
 func TestDirectorySignIn(t *testing.T) {
+	invalid, down, unusable := connector.ErrInvalidCredentials, connector.ErrUpstreamUnavailable, connector.ErrInvalidResponse
 	tests := []struct {
 		name          string
-		first, second fakeDirectory
+		first, second error // each directory's answer to every check; nil: it knows dirk
 		username      string
 		wantStatus    int
 		wantTitle     string // the error page's, "" for the form or a sign-in
 		wantVia       string // the connector the user is linked to
 	}{
-		{name: "first knows", first: fakeDirectory{subject: "f-1"}, second: fakeDirectory{subject: "s-1"},
-			username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "first"},
-		{name: "second knows", first: fakeDirectory{err: connector.ErrInvalidCredentials}, second: fakeDirectory{subject: "s-1"},
-			username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "second"},
-		{name: "first down, second knows", first: fakeDirectory{err: connector.ErrUpstreamUnavailable}, second: fakeDirectory{subject: "s-1"},
-			username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "second"},
-		{name: "first down, second does not know", first: fakeDirectory{err: connector.ErrUpstreamUnavailable},
-			second: fakeDirectory{subject: "s-1"}, username: "nobody", wantStatus: http.StatusServiceUnavailable, wantTitle: directoryUnavailableT},
-		{name: "unusable answer", first: fakeDirectory{err: connector.ErrInvalidResponse},
-			second: fakeDirectory{err: connector.ErrInvalidCredentials}, username: "dirk", wantStatus: http.StatusBadGateway, wantTitle: connInvalidT},
-		{name: "nobody knows", first: fakeDirectory{subject: "f-1"}, second: fakeDirectory{subject: "s-1"},
-			username: "nobody", wantStatus: http.StatusUnauthorized},
+		{name: "first knows", username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "first"},
+		{name: "second knows", first: invalid, username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "second"},
+		{name: "first down, second knows", first: down, username: "dirk", wantStatus: http.StatusSeeOther, wantVia: "second"},
+		{name: "first down, second does not know", first: down, username: "nobody",
+			wantStatus: http.StatusServiceUnavailable, wantTitle: directoryUnavailableT},
+		{name: "unusable answer", first: unusable, second: invalid, username: "dirk",
+			wantStatus: http.StatusBadGateway, wantTitle: connInvalidT},
+		{name: "nobody knows", username: "nobody", wantStatus: http.StatusUnauthorized},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, false, withDirectories(&tc.first, &tc.second))
+			e := newEnv(t, false, withDirectories(&fakeDirectory{subject: "f-1", err: tc.first},
+				&fakeDirectory{subject: "s-1", err: tc.second}))
 			c := e.browser()
 			id := e.newRequest()
 			form := e.get(c, e.h.SignInURL(id))
