@@ -23,7 +23,10 @@
 // local user (web/connector/accounts) and advances the flow with amr
 // "fed". An identity whose e-mail belongs to a local account goes to the
 // link page (federation_link.go), which needs that account's password
-// (and one-time code) before linking.
+// (and one-time code) before linking. An entry with a Password checker
+// (LDAP) has no button: it checks the sign-in form's own username and
+// password, for the usernames login_directory.go sends to it (linked to
+// it, or without a local password), with amr "pwd".
 //
 // Errors: page handlers return them, and Fail is the one adapter that
 // turns them into the error page: a PublicError (or any error with a

@@ -28,8 +28,13 @@ type Connector struct {
 	ID string
 	// Names is the display name per language tag ("" the fallback).
 	Names map[string]string
-	// Redirector talks to the upstream.
+	// Redirector talks to the upstream (OpenID Connect, GitHub): the
+	// connector is a button on the sign-in page.
 	Redirector connector.Redirector
+	// Password checks the sign-in form's username and password itself
+	// (LDAP); set instead of Redirector. Such a connector has no button
+	// (login_directory.go says which password goes where).
+	Password connector.PasswordChecker
 	// JIT creates a local user at the first sign-in of an identity
 	// nobody linked yet.
 	JIT bool
@@ -44,6 +49,20 @@ type Connector struct {
 // leaves amr values to the parties' agreement, and "fed" is the
 // customary one (e.g. Keycloak, Entra ID's "fed" amr value).
 const amrFederated = "fed"
+
+// method is the RFC 8176 amr value of a sign-in with the connector. A
+// Redirector's person authenticated in the upstream's pages, which monban
+// only hears about: "fed". A directory's person typed their password into
+// monban's own form, and monban checked it (by an LDAP bind): that is a
+// password, RFC 8176 §2 "pwd", exactly as a local password, so acr and the
+// second-factor rules treat both alike. "fed" is not added: nothing was
+// delegated to another party's authentication.
+func (c *Connector) method() string {
+	if c.Password != nil {
+		return amrPassword
+	}
+	return amrFederated
+}
 
 // Catalog keys of the upstream sign-in's error pages.
 const (
@@ -115,7 +134,7 @@ func randomValue() string { return storage.NewToken() }
 
 func (h *Handler) getConnectorStart(w http.ResponseWriter, r *http.Request) error {
 	c := h.connectors[r.PathValue("id")]
-	if c == nil {
+	if c == nil || c.Redirector == nil { // a directory has no pages of its own
 		return fail(http.StatusNotFound, connUnknownT, connUnknownD, nil)
 	}
 	id := r.URL.Query().Get("id")
@@ -155,7 +174,7 @@ func (h *Handler) getConnectorStart(w http.ResponseWriter, r *http.Request) erro
 
 func (h *Handler) getConnectorCallback(w http.ResponseWriter, r *http.Request) error {
 	c := h.connectors[r.PathValue("id")]
-	if c == nil {
+	if c == nil || c.Redirector == nil { // a directory has no pages of its own
 		return fail(http.StatusNotFound, connUnknownT, connUnknownD, nil)
 	}
 	ctx := r.Context()
@@ -188,9 +207,7 @@ func (h *Handler) resolveUpstream(w http.ResponseWriter, r *http.Request, p *pen
 	u, created, err := h.accounts.Resolve(ctx, ident, c.JIT)
 	switch {
 	case errors.Is(err, accounts.ErrLinkRequired):
-		h.setSigned(w, linkCookie, pendingLink{Binding: bindingOf(p.id), Identity: ident,
-			Expires: h.now().UTC().Add(upstreamTTL)}, upstreamTTL)
-		http.Redirect(w, r, linkPath+"?id="+url.QueryEscape(p.id), http.StatusSeeOther)
+		h.startLink(w, r, p, ident)
 		return nil
 	case errors.Is(err, accounts.ErrNoAccount):
 		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "no linked account and just-in-time creation is off")
@@ -205,15 +222,29 @@ func (h *Handler) resolveUpstream(w http.ResponseWriter, r *http.Request, p *pen
 		return err
 	}
 	if created {
-		h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionUpstreamUserCreated, ActorID: u.ID, Actor: u.Username,
-			Target: "user:" + u.ID, Address: h.clientAddr(r), Detail: "upstream " + c.ID + " (client " + p.req.ClientID + ")"})
+		h.auditCreated(ctx, r, p, c, u)
 	}
 	return h.signInUpstream(w, r, p, c, u, ident)
 }
 
+// startLink sends the person to the link page, which asks them to prove
+// the local account whose e-mail address the identity has.
+func (h *Handler) startLink(w http.ResponseWriter, r *http.Request, p *pendingRequest, ident connector.Identity) {
+	h.setSigned(w, linkCookie, pendingLink{Binding: bindingOf(p.id), Identity: ident,
+		Expires: h.now().UTC().Add(upstreamTTL)}, upstreamTTL)
+	http.Redirect(w, r, linkPath+"?id="+url.QueryEscape(p.id), http.StatusSeeOther)
+}
+
+// auditCreated writes the audit entry of a just-in-time user.
+func (h *Handler) auditCreated(ctx context.Context, r *http.Request, p *pendingRequest, c *Connector, u *storage.User) {
+	h.audit.Record(ctx, storage.AuditEntry{Action: storage.ActionUpstreamUserCreated, ActorID: u.ID, Actor: u.Username,
+		Target: "user:" + u.ID, Address: h.clientAddr(r), Detail: "upstream " + c.ID + " (client " + p.req.ClientID + ")"})
+}
+
 // signInUpstream records the identity's use and group memberships and
-// moves the sign-in flow on with amr "fed" (plus the methods the
-// connector passed on, only when trust_amr) and those of extra proof.
+// moves the sign-in flow on with the connector's method (Connector.method:
+// "fed", or "pwd" for a directory), the methods the connector passed on
+// (only when trust_amr) and those of extra proof.
 func (h *Handler) signInUpstream(w http.ResponseWriter, r *http.Request, p *pendingRequest, c *Connector, u *storage.User, ident connector.Identity, extra ...string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), bookkeepingTimeout)
 	defer cancel()
@@ -222,7 +253,7 @@ func (h *Handler) signInUpstream(w http.ResponseWriter, r *http.Request, p *pend
 	}
 	progress := h.flow.Resume(r, p.id)
 	progress.Identify(u.ID)
-	progress.Passed(amrFederated)
+	progress.Passed(c.method())
 	for _, m := range append(ident.AMR, extra...) {
 		progress.Passed(m)
 	}

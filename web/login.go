@@ -140,6 +140,15 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("get user by username: %w", err)
 	}
+	// A directory (LDAP) checks the password instead of the local hash
+	// for some usernames (login_directory.go).
+	dirs, err := h.directoriesFor(ctx, user)
+	if err != nil {
+		return err
+	}
+	if len(dirs) > 0 {
+		return h.directorySignIn(w, r, p, att, dirs, user, username, password)
+	}
 	ok, rehash, reason := h.checkPassword(user, password)
 	// What the check decided is written whether or not the browser is
 	// still waiting: a client that disconnects right after a right

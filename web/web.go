@@ -184,10 +184,13 @@ type Handler struct {
 	devices      DeviceStore        // the user-code page's store; nil: no device flow
 	passkeys     *webauthn.WebAuthn // nil: passkeys off (an IP-address issuer)
 	registration RegistrationConfig
-	// Upstream identity providers (federation.go): by ID and in the
-	// configured order, and the one resolution of their identities.
+	// Upstream identity providers (federation.go): by ID, the buttons in
+	// the configured order, the directories that check the sign-in
+	// form's password in the configured order (login_directory.go), and
+	// the one resolution of their identities.
 	connectors     map[string]*Connector
 	connectorOrder []*Connector
+	directories    []*Connector
 	accounts       *accounts.Resolver
 }
 
@@ -233,14 +236,17 @@ func New(cfg Config) (*Handler, error) {
 		devices = nil
 	}
 	connectors := make(map[string]*Connector, len(cfg.Connectors))
-	var connectorOrder []*Connector
+	var connectorOrder, directories []*Connector
 	for i := range cfg.Connectors {
 		c := cfg.Connectors[i]
 		switch {
-		case c.ID == "" || c.Redirector == nil:
-			errs = append(errs, fmt.Errorf("web: connector %d needs an ID and a Redirector", i))
+		case c.ID == "" || (c.Redirector == nil) == (c.Password == nil):
+			errs = append(errs, fmt.Errorf("web: connector %d needs an ID and either a Redirector or a Password checker", i))
 		case connectors[c.ID] != nil:
 			errs = append(errs, fmt.Errorf("web: connector %q appears twice", c.ID))
+		case c.Password != nil:
+			connectors[c.ID] = &c
+			directories = append(directories, &c)
 		default:
 			connectors[c.ID] = &c
 			connectorOrder = append(connectorOrder, &c)
@@ -252,6 +258,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		connectors:     connectors,
 		connectorOrder: connectorOrder,
+		directories:    directories,
 		devices:        devices,
 		events:         cfg.Events,
 		store:          cfg.Store,

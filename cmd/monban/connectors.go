@@ -61,6 +61,10 @@ func (c *cli) connectorsList(_ context.Context, args []string) error {
 			secret = "file " + k.ClientSecretFile
 		case k.ClientSecret != "":
 			secret = "(set)"
+		case k.LDAP != nil && k.LDAP.BindPasswordFile != "":
+			secret = "file " + k.LDAP.BindPasswordFile
+		case k.LDAP != nil && k.LDAP.BindPassword != "":
+			secret = "(set)"
 		}
 		row(tw, k.ID, k.Type, k.Name.For(""), upstream, fmt.Sprint(k.JIT), secret)
 	}

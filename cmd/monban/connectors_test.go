@@ -28,6 +28,34 @@ func TestConnectorsList(t *testing.T) {
     name: GitHub
     client_id: x
     client_secret_file: /run/secrets/gh
+  - id: ad
+    type: ldap
+    name: Corporate account
+    jit: true
+    timeout: 5s
+    ldap:
+      url: ldaps://dc1.corp.example.com
+      bind_dn: CN=monban,OU=Service Accounts,DC=corp,DC=example,DC=com
+      bind_password: TOPSECRET
+      user_search_base: OU=People,DC=corp,DC=example,DC=com
+      user_filter: (&(objectClass=user)(sAMAccountName=%s))
+      username_attr: sAMAccountName
+      id_attr: objectGUID
+      name_attr: displayName
+      group_search_base: OU=Groups,DC=corp,DC=example,DC=com
+      group_filter: (&(objectClass=group)(member=%s))
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badLDAP := filepath.Join(dir, "badldap.yaml")
+	if err := os.WriteFile(badLDAP, []byte(`connectors:
+  - id: ad
+    type: ldap
+    name: AD
+    ldap:
+      url: ldap://dc1.corp.example.com
+      user_search_base: OU=People,DC=corp,DC=example,DC=com
+      user_filter: (sAMAccountName={username})
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +72,13 @@ func TestConnectorsList(t *testing.T) {
 		{"text", []string{"connectors", "list", "--config", good}, 0, []string{"google", "oidc", "(set)", "file /run/secrets/gh", "https://github.com"}},
 		{"json", []string{"connectors", "list", "--config", good, "--output", "json"}, 0, []string{`"id": "google"`, `"client_secret_file": "/run/secrets/gh"`}},
 		{"unknown key", []string{"connectors", "list", "--config", bad}, 1, []string{"client_secrett"}},
-		{"config check shows them", []string{"config", "check", "--dev", "--config", good}, 0, []string{`connectors: [{"id":"google"`}},
+		{"config check shows them", []string{"config", "check", "--dev", "--config", good}, 0, []string{`connectors: [{"id":"google"`,
+			`"id":"ad","type":"ldap"`, `"user_filter":"(\u0026(objectClass=user)(sAMAccountName=%s))"`}},
+		{"ldap listed", []string{"connectors", "list", "--config", good}, 0, []string{"ad", "ldap", "ldaps://dc1.corp.example.com"}},
+		{"config check reports ldap problems", []string{"config", "check", "--dev", "--config", badLDAP}, 1,
+			[]string{"connector ad", "has no %s", "plain LDAP to a remote host"}},
+		{"ldap key misspelt", []string{"connectors", "list", "--config", writeFile(t, "typo.yaml",
+			"connectors:\n  - id: ad\n    type: ldap\n    name: AD\n    ldap:\n      user_filtre: x\n")}, 1, []string{"user_filtre"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -77,18 +77,48 @@ type ClaimMapping struct {
 	Groups   string `yaml:"groups" json:"groups,omitempty"`     // none: no groups
 }
 
-// LDAPConfig is an LDAP or Active Directory connector's settings.
+// LDAPConfig is an LDAP or Active Directory connector's settings: the
+// `ldap:` block of a connector of type ldap, with the keys package
+// web/connector/ldap documents (its Config, which the application maps
+// this to). The connector-level keys id, name, jit and timeout apply as
+// for every connector; timeout bounds a whole password check.
 type LDAPConfig struct {
-	URL              string `yaml:"url" json:"url"`
-	BindDN           string `yaml:"bind_dn" json:"bind_dn,omitempty"`
-	BindPassword     string `yaml:"bind_password" json:"-"`
-	BindPasswordFile string `yaml:"bind_password_file" json:"bind_password_file,omitempty"`
-	UserSearchBase   string `yaml:"user_search_base" json:"user_search_base"`
-	UserFilter       string `yaml:"user_filter" json:"user_filter,omitempty"`
-	GroupSearchBase  string `yaml:"group_search_base" json:"group_search_base,omitempty"`
-	GroupFilter      string `yaml:"group_filter" json:"group_filter,omitempty"`
-	StartTLS         bool   `yaml:"start_tls" json:"start_tls"`
-	CAFile           string `yaml:"ca_file" json:"ca_file,omitempty"`
+	URL                string `yaml:"url" json:"url"`
+	StartTLS           bool   `yaml:"start_tls" json:"start_tls"`
+	CAFile             string `yaml:"ca_file" json:"ca_file,omitempty"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify"`
+	InsecureNoTLS      bool   `yaml:"insecure_no_tls" json:"insecure_no_tls"`
+	BindDN             string `yaml:"bind_dn" json:"bind_dn,omitempty"`
+	BindPassword       string `yaml:"bind_password" json:"-"`
+	BindPasswordFile   string `yaml:"bind_password_file" json:"bind_password_file,omitempty"`
+	UserSearchBase     string `yaml:"user_search_base" json:"user_search_base"`
+	UserFilter         string `yaml:"user_filter" json:"user_filter,omitempty"`
+	UsernameAttr       string `yaml:"username_attr" json:"username_attr,omitempty"`
+	IDAttr             string `yaml:"id_attr" json:"id_attr,omitempty"`
+	EmailAttr          string `yaml:"email_attr" json:"email_attr,omitempty"`
+	EmailVerified      bool   `yaml:"email_verified" json:"email_verified"`
+	NameAttr           string `yaml:"name_attr" json:"name_attr,omitempty"`
+	GroupSearchBase    string `yaml:"group_search_base" json:"group_search_base,omitempty"`
+	GroupFilter        string `yaml:"group_filter" json:"group_filter,omitempty"`
+	GroupNameAttr      string `yaml:"group_name_attr" json:"group_name_attr,omitempty"`
+	PoolSize           int    `yaml:"pool_size" json:"pool_size,omitempty"`
+}
+
+// BindSecret returns the LDAP service account's password, read from
+// BindPasswordFile when set (surrounding white space removed); "" when
+// the connector has no ldap settings.
+func (c Config) BindSecret() (string, error) {
+	switch {
+	case c.LDAP == nil:
+		return "", nil
+	case c.LDAP.BindPasswordFile == "":
+		return c.LDAP.BindPassword, nil
+	}
+	b, err := os.ReadFile(c.LDAP.BindPasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("connector %s: bind_password_file: %w", c.ID, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // DefaultTimeout bounds a call to an upstream when Config.Timeout is zero.
@@ -174,6 +204,15 @@ func Validate(list []Config) error {
 		case TypeLDAP:
 			if c.LDAP == nil || c.LDAP.URL == "" || c.LDAP.UserSearchBase == "" {
 				add("type ldap needs ldap.url and ldap.user_search_base")
+			}
+			if c.LDAP != nil && c.LDAP.BindPassword != "" && c.LDAP.BindPasswordFile != "" {
+				add("set ldap.bind_password or ldap.bind_password_file, not both")
+			}
+			if c.ClientID != "" || c.ClientSecret != "" || c.ClientSecretFile != "" || c.Issuer != "" {
+				add("client_id, client_secret and issuer belong to oidc and github connectors; ldap settings go under ldap:")
+			}
+			if c.EndSessionRedirect || c.TrustAMR {
+				add("end_session_redirect and trust_amr need an OpenID provider (type oidc)")
 			}
 		default:
 			add("type %q is not one of oidc, github, ldap", c.Type)

@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,6 +34,18 @@ func TestValidate(t *testing.T) {
 		{"ldap", func() []Config {
 			return []Config{{ID: "ad", Type: TypeLDAP, Name: Names{"": "AD"}, LDAP: &LDAPConfig{URL: "ldaps://dc", UserSearchBase: "dc=x"}}}
 		}, ""},
+		{"ldap both bind passwords", func() []Config {
+			return []Config{{ID: "ad", Type: TypeLDAP, Name: Names{"": "AD"}, LDAP: &LDAPConfig{URL: "ldaps://dc",
+				UserSearchBase: "dc=x", BindPassword: "p", BindPasswordFile: "/f"}}}
+		}, "not both"},
+		{"ldap with a client id", func() []Config {
+			return []Config{{ID: "ad", Type: TypeLDAP, Name: Names{"": "AD"}, ClientID: "x",
+				LDAP: &LDAPConfig{URL: "ldaps://dc", UserSearchBase: "dc=x"}}}
+		}, "go under ldap:"},
+		{"ldap trust_amr", func() []Config {
+			return []Config{{ID: "ad", Type: TypeLDAP, Name: Names{"": "AD"}, TrustAMR: true,
+				LDAP: &LDAPConfig{URL: "ldaps://dc", UserSearchBase: "dc=x"}}}
+		}, "trust_amr"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,5 +79,65 @@ func TestNamesAndRedaction(t *testing.T) {
 	b, _ := r[0].MarshalJSON()
 	if strings.Contains(string(b), "s3cret") || strings.Contains(string(b), "redacted") {
 		t.Fatalf("JSON shows a secret field: %s", b)
+	}
+}
+
+// TestLDAPKeys: every key package web/connector/ldap documents decodes
+// into the ldap block (unknown keys are refused, as the configuration
+// loader does), and BindSecret reads the password file.
+func TestLDAPKeys(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("  s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := `id: ad
+type: ldap
+name: AD
+jit: true
+timeout: 5s
+ldap:
+  url: ldaps://dc.example.com
+  start_tls: false
+  ca_file: /etc/ca.pem
+  insecure_skip_verify: true
+  insecure_no_tls: true
+  bind_dn: cn=svc,dc=example,dc=com
+  bind_password_file: ` + pwFile + `
+  user_search_base: ou=people,dc=example,dc=com
+  user_filter: (&(objectClass=user)(sAMAccountName=%s))
+  username_attr: sAMAccountName
+  id_attr: objectGUID
+  email_attr: mail
+  email_verified: true
+  name_attr: displayName
+  group_search_base: ou=groups,dc=example,dc=com
+  group_filter: (&(objectClass=group)(member=%s))
+  group_name_attr: cn
+  pool_size: 8
+`
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	want := LDAPConfig{URL: "ldaps://dc.example.com", CAFile: "/etc/ca.pem", InsecureSkipVerify: true, InsecureNoTLS: true,
+		BindDN: "cn=svc,dc=example,dc=com", BindPasswordFile: pwFile, UserSearchBase: "ou=people,dc=example,dc=com",
+		UserFilter: "(&(objectClass=user)(sAMAccountName=%s))", UsernameAttr: "sAMAccountName", IDAttr: "objectGUID",
+		EmailAttr: "mail", EmailVerified: true, NameAttr: "displayName", GroupSearchBase: "ou=groups,dc=example,dc=com",
+		GroupFilter: "(&(objectClass=group)(member=%s))", GroupNameAttr: "cn", PoolSize: 8}
+	if c.LDAP == nil || *c.LDAP != want || !c.JIT || c.CallTimeout().String() != "5s" {
+		t.Fatalf("decoded %+v / %+v", c, c.LDAP)
+	}
+	if err := Validate([]Config{c}); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if pw, err := c.BindSecret(); err != nil || pw != "s3cret" {
+		t.Fatalf("BindSecret = %q, %v", pw, err)
+	}
+	c.LDAP.BindPasswordFile = filepath.Join(dir, "missing")
+	if _, err := c.BindSecret(); err == nil || !strings.Contains(err.Error(), "bind_password_file") {
+		t.Fatalf("missing file: %v", err)
 	}
 }

@@ -47,6 +47,7 @@ type App struct {
 	mailer  *mailer.Worker // nil when mail is off
 	metrics *metrics
 	runner  *jobs.Runner
+	closers []func() error // the LDAP connectors' connection pools
 
 	closeOnce sync.Once
 }
@@ -123,7 +124,8 @@ func (a *App) assemble(ctx context.Context) error {
 		return err
 	}
 	a.mailer = mail
-	upstreams, err := webConnectors(cfg.Connectors)
+	upstreams, closers, err := webConnectors(cfg.Connectors)
+	a.closers = append(a.closers, closers...) // closed by Close, or by New when assembly fails
 	if err != nil {
 		return err
 	}
@@ -261,7 +263,13 @@ func (a *App) Close() error {
 	return nil
 }
 
+// closeStore closes the directory connectors' pools and then the store
+// if New opened it.
 func (a *App) closeStore() {
+	for _, c := range a.closers {
+		_ = c() // closing idle directory connections cannot fail in a way worth reporting
+	}
+	a.closers = nil
 	if a.owned != nil {
 		a.owned()
 	}

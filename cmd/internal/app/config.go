@@ -348,6 +348,8 @@ func (c *Config) Validate(dev bool) error {
 
 	if err := connector.Validate(c.Connectors); err != nil {
 		errs = append(errs, err)
+	} else if err := checkDirectories(c.Connectors); err != nil {
+		errs = append(errs, err)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -24,8 +24,15 @@
 //
 // # Configuration
 //
-// The YAML keys of a connector of type ldap (mapped to Config by the
-// caller), with their defaults:
+// A connector of type ldap in the configuration file's connectors list
+// (mapped to Config by the application): the keys every connector has,
+//
+//	id                     the connector's id, never changed once people signed in
+//	name                   its display name (the link page names it)
+//	jit                    false; true creates a local user at a person's first sign-in
+//	timeout                10s; bounds a whole sign-in check
+//
+// and, under ldap:, with their defaults:
 //
 //	url                    ldap://host:389 or ldaps://host:636 (required)
 //	start_tls              false; true upgrades ldap:// with StartTLS
@@ -33,6 +40,7 @@
 //	insecure_skip_verify   false; true skips certificate verification (tests only)
 //	insecure_no_tls        false; true allows plain ldap:// to a non-loopback host
 //	bind_dn                the service account's DN; empty searches anonymously
+//	bind_password          the service account's password (prefer the file)
 //	bind_password_file     file holding the service account's password
 //	user_search_base       where to search for people (required)
 //	user_filter            e.g. (&(objectClass=person)(uid=%s)); every %s is
@@ -47,7 +55,6 @@
 //	group_filter           e.g. (&(objectClass=groupOfNames)(member=%s)); every %s
 //	                       is replaced by the escaped DN of the person's entry
 //	group_name_attr        cn
-//	timeout                10s; bounds a whole sign-in check
 //	pool_size              4; connections per pool
 //
 // For Active Directory: url ldaps://dc.example.com, user_filter
