@@ -203,7 +203,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	ctx := r.Context()
 	loc := i18n.For(ctx)
 	f := view.AccountForm{CSRFToken: h.ensureCSRF(w, r), Username: u.Username, Email: u.Email,
-		EmailVerified: u.EmailVerified, MailOn: h.mail.Enabled, Profile: p, Notice: notice, Error: msg}
+		EmailVerified: u.EmailVerified, MailOn: h.mail.Enabled, HasPassword: u.PasswordHash != "", Profile: p, Notice: notice, Error: msg}
 	sessions, err := h.store.ListUserSessions(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("list sessions: %w", err)

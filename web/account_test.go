@@ -55,6 +55,10 @@ func accountPages(t *testing.T, e *testEnv, c *http.Client) map[string]page {
 	pages["mail-email-changed"] = page{status: http.StatusOK, body: notice.HTML}
 	e.clock.Advance(recentSignIn + time.Minute)
 	pages["account-fresh"] = e.post(c, accountPath+"/profile", url.Values{"csrf_token": {tok}, "name": {"A"}})
+	// Someone who signs in only upstream (issue 18) has no password to change.
+	_, err = e.store.UpdateUser(ctx, "u-alice", func(u *storage.User) error { u.PasswordHash = ""; return nil })
+	e.must(err)
+	pages["account-no-password"] = e.get(c, accountPath)
 	return pages
 }
 
@@ -63,7 +67,7 @@ func TestAccountPages(t *testing.T) {
 	c, _ := signedIn(t, e)
 	pages := accountPages(t, e, c)
 	for name, want := range map[string]int{"account": 200, "account-profile-error": 400, "account-password-wrong": 401,
-		"account-mail-sent": 200, "verify-done": 200, "verify-used": 400, "account-fresh": 403} {
+		"account-mail-sent": 200, "verify-done": 200, "verify-used": 400, "account-fresh": 403, "account-no-password": 200} {
 		if pages[name].status != want {
 			t.Errorf("%s: status %d, want %d\n%s", name, pages[name].status, want, pages[name].body)
 		}
@@ -74,6 +78,12 @@ func TestAccountPages(t *testing.T) {
 		if !strings.Contains(pages["account"].body, want) {
 			t.Errorf("account page lacks %s:\n%s", want, pages["account"].body)
 		}
+	}
+	if !strings.Contains(pages["account"].body, `action="/account/password"`) {
+		t.Error("account page without the password form for a user with a password")
+	}
+	if body := pages["account-no-password"].body; strings.Contains(body, `action="/account/password"`) || !strings.Contains(body, "has no password here") {
+		t.Errorf("account page of a user without a password offers to change it:\n%s", body)
 	}
 	u, err := e.store.GetUser(t.Context(), "u-alice")
 	e.must(err)
