@@ -18,7 +18,11 @@
 //
 // The token endpoint also serves token exchange (RFC 8693,
 // tokenexchange.go) when Config.TokenExchange: delegation only, the
-// exchanging client or the actor token's subject named in `act`.
+// exchanging client or the actor token's subject named in `act`; audience
+// and resource may be repeated there (the one exception to formGuard's
+// rule against repeated parameters); with DPoP a proof binds the
+// exchanged token, and a DPoP-bound subject or actor token is accepted
+// only with a proof by its own key.
 //
 // Client assertions (private_key_jwt, RFC 7523 §2.2) are checked in
 // assertion.go, called from VerifyClient, when Config.PrivateKeyJWT.
@@ -31,8 +35,9 @@
 // DPoP (RFC 9449), when Config.DPoP: dpop.go checks proofs and
 // dpop_nonce.go makes server nonces; dpop_token.go checks the proof of a
 // token request before zitadel's router sees it and binds the tokens
-// (cnf.jkt) in the grants; dpop_resource.go checks bound tokens at
-// UserInfo.
+// (cnf.jkt) in the grants (token exchange included); dpop_resource.go
+// checks bound tokens at UserInfo and, through CheckResourceProof, for
+// the admin API (VerifyServiceToken reports a service token's binding).
 //
 // The token endpoint runs on zitadel/oidc's op.Server router, which parses
 // requests, dispatches grants and authenticates clients through our

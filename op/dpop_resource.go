@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
-// DPoP at the provider's protected resource, UserInfo (RFC 9449 §7).
+// DPoP at the provider's protected resources (RFC 9449 §7): UserInfo, and
+// through CheckResourceProof the admin API.
 
 // dpopResource checks an active access token's binding: a DPoP-bound
 // token (cnf.jkt) must come with the DPoP scheme and exactly one valid
@@ -33,10 +35,30 @@ func (p *Provider) dpopResource(w http.ResponseWriter, r *http.Request, scheme, 
 	if p.cfg.DPoPNonce {
 		w.Header().Set(headerDPoPNonce, p.dpopNonces.current(now))
 	}
+	derr, err := p.boundProof(r, token, at, now)
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "userinfo failed", "error", err)
+		w.Header().Set("Retry-After", "5")
+		bearerError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
+		return false
+	}
+	if derr != nil {
+		schemeError(w, tokenTypeDPoP, http.StatusUnauthorized, derr.code, derr.desc)
+		return false
+	}
+	return true
+}
+
+// boundProof checks the one DPoP proof of r, a request to a protected
+// resource of this issuer presenting token, bound to at.Cnf.JKT: the
+// proof for this method and URL (htu = issuer + path, RFC 9449 §4.3), its
+// ath the token's hash, signed by the token's key, and its jti not seen
+// before (then recorded). A refusal is a *dpopError (logged); err is a
+// store failure.
+func (p *Provider) boundProof(r *http.Request, token string, at *accessTokenClaims, now time.Time) (*dpopError, error) {
 	proofs := r.Header.Values(headerDPoP)
 	if len(proofs) != 1 {
-		schemeError(w, tokenTypeDPoP, http.StatusUnauthorized, errCodeInvalidDPoPProof, "exactly one DPoP proof is required")
-		return false
+		return badProof("exactly one DPoP proof is required"), nil
 	}
 	proof, derr := p.checkDPoPProof(proofs[0], r.Method, p.issuer+r.URL.Path, token, now)
 	if derr == nil && proof.jkt != at.Cnf.JKT {
@@ -45,18 +67,59 @@ func (p *Provider) dpopResource(w http.ResponseWriter, r *http.Request, scheme, 
 	if derr == nil {
 		err := p.useDPoPProof(r.Context(), at.ClientID, proof)
 		if err != nil && !errors.As(err, &derr) {
-			p.log.ErrorContext(r.Context(), "userinfo failed", "error", err)
-			w.Header().Set("Retry-After", "5")
-			bearerError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the service is temporarily unavailable")
-			return false
+			return nil, err
 		}
 	}
 	if derr != nil {
 		p.log.InfoContext(r.Context(), "DPoP proof refused", "event", "dpop_proof_refused", "error", derr.code, "reason", derr.desc)
-		schemeError(w, tokenTypeDPoP, http.StatusUnauthorized, derr.code, derr.desc)
-		return false
 	}
-	return true
+	return derr, nil
+}
+
+// DPoPProofError is CheckResourceProof's refusal of a proof (RFC 9449
+// §7.1): Code is invalid_dpop_proof, use_dpop_nonce, or invalid_token
+// for a token that is not DPoP-bound; Description is for the client;
+// Nonce, when nonces are on, is the current server nonce, for the
+// DPoP-Nonce header of the answer (§9).
+type DPoPProofError struct {
+	Code, Description, Nonce string
+}
+
+func (e *DPoPProofError) Error() string { return "op: DPoP proof refused: " + e.Code }
+
+// CheckResourceProof checks the DPoP proof of a request to one of this
+// issuer's protected resources other than UserInfo (the admin API) that
+// presents accessToken with the DPoP scheme (RFC 9449 §7.1): the token
+// must be one of ours (signature, iss, exp) and DPoP-bound, and the
+// request must carry exactly one proof for its method and URL (htu = the
+// issuer and the request's path), with ath the token's hash, a current
+// server nonce when nonces are on, signed by the key the token is bound
+// to, its jti unused (then recorded). It returns the key's thumbprint. A
+// refusal is a *DPoPProofError; any other error is a store failure.
+// Liveness of the token is the caller's check (VerifyServiceToken).
+func (p *Provider) CheckResourceProof(r *http.Request, accessToken string) (string, error) {
+	now := p.now()
+	var nonce string
+	if p.cfg.DPoPNonce {
+		nonce = p.dpopNonces.current(now)
+	}
+	at, err := p.parseAccessToken(accessToken, now)
+	switch {
+	case !p.cfg.DPoP:
+		return "", &DPoPProofError{Code: "invalid_token", Description: "DPoP is not enabled"}
+	case err != nil:
+		return "", &DPoPProofError{Code: "invalid_token", Description: "the access token is invalid or expired", Nonce: nonce}
+	case at.Cnf == nil || at.Cnf.JKT == "":
+		return "", &DPoPProofError{Code: "invalid_token", Description: "the access token is not DPoP-bound", Nonce: nonce}
+	}
+	derr, err := p.boundProof(r, accessToken, at, now)
+	if err != nil {
+		return "", err
+	}
+	if derr != nil {
+		return "", &DPoPProofError{Code: derr.code, Description: derr.desc, Nonce: nonce}
+	}
+	return at.Cnf.JKT, nil
 }
 
 // dpopChallenge is the DPoP WWW-Authenticate challenge (RFC 9449 §7.1)

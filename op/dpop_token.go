@@ -15,7 +15,7 @@ import (
 // DPoP at the token endpoint (RFC 9449 §5): dpopTokenEndpoint checks the
 // proof before zitadel's router parses the request and hands it on
 // through the request context; the grants (code, refresh,
-// client_credentials, device code) call dpopBinding once the client is
+// client_credentials, device code, token exchange) call dpopBinding once the client is
 // authenticated, and bind what they issue to the proof's key.
 
 type dpopContextKey struct{}

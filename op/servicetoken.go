@@ -25,9 +25,8 @@ type ServiceToken struct {
 	JTI    string
 	Expiry time.Time
 	// JKT is the thumbprint of the DPoP key the token is bound to
-	// (cnf.jkt, RFC 9449 §6); empty for a bearer token. It stays empty
-	// until op issues DPoP-bound tokens (issue 19): the DPoP work fills it
-	// from the token's cnf claim, and the admin API then requires a proof.
+	// (cnf.jkt, RFC 9449 §6); empty for a bearer token. A bound token is
+	// good only with a proof by that key (CheckResourceProof).
 	JKT string
 }
 
@@ -55,5 +54,9 @@ func (p *Provider) VerifyServiceToken(ctx context.Context, token string) (*Servi
 			scopes = append(scopes, s)
 		}
 	}
-	return &ServiceToken{ClientID: c.ID, Scopes: scopes, JTI: at.JTI, Expiry: time.Unix(at.Expiry, 0).UTC()}, nil
+	st := &ServiceToken{ClientID: c.ID, Scopes: scopes, JTI: at.JTI, Expiry: time.Unix(at.Expiry, 0).UTC()}
+	if at.Cnf != nil {
+		st.JKT = at.Cnf.JKT
+	}
+	return st, nil
 }

@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -55,6 +56,28 @@ type actClaim struct {
 // The new token keeps the subject token's `sid` and `fid`: logging out,
 // revoking the grant or disabling the user takes the exchanged token away
 // with the original (activeAccessToken).
+//
+// DPoP (RFC 9449). A token exchange request is a token request like the
+// others: with a valid proof at /token (dpopTokenEndpoint) the issued
+// token is bound to the proof's key (cnf.jkt, token_type DPoP, §5, §6),
+// and a client registered with DPoPBoundAccessTokens must send one
+// (dpopBinding). RFC 9449 does not define presenting a DPoP-bound token as
+// subject_token or actor_token, and RFC 8693 knows nothing of bindings.
+// The binding's promise is that a bound token is useless without its
+// private key (RFC 9449 §1, §7: a resource accepts it only with a proof
+// by that key); an exchange that took a bound token without such a proof
+// would launder it into a token of a party that never showed the key,
+// and a stolen bound token plus any exchanging client would be enough.
+// So monban refuses a bound subject_token or actor_token unless the
+// request carries a proof by the same key (the proof's thumbprint equals
+// the token's cnf.jkt): invalid_request, the error RFC 8693 §2.2.2 names
+// for an unusable subject or actor token. The exchanged token is then
+// bound to that key too, so the binding survives the exchange. The proof
+// is the token endpoint's (htm POST, htu /token, no ath: §4.3 asks for
+// ath only at resources). In practice a service that receives a bound
+// token from a browser app holds no key of it and cannot exchange it; such
+// deployments issue the subject token unbound, and the exchanging
+// service may bind the result to its own key.
 func (s *tokenServer) TokenExchange(ctx context.Context, r *zop.ClientRequest[oidc.TokenExchangeRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
@@ -87,6 +110,10 @@ func (s *tokenServer) TokenExchange(ctx context.Context, r *zop.ClientRequest[oi
 	if err != nil {
 		return nil, err
 	}
+	jkt, err := p.dpopBinding(ctx, c) // last check: it spends the proof's jti
+	if err != nil {
+		return nil, err
+	}
 	now := p.now()
 	ttl := p.cfg.AccessTokenTTL
 	if c.AccessTokenTTL > 0 {
@@ -97,7 +124,7 @@ func (s *tokenServer) TokenExchange(ctx context.Context, r *zop.ClientRequest[oi
 		Issuer: p.issuer, Subject: subject.Subject, Audience: targets,
 		Expiry: exp, IssuedAt: now.Unix(), JTI: storage.NewID(),
 		ClientID: c.ID, Scope: scopeString(scopes), AuthTime: subject.AuthTime,
-		SID: subject.SID, FamilyID: subject.FamilyID, Act: act,
+		SID: subject.SID, FamilyID: subject.FamilyID, Act: act, Cnf: confirmationOf(jkt),
 	}
 	token, err := p.keys.Sign(p.cfg.AccessTokenAlg, typAccessToken, at)
 	if err != nil {
@@ -107,9 +134,20 @@ func (s *tokenServer) TokenExchange(ctx context.Context, r *zop.ClientRequest[oi
 	p.log.InfoContext(ctx, "token exchanged", "event", "token_exchange", "client_id", c.ID,
 		"subject_client_id", subject.ClientID, "user_id", subject.Subject, "audience", targets)
 	return zop.NewResponse(&oidc.TokenExchangeResponse{
-		AccessToken: token, IssuedTokenType: oidc.AccessTokenType, TokenType: oidc.BearerToken,
+		AccessToken: token, IssuedTokenType: oidc.AccessTokenType, TokenType: tokenType(jkt),
 		ExpiresIn: uint64(max(exp-now.Unix(), 0)), Scopes: scopes,
 	}), nil
+}
+
+// exchangeTargetParam reports whether key may be repeated in a token
+// request: audience and resource, and only in a token exchange request
+// with one grant_type (RFC 8693 §2.1: "Multiple audience parameters MAY
+// be used", "multiple resource parameters MAY be used"). Every other
+// parameter, and these two in every other grant, is refused when
+// repeated (RFC 6749 §3.2, formGuard).
+func exchangeTargetParam(form url.Values, key string) bool {
+	return (key == "audience" || key == "resource") &&
+		len(form["grant_type"]) == 1 && form.Get("grant_type") == GrantTokenExchange
 }
 
 // exchangeTargets returns the audiences of the new token: the audience
@@ -144,7 +182,20 @@ func (p *Provider) exchangeSubject(ctx context.Context, token string) (*accessTo
 	case u == nil: // a client_credentials token: no user to act for
 		return nil, oidc.ErrInvalidRequest().WithDescription("subject_token must be a user's access token")
 	}
-	return at, nil
+	return at, provenKey(ctx, at, "subject_token")
+}
+
+// provenKey refuses a DPoP-bound token presented for exchange (param
+// names it) unless the request's DPoP proof is by the key it is bound
+// to; see TokenExchange for the reasoning.
+func provenKey(ctx context.Context, at *accessTokenClaims, param string) error {
+	if at.Cnf == nil || at.Cnf.JKT == "" {
+		return nil
+	}
+	if proof := dpopFrom(ctx); proof == nil || proof.jkt != at.Cnf.JKT {
+		return oidc.ErrInvalidRequest().WithDescription("%s is DPoP-bound: send a DPoP proof by the key it is bound to", param)
+	}
+	return nil
 }
 
 // exchangeActor builds the `act` claim (RFC 8693 §4.1); see TokenExchange.
@@ -170,7 +221,7 @@ func (p *Provider) exchangeActor(ctx context.Context, c *storage.Client, subject
 		return nil, oidc.ErrInvalidRequest().WithDescription("actor_token must have been issued to the client that exchanges")
 	}
 	act.Subject = at.Subject
-	return act, nil
+	return act, provenKey(ctx, at, "actor_token")
 }
 
 // exchangeScopes returns the scopes of the new token: those requested,

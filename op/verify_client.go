@@ -161,6 +161,9 @@ func basicAuth(h http.Header) (string, string, bool) {
 type formEndpoint struct {
 	name  string // for error descriptions: "the token endpoint"
 	check func(form url.Values) *oidc.Error
+	// repeatable, when set, names the parameters that this request may
+	// send more than once; every other one is refused when repeated.
+	repeatable func(form url.Values, key string) bool
 }
 
 var (
@@ -173,7 +176,7 @@ var (
 			return oidc.ErrInvalidRequest().WithDescription("grant_type is required")
 		}
 		return oidc.ErrUnsupportedGrantType()
-	}}
+	}, repeatable: exchangeTargetParam}
 	revocationEndpoint    = formEndpoint{name: "the revocation endpoint", check: requireToken}
 	introspectionEndpoint = formEndpoint{name: "the introspection endpoint", check: requireToken}
 	// RFC 8628 §3.1: client_id (or client authentication) and scope.
@@ -192,8 +195,8 @@ func requireToken(form url.Values) *oidc.Error {
 // formGuard enforces HTTP hygiene on a form endpoint before the library
 // sees the request (RFC 6749 §3.2, §5.1; RFC 7009 §2.1; RFC 7662 §2.1;
 // ASVS 15.2.2, 15.3.7): POST only, form-encoded body only (credentials
-// never in the URL), a bounded body, no repeated parameters, the
-// endpoint's own check, and `Cache-Control: no-store` plus
+// never in the URL), a bounded body, no repeated parameters (but those
+// the endpoint's repeatable allows), the endpoint's own check, and `Cache-Control: no-store` plus
 // `WWW-Authenticate` on 401.
 func formGuard(e formEndpoint, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,8 +222,8 @@ func formGuard(e formEndpoint, next http.Handler) http.Handler {
 			writeOAuthError(w, http.StatusRequestEntityTooLarge, oidc.ErrInvalidRequest().WithDescription("the body is too large or malformed"))
 			return
 		}
-		for _, vals := range r.PostForm {
-			if len(vals) > 1 {
+		for key, vals := range r.PostForm {
+			if len(vals) > 1 && (e.repeatable == nil || !e.repeatable(r.PostForm, key)) {
 				writeOAuthError(w, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("a parameter is included more than once"))
 				return
 			}

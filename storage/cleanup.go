@@ -51,6 +51,11 @@ type Cleanup interface {
 	// DeleteAuditEntries removes up to limit audit entries older than
 	// before, oldest first (the retention of the audit trail).
 	DeleteAuditEntries(ctx context.Context, before time.Time, limit int) (int, error)
+	// DeleteExpiredInitialAccessTokens removes up to limit initial access
+	// tokens of dynamic client registration (InitialAccessTokens) that
+	// expired before now or have no uses left: neither can authorise a
+	// registration again.
+	DeleteExpiredInitialAccessTokens(ctx context.Context, now time.Time, limit int) (int, error)
 	// CountLogoutDeliveries returns how many deliveries are waiting to be
 	// sent (pending, retries included) and how many were given up.
 	CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error)

@@ -266,7 +266,9 @@ func (b *browser) submit(page *http.Response, body string, values map[string]str
 	return b.read(resp)
 }
 
-// parseForm returns the action and input values of the first POST form.
+// parseForm returns the action and the values a browser would submit for
+// the first POST form: inputs (checkboxes and radio buttons only when
+// checked), textareas and the selected options of selects.
 func parseForm(t *testing.T, body string) (string, url.Values) {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(body))
@@ -282,8 +284,31 @@ func parseForm(t *testing.T, body string) (string, url.Values) {
 			found, inForm = true, true
 			action = attr(n, "action")
 		}
-		if inForm && n.Type == html.ElementNode && n.Data == "input" && attr(n, "name") != "" {
-			vals.Set(attr(n, "name"), attr(n, "value"))
+		if inForm && n.Type == html.ElementNode && attr(n, "name") != "" {
+			name := attr(n, "name")
+			switch n.Data {
+			case "input":
+				switch t := strings.ToLower(attr(n, "type")); {
+				case t != "checkbox" && t != "radio":
+					vals.Set(name, attr(n, "value"))
+				case hasAttr(n, "checked"):
+					vals.Add(name, attr(n, "value"))
+				}
+			case "textarea":
+				var b strings.Builder
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					if c.Type == html.TextNode {
+						b.WriteString(c.Data)
+					}
+				}
+				vals.Set(name, b.String())
+			case "select": // the selected option, else the first
+				for o := n.FirstChild; o != nil; o = o.NextSibling {
+					if o.Type == html.ElementNode && o.Data == "option" && (hasAttr(o, "selected") || !vals.Has(name)) {
+						vals.Set(name, attr(o, "value"))
+					}
+				}
+			}
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c, inForm)
@@ -294,6 +319,15 @@ func parseForm(t *testing.T, body string) (string, url.Values) {
 		t.Fatalf("no POST form on page:\n%s", body)
 	}
 	return action, vals
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func attr(n *html.Node, key string) string {

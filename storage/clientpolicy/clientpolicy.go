@@ -44,9 +44,9 @@ const (
 	MaxRefreshTokenTTL = 30 * 24 * time.Hour
 )
 
-// SupportedGrants are the grant types the admin console offers. Token
-// exchange is registrable too (RegistrableGrants), but only where its
-// audiences can be set: the CLI and dynamic registration.
+// SupportedGrants are the grant types every client kind may use. Token
+// exchange is registrable too (RegistrableGrants), where its audiences
+// can be set: the CLI, the admin console and API, dynamic registration.
 var SupportedGrants = []string{"authorization_code", "refresh_token", "client_credentials", GrantDeviceCode}
 
 // RegistrableGrants returns every grant type a client can be registered

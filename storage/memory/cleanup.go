@@ -209,3 +209,15 @@ func deleteWhere[K comparable, V any](m map[K]V, limit int, dead func(K, V) bool
 	}
 	return n
 }
+
+// DeleteExpiredInitialAccessTokens implements storage.Cleanup.
+func (s *Store) DeleteExpiredInitialAccessTokens(_ context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, errLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deleteWhere(s.initial, limit, func(_ string, t *storage.InitialAccessToken) bool {
+		return t.UsesLeft <= 0 || t.ExpiresAt.Before(ts(now))
+	}), nil
+}

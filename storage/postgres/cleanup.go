@@ -135,3 +135,15 @@ func (s *Store) deleteBatch(ctx context.Context, what, sql string, cutoff time.T
 	}
 	return n, nil
 }
+
+// DeleteExpiredInitialAccessTokens implements storage.Cleanup: expired
+// ones through the index on expires_at, used-up ones by a scan of what
+// is a small table (one row per token an operator issued).
+func (s *Store) DeleteExpiredInitialAccessTokens(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "delete expired initial access tokens", `WITH gone AS (
+			DELETE FROM initial_access_tokens WHERE id IN (
+				SELECT id FROM initial_access_tokens WHERE expires_at < $1 OR uses_left <= 0
+				LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT count(*) FROM gone`, now, limit)
+}

@@ -15,6 +15,7 @@ var registrationTests = []struct {
 }{
 	{"InitialAccessTokenUses", testInitialAccessTokenUses},
 	{"ConcurrentInitialAccessTokenUse", testConcurrentInitialAccessTokenUse},
+	{"DeleteExpiredInitialAccessTokens", testDeleteExpiredInitialAccessTokens},
 }
 
 func newInitial(id string, uses int) *storage.InitialAccessToken {
@@ -69,5 +70,44 @@ func testConcurrentInitialAccessTokenUse(t *testing.T, s storage.Store) {
 	ok, counts := tally(t, "UseInitialAccessToken", errs, storage.ErrNotFound)
 	if ok != k || counts[storage.ErrNotFound] != n-k {
 		t.Fatalf("%d concurrent uses of a %d-use token: %d succeeded, %d not found", n, k, ok, counts[storage.ErrNotFound])
+	}
+}
+
+// testDeleteExpiredInitialAccessTokens: the cleanup removes tokens that
+// expired or are used up, at most limit per call, and keeps usable ones.
+func testDeleteExpiredInitialAccessTokens(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		uses int
+		exp  time.Duration
+	}{
+		{"usable", 2, time.Hour},
+		{"last use left", 1, time.Minute},
+		{"used up", 0, time.Hour},
+		{"expired", 3, -time.Minute},
+		{"expired and used up", 0, -time.Hour},
+	} {
+		tok := newInitial(tc.name, tc.uses)
+		tok.ExpiresAt = at(tc.exp)
+		mustOK(t, s.CreateInitialAccessToken(ctx, tok), "CreateInitialAccessToken %s", tc.name)
+	}
+	if _, err := s.DeleteExpiredInitialAccessTokens(ctx, at(0), 0); err == nil {
+		t.Error("limit 0 accepted")
+	}
+	total, calls := drain(t, 2, func(l int) (int, error) { return s.DeleteExpiredInitialAccessTokens(ctx, at(0), l) })
+	if total != 3 || calls != 2 {
+		t.Errorf("deleted %d in %d calls, want 3 in 2", total, calls)
+	}
+	for _, name := range []string{"usable", "last use left"} {
+		if _, err := s.GetInitialAccessToken(ctx, storage.HashToken("iat-"+name), at(0)); err != nil {
+			t.Errorf("%s: %v after the cleanup, want it kept", name, err)
+		}
+	}
+	if _, err := s.UseInitialAccessToken(ctx, storage.HashToken("iat-usable"), at(0)); err != nil {
+		t.Errorf("a kept token cannot be used: %v", err)
+	}
+	if n, err := s.DeleteExpiredInitialAccessTokens(ctx, at(0), 10); err != nil || n != 0 {
+		t.Errorf("second cleanup deleted %d, %v; want 0", n, err)
 	}
 }

@@ -89,8 +89,10 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 	c.RequireConsent = f.Get("consent") == "1"
 	c.AllowedGroups = lines(f.Get("allowed_groups"))
 	c.IDTokenSigningAlg = f.Get("id_token_alg")
+	c.DPoPBoundAccessTokens = f.Get("dpop_bound") == "1"
 	if !isNew {
 		c.GrantTypes = f["grant"]
+		c.TokenExchangeAudiences = lines(f.Get("token_exchange_audiences"))
 		c.Disabled = f.Get("disabled") == "1"
 		if k := chooseAuthMethod(c, f.Get(formAuthMethod)); k != "" {
 			errs[formAuthMethod] = append(errs[formAuthMethod], i18n.T(r.Context(), k))
@@ -172,11 +174,13 @@ func formOf(c *storage.Client, csrf string) view.AdminClientForm {
 	return view.AdminClientForm{
 		CSRFToken: csrf, ID: c.ID, Name: c.Name, Type: clientType(c),
 		RedirectURIs: strings.Join(c.RedirectURIs, "\n"), PostLogoutURIs: strings.Join(c.PostLogoutRedirectURIs, "\n"),
-		BackchannelURI: c.BackchannelLogoutURI, Grants: c.GrantTypes, AllGrants: clientpolicy.SupportedGrants,
+		BackchannelURI: c.BackchannelLogoutURI, Grants: c.GrantTypes, AllGrants: clientpolicy.RegistrableGrants(),
 		Scopes: strings.Join(c.Scopes, " "), AccessTTL: ttl(c.AccessTokenTTL), RefreshTTL: ttl(c.RefreshTokenTTL),
 		IDTokenTTL: ttl(c.IDTokenTTL), IDTokenAlg: c.IDTokenSigningAlg, Consent: c.RequireConsent,
 		Disabled: c.Disabled, Public: c.Public(), AuthMethod: c.AuthMethod,
-		AllowedGroups: strings.Join(c.AllowedGroups, "\n"),
+		AllowedGroups:     strings.Join(c.AllowedGroups, "\n"),
+		ExchangeAudiences: strings.Join(c.TokenExchangeAudiences, "\n"),
+		DPoPBound:         c.DPoPBoundAccessTokens, Registered: c.RegistrationTokenHash != "",
 	}
 }
 

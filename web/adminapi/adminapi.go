@@ -50,12 +50,24 @@ type TokenVerifier interface {
 
 // DPoPChecker checks the DPoP proof of a request that presents a
 // DPoP-bound access token (RFC 9449 §7.1: `Authorization: DPoP`): the
-// proof's signature, htm, htu, iat, jti replay, ath (the token's hash)
-// and that its key's thumbprint is jkt. The DPoP work of issue 19
-// implements it; until then it is nil and DPoP-bound tokens are refused.
+// proof's signature, htm, htu, iat, nonce, jti replay, ath (the token's
+// hash) and that its key's thumbprint is jkt. op's resource-side check
+// implements it (op.Provider.CheckResourceProof, adapted in
+// cmd/internal/app). A refused proof is a *DPoPError; any other error is
+// a failure on our side.
 type DPoPChecker interface {
 	CheckProof(r *http.Request, accessToken, jkt string) error
 }
+
+// DPoPError is a DPoPChecker's refusal: Code is an error code of RFC 9449
+// §12.2 (invalid_dpop_proof, use_dpop_nonce) or invalid_token, sent in
+// the DPoP challenge with Description (public words, no Go error text);
+// Nonce, when set, is the server nonce for the DPoP-Nonce header (§9).
+type DPoPError struct {
+	Code, Description, Nonce string
+}
+
+func (e *DPoPError) Error() string { return "adminapi: DPoP proof refused: " + e.Code }
 
 // SessionEnder ends sessions the way the provider does (web/session's
 // Manager): refresh tokens revoked, back-channel logout enqueued.
@@ -265,13 +277,22 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 	token = strings.TrimSpace(token)
 	dpop := strings.EqualFold(scheme, "DPoP")
 	if token == "" || !strings.EqualFold(scheme, "Bearer") && !dpop {
-		// RFC 6750 §3.1: no error code when the request had no token.
+		// RFC 6750 §3.1, RFC 9449 §7.1: no error code when the request
+		// had no token; one challenge per scheme accepted.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="monban"`)
+		if h.cfg.DPoP != nil {
+			w.Header().Add("WWW-Authenticate", `DPoP realm="monban"`)
+		}
 		writeProblem(w, http.StatusUnauthorized, probUnauthorized, "Send an access token: Authorization: Bearer <token>.")
 		return nil, false
 	}
 	invalid := func(detail string) (*caller, bool) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="monban", error="invalid_token"`)
+		// The challenge of the scheme the token came with (RFC 9449 §7.1).
+		if dpop {
+			w.Header().Set("WWW-Authenticate", `DPoP realm="monban", error="invalid_token"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="monban", error="invalid_token"`)
+		}
 		writeProblem(w, http.StatusUnauthorized, probInvalidToken, detail)
 		return nil, false
 	}
@@ -291,10 +312,22 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		// RFC 9449 §7.1: a DPoP-bound token is never accepted as a bearer token.
 		return invalid("The access token is DPoP-bound; send it as Authorization: DPoP with a proof.")
 	case t.JKT != "" && h.cfg.DPoP == nil:
-		return invalid("DPoP-bound access tokens are not accepted by this server yet.")
+		return invalid("DPoP-bound access tokens are not accepted by this server.")
 	case t.JKT != "":
-		if err := h.cfg.DPoP.CheckProof(r, token, t.JKT); err != nil {
-			return invalid("The DPoP proof is missing or invalid.")
+		err := h.cfg.DPoP.CheckProof(r, token, t.JKT)
+		var de *DPoPError
+		switch {
+		case errors.As(err, &de):
+			if de.Nonce != "" {
+				w.Header().Set("DPoP-Nonce", de.Nonce)
+			}
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP realm="monban", error=%q, error_description=%q`, de.Code, de.Description))
+			writeProblem(w, http.StatusUnauthorized, probInvalidToken, "The DPoP proof was refused ("+de.Code+"): "+de.Description+".")
+			return nil, false
+		case err != nil:
+			h.log.ErrorContext(r.Context(), "admin API: check DPoP proof", "err", err)
+			writeProblem(w, http.StatusServiceUnavailable, probUnavailable, "The token could not be checked now; try again later.")
+			return nil, false
 		}
 	}
 	return &caller{clientID: t.ClientID, scopes: t.Scopes}, true

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,5 +93,64 @@ func TestAuditActor(t *testing.T) {
 	e.call("POST", "/clients", tokClients, map[string]any{"client_id": "bad"}).want(t, 422)
 	if n := len(e.audit()); n != 1 {
 		t.Errorf("%d audit entries after a refused change, want 1", n)
+	}
+}
+
+// proofChecker is a DPoPChecker that accepts the proof "good" for the key
+// "thumb", asks for a nonce on "stale", and fails on "broken".
+type proofChecker struct{}
+
+func (proofChecker) CheckProof(r *http.Request, token, jkt string) error {
+	switch p := r.Header.Get("DPoP"); {
+	case p == "good" && jkt == "thumb" && token == tokDPoP:
+		return nil
+	case p == "stale":
+		return &DPoPError{Code: "use_dpop_nonce", Description: "a DPoP nonce from the server is required", Nonce: "n-1"}
+	case p == "broken":
+		return errors.New("store down")
+	}
+	return &DPoPError{Code: "invalid_dpop_proof", Description: "the DPoP proof is invalid"}
+}
+
+// TestDPoPAuthentication: with a DPoPChecker, a DPoP-bound token works
+// only with the DPoP scheme and an accepted proof (RFC 9449 §7.1); a
+// refusal is 401 with a DPoP challenge naming the checker's code (and
+// DPoP-Nonce for use_dpop_nonce, §9); a bearer token still works as one.
+func TestDPoPAuthentication(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DPoP = proofChecker{} })
+	for _, tc := range []struct {
+		name, auth, proof string
+		status            int
+		challenge, nonce  string
+	}{
+		{"bound token with its proof", "DPoP " + tokDPoP, "good", 200, "", ""},
+		{"bound token as bearer", "Bearer " + tokDPoP, "good", 401, `Bearer realm="monban", error="invalid_token"`, ""},
+		{"bound token without a proof", "DPoP " + tokDPoP, "", 401, `DPoP realm="monban", error="invalid_dpop_proof"`, ""},
+		{"bound token with a bad proof", "DPoP " + tokDPoP, "forged", 401, `DPoP realm="monban", error="invalid_dpop_proof"`, ""},
+		{"proof without the nonce", "DPoP " + tokDPoP, "stale", 401, `DPoP realm="monban", error="use_dpop_nonce"`, "n-1"},
+		{"checker failure", "DPoP " + tokDPoP, "broken", 503, "", ""},
+		{"bearer token as bearer", "Bearer " + tokRead, "", 200, "", ""},
+		{"bearer token with the DPoP scheme", "DPoP " + tokRead, "good", 401, `DPoP realm="monban", error="invalid_token"`, ""},
+		{"no token: both schemes offered", "", "", 401, `Bearer realm="monban"`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.call("GET", "/clients", "", nil, "Authorization", tc.auth, "DPoP", tc.proof)
+			a.want(t, tc.status)
+			if tc.status == 200 {
+				return
+			}
+			a.problem(t)
+			if got := a.Header.Get("WWW-Authenticate"); !strings.Contains(got, tc.challenge) {
+				t.Errorf("WWW-Authenticate %q, want it to contain %q", got, tc.challenge)
+			}
+			if got := a.Header.Get("DPoP-Nonce"); got != tc.nonce {
+				t.Errorf("DPoP-Nonce %q, want %q", got, tc.nonce)
+			}
+			if tc.auth == "" {
+				if got := a.Header.Values("WWW-Authenticate"); len(got) != 2 || got[1] != `DPoP realm="monban"` {
+					t.Errorf("challenges %q, want Bearer and DPoP", got)
+				}
+			}
+		})
 	}
 }

@@ -15,9 +15,15 @@
 // is no CSRF surface. No token: 401 with `WWW-Authenticate: Bearer`; a
 // token that is invalid, expired, revoked or not a service account's:
 // 401 error="invalid_token"; a token without the route's scope: 403
-// error="insufficient_scope" (RFC 6750 §3.1). A DPoP-bound token (RFC 9449)
-// is accepted only with `Authorization: DPoP` and a proof that
-// Config.DPoP checks; without a DPoPChecker such tokens are refused.
+// error="insufficient_scope" (RFC 6750 §3.1). A DPoP-bound token (RFC 9449;
+// got with a proof at /token) is accepted only with `Authorization: DPoP`
+// and a proof for the call (htm the method, htu the API URL without the
+// query, ath the token's hash, the server nonce when nonces are on) that
+// Config.DPoP checks; as a bearer token it is refused (§7.1), and a
+// refused proof is 401 with a DPoP challenge naming the RFC's error code
+// (use_dpop_nonce comes with a DPoP-Nonce header). Without a DPoPChecker
+// bound tokens are refused; unbound tokens work as bearer tokens either
+// way.
 //
 // Scopes: admin:read reads everything; admin:write reads and changes
 // everything; admin:clients, admin:users and admin:groups read and change

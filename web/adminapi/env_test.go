@@ -53,7 +53,7 @@ const (
 	tokDPoP    = "tok-dpop"    // bound: admin:write, DPoP-bound
 )
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, edit ...func(*Config)) *env {
 	t.Helper()
 	st := memory.New()
 	now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
@@ -63,14 +63,18 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: st, keys: &rotator{}, now: now}
-	h, err := New(Config{Store: st, Sessions: sessions, Keys: e.keys, Now: clock, Logger: slog.New(slog.DiscardHandler),
+	cfg := Config{Store: st, Sessions: sessions, Keys: e.keys, Now: clock, Logger: slog.New(slog.DiscardHandler),
 		Hasher: password.NewHasher(password.Params{Memory: 8192, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, 1),
 		Verifier: tokens{
 			tokWrite:   {ClientID: "ci", Scopes: []string{"admin:write"}},
 			tokRead:    {ClientID: "viewer", Scopes: []string{"admin:read"}},
 			tokClients: {ClientID: "deployer", Scopes: []string{"admin:clients"}},
 			tokDPoP:    {ClientID: "bound", Scopes: []string{"admin:write"}, JKT: "thumb"},
-		}})
+		}}
+	for _, f := range edit {
+		f(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

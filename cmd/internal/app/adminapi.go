@@ -25,6 +25,25 @@ func (s serviceTokens) VerifyServiceToken(ctx context.Context, token string) (*a
 	return &adminapi.Token{ClientID: t.ClientID, Scopes: t.Scopes, JKT: t.JKT}, nil
 }
 
+// dpopProofs hands the admin API op's resource-side DPoP proof check
+// (RFC 9449 §7.1; op.Provider.CheckResourceProof): the proof must be by
+// the key the verified token is bound to.
+type dpopProofs struct{ p *op.Provider }
+
+func (d dpopProofs) CheckProof(r *http.Request, token, jkt string) error {
+	got, err := d.p.CheckResourceProof(r, token)
+	var pe *op.DPoPProofError
+	switch {
+	case errors.As(err, &pe):
+		return &adminapi.DPoPError{Code: pe.Code, Description: pe.Description, Nonce: pe.Nonce}
+	case err != nil:
+		return err
+	case got != jkt: // the verified token is the same token; belt and braces
+		return &adminapi.DPoPError{Code: "invalid_dpop_proof", Description: "the DPoP proof is signed by another key than the access token is bound to"}
+	}
+	return nil
+}
+
 // keyRotator hands the admin API the forced rotation of `monban keys rotate`.
 type keyRotator struct{ k *keys.Keys }
 
@@ -44,13 +63,15 @@ func (a *App) adminAPI(mux *http.ServeMux, provider *op.Provider, pages *web.Han
 	if !a.cfg.AdminAPI {
 		return nil
 	}
-	api, err := adminapi.New(adminapi.Config{
+	cfg := adminapi.Config{
 		Store: a.store, Verifier: serviceTokens{provider}, Sessions: sessions, Hasher: a.cfg.Hasher,
 		Keys: keyRotator{k}, ClientAddr: pages.ClientAddr, Now: a.cfg.Now, Logger: a.cfg.Logger,
 		AllowPrivateBackchannel: a.cfg.BackchannelAllowPrivateNetworks, ClientChanged: provider.InvalidateClient,
-		// DPoP: nil until op issues DPoP-bound tokens (issue 19); then an
-		// adapter of op's proof check goes here.
-	})
+	}
+	if a.cfg.DPoP { // without DPoP no token is bound, and the DPoP scheme is refused
+		cfg.DPoP = dpopProofs{provider}
+	}
+	api, err := adminapi.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -14,4 +14,5 @@
 //	dead refresh-token families                 after one more hour
 //	given-up logout deliveries                  after FailedDeliveryRetention (30 d)
 //	audit entries                               after Config.AuditRetention (0: never)
+//	initial access tokens (registration)        expired or used up, cut-off now
 package janitor

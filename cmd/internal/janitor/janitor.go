@@ -63,7 +63,8 @@ type Config struct {
 // deny-list entries; sessions ended more than EndedSessionRetention ago;
 // dead refresh-token families; logout deliveries given up more than
 // FailedDeliveryRetention ago (delivered ones are deleted on delivery);
-// audit entries older than the audit retention.
+// audit entries older than the audit retention; initial access tokens of
+// dynamic registration that expired or are used up.
 //
 // It deletes in small batches (storage.Cleanup: at most Batch rows per
 // statement, repeated while a batch comes back full), so no statement
@@ -96,6 +97,7 @@ type Result struct {
 	RefreshFamilies        int  // dead refresh-token families
 	FailedDeliveries       int  // logout deliveries given up before the retention
 	AuditEntries           int  // audit entries older than the audit retention
+	InitialAccessTokens    int  // registration initial access tokens expired or used up
 }
 
 // New checks cfg and returns a Janitor.
@@ -157,6 +159,7 @@ func (j *Janitor) Step(ctx context.Context) (Result, error) {
 		{"ended sessions", &res.EndedSessions, now.Add(-EndedSessionRetention), s.DeleteEndedSessions},
 		{"dead refresh families", &res.RefreshFamilies, now.Add(-deadFamilyMargin), s.DeleteDeadRefreshFamilies},
 		{"failed logout deliveries", &res.FailedDeliveries, now.Add(-FailedDeliveryRetention), s.DeleteFailedLogoutDeliveries},
+		{"expired initial access tokens", &res.InitialAccessTokens, now, s.DeleteExpiredInitialAccessTokens},
 	}
 	if j.audit > 0 {
 		kinds = append(kinds, kind{"old audit entries", &res.AuditEntries, now.Add(-j.audit), s.DeleteAuditEntries})
@@ -173,7 +176,7 @@ func (j *Janitor) Step(ctx context.Context) (Result, error) {
 			"auth_requests", res.AuthRequests, "login_throttles", res.LoginThrottles,
 			"access_token_revocations", res.AccessTokenRevocations, "grants", res.Grants, "ended_sessions", res.EndedSessions,
 			"refresh_families", res.RefreshFamilies, "failed_deliveries", res.FailedDeliveries,
-			"audit_entries", res.AuditEntries)
+			"audit_entries", res.AuditEntries, "initial_access_tokens", res.InitialAccessTokens)
 	}
 	return res, errors.Join(errs...)
 }

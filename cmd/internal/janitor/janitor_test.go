@@ -88,13 +88,23 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 			Action: storage.ActionSignIn}))
 	}
 
+	// Initial access tokens: three expired or used up, one usable.
+	for _, tok := range []struct {
+		id   string
+		uses int
+		exp  time.Duration
+	}{{"expired", 5, -time.Second}, {"used-up", 0, time.Hour}, {"both", 0, -time.Hour}, {"usable", 1, time.Hour}} {
+		must(store.CreateInitialAccessToken(ctx, &storage.InitialAccessToken{ID: tok.id, TokenHash: storage.HashToken(tok.id),
+			UsesLeft: tok.uses, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(tok.exp)}))
+	}
+
 	j, err := New(Config{Store: store, Now: func() time.Time { return now }, Batch: 2,
 		AuditRetention: 30 * 24 * time.Hour})
 	must(err)
 	got, err := j.Step(ctx)
 	must(err)
 	want := Result{Ran: true, AuthRequests: 5, AccessTokenRevocations: 5, EndedSessions: 5, RefreshFamilies: 5,
-		AuditEntries: 3}
+		AuditEntries: 3, InitialAccessTokens: 3}
 	if got != want {
 		t.Fatalf("Step = %+v, want %+v", got, want)
 	}
@@ -109,6 +119,10 @@ func TestJanitorDeletesInBatches(t *testing.T) {
 			if err == nil && (len(got) != 1 || got[0].ID != "audit-3") {
 				err = fmt.Errorf("audit entries left: %d", len(got))
 			}
+			return err
+		}},
+		{"usable-initial-access-token", func() error {
+			_, err := store.GetInitialAccessToken(ctx, storage.HashToken("usable"), now)
 			return err
 		}},
 		{"recently-revoked-family", func() error {
