@@ -219,7 +219,7 @@ func MakePlan(st *State, d *Desired, o Options) (*Plan, error) {
 		}
 		cur, ok := clients[id]
 		if !ok {
-			w := ClientWrite{Client: cloneClient(dc.Client), Secret: dc.Secret}
+			w := ClientWrite{Client: dc.Client.Clone(), Secret: dc.Secret}
 			w.Client.Managed = true
 			c := Change{Action: Create, Kind: KindClient, Name: id, client: w}
 			if usesSecret(w.Client.AuthMethod) && w.Secret == "" {
@@ -235,7 +235,7 @@ func MakePlan(st *State, d *Desired, o Options) (*Plan, error) {
 			}
 			fields = append(fields, "managed (adopted)")
 		}
-		merged := cloneClient(cur.Client)
+		merged := cur.Client.Clone()
 		merged.Managed = true
 		fields = append(fields, mergeClient(merged, dc.Client)...)
 		c := Change{Kind: KindClient, Name: id, version: cur.Version, client: ClientWrite{Client: merged}}

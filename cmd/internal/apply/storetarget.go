@@ -97,7 +97,7 @@ func secretHash(w ClientWrite, stored string) string {
 
 // CreateClient implements Target.
 func (t *StoreTarget) CreateClient(ctx context.Context, w ClientWrite) error {
-	c := cloneClient(w.Client)
+	c := w.Client.Clone()
 	c.SecretHash = secretHash(w, "")
 	c.CreatedAt = t.now()
 	c.UpdatedAt = c.CreatedAt
@@ -107,7 +107,7 @@ func (t *StoreTarget) CreateClient(ctx context.Context, w ClientWrite) error {
 		} else if err != nil {
 			return err
 		}
-		return t.audit(ctx, tx, "client.create", "client:"+c.ID, "", nil, redactClient(c))
+		return t.audit(ctx, tx, "client.create", "client:"+c.ID, "", nil, storage.ClientSnapshot(c))
 	})
 }
 
@@ -120,8 +120,8 @@ func (t *StoreTarget) UpdateClient(ctx context.Context, version string, w Client
 			if ClientVersion(c) != version {
 				return ErrStale
 			}
-			before = cloneClient(c)
-			n := cloneClient(w.Client)
+			before = c.Clone()
+			n := w.Client.Clone()
 			n.SecretHash = secretHash(w, c.SecretHash)
 			n.CreatedAt, n.UpdatedAt = c.CreatedAt, t.now()
 			*c = *n
@@ -132,7 +132,7 @@ func (t *StoreTarget) UpdateClient(ctx context.Context, version string, w Client
 		} else if err != nil {
 			return err
 		}
-		return t.audit(ctx, tx, "client.update", "client:"+after.ID, "", redactClient(before), redactClient(after))
+		return t.audit(ctx, tx, "client.update", "client:"+after.ID, "", storage.ClientSnapshot(before), storage.ClientSnapshot(after))
 	})
 }
 
@@ -155,7 +155,7 @@ func (t *StoreTarget) DeleteClient(ctx context.Context, id, version string) erro
 		if err := tx.DeleteClient(ctx, id); err != nil {
 			return err
 		}
-		return t.audit(ctx, tx, "client.delete", "client:"+id, "", redactClient(before), nil)
+		return t.audit(ctx, tx, "client.delete", "client:"+id, "", storage.ClientSnapshot(before), nil)
 	})
 }
 
@@ -372,48 +372,8 @@ func (t *StoreTarget) MissingUsers(ctx context.Context, usernames []string) ([]s
 func (t *StoreTarget) audit(ctx context.Context, tx storage.Store, action, target, detail string, before, after any) error {
 	e := storage.AuditEntry{ID: storage.NewID(), Time: t.now(), Actor: Actor, Action: action, Target: target,
 		Detail: detail, Address: "cli"}
-	for _, s := range []struct {
-		v   any
-		dst *string
-	}{{before, &e.Before}, {after, &e.After}} {
-		if s.v == nil {
-			continue
-		}
-		b, err := json.Marshal(s.v)
-		if err != nil {
-			return err
-		}
-		*s.dst = string(b)
-	}
+	e.Before, e.After = storage.SnapshotJSON(before), storage.SnapshotJSON(after)
 	return tx.AppendAudit(ctx, &e)
-}
-
-// redactClient is a client as the audit trail records it: no secret hash.
-func redactClient(c *storage.Client) any {
-	if c == nil {
-		return nil
-	}
-	s := *c
-	if s.SecretHash != "" {
-		s.SecretHash = "(redacted)"
-	}
-	if s.RegistrationTokenHash != "" {
-		s.RegistrationTokenHash = "(redacted)"
-	}
-	return s
-}
-
-// cloneClient deep-copies a client's slices.
-func cloneClient(c *storage.Client) *storage.Client {
-	o := *c
-	o.RedirectURIs = slices.Clone(c.RedirectURIs)
-	o.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
-	o.GrantTypes = slices.Clone(c.GrantTypes)
-	o.Scopes = slices.Clone(c.Scopes)
-	o.AllowedGroups = slices.Clone(c.AllowedGroups)
-	o.ClaimMappings = slices.Clone(c.ClaimMappings)
-	o.TokenExchangeAudiences = slices.Clone(c.TokenExchangeAudiences)
-	return &o
 }
 
 // usesSecret reports whether a client with the method authenticates with

@@ -117,7 +117,7 @@ func TestStoreTargetStale(t *testing.T) {
 		if _, err := st.UpdateGroup(ctx, g.Group.ID, func(g *storage.Group) error { g.Description = "elsewhere"; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		w := ClientWrite{Client: cloneClient(cl.Client)}
+		w := ClientWrite{Client: cl.Client.Clone()}
 		w.Client.RequireConsent = true
 		if err := tg.UpdateClient(ctx, cl.Version, w); !errors.Is(err, ErrStale) {
 			t.Errorf("UpdateClient at an old version = %v, want ErrStale", err)
