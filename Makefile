@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/monban
 
-.PHONY: run demo build test test-short generate lint bench check-generated fuzz checklist
+.PHONY: run demo build test test-short test-tools generate lint bench check-generated fuzz checklist
 
 # Fuzz targets as package:FuzzName (checklist B13). Seeds live in each
 # package's testdata/fuzz/<FuzzName>/ and run as plain tests in `go test`.
@@ -29,9 +29,16 @@ build:
 
 ## test: everything, with the race detector; PostgreSQL tests start their own throwaway server; then each fuzz target briefly
 ## (a count, not a duration: a time-bounded -fuzztime can end mid-run and report "context deadline exceeded")
-test: lint
+test: lint test-tools
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3000x
+
+## test-tools: the real SMTP server the mail tests deliver to (mailpit), built once from the Go
+## module proxy into the cache directory they look in (cmd/internal/mailer/mailpit)
+MAILPIT_VERSION := v1.33.1
+MAILPIT_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/monban/mailpit-$(MAILPIT_VERSION)
+test-tools:
+	@[ -x "$(MAILPIT_DIR)/mailpit" ] || GOBIN="$(MAILPIT_DIR)" GOFLAGS=-mod=mod $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s; go test -fuzz takes one target per run)
 fuzz:
