@@ -78,6 +78,8 @@ const (
 	connInvalidD     = "error.connector_invalid.detail"
 	connNoAccountT   = "error.connector_no_account.title"
 	connNoAccountD   = "error.connector_no_account.detail"
+	connNoLinkT      = "error.connector_no_link.title"
+	connNoLinkD      = "error.connector_no_link.detail"
 	connDisabledT    = "error.connector_disabled.title"
 	connDisabledD    = "error.connector_disabled.detail"
 )
@@ -209,6 +211,9 @@ func (h *Handler) resolveUpstream(w http.ResponseWriter, r *http.Request, p *pen
 	case errors.Is(err, accounts.ErrLinkRequired):
 		h.startLink(w, r, p, ident)
 		return nil
+	case errors.Is(err, accounts.ErrLinkImpossible):
+		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "e-mail belongs to an account without a password: cannot be linked here")
+		return fail(http.StatusConflict, connNoLinkT, connNoLinkD, err)
 	case errors.Is(err, accounts.ErrNoAccount):
 		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "no linked account and just-in-time creation is off")
 		return fail(http.StatusForbidden, connNoAccountT, connNoAccountD, err)

@@ -113,6 +113,9 @@ func (h *Handler) directorySignIn(w http.ResponseWriter, r *http.Request, p *pen
 	case errors.Is(err, accounts.ErrLinkRequired):
 		h.startLink(w, r, p, ident)
 		return nil
+	case errors.Is(err, accounts.ErrLinkImpossible):
+		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "e-mail belongs to an account without a password: cannot be linked here")
+		return fail(http.StatusConflict, connNoLinkT, connNoLinkD, err)
 	case errors.Is(err, accounts.ErrNoAccount):
 		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "no linked account and just-in-time creation is off")
 		return fail(http.StatusForbidden, connNoAccountT, connNoAccountD, err)

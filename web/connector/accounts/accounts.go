@@ -49,6 +49,11 @@ var (
 	// identity's e-mail address. The person must prove that account
 	// (then Link) — never linked silently.
 	ErrLinkRequired = errors.New("accounts: the e-mail address belongs to a local account")
+	// ErrLinkImpossible: as ErrLinkRequired, but no account with the
+	// address has a local password, so nobody can prove it on the link
+	// page (an account created by another connector, or one whose link
+	// an administrator removed): an administrator has to decide.
+	ErrLinkImpossible = errors.New("accounts: the e-mail address belongs to a local account without a password")
 	// ErrUnusable: the upstream's data cannot make a valid user.
 	ErrUnusable = errors.New("accounts: the upstream identity cannot make a local user")
 )
@@ -68,7 +73,8 @@ func (r *Resolver) now() time.Time {
 
 // Resolve returns the local user of id: the linked one; with jit, a new
 // user linked to id (created reports it). Errors: ErrDisabled,
-// ErrLinkRequired, ErrNoAccount, ErrUnusable, or the store's. Call
+// ErrLinkRequired, ErrLinkImpossible, ErrNoAccount, ErrUnusable, or the
+// store's. Call
 // Finish after a successful Resolve once the sign-in goes ahead.
 func (r *Resolver) Resolve(ctx context.Context, id connector.Identity, jit bool) (u *storage.User, created bool, err error) {
 	if id.ConnectorID == "" || id.Subject == "" {
@@ -94,7 +100,12 @@ func (r *Resolver) Resolve(ctx context.Context, id connector.Identity, jit bool)
 			return nil, false, fmt.Errorf("accounts: look up e-mail: %w", err)
 		}
 		if len(same) > 0 {
-			return nil, false, ErrLinkRequired
+			for _, u := range same {
+				if u.PasswordHash != "" {
+					return nil, false, ErrLinkRequired
+				}
+			}
+			return nil, false, ErrLinkImpossible
 		}
 	}
 	if !jit {

@@ -19,9 +19,9 @@ func newResolver(t *testing.T) (*Resolver, *memory.Store) {
 	s := memory.New()
 	ctx := context.Background()
 	for _, u := range []*storage.User{
-		{ID: "u-alice", Username: "alice", Email: "alice@example.test", EmailVerified: true},
+		{ID: "u-alice", Username: "alice", Email: "alice@example.test", EmailVerified: true, PasswordHash: "a-hash"},
 		{ID: "u-off", Username: "off", Disabled: true},
-		{ID: "u-octo", Username: "octocat"},
+		{ID: "u-octo", Username: "octocat", Email: "octo@example.test"}, // no password: signs in upstream only
 	} {
 		u.CreatedAt, u.UpdatedAt = t0, t0
 		if err := s.CreateUser(ctx, u); err != nil {
@@ -54,6 +54,9 @@ func TestResolve(t *testing.T) {
 		{name: "same e-mail as a local account is never linked silently",
 			id:  connector.Identity{ConnectorID: "up", Subject: "s-new", Username: "mallory", Email: "ALICE@example.test", EmailVerified: true},
 			jit: true, wantErr: ErrLinkRequired},
+		{name: "same e-mail as an account without a password cannot be linked here",
+			id:  connector.Identity{ConnectorID: "up", Subject: "s-new", Username: "mallory", Email: "octo@example.test", EmailVerified: true},
+			jit: true, wantErr: ErrLinkImpossible},
 		{name: "not linked, no JIT", id: connector.Identity{ConnectorID: "up", Subject: "s-new", Username: "newbie"}, wantErr: ErrNoAccount},
 		{name: "JIT creates a user", id: connector.Identity{ConnectorID: "up", Subject: "s-new", Username: "newbie", Email: "n@example.test"},
 			jit: true, wantUser: "newbie", wantCreated: true},
