@@ -10,7 +10,9 @@
 # counted for monban.
 #
 # BENCH_PHASES (default "compare") picks what runs, in this order:
-#   compare   the three flows (and monban's SSO flow) against both
+#   compare   the three flows (and monban's SSO flow) against both, and
+#             monban's refresh once more for a client without an ID
+#             token on refresh (OIDC Core §12.2)
 #   revoke    monban's introspection and userinfo quiet, while other
 #             people are logged out at BENCH_REVOKE_RATE (100) per second,
 #             and quiet again
@@ -95,12 +97,19 @@ flows=refresh,client_credentials,introspection
 if [[ " ${BENCH_PHASES:-compare} " == *" compare "* ]]; then
 	# Each flow runs against monban, then at once against the example, so
 	# the other tenants of a shared machine disturb both alike.
-	rm -f bin/cmp-monban-*.json bin/cmp-zitadel-*.json
+	rm -f bin/cmp-monban-*.json bin/cmp-zitadel-*.json bin/cmp-noid-*.json
 	for flow in ${flows//,/ } sso; do
 		echo "== $flow: monban $($monban version 2>/dev/null | head -1) on PostgreSQL (pid $pid, postmaster $pgpid)"
 		bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
 			--forwarded-for --scenarios "$flow" --json "bin/cmp-monban-$flow.json"
 		[ "$flow" = sso ] && continue # the example has no sign-in session to reuse
+		if [ "$flow" = refresh ]; then
+			# OIDC Core §12.2: the ID token on refresh is optional; the
+			# same flow for a client registered without it (issue 21).
+			echo "== refresh without an ID token: monban"
+			bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
+				--forwarded-for --scenarios refresh --refresh-id-token=false --json bin/cmp-noid-monban-refresh.json
+		fi
 		echo "== $flow: zitadel/oidc $ZITADEL_VERSION example OP, in memory (pid $zpid)"
 		bin/monban-bench --url "http://localhost:$zport" "${common[@]}" --pid "$zpid" --scope "openid profile offline_access" \
 			--client-id web --client-secret secret --redirect-uri http://localhost:9999/auth/callback \
@@ -109,6 +118,8 @@ if [[ " ${BENCH_PHASES:-compare} " == *" compare "* ]]; then
 	done
 	echo "== ratios (monban / zitadel example; CPU per iteration in ms)"
 	bin/monban-bench --compare "bin/cmp-monban-*.json,bin/cmp-zitadel-*.json"
+	echo "== refresh: monban without an ID token / the example with one (RS256)"
+	bin/monban-bench --compare "bin/cmp-noid-monban-refresh.json,bin/cmp-zitadel-refresh.json"
 fi
 
 phases=" ${BENCH_PHASES:-compare} "

@@ -74,6 +74,7 @@ type options struct {
 	username, password, scenarioArg string
 	idTokenAlg, scope, compare      string
 	forwardedFor                    bool
+	refreshIDToken                  bool
 	duration                        time.Duration
 	concurrency, maxRequests, pid   int
 	pgPid, revokeRate               int
@@ -130,6 +131,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.maxRequests, "max-requests", 1_000_000, "iterations per scenario at most")
 	fs.IntVar(&o.pid, "pid", 0, "server `PID`: report its VmRSS after each scenario")
 	fs.StringVar(&o.idTokenAlg, "id-token-alg", "", "with --dsn: the web client's ID token `algorithm` (RS256 when empty; ES256, PS256, EdDSA)")
+	fs.BoolVar(&o.refreshIDToken, "refresh-id-token", true, "with --dsn: the web client gets an ID token on every refresh "+
+		"(=false: none, OIDC Core §12.2)")
 	fs.BoolVar(&o.forwardedFor, "forwarded-for", false, "send each browser's sign-in from its own address in X-Forwarded-For "+
 		"(198.18.0.0/15, RFC 2544), so the per-address sign-in throttle does not cap the password scenario; "+
 		"the server must list this machine in trusted_proxies")
@@ -266,8 +269,8 @@ func provision(ctx context.Context, o *options) error {
 		{ID: o.machineID, Name: "Bench machine", SecretHash: storage.HashToken(o.machineSecret),
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"api:read"}},
 		{ID: o.clientID, Name: "Bench web", SecretHash: storage.HashToken(o.clientSecret), RedirectURIs: []string{o.redir},
-			IDTokenSigningAlg: o.idTokenAlg,
-			GrantTypes:        []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "email", "offline_access"}},
+			IDTokenSigningAlg: o.idTokenAlg, OmitRefreshIDToken: !o.refreshIDToken,
+			GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "email", "offline_access"}},
 	} {
 		c.AuthMethod, c.ApplicationType, c.CreatedAt, c.UpdatedAt = storage.AuthMethodBasic, storage.ApplicationWeb, now, now
 		if err := st.CreateClient(ctx, c); err != nil {

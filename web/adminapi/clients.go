@@ -42,6 +42,7 @@ type Client struct {
 	DPoPBoundAccessTokens            bool                   `json:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           []string               `json:"token_exchange_audiences"`
 	Managed                          bool                   `json:"managed"`
+	RefreshIDToken                   bool                   `json:"refresh_id_token"` // OIDC Core §12.2
 	CreatedAt                        time.Time              `json:"created_at"`
 	UpdatedAt                        time.Time              `json:"updated_at"`
 	ClientSecret                     string                 `json:"client_secret,omitempty"`
@@ -65,7 +66,8 @@ func clientView(c *storage.Client) Client {
 		AllowedGroups: orEmpty(c.AllowedGroups), ClaimMappings: orEmpty(c.ClaimMappings), JWKSURI: c.JWKSURI,
 		RequirePAR: c.RequirePAR, DPoPBoundAccessTokens: c.DPoPBoundAccessTokens,
 		TokenExchangeAudiences: orEmpty(c.TokenExchangeAudiences), Managed: c.Managed,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		RefreshIDToken: !c.OmitRefreshIDToken,
+		CreatedAt:      c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -111,6 +113,7 @@ type ClientWrite struct {
 	DPoPBoundAccessTokens            *bool                   `json:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           *[]string               `json:"token_exchange_audiences"`
 	Managed                          *bool                   `json:"managed"`
+	RefreshIDToken                   *bool                   `json:"refresh_id_token"`
 }
 
 // maxTTLSeconds bounds a lifetime before it becomes a time.Duration; the
@@ -190,6 +193,9 @@ func (wr *ClientWrite) apply(c *storage.Client) storage.FieldErrors {
 	setB(&c.DPoPBoundAccessTokens, wr.DPoPBoundAccessTokens)
 	setL(&c.TokenExchangeAudiences, wr.TokenExchangeAudiences)
 	setB(&c.Managed, wr.Managed)
+	if wr.RefreshIDToken != nil {
+		c.OmitRefreshIDToken = !*wr.RefreshIDToken
+	}
 	return errs
 }
 
