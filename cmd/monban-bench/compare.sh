@@ -15,7 +15,8 @@
 #             token on refresh (OIDC Core §12.2)
 #   revoke    monban's introspection and userinfo quiet, while other
 #             people are logged out at BENCH_REVOKE_RATE (100) per second,
-#             and quiet again
+#             and quiet again; an idle scenario in each measures the
+#             revocations' own CPU, which --revocation-cost takes out
 #   seed      load BENCH_SEED="U,S,R" (1000000,1000000,5000000) users,
 #             live sessions and refresh tokens with generate_series (no
 #             API), then run sso, refresh and introspection again
@@ -132,15 +133,22 @@ monban_run() { # monban_run SCENARIOS JSON [flags…]
 
 if [[ $phases == *" revoke "* ]]; then
 	rate=${BENCH_REVOKE_RATE:-100}
+	# idle: no requests, so what the servers spend is the revocations'
+	# own cost (and background jobs); --revocation-cost takes it out.
+	# client_credentials reads nothing from the store: the control for
+	# what the revoker's load does to any request on a shared machine.
 	echo "== monban: introspection and userinfo, quiet"
-	monban_run introspection,userinfo bin/cmp-quiet.json
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-quiet.json
 	echo "== monban: the same while other people are logged out at $rate/s"
-	monban_run introspection,userinfo bin/cmp-revoking.json --revoke-rate "$rate"
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-revoking.json --revoke-rate "$rate"
 	echo "== monban: quiet again"
-	monban_run introspection,userinfo bin/cmp-quiet2.json
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-quiet2.json
 	echo "== under revocations / quiet (before, after)"
 	bin/monban-bench --compare bin/cmp-revoking.json,bin/cmp-quiet.json
 	bin/monban-bench --compare bin/cmp-revoking.json,bin/cmp-quiet2.json
+	echo "== CPU per iteration, quiet (before, after) and revoking, net of the revocations' own cost"
+	bin/monban-bench --revocation-cost bin/cmp-quiet.json,bin/cmp-revoking.json
+	bin/monban-bench --revocation-cost bin/cmp-quiet2.json,bin/cmp-revoking.json
 fi
 
 if [[ $phases == *" seed "* ]]; then
