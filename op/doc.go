@@ -32,6 +32,11 @@
 // claimsparam.go, and what it asks for travels with the auth request, the
 // refresh tokens and (for UserInfo) the access token.
 //
+// Refresh (token.go, issue.go) returns a new ID token unless the client
+// registered OmitRefreshIDToken: OIDC Core §12.2 says the response MAY
+// contain one, and leaving it out saves a signature per refresh (with
+// RS256 most of a refresh's CPU). The code exchange always returns one.
+//
 // DPoP (RFC 9449), when Config.DPoP: dpop.go checks proofs and
 // dpop_nonce.go makes server nonces; dpop_token.go checks the proof of a
 // token request before zitadel's router sees it and binds the tokens

@@ -47,7 +47,7 @@ type refreshResult struct{ token string }
 
 // issueTokens mints the access token, a refresh token (first of the code
 // exchange's family unless one was just rotated) and, for openid requests,
-// the ID token.
+// the ID token, on refresh unless the client registered OmitRefreshIDToken.
 //
 // The access token names what can take it away again: `fid`, its refresh
 // family, and `sid`, its browser session, except for offline_access
@@ -120,7 +120,9 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 		}
 		resp.RefreshToken = first.token
 	}
-	if slices.Contains(g.scopes, scopeOpenID) {
+	// OIDC Core §12.2: on refresh the ID token is optional; a client that
+	// registered OmitRefreshIDToken does without it (and its signature).
+	if slices.Contains(g.scopes, scopeOpenID) && (refreshed == nil || !c.OmitRefreshIDToken) {
 		if resp.IDToken, err = p.idToken(c, u, g, accessToken); err != nil {
 			return nil, p.serverError(ctx, err)
 		}

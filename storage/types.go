@@ -128,6 +128,10 @@ type Client struct {
 	// Managed marks a client that configuration as code (monban apply)
 	// owns: only such clients are deleted by apply --prune.
 	Managed bool
+	// OmitRefreshIDToken leaves the ID token out of the client's refresh
+	// responses (OIDC Core §12.2: it MAY be returned), saving its
+	// signature; false, the default, returns one on every refresh.
+	OmitRefreshIDToken bool
 }
 
 // Public reports whether the client cannot keep a secret.

@@ -32,13 +32,9 @@ func compare(arg string, stdout io.Writer) error {
 			return fmt.Errorf("--compare: no file matches %q", pattern)
 		}
 		for _, name := range names {
-			raw, err := os.ReadFile(name)
+			f, err := readRuns(name)
 			if err != nil {
 				return err
-			}
-			var f runFile
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
 			}
 			runs[i].Results = append(runs[i].Results, f.Results...)
 		}
@@ -55,4 +51,17 @@ func compare(arg string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// readRuns reads one --json file.
+func readRuns(name string) (runFile, error) {
+	var f runFile
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return f, err
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return f, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, nil
 }

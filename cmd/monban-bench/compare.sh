@@ -10,10 +10,13 @@
 # counted for monban.
 #
 # BENCH_PHASES (default "compare") picks what runs, in this order:
-#   compare   the three flows (and monban's SSO flow) against both
+#   compare   the three flows (and monban's SSO flow) against both, and
+#             monban's refresh once more for a client without an ID
+#             token on refresh (OIDC Core §12.2)
 #   revoke    monban's introspection and userinfo quiet, while other
 #             people are logged out at BENCH_REVOKE_RATE (100) per second,
-#             and quiet again
+#             and quiet again; an idle scenario in each measures the
+#             revocations' own CPU, which --revocation-cost takes out
 #   seed      load BENCH_SEED="U,S,R" (1000000,1000000,5000000) users,
 #             live sessions and refresh tokens with generate_series (no
 #             API), then run sso, refresh and introspection again
@@ -95,12 +98,19 @@ flows=refresh,client_credentials,introspection
 if [[ " ${BENCH_PHASES:-compare} " == *" compare "* ]]; then
 	# Each flow runs against monban, then at once against the example, so
 	# the other tenants of a shared machine disturb both alike.
-	rm -f bin/cmp-monban-*.json bin/cmp-zitadel-*.json
+	rm -f bin/cmp-monban-*.json bin/cmp-zitadel-*.json bin/cmp-noid-*.json
 	for flow in ${flows//,/ } sso; do
 		echo "== $flow: monban $($monban version 2>/dev/null | head -1) on PostgreSQL (pid $pid, postmaster $pgpid)"
 		bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
 			--forwarded-for --scenarios "$flow" --json "bin/cmp-monban-$flow.json"
 		[ "$flow" = sso ] && continue # the example has no sign-in session to reuse
+		if [ "$flow" = refresh ]; then
+			# OIDC Core §12.2: the ID token on refresh is optional; the
+			# same flow for a client registered without it (issue 21).
+			echo "== refresh without an ID token: monban"
+			bin/monban-bench --url "http://127.0.0.1:$port" --dsn "$MONBAN_DATABASE_URL" "${common[@]}" --pid "$pid" --pg-pid "$pgpid" \
+				--forwarded-for --scenarios refresh --refresh-id-token=false --json bin/cmp-noid-monban-refresh.json
+		fi
 		echo "== $flow: zitadel/oidc $ZITADEL_VERSION example OP, in memory (pid $zpid)"
 		bin/monban-bench --url "http://localhost:$zport" "${common[@]}" --pid "$zpid" --scope "openid profile offline_access" \
 			--client-id web --client-secret secret --redirect-uri http://localhost:9999/auth/callback \
@@ -109,6 +119,8 @@ if [[ " ${BENCH_PHASES:-compare} " == *" compare "* ]]; then
 	done
 	echo "== ratios (monban / zitadel example; CPU per iteration in ms)"
 	bin/monban-bench --compare "bin/cmp-monban-*.json,bin/cmp-zitadel-*.json"
+	echo "== refresh: monban without an ID token / the example with one (RS256)"
+	bin/monban-bench --compare "bin/cmp-noid-monban-refresh.json,bin/cmp-zitadel-refresh.json"
 fi
 
 phases=" ${BENCH_PHASES:-compare} "
@@ -121,15 +133,22 @@ monban_run() { # monban_run SCENARIOS JSON [flags…]
 
 if [[ $phases == *" revoke "* ]]; then
 	rate=${BENCH_REVOKE_RATE:-100}
+	# idle: no requests, so what the servers spend is the revocations'
+	# own cost (and background jobs); --revocation-cost takes it out.
+	# client_credentials reads nothing from the store: the control for
+	# what the revoker's load does to any request on a shared machine.
 	echo "== monban: introspection and userinfo, quiet"
-	monban_run introspection,userinfo bin/cmp-quiet.json
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-quiet.json
 	echo "== monban: the same while other people are logged out at $rate/s"
-	monban_run introspection,userinfo bin/cmp-revoking.json --revoke-rate "$rate"
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-revoking.json --revoke-rate "$rate"
 	echo "== monban: quiet again"
-	monban_run introspection,userinfo bin/cmp-quiet2.json
+	monban_run introspection,userinfo,client_credentials,idle bin/cmp-quiet2.json
 	echo "== under revocations / quiet (before, after)"
 	bin/monban-bench --compare bin/cmp-revoking.json,bin/cmp-quiet.json
 	bin/monban-bench --compare bin/cmp-revoking.json,bin/cmp-quiet2.json
+	echo "== CPU per iteration, quiet (before, after) and revoking, net of the revocations' own cost"
+	bin/monban-bench --revocation-cost bin/cmp-quiet.json,bin/cmp-revoking.json
+	bin/monban-bench --revocation-cost bin/cmp-quiet2.json,bin/cmp-revoking.json
 fi
 
 if [[ $phases == *" seed "* ]]; then

@@ -65,6 +65,14 @@ import (
 // allScenarios is the default order of a run.
 var allScenarios = []string{"discovery", "jwks", "client_credentials", "introspection", "userinfo", "sso", "refresh", "password"}
 
+// idleScenario sends nothing: each worker waits idlePause per iteration.
+// With --revoke-rate it measures what the revocations cost the servers
+// by themselves (--revocation-cost); it runs only when named.
+const (
+	idleScenario = "idle"
+	idlePause    = 10 * time.Millisecond
+)
+
 const maxDuration = 5 * time.Minute
 
 type options struct {
@@ -73,7 +81,9 @@ type options struct {
 	machineID, machineSecret        string
 	username, password, scenarioArg string
 	idTokenAlg, scope, compare      string
+	revocationCost                  string
 	forwardedFor                    bool
+	refreshIDToken                  bool
 	duration                        time.Duration
 	concurrency, maxRequests, pid   int
 	pgPid, revokeRate               int
@@ -130,6 +140,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.maxRequests, "max-requests", 1_000_000, "iterations per scenario at most")
 	fs.IntVar(&o.pid, "pid", 0, "server `PID`: report its VmRSS after each scenario")
 	fs.StringVar(&o.idTokenAlg, "id-token-alg", "", "with --dsn: the web client's ID token `algorithm` (RS256 when empty; ES256, PS256, EdDSA)")
+	fs.BoolVar(&o.refreshIDToken, "refresh-id-token", true, "with --dsn: the web client gets an ID token on every refresh "+
+		"(=false: none, OIDC Core §12.2)")
 	fs.BoolVar(&o.forwardedFor, "forwarded-for", false, "send each browser's sign-in from its own address in X-Forwarded-For "+
 		"(198.18.0.0/15, RFC 2544), so the per-address sign-in throttle does not cap the password scenario; "+
 		"the server must list this machine in trusted_proxies")
@@ -137,12 +149,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.scope, "scope", "openid profile", "`scopes` of the web client's sign-ins (a reference provider may need offline_access for refresh tokens)")
 	fs.IntVar(&o.pgPid, "pg-pid", 0, "PostgreSQL postmaster `PID`: report the CPU per iteration of the cluster")
 	fs.IntVar(&o.revokeRate, "revoke-rate", 0, "with --dsn: log other people out at this `rate` per second during every scenario")
+	fs.StringVar(&o.revocationCost, "revocation-cost", "", "print the CPU per iteration of two --json `files` (QUIET,REVOKING) "+
+		"with and without the revocations' own cost, measured by the idle scenario of both, and exit")
 	fs.StringVar(&o.compare, "compare", "", "print the ratios of two --json `files` (MONBAN,REFERENCE) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.compare != "" {
 		return compare(o.compare, stdout)
+	}
+	if o.revocationCost != "" {
+		return revocationCost(o.revocationCost, stdout)
 	}
 	if o.revokeRate < 0 || o.revokeRate > 10_000 || o.revokeRate > 0 && o.dsn == "" {
 		return errors.New("--revoke-rate must be in [0, 10000] and needs --dsn")
@@ -159,8 +176,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	scenarios := strings.Split(o.scenarioArg, ",")
 	for _, s := range scenarios {
-		if !slices.Contains(allScenarios, s) {
-			return fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
+		if !slices.Contains(allScenarios, s) && s != idleScenario {
+			return fmt.Errorf("unknown scenario %q (known: %s, %s)", s, strings.Join(allScenarios, ", "), idleScenario)
 		}
 	}
 	var err error
@@ -266,8 +283,8 @@ func provision(ctx context.Context, o *options) error {
 		{ID: o.machineID, Name: "Bench machine", SecretHash: storage.HashToken(o.machineSecret),
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"api:read"}},
 		{ID: o.clientID, Name: "Bench web", SecretHash: storage.HashToken(o.clientSecret), RedirectURIs: []string{o.redir},
-			IDTokenSigningAlg: o.idTokenAlg,
-			GrantTypes:        []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "email", "offline_access"}},
+			IDTokenSigningAlg: o.idTokenAlg, OmitRefreshIDToken: !o.refreshIDToken,
+			GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "email", "offline_access"}},
 	} {
 		c.AuthMethod, c.ApplicationType, c.CreatedAt, c.UpdatedAt = storage.AuthMethodBasic, storage.ApplicationWeb, now, now
 		if err := st.CreateClient(ctx, c); err != nil {
@@ -419,6 +436,9 @@ func pct(sorted []time.Duration, q float64) float64 {
 
 func (w *worker) iterate(ctx context.Context, name string) error {
 	switch name {
+	case idleScenario:
+		time.Sleep(idlePause) // pacing of a load tool, not a test
+		return nil
 	case "discovery":
 		return w.rawGet(w.base+"/.well-known/openid-configuration", "")
 	case "jwks":

@@ -23,6 +23,7 @@ import (
 // confidential client and a live SSO session whose cookie is known.
 type benchApp struct {
 	h            http.Handler
+	store        *memory.Store
 	cookie       *http.Cookie
 	clientSecret string
 }
@@ -50,7 +51,7 @@ func newBenchApp(b *testing.B, idTokenAlg string) *benchApp {
 			b.Fatal(err)
 		}
 	}
-	return &benchApp{h: h, cookie: &http.Cookie{Name: "monban_session", Value: token}, clientSecret: secret}
+	return &benchApp{h: h, store: store, cookie: &http.Cookie{Name: "monban_session", Value: token}, clientSecret: secret}
 }
 
 // BenchmarkSSOCodeFlow measures one sign-in for a browser that already has
@@ -91,7 +92,17 @@ func BenchmarkIntrospection(b *testing.B) {
 }
 
 // signIn runs one SSO code flow and returns the access token.
-func (app *benchApp) signIn(b *testing.B) string {
+func (app *benchApp) signIn(b *testing.B) string { return app.signInTokens(b).AccessToken }
+
+// benchTokens is what the token endpoint answered.
+type benchTokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+}
+
+// signInTokens runs one SSO code flow and returns the tokens.
+func (app *benchApp) signInTokens(b *testing.B) benchTokens {
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
 		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},
@@ -116,13 +127,11 @@ func (app *benchApp) signIn(b *testing.B) string {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("token: %d %s", rec.Code, rec.Body)
 		}
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
+		var tok benchTokens
 		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
 			b.Fatal(err)
 		}
-		return tok.AccessToken
+		return tok
 	}
 }
 

@@ -46,6 +46,7 @@ type clientJSON struct {
 	RequireMFA              bool      `json:"require_mfa"`
 	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
 	DPoPBound               bool      `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
+	RefreshIDToken          bool      `json:"refresh_id_token"`         // OIDC Core §12.2
 	BackchannelLogoutURI    string    `json:"backchannel_logout_uri"`
 	AccessTokenTTLSeconds   int64     `json:"access_token_ttl_seconds"`  // 0: the provider default
 	RefreshTokenTTLSeconds  int64     `json:"refresh_token_ttl_seconds"` // 0: the provider default
@@ -72,6 +73,7 @@ func toClientJSON(cl *storage.Client) clientJSON {
 		RequireMFA:              cl.RequireMFA,
 		RequirePAR:              cl.RequirePAR,
 		DPoPBound:               cl.DPoPBoundAccessTokens,
+		RefreshIDToken:          !cl.OmitRefreshIDToken,
 		BackchannelLogoutURI:    cl.BackchannelLogoutURI,
 		AccessTokenTTLSeconds:   int64(cl.AccessTokenTTL / time.Second),
 		RefreshTokenTTLSeconds:  int64(cl.RefreshTokenTTL / time.Second),
@@ -278,6 +280,7 @@ func (c *cli) printClient(cl *storage.Client) error {
 	field("Require MFA:", yesNo(cl.RequireMFA))
 	field("Require PAR:", yesNo(cl.RequirePAR))
 	field("DPoP-bound tokens:", yesNo(cl.DPoPBoundAccessTokens))
+	field("ID token on refresh:", yesNo(!cl.OmitRefreshIDToken))
 	field("Back-channel logout:", orDash(cl.BackchannelLogoutURI))
 	field("Exchange audiences:", cl.TokenExchangeAudiences...)
 	field("Access token TTL:", ttlOrDefault(cl.AccessTokenTTL))

@@ -14,7 +14,7 @@ import (
 // contract (client_secret only from add and rotate-secret).
 var clientJSONKeys = []string{
 	"access_token_ttl_seconds", "application_type", "backchannel_logout_uri", "client_id", "created_at",
-	"grant_types", "id_token_signed_response_alg", "name", "post_logout_redirect_uris", "redirect_uris", "refresh_token_ttl_seconds",
+	"grant_types", "id_token_signed_response_alg", "name", "post_logout_redirect_uris", "redirect_uris", "refresh_id_token", "refresh_token_ttl_seconds",
 	"require_consent", "require_mfa", "require_pushed_authorization_requests", "scopes", "token_endpoint_auth_method",
 	"allowed_groups", "claim_mappings", // issue 15
 	"dpop_bound_access_tokens", // issue 19, RFC 9449 §5.2

@@ -22,6 +22,7 @@ type clientFlags struct {
 	requireMFA            *bool
 	requirePAR            *bool
 	dpopBound             *bool
+	refreshIDToken        *bool
 	grants, scopes        *string
 	offline               *bool
 	backchannel           *string
@@ -47,6 +48,8 @@ func addClientFlags(fs *flag.FlagSet, forUpdate bool) *clientFlags {
 		"requests to /par (RFC 9126) and plain /authorize requests are refused (=false removes it)")
 	f.dpopBound = fs.Bool("dpop-bound", false, "dpop_bound_access_tokens: every token request must carry a DPoP proof, "+
 		"so the client's access tokens are bound to its key (RFC 9449 §5.2; =false removes it)")
+	f.refreshIDToken = fs.Bool("refresh-id-token", true, "return a new ID token on every refresh; =false leaves it out "+
+		"(OpenID Connect Core §12.2: optional), saving its signature")
 	f.grants = fs.String("grant", grants, "comma-separated grant `types`")
 	f.scopes = fs.String("scope", scopes, "space-separated `scopes` the client may request")
 	f.offline = fs.Bool("offline-access", false, "allow the offline_access scope: refresh tokens that survive the user's logout, "+
@@ -91,6 +94,9 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 	if set("dpop-bound") {
 		cl.DPoPBoundAccessTokens = *f.dpopBound
 	}
+	if set("refresh-id-token") {
+		cl.OmitRefreshIDToken = !*f.refreshIDToken
+	}
 	if set("grant") {
 		cl.GrantTypes = splitGrants(*f.grants)
 	}
@@ -123,7 +129,7 @@ func (f *clientFlags) apply(cl *storage.Client, set func(name string) bool) {
 // clientUpdate changes the settings given as flags and keeps the others.
 // The result is validated as a new registration would be.
 func (c *cli) clientUpdate(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--require-par=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--token-exchange-audience URL...] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
+	cmd := c.dbCommand("client update", "ID [--name NAME] [--redirect-uri URI...] [--post-logout-redirect-uri URI...] [--consent=BOOL] [--require-mfa=BOOL] [--require-par=BOOL] [--refresh-id-token=BOOL] [--grant G,G] [--scope \"S S\"] [--offline-access=BOOL] [--backchannel-logout-uri URI] [--access-token-ttl D] [--refresh-token-ttl D] [--id-token-alg ALG] [--auth-method METHOD] [--jwks-file F | --jwks-uri URL] [--token-exchange-audience URL...] [--allowed-group NAME...] [--claim-mapping CLAIM=ATTR[@SCOPE]...] [--output json]", true)
 	cf := addClientFlags(cmd.fs, true)
 	pf := addPeopleClientFlags(cmd.fs)   // issue 15
 	kf := addKeyClientFlags(cmd.fs)      // issue 19

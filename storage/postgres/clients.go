@@ -14,7 +14,8 @@ const clientColumns = `id, name, secret_hash, auth_method, application_type,
 	id_token_signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
 	backchannel_logout_uri, backchannel_logout_session_required, disabled, created_at, updated_at,
 	allowed_groups, claim_mappings, require_mfa, jwks, jwks_uri, require_par,
-	dpop_bound_access_tokens, token_exchange_audiences, registration_token_hash, managed`
+	dpop_bound_access_tokens, token_exchange_audiences, registration_token_hash, managed,
+	omit_refresh_id_token`
 
 func scanClient(row pgx.Row) (*storage.Client, error) {
 	var c storage.Client
@@ -23,7 +24,8 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 		&c.IDTokenSigningAlg, &c.AccessTokenTTL, &c.IDTokenTTL, &c.RefreshTokenTTL,
 		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.Disabled, &c.CreatedAt, &c.UpdatedAt,
 		&c.AllowedGroups, &c.ClaimMappings, &c.RequireMFA, &c.JWKS, &c.JWKSURI, &c.RequirePAR,
-		&c.DPoPBoundAccessTokens, &c.TokenExchangeAudiences, &c.RegistrationTokenHash, &c.Managed)
+		&c.DPoPBoundAccessTokens, &c.TokenExchangeAudiences, &c.RegistrationTokenHash, &c.Managed,
+		&c.OmitRefreshIDToken)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +41,8 @@ func clientArgs(c *storage.Client) []any {
 		c.IDTokenSigningAlg, c.AccessTokenTTL, c.IDTokenTTL, c.RefreshTokenTTL,
 		c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.Disabled, c.CreatedAt, c.UpdatedAt,
 		c.AllowedGroups, claimMappingsJSON(c.ClaimMappings), c.RequireMFA, c.JWKS, c.JWKSURI, c.RequirePAR,
-		c.DPoPBoundAccessTokens, c.TokenExchangeAudiences, c.RegistrationTokenHash, c.Managed}
+		c.DPoPBoundAccessTokens, c.TokenExchangeAudiences, c.RegistrationTokenHash, c.Managed,
+		c.OmitRefreshIDToken}
 }
 
 // claimMappingsJSON is the claim_mappings column's value: never null.
@@ -54,7 +57,7 @@ func claimMappingsJSON(m []storage.ClaimMapping) string {
 // CreateClient implements storage.Clients.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
 		clientArgs(c)...)
 	if err != nil {
 		return wrapErr(err, "create client %q", c.ID)
@@ -101,7 +104,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 			id_token_ttl = $13, refresh_token_ttl = $14, backchannel_logout_uri = $15,
 			backchannel_logout_session_required = $16, disabled = $17, created_at = $18, updated_at = $19,
 			allowed_groups = $20, claim_mappings = $21, require_mfa = $22, jwks = $23, jwks_uri = $24, require_par = $25,
-			dpop_bound_access_tokens = $26, token_exchange_audiences = $27, registration_token_hash = $28, managed = $29
+			dpop_bound_access_tokens = $26, token_exchange_audiences = $27, registration_token_hash = $28, managed = $29,
+			omit_refresh_id_token = $30
 			WHERE id = $1`,
 			clientArgs(&c)...)
 		if err != nil {

@@ -189,6 +189,7 @@ func newClient(id string) *storage.Client {
 		TokenExchangeAudiences:           []string{"https://api-of-" + id + ".test"},
 		RegistrationTokenHash:            "registration-hash-of-" + id,
 		Managed:                          true,
+		OmitRefreshIDToken:               true,
 	}
 }
 

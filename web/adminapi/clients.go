@@ -42,6 +42,7 @@ type Client struct {
 	DPoPBoundAccessTokens            bool                   `json:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           []string               `json:"token_exchange_audiences"`
 	Managed                          bool                   `json:"managed"`
+	RefreshIDToken                   bool                   `json:"refresh_id_token"` // OIDC Core §12.2
 	CreatedAt                        time.Time              `json:"created_at"`
 	UpdatedAt                        time.Time              `json:"updated_at"`
 	ClientSecret                     string                 `json:"client_secret,omitempty"`
@@ -65,7 +66,8 @@ func clientView(c *storage.Client) Client {
 		AllowedGroups: orEmpty(c.AllowedGroups), ClaimMappings: orEmpty(c.ClaimMappings), JWKSURI: c.JWKSURI,
 		RequirePAR: c.RequirePAR, DPoPBoundAccessTokens: c.DPoPBoundAccessTokens,
 		TokenExchangeAudiences: orEmpty(c.TokenExchangeAudiences), Managed: c.Managed,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		RefreshIDToken: !c.OmitRefreshIDToken,
+		CreatedAt:      c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -114,7 +116,8 @@ type ClientWrite struct {
 	// ClientSecret sets a secret the caller chose (write-only: never
 	// shown; see secretProblem for the rules). Absent on POST, the API
 	// generates one and shows it once; absent on PATCH, the secret stays.
-	ClientSecret *string `json:"client_secret"`
+	ClientSecret   *string `json:"client_secret"`
+	RefreshIDToken *bool   `json:"refresh_id_token"`
 }
 
 // OptionalJSON is a JSON value of a write body that tells an absent
@@ -217,6 +220,9 @@ func (wr *ClientWrite) apply(c *storage.Client) storage.FieldErrors {
 	setB(&c.DPoPBoundAccessTokens, wr.DPoPBoundAccessTokens)
 	setL(&c.TokenExchangeAudiences, wr.TokenExchangeAudiences)
 	setB(&c.Managed, wr.Managed)
+	if wr.RefreshIDToken != nil {
+		c.OmitRefreshIDToken = !*wr.RefreshIDToken
+	}
 	return errs
 }
 
