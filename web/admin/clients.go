@@ -71,7 +71,7 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, a *admin) 
 
 func (h *Handler) newClientForm(w http.ResponseWriter, r *http.Request, a *admin) {
 	f := view.AdminClientForm{New: true, Type: view.ClientTypeWeb, Scopes: clientpolicy.DefaultScopes,
-		CSRFToken: h.pages.CSRFToken(w, r)}
+		RefreshIDToken: true, CSRFToken: h.pages.CSRFToken(w, r)}
 	h.render(w, r, http.StatusOK, view.AdminClient(h.frame(a, "admin.client.new_title", "clients"), f))
 }
 
@@ -90,6 +90,7 @@ func formClient(r *http.Request, c *storage.Client, isNew bool) map[string][]str
 	c.AllowedGroups = lines(f.Get("allowed_groups"))
 	c.IDTokenSigningAlg = f.Get("id_token_alg")
 	c.DPoPBoundAccessTokens = f.Get("dpop_bound") == "1"
+	c.OmitRefreshIDToken = f.Get("refresh_id_token") != "1" // OIDC Core §12.2
 	if !isNew {
 		c.GrantTypes = f["grant"]
 		c.TokenExchangeAudiences = lines(f.Get("token_exchange_audiences"))
@@ -181,6 +182,7 @@ func formOf(c *storage.Client, csrf string) view.AdminClientForm {
 		AllowedGroups:     strings.Join(c.AllowedGroups, "\n"),
 		ExchangeAudiences: strings.Join(c.TokenExchangeAudiences, "\n"),
 		DPoPBound:         c.DPoPBoundAccessTokens, Registered: c.RegistrationTokenHash != "",
+		RefreshIDToken: !c.OmitRefreshIDToken,
 	}
 }
 

@@ -85,7 +85,9 @@ func submitted(t *testing.T, body string) url.Values {
 // that saving a token-exchange client as the page shows it keeps them
 // (before, the form dropped the grant and the policy refused the
 // audiences); they can be changed there, wrong audiences are refused next
-// to their field, and a dynamically registered client says so.
+// to their field, and a dynamically registered client says so. The ID
+// token on refresh (OIDC Core §12.2) is kept and changed alike, and a new
+// client's form offers it checked.
 func TestConsoleKeepsModernClientSettings(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -105,23 +107,30 @@ func TestConsoleKeepsModernClientSettings(t *testing.T) {
 		grants    []string
 		audiences []string
 		dpop      bool
+		refreshID bool
 	}{
 		{"renaming keeps grant, audiences and DPoP", func(f url.Values) { f.Set("name", "Gateway 2") }, http.StatusSeeOther,
-			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, audiences, true},
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, audiences, true, true},
 		{"audiences changed", func(f url.Values) { f.Set("token_exchange_audiences", "urn:example:billing\n\n") }, http.StatusSeeOther,
-			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true},
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, true},
 		{"DPoP requirement off", func(f url.Values) { f.Del("dpop_bound") }, http.StatusSeeOther,
-			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, false},
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, false, true},
 		{"DPoP requirement on", func(f url.Values) { f.Set("dpop_bound", "1") }, http.StatusSeeOther,
-			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true},
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, true},
+		{"ID token on refresh off", func(f url.Values) { f.Del("refresh_id_token") }, http.StatusSeeOther,
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, false},
+		{"renaming keeps ID token on refresh off", func(f url.Values) { f.Set("name", "Gateway 3") }, http.StatusSeeOther,
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, false},
+		{"ID token on refresh on", func(f url.Values) { f.Set("refresh_id_token", "1") }, http.StatusSeeOther,
+			[]string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, true},
 		{"grant removed with audiences left: refused", func(f url.Values) { f["grant"] = []string{"client_credentials"} },
-			http.StatusUnprocessableEntity, []string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true},
+			http.StatusUnprocessableEntity, []string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, true},
 		{"plain http audience: refused", func(f url.Values) { f.Set("token_exchange_audiences", "http://orders.example/") },
-			http.StatusUnprocessableEntity, []string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true},
+			http.StatusUnprocessableEntity, []string{"client_credentials", clientpolicy.GrantTokenExchange}, []string{"urn:example:billing"}, true, true},
 		{"grant and audiences removed together", func(f url.Values) {
 			f["grant"] = []string{"client_credentials"}
 			f.Del("token_exchange_audiences")
-		}, http.StatusSeeOther, []string{"client_credentials"}, nil, true},
+		}, http.StatusSeeOther, []string{"client_credentials"}, nil, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.do(c, "GET", "/admin/clients/gateway", nil)
@@ -141,12 +150,16 @@ func TestConsoleKeepsModernClientSettings(t *testing.T) {
 			got, err := e.store.GetClient(ctx, "gateway")
 			e.must(err)
 			if !slices.Equal(got.GrantTypes, tc.grants) || !slices.Equal(got.TokenExchangeAudiences, tc.audiences) ||
-				got.DPoPBoundAccessTokens != tc.dpop || got.RegistrationTokenHash == "" {
-				t.Errorf("stored grants %v, audiences %v, dpop %v, registered %v; want %v, %v, %v, true",
-					got.GrantTypes, got.TokenExchangeAudiences, got.DPoPBoundAccessTokens, got.RegistrationTokenHash != "",
-					tc.grants, tc.audiences, tc.dpop)
+				got.DPoPBoundAccessTokens != tc.dpop || got.OmitRefreshIDToken == tc.refreshID || got.RegistrationTokenHash == "" {
+				t.Errorf("stored grants %v, audiences %v, dpop %v, ID token on refresh %v, registered %v; want %v, %v, %v, %v, true",
+					got.GrantTypes, got.TokenExchangeAudiences, got.DPoPBoundAccessTokens, !got.OmitRefreshIDToken,
+					got.RegistrationTokenHash != "", tc.grants, tc.audiences, tc.dpop, tc.refreshID)
 			}
 		})
+	}
+	// A new client gets an ID token on refresh unless the form says not.
+	if f := submitted(t, e.do(c, "GET", "/admin/clients/new", nil).body); f.Get("refresh_id_token") != "1" {
+		t.Errorf("new client form: refresh_id_token %q, want checked", f.Get("refresh_id_token"))
 	}
 	// A client the console registered does not claim self-registration.
 	if p := e.do(c, "GET", "/admin/clients/app", nil); strings.Contains(p.body, "dynamic client registration") {
