@@ -27,7 +27,8 @@ func fromAPIClient(v *adminapi.Client) *storage.Client {
 		BackchannelLogoutURI: v.BackchannelLogoutURI, BackchannelLogoutSessionRequired: v.BackchannelLogoutSessionRequired,
 		Disabled: v.Disabled, AllowedGroups: v.AllowedGroups, ClaimMappings: v.ClaimMappings, JWKSURI: v.JWKSURI,
 		RequirePAR: v.RequirePAR, DPoPBoundAccessTokens: v.DPoPBoundAccessTokens,
-		TokenExchangeAudiences: v.TokenExchangeAudiences, Managed: v.Managed, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		TokenExchangeAudiences: v.TokenExchangeAudiences, Managed: v.Managed, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		OmitRefreshIDToken: !v.RefreshIDToken}
 	if len(v.JWKS) > 0 {
 		c.JWKS = compactJSON(string(v.JWKS))
 	}
@@ -47,6 +48,7 @@ func clientBody(c *storage.Client, secret string, create bool) *adminapi.ClientW
 	}
 	secs := func(d time.Duration) *int64 { n := int64(d / time.Second); return &n }
 	scope := strings.Join(c.Scopes, " ")
+	refreshIDToken := !c.OmitRefreshIDToken
 	mappings := slices.Clone(c.ClaimMappings)
 	if mappings == nil {
 		mappings = []storage.ClaimMapping{}
@@ -58,7 +60,7 @@ func clientBody(c *storage.Client, secret string, create bool) *adminapi.ClientW
 		BackchannelLogoutURI: &c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: &c.BackchannelLogoutSessionRequired,
 		AllowedGroups: list(c.AllowedGroups), ClaimMappings: &mappings, JWKSURI: &c.JWKSURI, RequirePAR: &c.RequirePAR,
 		DPoPBoundAccessTokens: &c.DPoPBoundAccessTokens, TokenExchangeAudiences: list(c.TokenExchangeAudiences),
-		Managed: &c.Managed}
+		Managed: &c.Managed, RefreshIDToken: &refreshIDToken}
 	w.JWKS = adminapi.OptionalJSON{Set: true, Value: json.RawMessage("null")}
 	if c.JWKS != "" {
 		w.JWKS.Value = json.RawMessage(c.JWKS)

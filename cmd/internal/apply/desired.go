@@ -165,6 +165,7 @@ func (c FileClient) client() *storage.Client {
 		AllowedGroups:                    c.AllowedGroups,
 		DPoPBoundAccessTokens:            c.DPoPBoundAccessTokens,
 		TokenExchangeAudiences:           c.TokenExchangeAudiences,
+		OmitRefreshIDToken:               c.RefreshIDToken != nil && !*c.RefreshIDToken,
 	}
 	if cl.GrantTypes == nil {
 		cl.GrantTypes = strings.Split(clientpolicy.DefaultGrants, ",")

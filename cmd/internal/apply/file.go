@@ -66,7 +66,10 @@ type FileClient struct {
 	ClaimMappings                    []FileMapping `yaml:"claim_mappings"`
 	DPoPBoundAccessTokens            bool          `yaml:"dpop_bound_access_tokens"`
 	TokenExchangeAudiences           []string      `yaml:"token_exchange_audiences"`
-	Secret                           `yaml:",inline"`
+	// RefreshIDToken: refresh responses carry a new ID token (OIDC Core
+	// §12.2); nil (the key left out) is the default, true.
+	RefreshIDToken *bool `yaml:"refresh_id_token"`
+	Secret         `yaml:",inline"`
 }
 
 // FileMapping is a claim mapping (storage.ClaimMapping); Scope defaults
@@ -217,7 +220,7 @@ var (
 
 // friendlyType names the Go types of File in words.
 var friendlyType = map[string]string{
-	"bool": "true or false", "string": "a string", "[]string": "a list of strings",
+	"bool": "true or false", "*bool": "true or false", "string": "a string", "[]string": "a list of strings",
 	"*[]string": "a list of strings", "apply.File": "a mapping", "[]apply.FileClient": "a list of clients",
 	"[]apply.FileServiceAccount": "a list of service accounts", "[]apply.FileGroup": "a list of groups",
 	"apply.FileClient": "a mapping (a client)", "apply.FileServiceAccount": "a mapping (a service account)",

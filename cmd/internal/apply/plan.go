@@ -123,6 +123,7 @@ var clientFields = []struct{ key, field string }{
 	{"id_token_signed_response_alg", "IDTokenSigningAlg"}, {"jwks", "JWKS"}, {"jwks_uri", "JWKSURI"},
 	{"allowed_groups", "AllowedGroups"}, {"claim_mappings", "ClaimMappings"},
 	{"dpop_bound_access_tokens", "DPoPBoundAccessTokens"}, {"token_exchange_audiences", "TokenExchangeAudiences"},
+	{"refresh_id_token", "OmitRefreshIDToken"},
 }
 
 // mergeClient copies the managed settings of want into have and returns
