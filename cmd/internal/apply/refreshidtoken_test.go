@@ -28,14 +28,7 @@ func TestRefreshIDTokenThroughTargets(t *testing.T) {
 		} {
 			d := desire(t, step.file)
 			for run := range 2 {
-				state, err := Load(ctx, tg, d)
-				if err != nil {
-					t.Fatal(err)
-				}
-				p, err := MakePlan(state, d, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := planFor(t, tg, d)
 				c := p.Changes[0]
 				switch {
 				case run == 1 && c.Action != Unchanged:

@@ -25,6 +25,20 @@ func eachStore(t *testing.T, fn func(t *testing.T, st storage.Store)) {
 	})
 }
 
+// planFor loads the target's state for d and plans d against it.
+func planFor(t *testing.T, tg Target, d *Desired) *Plan {
+	t.Helper()
+	state, err := Load(t.Context(), tg, d)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	p, err := MakePlan(state, d, Options{})
+	if err != nil {
+		t.Fatalf("MakePlan: %v", err)
+	}
+	return p
+}
+
 func fixedNow() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // TestStoreTargetRoundTrip: what apply writes reads back at the planned
@@ -40,15 +54,7 @@ func TestStoreTargetRoundTrip(t *testing.T) {
 		}
 		tg := &StoreTarget{Store: st, Now: fixedNow}
 		d := desire(t, shopFile)
-		state, err := Load(ctx, tg, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := MakePlan(state, d, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Execute(ctx, tg, p); err != nil {
+		if _, err := Execute(ctx, tg, planFor(t, tg, d)); err != nil {
 			t.Fatalf("Execute: %v", err)
 		}
 		cl, err := tg.GetClient(ctx, "shop")
@@ -69,10 +75,8 @@ func TestStoreTargetRoundTrip(t *testing.T) {
 			t.Errorf("GetClient(missing) = %v, want ErrGone", err)
 		}
 
-		state, _ = Load(ctx, tg, d)
-		p, err = MakePlan(state, d, Options{})
-		if err != nil || !p.Empty() {
-			t.Fatalf("second plan: %+v, %v; want nothing to do", p, err)
+		if p := planFor(t, tg, d); !p.Empty() {
+			t.Fatalf("second plan: %+v; want nothing to do", p)
 		}
 		entries, err := st.ListAudit(ctx, storage.AuditFilter{}, 0, 10)
 		if err != nil {
