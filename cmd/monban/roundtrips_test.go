@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/storage/postgres/pgtest"
+)
+
+// tripLog counts the store's round trips (postgres.RoundTripCounter) and
+// keeps each statement's SQL, so that a failure names what was sent.
+type tripLog struct {
+	postgres.RoundTripCounter
+	mu  sync.Mutex
+	sql []string
+}
+
+func (l *tripLog) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	l.mu.Lock()
+	l.sql = append(l.sql, d.SQL)
+	l.mu.Unlock()
+	return l.RoundTripCounter.TraceQueryStart(ctx, c, d)
+}
+
+func (l *tripLog) TraceBatchQuery(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchQueryData) {
+	l.mu.Lock()
+	l.sql = append(l.sql, "  (batched) "+d.SQL)
+	l.mu.Unlock()
+}
+
+// take returns the round trips and statements since the last take.
+func (l *tripLog) take() (int64, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, sql := l.RoundTrips(), l.sql
+	l.Reset()
+	l.sql = nil
+	return n, sql
+}
+
+// TestRoundTripsPerFlow (issue #21) pins the PostgreSQL round trips of the
+// two hot flows, once the statement cache is warm: an SSO code flow for a
+// browser with a live session (GET /authorize → code → POST /token) and a
+// rotating refresh grant (RFC 6749 §6). A new statement on either path
+// must be a deliberate change to these numbers.
+func TestRoundTripsPerFlow(t *testing.T) {
+	log := &tripLog{}
+	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.WithTracer(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	app := newBenchAppOn(t, st, "ES256")
+	if _, err := st.UpdateClient(t.Context(), "app", func(c *storage.Client) error {
+		c.GrantTypes = append(c.GrantTypes, "refresh_token")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(rt string) string {
+		req := httptest.NewRequest(http.MethodPost, "/token",
+			strings.NewReader("grant_type=refresh_token&refresh_token="+url.QueryEscape(rt)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("app", app.clientSecret)
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+		}
+		var tok benchTokens
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+			t.Fatal(err)
+		}
+		return tok.RefreshToken
+	}
+	// Warm the pool's connections' statement caches and the client cache.
+	var rt string
+	for range 20 {
+		rt = refresh(app.signInTokens(t).RefreshToken)
+	}
+	for _, tc := range []struct {
+		name string
+		run  func()
+		want int64
+	}{
+		{name: "sso flow", run: func() { app.signInTokens(t) }, want: wantSSOTrips},
+		{name: "refresh", run: func() { rt = refresh(rt) }, want: wantRefreshTrips},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log.take()
+			tc.run()
+			n, sql := log.take()
+			if n != tc.want {
+				t.Errorf("%d round trips, want %d:\n%s", n, tc.want, strings.Join(sql, "\n"))
+			} else {
+				t.Logf("%d round trips:\n%s", n, strings.Join(sql, "\n"))
+			}
+		})
+	}
+}
+
+const (
+	wantSSOTrips     = 4
+	wantRefreshTrips = 2
+)
