@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/oauth2"
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
@@ -124,3 +125,56 @@ const (
 	wantRefreshTrips      = 2
 	wantRefreshStatements = 4
 )
+
+// TestCodeExchangeSeesTheUserAsOfTheExchange: the user the token endpoint
+// uses now comes with the consumed code (AuthRequest.User on PostgreSQL)
+// instead of a read of its own; a user disabled or deleted between
+// /authorize and the exchange is still refused (invalid_grant), on both
+// stores.
+func TestCodeExchangeSeesTheUserAsOfTheExchange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(ctx context.Context, s storage.Store, id string) error
+	}{
+		{name: "disabled", change: func(ctx context.Context, s storage.Store, id string) error {
+			_, err := s.UpdateUser(ctx, id, func(u *storage.User) error { u.Disabled = true; return nil })
+			return err
+		}},
+		{name: "deleted", change: func(ctx context.Context, s storage.Store, id string) error { return s.DeleteUser(ctx, id) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, st storage.Store) {
+				app := newBenchAppOn(t, st, "ES256")
+				verifier := oauth2.GenerateVerifier()
+				q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
+					"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},
+					"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+				req := httptest.NewRequest(http.MethodGet, "/authorize?"+q.Encode(), nil)
+				req.AddCookie(app.cookie)
+				rec := httptest.NewRecorder()
+				app.h.ServeHTTP(rec, req)
+				loc, err := url.Parse(rec.Header().Get("Location"))
+				if err != nil || loc.Query().Get("code") == "" {
+					t.Fatalf("authorize: %d %s", rec.Code, rec.Header().Get("Location"))
+				}
+				u, err := st.GetUserByUsername(t.Context(), "alice")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tc.change(t.Context(), st, u.ID); err != nil {
+					t.Fatal(err)
+				}
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+					"redirect_uri": {"https://app.example/cb"}, "code_verifier": {verifier}}
+				req = httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("app", app.clientSecret)
+				rec = httptest.NewRecorder()
+				app.h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"invalid_grant"`) {
+					t.Fatalf("token for a %s user: %d %s, want 400 invalid_grant", tc.name, rec.Code, rec.Body)
+				}
+			})
+		})
+	}
+}
