@@ -65,6 +65,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce, claims: req.Claims,
 		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
+		user: req.User,
 	}, nil)
 }
 

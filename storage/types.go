@@ -191,6 +191,11 @@ type AuthRequest struct {
 	// the request: CreateAuthRequest ignores it and GetAuthRequest leaves
 	// it empty.
 	FamilyID string
+	// User, when not nil, is the request's user as the store read it in
+	// the same statement that consumed the code (ConsumeAuthCode only), so
+	// the token endpoint need not read it again; nil: read it. Like the
+	// token path's other reads it is the user's ClaimsView.
+	User *User
 }
 
 // Authenticated reports whether a user is bound to the request.

@@ -23,15 +23,19 @@ import (
 // confidential client and a live SSO session whose cookie is known.
 type benchApp struct {
 	h            http.Handler
-	store        *memory.Store
+	store        storage.Store
 	cookie       *http.Cookie
 	clientSecret string
 }
 
-func newBenchApp(b *testing.B, idTokenAlg string) *benchApp {
+func newBenchApp(b testing.TB, idTokenAlg string) *benchApp {
+	return newBenchAppOn(b, memory.New(), idTokenAlg)
+}
+
+// newBenchAppOn is newBenchApp on the given store.
+func newBenchAppOn(b testing.TB, store storage.Store, idTokenAlg string) *benchApp {
 	b.Helper()
 	ctx := context.Background()
-	store := memory.New()
 	now := time.Now().UTC()
 	// Production password hashing: the server as it runs.
 	h := newTestServer(b, withStore(store), withIssuer("http://localhost:8080"), withConfig(func(c *app.Config) {
@@ -92,7 +96,7 @@ func BenchmarkIntrospection(b *testing.B) {
 }
 
 // signIn runs one SSO code flow and returns the access token.
-func (app *benchApp) signIn(b *testing.B) string { return app.signInTokens(b).AccessToken }
+func (app *benchApp) signIn(b testing.TB) string { return app.signInTokens(b).AccessToken }
 
 // benchTokens is what the token endpoint answered.
 type benchTokens struct {
@@ -102,7 +106,7 @@ type benchTokens struct {
 }
 
 // signInTokens runs one SSO code flow and returns the tokens.
-func (app *benchApp) signInTokens(b *testing.B) benchTokens {
+func (app *benchApp) signInTokens(b testing.TB) benchTokens {
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"https://app.example/cb"},
 		"scope": {"openid profile"}, "state": {"s"}, "nonce": {"n"},

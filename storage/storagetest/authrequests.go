@@ -118,6 +118,12 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 			t.Errorf("ConsumeAuthCode returned no FamilyID")
 		}
 		want.FamilyID = consumed.FamilyID
+		if consumed.User != nil { // optional: read with the code, as GetUser would, for tokens
+			u, err := s.GetUser(ctx, sd.user2.ID)
+			mustOK(t, err, "GetUser of the consumed request")
+			assertEqual(t, "ConsumeAuthCode's user", u.ClaimsView(), *consumed.User)
+			consumed.User = nil
+		}
 		assertEqual(t, "ConsumeAuthCode result", want, consumed)
 
 		_, err = s.GetAuthRequest(ctx, req.ID)
