@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 // TestChecklistR8KillDuringAdminChanges covers checklist R8 by killing
