@@ -211,25 +211,34 @@ func (h *Handler) resolveUpstream(w http.ResponseWriter, r *http.Request, p *pen
 	case errors.Is(err, accounts.ErrLinkRequired):
 		h.startLink(w, r, p, ident)
 		return nil
-	case errors.Is(err, accounts.ErrLinkImpossible):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "e-mail belongs to an account without a password: cannot be linked here")
-		return fail(http.StatusConflict, connNoLinkT, connNoLinkD, err)
-	case errors.Is(err, accounts.ErrNoAccount):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "no linked account and just-in-time creation is off")
-		return fail(http.StatusForbidden, connNoAccountT, connNoAccountD, err)
 	case errors.Is(err, accounts.ErrDisabled):
 		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "linked account disabled")
 		return fail(http.StatusForbidden, connDisabledT, connDisabledD, err)
-	case errors.Is(err, accounts.ErrUnusable):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "upstream identity unusable")
-		return fail(http.StatusBadRequest, connInvalidT, connInvalidD, err)
 	case err != nil:
-		return err
+		return h.refuseResolution(ctx, r, p, c, ident.Subject, err)
 	}
 	if created {
 		h.auditCreated(ctx, r, p, c, u)
 	}
 	return h.signInUpstream(w, r, p, c, u, ident)
+}
+
+// refuseResolution answers a failed accounts.Resolve that every kind of
+// connector refuses alike (the link page and a disabled user are the
+// callers'): an audit entry and a page, or the error itself.
+func (h *Handler) refuseResolution(ctx context.Context, r *http.Request, p *pendingRequest, c *Connector, subject string, err error) error {
+	switch {
+	case errors.Is(err, accounts.ErrLinkImpossible):
+		h.auditUpstream(ctx, r, c.ID, subject, p, "e-mail belongs to an account without a password: cannot be linked here")
+		return fail(http.StatusConflict, connNoLinkT, connNoLinkD, err)
+	case errors.Is(err, accounts.ErrNoAccount):
+		h.auditUpstream(ctx, r, c.ID, subject, p, "no linked account and just-in-time creation is off")
+		return fail(http.StatusForbidden, connNoAccountT, connNoAccountD, err)
+	case errors.Is(err, accounts.ErrUnusable):
+		h.auditUpstream(ctx, r, c.ID, subject, p, "upstream identity unusable")
+		return fail(http.StatusBadRequest, connInvalidT, connInvalidD, err)
+	}
+	return err
 }
 
 // startLink sends the person to the link page, which asks them to prove

@@ -113,22 +113,13 @@ func (h *Handler) directorySignIn(w http.ResponseWriter, r *http.Request, p *pen
 	case errors.Is(err, accounts.ErrLinkRequired):
 		h.startLink(w, r, p, ident)
 		return nil
-	case errors.Is(err, accounts.ErrLinkImpossible):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "e-mail belongs to an account without a password: cannot be linked here")
-		return fail(http.StatusConflict, connNoLinkT, connNoLinkD, err)
-	case errors.Is(err, accounts.ErrNoAccount):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "no linked account and just-in-time creation is off")
-		return fail(http.StatusForbidden, connNoAccountT, connNoAccountD, err)
 	case errors.Is(err, accounts.ErrDisabled):
 		h.events.SignIn(false)
 		h.recordFailure(ctx, att, username, addr, user, "directory "+c.ID+": linked account disabled", p.req)
 		h.renderLogin(w, r, http.StatusUnauthorized, p, username, badCredentials)
 		return nil
-	case errors.Is(err, accounts.ErrUnusable):
-		h.auditUpstream(ctx, r, c.ID, ident.Subject, p, "directory identity unusable")
-		return fail(http.StatusBadRequest, connInvalidT, connInvalidD, err)
 	case err != nil:
-		return err
+		return h.refuseResolution(ctx, r, p, c, ident.Subject, err)
 	}
 	h.clearAttempts(ctx, username, addr)
 	if created {
