@@ -10,6 +10,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/web/connector"
+	"github.com/monban-idp/monban/web/i18n"
 )
 
 // fakeUpstream is a connector.Redirector whose "upstream" answers with
@@ -94,6 +95,7 @@ func TestUpstreamSignIn(t *testing.T) {
 		jit        bool
 		tamper     func(cb string) string
 		replay     bool
+		setup      func(e *testEnv) // before the sign-in
 		wantStatus int
 		wantTitle  string
 		wantUser   bool // a user carol exists afterwards
@@ -105,10 +107,18 @@ func TestUpstreamSignIn(t *testing.T) {
 		{name: "replayed callback", up: fakeUpstream{ident: ident}, jit: true, replay: true, wantStatus: http.StatusBadRequest, wantTitle: connStateT, wantUser: true},
 		{name: "upstream error", up: fakeUpstream{err: connector.ErrUpstreamRefused}, jit: true, wantStatus: http.StatusForbidden, wantTitle: connRefusedT},
 		{name: "wrong issuer or audience", up: fakeUpstream{err: connector.ErrInvalidResponse}, jit: true, wantStatus: http.StatusBadGateway, wantTitle: connInvalidT},
+		{name: "e-mail of an account without a password: no link form nobody can complete", up: fakeUpstream{ident: ident}, jit: true,
+			setup: func(e *testEnv) {
+				e.must(e.store.CreateUser(context.Background(), &storage.User{ID: "u-carol", Username: "carol", Email: "carol@example.test",
+					CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}))
+			}, wantStatus: http.StatusConflict, wantTitle: connNoLinkT, wantUser: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, false, withUpstream(&tc.up, tc.jit))
+			if tc.setup != nil {
+				tc.setup(e)
+			}
 			c := e.browser()
 			cb, _ := startUpstream(t, e, c)
 			if tc.tamper != nil {
@@ -131,6 +141,12 @@ func TestUpstreamSignIn(t *testing.T) {
 				}
 				if len(e.auditDetails(storage.ActionSignInFailed)) == 0 {
 					t.Fatal("no audit entry for the refused upstream sign-in")
+				}
+				if _, err := e.store.GetFederatedIdentity(t.Context(), "up", ident.Subject); err == nil && !tc.replay {
+					t.Fatal("a refused upstream sign-in linked the identity")
+				}
+				if !tc.replay && !strings.Contains(p.body, englishText(t, tc.wantTitle)) {
+					t.Fatalf("page without its title %s:\n%s", tc.wantTitle, p.body)
 				}
 				return
 			}
@@ -294,4 +310,14 @@ func TestUpstreamEndSession(t *testing.T) {
 	if p := e.get(c, "/logged-out"); p.status != http.StatusOK {
 		t.Fatalf("back from the upstream: %d", p.status)
 	}
+}
+
+// englishText is the English catalog's text of key.
+func englishText(t *testing.T, key string) string {
+	t.Helper()
+	msg, ok := i18n.Catalogs().Message("en", key)
+	if !ok {
+		t.Fatalf("no English text for %s", key)
+	}
+	return msg
 }
