@@ -30,7 +30,7 @@ build:
 ## test: everything, with the race detector; PostgreSQL tests start their own throwaway server; then each fuzz target briefly
 ## (a count, not a duration: a time-bounded -fuzztime can end mid-run and report "context deadline exceeded")
 test: lint test-tools
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3000x
 
 ## test-tools: the real SMTP server the mail tests deliver to (mailpit), built once from the Go
