@@ -77,7 +77,7 @@ check-generated:
 	  if [ "$$before" != "$$after" ]; then \
 	    echo "generated templ files were stale: 'make generate' has now updated them; commit the result"; exit 1; fi
 
-## bench: Go benchmarks (SSO code flow, discovery, JWKS, hashing), then short load runs of cmd/monban-bench against `monban serve --dev` and against `monban serve` on a throwaway PostgreSQL, then the same flows against zitadel/oidc's example OP (compare.sh), on loopback (BENCHMARKS.md)
+## bench: Go benchmarks (SSO code flow, discovery, JWKS, hashing), then short load runs of cmd/monban-bench against `monban serve --dev` and against `monban serve` on a throwaway PostgreSQL, then the same flows against zitadel/oidc's example OP and node oidc-provider (compare.sh; oidc-provider needs node and npm, and is left out without them), on loopback (BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	GO=$(GO) ./cmd/monban-bench/devrun.sh

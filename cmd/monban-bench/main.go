@@ -15,8 +15,10 @@
 // response parser), so connection set-up is not measured and the load
 // generator takes as little of the shared CPUs as it can. The password
 // scenario and the workers' own sign-ins use a net/http.Client with a
-// cookie jar (the login page, its form and redirects); the SSO scenario
-// then sends the session cookie that sign-in set. A closed-loop worker
+// cookie jar (the login page, its form and redirects; a provider that
+// signs the bench user in without a page redirects straight to the
+// client); the SSO scenario then sends the session cookie that sign-in
+// set. A closed-loop worker
 // pool measures throughput at a fixed concurrency; latency is the time of
 // one scenario iteration.
 //
@@ -618,6 +620,12 @@ func (w *worker) passwordFlow(ctx context.Context) error {
 	verifier := oauth2.GenerateVerifier()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.authorizeURL(verifier), nil)
 	resp, err := w.do(req, http.StatusOK)
+	if err != nil && codeRedirect(resp) {
+		// The provider signed the browser in without a page (compare.sh's
+		// oidc-provider: its interaction handler signs the bench account
+		// in), so its redirects ended at the client with the code.
+		return w.keep(w.finish(ctx, resp, verifier))
+	}
 	if err != nil {
 		return fmt.Errorf("login page: %w", err)
 	}
@@ -640,12 +648,26 @@ func (w *worker) passwordFlow(ctx context.Context) error {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	tok, err := w.finish(ctx, resp, verifier)
+	return w.keep(w.finish(ctx, resp, verifier))
+}
+
+// keep remembers the tokens of a sign-in for the scenarios that use them.
+func (w *worker) keep(tok *tokenResponse, err error) error {
 	if err != nil {
 		return err
 	}
 	w.accessToken, w.refreshToken = tok.AccessToken, tok.RefreshToken
 	return nil
+}
+
+// codeRedirect reports whether resp is a redirect to the client with an
+// authorization code (RFC 6749 §4.1.2): the end of a sign-in.
+func codeRedirect(resp *http.Response) bool {
+	if resp == nil || resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		return false
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	return err == nil && loc.Query().Get("code") != ""
 }
 
 // finish takes the code from the redirect to the client and redeems it.

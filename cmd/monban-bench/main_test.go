@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -144,5 +145,32 @@ func TestProcCPU(t *testing.T) {
 	}
 	if got := perIteration(10*time.Millisecond, 4); got != 2.5 {
 		t.Errorf("perIteration = %v, want 2.5", got)
+	}
+}
+
+// TestCodeRedirect: a sign-in that ends without a page (oidc-provider's
+// bench interaction) is recognised by the redirect to the client with a
+// code, and nothing else is.
+func TestCodeRedirect(t *testing.T) {
+	redirect := func(status int, loc string) *http.Response {
+		return &http.Response{StatusCode: status, Header: http.Header{"Location": {loc}}}
+	}
+	for _, tc := range []struct {
+		name string
+		resp *http.Response
+		want bool
+	}{
+		{name: "303 with a code", resp: redirect(http.StatusSeeOther, "http://127.0.0.1:9/callback?code=abc&state=x"), want: true},
+		{name: "302 with a code", resp: redirect(http.StatusFound, "http://127.0.0.1:9/callback?code=abc"), want: true},
+		{name: "redirect with an error", resp: redirect(http.StatusSeeOther, "http://127.0.0.1:9/callback?error=access_denied")},
+		{name: "redirect to an interaction", resp: redirect(http.StatusSeeOther, "/interaction/xyz")},
+		{name: "login page", resp: &http.Response{StatusCode: http.StatusOK, Header: http.Header{}}},
+		{name: "no response", resp: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := codeRedirect(tc.resp); got != tc.want {
+				t.Errorf("codeRedirect = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
