@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/monban-idp/monban/storage"
 )
@@ -137,7 +138,7 @@ func TestAdminPrivilege(t *testing.T) {
 			// Each user has a session, to see whether a call ended it.
 			for name, id := range ids {
 				s := &storage.Session{ID: "s-" + name, TokenHash: storage.HashToken("cookie-" + name), UserID: id, AuthTime: e.now,
-					AMR: []string{"pwd"}, CreatedAt: e.now, LastSeenAt: e.now, ExpiresAt: e.now.Add(24 * 3600e9)}
+					AMR: []string{"pwd"}, CreatedAt: e.now, LastSeenAt: e.now, ExpiresAt: e.now.Add(24 * time.Hour)}
 				if name != "staff" {
 					if err := e.store.CreateSession(t.Context(), s); err != nil {
 						t.Fatal(err)
