@@ -52,6 +52,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	toClient := func(e *oidc.Error) error {
 		return &clientError{redirectURI: redirectURI, state: params.state, echoState: true, e: e}
 	}
+	dpopJKT, oerr := p.dpopJKTParam(v) // RFC 9449 §10 (dpop_jkt.go)
+	if oerr != nil {
+		return toClient(oerr)
+	}
 	var hintSubject string
 	if params.idTokenHint != "" {
 		hint, err := p.parseIDTokenHint(params.idTokenHint)
@@ -78,6 +82,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		// The class the request needs: its own, or the client's policy.
 		ACR:       params.acr,
 		Claims:    params.claims,
+		DPoPJKT:   dpopJKT,
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
 	}
 	if c.RequireMFA {

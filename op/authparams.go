@@ -41,7 +41,7 @@ const (
 var singleValued = []string{
 	"response_type", "scope", "state", "nonce", "response_mode", "prompt", "max_age",
 	"code_challenge", "code_challenge_method", "id_token_hint", "login_hint",
-	"request", "request_uri", "ui_locales", "acr_values", "display", "claims",
+	"request", "request_uri", "ui_locales", "acr_values", "display", "claims", paramDPoPJKT,
 }
 
 var (

@@ -64,7 +64,9 @@ func TestAuthorizeCapsForPending(t *testing.T) {
 			CodeChallengeMethod: a.method, Prompt: a.prompt, MaxAge: a.maxAge, LoginHint: a.loginHint, UILocales: a.uiLocales,
 			HintSubject: storage.NewID(), ACR: acr.PhishingResistant,
 			// Every claim asked for one by one, in both places (issue 19 item 8).
-			Claims:    storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims},
+			Claims: storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims},
+			// And a key named by dpop_jkt (RFC 9449 §10).
+			DPoPJKT:   "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
 			CreatedAt: now, ExpiresAt: now.Add(DefaultAuthRequestTTL)}
 		s, err := pending.New(make([]byte, pending.KeySize), nil)
 		if err != nil {

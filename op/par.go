@@ -85,6 +85,10 @@ func (p *Provider) servePAR(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, oerr)
 		return
 	}
+	// RFC 9449 §10.1: a DPoP proof at /par binds the code as dpop_jkt does.
+	if !p.parDPoP(ctx, w, r, c.ID, v) {
+		return
+	}
 	now := p.now()
 	secret := storage.NewToken()
 	err = p.store.CreatePushedRequest(ctx, &storage.PushedRequest{
@@ -112,7 +116,10 @@ func (p *Provider) checkPushed(v url.Values, c *storage.Client) *oidc.Error {
 	if !ok || redirectURI == "" || !redirectURIAllowed(c, redirectURI) {
 		return oidc.ErrInvalidRequest().WithDescription("redirect_uri is missing or not registered for the client")
 	}
-	_, oerr := parseAuthParams(v, c)
+	if _, oerr := parseAuthParams(v, c); oerr != nil {
+		return oerr
+	}
+	_, oerr := p.dpopJKTParam(v)
 	return oerr
 }
 

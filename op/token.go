@@ -55,6 +55,9 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	if req.ClientID != c.ID {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
 	}
+	if err := checkCodeJKT(req.DPoPJKT, jkt); err != nil { // RFC 9449 §10 (dpop_jkt.go)
+		return nil, err
+	}
 	if r.Data.RedirectURI != req.RedirectURI { // RFC 6749 §4.1.3: identical value
 		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
 	}

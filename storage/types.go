@@ -165,7 +165,11 @@ type AuthRequest struct {
 	ACR string
 	// Claims are the claims the request asked for one by one with the
 	// claims parameter (OIDC Core §5.5), beyond its scopes.
-	Claims    RequestedClaims
+	Claims RequestedClaims
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the JWK
+	// thumbprint (SHA-256, RFC 7638, base64url) of the key whose DPoP
+	// proof must come with the code's exchange; "" when none was sent.
+	DPoPJKT   string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 

@@ -142,6 +142,19 @@ func TestEveryPolicyCodeIsInBothCatalogs(t *testing.T) {
 		// Issue 20: admin scopes and the groups a rule names.
 		{"admin scope on a web client", client(func(c *storage.Client) { c.Scopes = []string{"admin:read"} }), "policy.client.admin_scope_service"},
 		{"unknown admin scope", client(func(c *storage.Client) { c.Scopes = []string{"admin:root"} }), "policy.client.admin_scope_unknown"},
+		// The privilege rule of the narrow admin scopes.
+		{"admin made by a narrow scope", func() storage.FieldErrors {
+			return clientpolicy.CheckUserPrivilege([]string{clientpolicy.ScopeAdminUsers}, nil, &storage.User{Admin: true})
+		}, "policy.user.admin_grant"},
+		{"admin touched by a narrow scope", func() storage.FieldErrors {
+			return clientpolicy.CheckUserPrivilege([]string{clientpolicy.ScopeAdminUsers}, &storage.User{Admin: true}, nil)
+		}, "policy.user.admin_protected"},
+		{"admin scope given by a narrow scope", func() storage.FieldErrors {
+			return clientpolicy.CheckClientPrivilege([]string{clientpolicy.ScopeAdminClients}, nil, &storage.Client{Scopes: []string{"admin:read"}})
+		}, "policy.client.admin_grant"},
+		{"service account touched by a narrow scope", func() storage.FieldErrors {
+			return clientpolicy.CheckClientPrivilege([]string{clientpolicy.ScopeAdminClients}, &storage.Client{Scopes: []string{"admin:read"}}, nil)
+		}, "policy.client.admin_protected"},
 		{"allowed group missing", func() storage.FieldErrors {
 			fe, err := clientpolicy.CheckAllowedGroups(t.Context(), memory.New(), []string{"ghosts"})
 			if err != nil {

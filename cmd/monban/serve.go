@@ -216,7 +216,7 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 // maxRequestHeader bounds an HTTP/1.1 request's line and headers
 // together: over it, 431 (issue #13 item 10). The longest sign-in URL,
 // "/login?id=" with a sealed pending request (pending.MaxSealedLen,
-// 7 550 bytes), leaves more than 8 KiB of it for cookies and the
+// 7 636 bytes), leaves more than 8 KiB of it for cookies and the
 // browser's headers.
 const maxRequestHeader = 16 << 10
 

@@ -1,6 +1,8 @@
 package pending
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -20,7 +22,12 @@ import (
 // empty, ACR (even when "") followed by Claims.IDToken and
 // Claims.UserInfo, each a uvarint bit set over storage.RequestableClaims
 // (bit i: the i-th name), so that a request asking for every claim adds 7
-// bytes, not 400 (a maximal request has about 40 bytes to spare). Fields set only once a person signs in (UserID, SessionID,
+// bytes, not 400 (a maximal request has 9 bytes to spare without
+// dpop_jkt); then, only when DPoPJKT is set, ACR and the two claim
+// sets (even when empty) followed by DPoPJKT as the 32 bytes of the
+// SHA-256 thumbprint it encodes (a string of length 32), not its 43
+// characters of base64url: a maximal request has 33 bytes more, within
+// MaxPlaintext. Fields set only once a person signs in (UserID, SessionID,
 // AuthTime, AMR, consent, code) are not encoded: a sealed request never
 // has them. A format change needs a new Prefix.
 
@@ -47,10 +54,17 @@ func encode(r *storage.AuthRequest) ([]byte, error) {
 	}
 	b = binary.AppendVarint(b, r.CreatedAt.UnixMicro())
 	b = binary.AppendVarint(b, r.ExpiresAt.UnixMicro())
-	if r.ACR != "" || !r.Claims.IsZero() {
+	var jkt []byte
+	if r.DPoPJKT != "" {
+		var err error
+		if jkt, err = base64.RawURLEncoding.Strict().DecodeString(r.DPoPJKT); err != nil || len(jkt) != sha256.Size {
+			return nil, &Error{Reason: ErrUnsealable}
+		}
+	}
+	if r.ACR != "" || !r.Claims.IsZero() || jkt != nil {
 		b = appendString(b, r.ACR)
 	}
-	if !r.Claims.IsZero() {
+	if !r.Claims.IsZero() || jkt != nil {
 		for _, names := range [][]string{r.Claims.IDToken, r.Claims.UserInfo} {
 			set, err := claimSet(names)
 			if err != nil {
@@ -58,6 +72,9 @@ func encode(r *storage.AuthRequest) ([]byte, error) {
 			}
 			b = binary.AppendUvarint(b, set)
 		}
+	}
+	if jkt != nil {
+		b = appendString(b, string(jkt))
 	}
 	if len(b) > MaxPlaintext {
 		return nil, &Error{Reason: ErrTooLarge}
@@ -153,6 +170,13 @@ func decode(b []byte) (*storage.AuthRequest, error) {
 	if d.err == nil && len(d.b) != 0 {
 		r.Claims.IDToken = claimNames(d.uvarint(), d)
 		r.Claims.UserInfo = claimNames(d.uvarint(), d)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		if jkt := d.string(); d.err == nil && len(jkt) == sha256.Size {
+			r.DPoPJKT = base64.RawURLEncoding.EncodeToString([]byte(jkt))
+		} else {
+			d.err = errDecode
+		}
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errDecode

@@ -57,6 +57,10 @@ func TestSealRoundTrip(t *testing.T) {
 	everyClaim := typical()
 	everyClaim.ACR = "urn:monban:acr:mfa"
 	everyClaim.Claims = storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims}
+	jktOnly := typical()
+	jktOnly.DPoPJKT = testJKT
+	everything := typical()
+	everything.ACR, everything.Claims, everything.DPoPJKT = everyClaim.ACR, everyClaim.Claims, testJKT
 	for _, tc := range []struct {
 		name string
 		req  *storage.AuthRequest
@@ -68,6 +72,8 @@ func TestSealRoundTrip(t *testing.T) {
 		{"acr", withACR},
 		{"claims without acr", claimsOnly},
 		{"every claim and acr", everyClaim},
+		{"dpop_jkt without acr or claims", jktOnly},
+		{"dpop_jkt, every claim and acr", everything},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := storagetest.NewClock(t0)
@@ -103,6 +109,22 @@ func TestSealRefusesUnknownClaim(t *testing.T) {
 	r.Claims.IDToken = []string{"email", "ssn"}
 	if _, err := newSealer(t, key(1), storagetest.NewClock(t0)).Seal(r); !errors.Is(err, ErrUnsealable) {
 		t.Fatalf("Seal = %v, want ErrUnsealable", err)
+	}
+}
+
+// testJKT is a SHA-256 JWK thumbprint (RFC 7638 §3.1's example key's).
+const testJKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+// TestSealRefusesMalformedJKT: a DPoPJKT that is not 32 bytes of
+// base64url cannot be sealed in its compact form; Seal refuses it (op
+// checks dpop_jkt before).
+func TestSealRefusesMalformedJKT(t *testing.T) {
+	for _, jkt := range []string{"short", testJKT + "A", strings.Replace(testJKT, "N", "+", 1), testJKT[:42] + "="} {
+		r := typical()
+		r.DPoPJKT = jkt
+		if _, err := newSealer(t, key(1), storagetest.NewClock(t0)).Seal(r); !errors.Is(err, ErrUnsealable) {
+			t.Errorf("Seal with dpop_jkt %q = %v, want ErrUnsealable", jkt, err)
+		}
 	}
 }
 
@@ -188,6 +210,8 @@ func TestSealSize(t *testing.T) {
 	maximal.State, maximal.Nonce, maximal.LoginHint = strings.Repeat("s", 2048), strings.Repeat("n", 512), strings.Repeat("h", 256)
 	maximal.Scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "groups"}
 	maximal.Prompt = []string{"login", "consent", "select_account"}
+	maximal.ACR, maximal.DPoPJKT = "urn:monban:acr:phr", testJKT
+	maximal.Claims = storage.RequestedClaims{IDToken: storage.RequestableClaims, UserInfo: storage.RequestableClaims}
 	for _, tc := range []struct {
 		name    string
 		req     *storage.AuthRequest
@@ -229,7 +253,7 @@ func TestNewKey(t *testing.T) {
 }
 
 func TestMaxSealedLen(t *testing.T) {
-	if MaxSealedLen != 7550 {
+	if MaxSealedLen != 7636 {
 		t.Fatalf("MaxSealedLen = %d; update its doc comment and BENCHMARKS.md", MaxSealedLen)
 	}
 	if line := len("GET /login?id= HTTP/1.1") + MaxSealedLen; line > 8<<10 {

@@ -16,7 +16,7 @@ import (
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_mode,
 	code_challenge, code_challenge_method, prompt, max_age, login_hint, ui_locales, hint_subject,
 	created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted, denied,
-	COALESCE(code_hash, ''), code_expires_at, acr, id_token_claims, userinfo_claims`
+	COALESCE(code_hash, ''), code_expires_at, acr, id_token_claims, userinfo_claims, dpop_jkt`
 
 // scanAuthRequest scans authRequestColumns, then any extra columns into
 // extra.
@@ -26,7 +26,7 @@ func scanAuthRequest(row pgx.Row, extra ...any) (*storage.AuthRequest, error) {
 		&r.CodeChallenge, &r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.UILocales, &r.HintSubject,
 		&r.CreatedAt, &r.ExpiresAt, &r.UserID, &r.SessionID, scanOptTime{&r.AuthTime}, &r.AMR,
 		&r.ConsentGranted, &r.Denied, &r.CodeHash, scanOptTime{&r.CodeExpiresAt}, &r.ACR,
-		&r.Claims.IDToken, &r.Claims.UserInfo}
+		&r.Claims.IDToken, &r.Claims.UserInfo, &r.DPoPJKT}
 	err := row.Scan(append(dest, extra...)...)
 	if err != nil {
 		return nil, err
@@ -80,16 +80,16 @@ const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 const insertAuthRequest = `INSERT INTO auth_requests (id, client_id, redirect_uri, scopes, state,
 	nonce, response_mode, code_challenge, code_challenge_method, prompt, max_age, login_hint,
 	hint_subject, created_at, expires_at, user_id, session_id, auth_time, amr, consent_granted,
-	denied, code_hash, code_expires_at, ui_locales, acr, id_token_claims, userinfo_claims)
+	denied, code_hash, code_expires_at, ui_locales, acr, id_token_claims, userinfo_claims, dpop_jkt)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-	$20, $21, $22, $23, $24, $25, $26, $27)`
+	$20, $21, $22, $23, $24, $25, $26, $27, $28)`
 
 // authRequestArgs are insertAuthRequest's arguments for r.
 func authRequestArgs(r *storage.AuthRequest) []any {
 	return []any{r.ID, r.ClientID, r.RedirectURI, r.Scopes, r.State,
 		r.Nonce, r.ResponseMode, r.CodeChallenge, r.CodeChallengeMethod, r.Prompt, r.MaxAge, r.LoginHint,
 		r.HintSubject, r.CreatedAt, r.ExpiresAt, r.UserID, r.SessionID, optTime(r.AuthTime), r.AMR, r.ConsentGranted,
-		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt), r.UILocales, r.ACR, r.Claims.IDToken, r.Claims.UserInfo}
+		r.Denied, optText(r.CodeHash), optTime(r.CodeExpiresAt), r.UILocales, r.ACR, r.Claims.IDToken, r.Claims.UserInfo, r.DPoPJKT}
 }
 
 // GetAuthRequest implements storage.AuthRequests.

@@ -212,6 +212,7 @@ func newAuthRequest(id, clientID string) *storage.AuthRequest {
 		HintSubject:         "sub-" + id,
 		ACR:                 "urn:monban:acr:mfa",
 		Claims:              storage.RequestedClaims{IDToken: []string{"email"}, UserInfo: []string{"name", "groups"}},
+		DPoPJKT:             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
 		CreatedAt:           at(-time.Minute),
 		ExpiresAt:           at(30 * time.Minute),
 	}

@@ -287,6 +287,10 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, cl *calle
 		c.ID = *wr.ID
 	}
 	errs := wr.apply(c)
+	if fe := clientpolicy.CheckClientPrivilege(cl.scopes, nil, c); len(fe) > 0 {
+		writeForbidden(w, fe)
+		return
+	}
 	errs, err := h.validateClient(r, h.cfg.Store, c, errs)
 	if err != nil {
 		h.fail(w, r, "check allowed groups", err)
@@ -332,8 +336,10 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, cl *calle
 var errConsoleClient = errors.New("the console's client")
 
 // updateClientWith changes the client of the path through fn, under its
-// row lock, after the If-Match check, with its audit entry; it answers
-// every outcome but success, which it returns.
+// row lock, after the If-Match check, with its audit entry; a change the
+// caller's scopes may not make (clientpolicy.CheckClientPrivilege, on the
+// locked row before and after fn) is refused. It answers every outcome
+// but success, which it returns.
 func (h *Handler) updateClientWith(w http.ResponseWriter, r *http.Request, cl *caller, action string, fn func(c *storage.Client) error) (*storage.Client, bool) {
 	id := r.PathValue("id")
 	tags := ifMatch(r)
@@ -349,9 +355,15 @@ func (h *Handler) updateClientWith(w http.ResponseWriter, r *http.Request, cl *c
 			if err := checkMatch(tags, clientTag(c)); err != nil {
 				return err
 			}
+			if fe := clientpolicy.CheckClientPrivilege(cl.scopes, c, nil); len(fe) > 0 {
+				return &forbidden{fe}
+			}
 			before = c.Clone()
 			if err := fn(c); err != nil {
 				return err
+			}
+			if fe := clientpolicy.CheckClientPrivilege(cl.scopes, before, c); len(fe) > 0 {
+				return &forbidden{fe}
 			}
 			c.UpdatedAt = now
 			return nil
@@ -362,10 +374,13 @@ func (h *Handler) updateClientWith(w http.ResponseWriter, r *http.Request, cl *c
 		return storage.ClientSnapshot(before), storage.ClientSnapshot(after), nil
 	})
 	var inv *invalid
+	var fb *forbidden
 	switch {
 	case err == nil:
 		h.clientChanged(id)
 		return after, true
+	case errors.As(err, &fb):
+		writeForbidden(w, fb.errs)
 	case errors.As(err, &inv):
 		writeInvalid(w, inv.errs)
 	case errors.Is(err, errStale):
@@ -471,16 +486,27 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, cl *calle
 		}
 		// The no-op update takes the row lock for the If-Match check; the
 		// delete follows in the same transaction.
-		before, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error { return checkMatch(tags, clientTag(c)) })
+		before, err := tx.UpdateClient(r.Context(), id, func(c *storage.Client) error {
+			if err := checkMatch(tags, clientTag(c)); err != nil {
+				return err
+			}
+			if fe := clientpolicy.CheckClientPrivilege(cl.scopes, c, nil); len(fe) > 0 {
+				return &forbidden{fe}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, nil, err
 		}
 		return storage.ClientSnapshot(before), nil, tx.DeleteClient(r.Context(), id)
 	})
+	var fb *forbidden
 	switch {
 	case err == nil:
 		h.clientChanged(id)
 		w.WriteHeader(http.StatusNoContent)
+	case errors.As(err, &fb):
+		writeForbidden(w, fb.errs)
 	case errors.Is(err, errStale):
 		writeStale(w)
 	case errors.Is(err, errConsoleClient):

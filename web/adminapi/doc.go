@@ -27,7 +27,16 @@
 //
 // Scopes: admin:read reads everything; admin:write reads and changes
 // everything; admin:clients, admin:users and admin:groups read and change
-// only their kind of object.
+// only their kind of object, and only ordinary ones: creating, making or
+// unmaking an administrator, or changing, disabling, enabling, signing
+// out or deleting one, and creating, changing, rotating the secret of or
+// deleting a client that holds (or would hold) an admin scope need
+// admin:write (clientpolicy.CheckUserPrivilege and CheckClientPrivilege,
+// checked on the row-locked object before and after the change). A
+// refusal is 403 error="insufficient_scope" scope="admin:write" whose
+// problem names the field (admin, scope) in errors; nothing changes and
+// no audit entry is written. Groups confer no admin right, so
+// admin:groups manages anyone's memberships.
 //
 // Errors are problem details (RFC 9457, application/problem+json) with
 // type, title, status and detail; a refused object (422) lists every

@@ -51,6 +51,9 @@ const (
 	tokRead    = "tok-read"    // viewer: admin:read
 	tokClients = "tok-clients" // deployer: admin:clients
 	tokDPoP    = "tok-dpop"    // bound: admin:write, DPoP-bound
+	tokUsers   = "tok-users"   // helpdesk: admin:users
+	tokGroups  = "tok-groups"  // grouper: admin:groups
+	tokNarrow  = "tok-narrow"  // narrow: admin:read admin:users admin:clients admin:groups
 )
 
 func newEnv(t *testing.T, edit ...func(*Config)) *env {
@@ -70,6 +73,9 @@ func newEnv(t *testing.T, edit ...func(*Config)) *env {
 			tokRead:    {ClientID: "viewer", Scopes: []string{"admin:read"}},
 			tokClients: {ClientID: "deployer", Scopes: []string{"admin:clients"}},
 			tokDPoP:    {ClientID: "bound", Scopes: []string{"admin:write"}, JKT: "thumb"},
+			tokUsers:   {ClientID: "helpdesk", Scopes: []string{"admin:users"}},
+			tokGroups:  {ClientID: "grouper", Scopes: []string{"admin:groups"}},
+			tokNarrow:  {ClientID: "narrow", Scopes: []string{"admin:read", "admin:users", "admin:clients", "admin:groups"}},
 		}}
 	for _, f := range edit {
 		f(&cfg)

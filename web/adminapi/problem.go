@@ -2,9 +2,11 @@ package adminapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 )
 
 // Problem types (RFC 9457 §3.1.1): URNs, stable and documented in the
@@ -92,3 +94,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type invalid struct{ errs storage.FieldErrors }
 
 func (e *invalid) Error() string { return "object refused: " + e.errs.Error() }
+
+// forbidden is a change the caller's scopes may not make, carried out of
+// an updater: the privilege rule of clientpolicy (CheckUserPrivilege,
+// CheckClientPrivilege) refused it.
+type forbidden struct{ errs storage.FieldErrors }
+
+func (e *forbidden) Error() string { return "change refused: " + e.errs.Error() }
+
+// writeForbidden answers 403 insufficient_scope (RFC 6750 §3.1) for a
+// change that only the full-admin scope may make, with the privilege
+// rule's problems naming the field; nothing was changed.
+func writeForbidden(w http.ResponseWriter, fe storage.FieldErrors) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="monban", error="insufficient_scope", scope=%q`, clientpolicy.ScopeAdminWrite))
+	p := Problem{Type: probForbidden, Title: titles[probForbidden], Status: http.StatusForbidden,
+		Detail: "Only " + clientpolicy.ScopeAdminWrite + " may make this change (see errors); nothing was changed."}
+	for _, e := range fe {
+		p.Errors = append(p.Errors, FieldError{Field: e.Field, Code: e.Code, Message: e.Message})
+	}
+	writeProblemDoc(w, p)
+}

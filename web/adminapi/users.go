@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/storage/userpolicy"
 )
 
@@ -207,6 +208,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, cl *caller)
 	}
 	u := &storage.User{ID: storage.NewID()}
 	wr.apply(u)
+	if fe := clientpolicy.CheckUserPrivilege(cl.scopes, nil, u); len(fe) > 0 {
+		writeForbidden(w, fe)
+		return
+	}
 	if errs := validateUser(u, wr.Password); len(errs) > 0 {
 		writeInvalid(w, errs)
 		return
@@ -240,8 +245,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, cl *caller)
 var errLastAdmin = errors.New("last enabled administrator")
 
 // changeUser changes the user of the path through fn under its row lock,
-// after the If-Match check, with its audit entry; a change that leaves
-// no enabled administrator is refused in the same transaction. With a
+// after the If-Match check, with its audit entry; a change the caller's
+// scopes may not make (clientpolicy.CheckUserPrivilege, on the locked
+// row before and after fn) and a change that leaves no enabled
+// administrator are refused in the same transaction. With a
 // sign-out reason it then ends the user's sessions (as the console does:
 // after the commit, through the session owner). It answers every
 // outcome.
@@ -261,9 +268,15 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, cl *caller,
 			if err := checkMatch(tags, userTag(u)); err != nil {
 				return err
 			}
+			if fe := clientpolicy.CheckUserPrivilege(cl.scopes, u, nil); len(fe) > 0 {
+				return &forbidden{fe}
+			}
 			before = *u
 			if err := fn(u); err != nil {
 				return err
+			}
+			if fe := clientpolicy.CheckUserPrivilege(cl.scopes, &before, u); len(fe) > 0 {
+				return &forbidden{fe}
 			}
 			u.UpdatedAt = now
 			return nil
@@ -281,8 +294,12 @@ func (h *Handler) changeUser(w http.ResponseWriter, r *http.Request, cl *caller,
 		return storage.UserSnapshot(&before), storage.UserSnapshot(after), nil
 	})
 	var inv *invalid
+	var fb *forbidden
 	switch {
 	case err == nil:
+	case errors.As(err, &fb):
+		writeForbidden(w, fb.errs)
+		return
 	case errors.As(err, &inv):
 		writeInvalid(w, inv.errs)
 		return
@@ -362,8 +379,10 @@ func (h *Handler) logoutUser(w http.ResponseWriter, r *http.Request, cl *caller)
 
 // deleteUser ends the user's sessions through the session owner, then
 // deletes the user with its audit entry (as the console does); the last
-// enabled administrator is never deleted. The If-Match check runs first
-// and again under the row lock of the deleting transaction.
+// enabled administrator is never deleted. The If-Match check and the
+// privilege rule (clientpolicy.CheckUserPrivilege) run first, so a
+// refused caller ends no session, and again under the row lock of the
+// deleting transaction.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, cl *caller) {
 	id := r.PathValue("id")
 	tags := ifMatch(r)
@@ -377,6 +396,10 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, cl *caller)
 	}
 	if checkMatch(tags, userTag(u)) != nil {
 		writeStale(w)
+		return
+	}
+	if fe := clientpolicy.CheckUserPrivilege(cl.scopes, u, nil); len(fe) > 0 {
+		writeForbidden(w, fe)
 		return
 	}
 	if h.cfg.Sessions == nil {
@@ -399,7 +422,15 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, cl *caller)
 		return
 	}
 	err = h.change(r, cl, "user.delete", "user:"+id, func(tx storage.Store) (any, any, error) {
-		before, err := tx.UpdateUser(r.Context(), id, func(u *storage.User) error { return checkMatch(tags, userTag(u)) })
+		before, err := tx.UpdateUser(r.Context(), id, func(u *storage.User) error {
+			if err := checkMatch(tags, userTag(u)); err != nil {
+				return err
+			}
+			if fe := clientpolicy.CheckUserPrivilege(cl.scopes, u, nil); len(fe) > 0 {
+				return &forbidden{fe}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -413,7 +444,11 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, cl *caller)
 		}
 		return storage.UserSnapshot(before), nil, nil
 	})
+	var fb *forbidden
 	switch {
+	case errors.As(err, &fb):
+		writeForbidden(w, fb.errs)
+		return
 	case errors.Is(err, errStale):
 		writeStale(w)
 		return

@@ -123,7 +123,7 @@ func (t *APITarget) call(ctx context.Context, method, path string, body any, ifM
 			"(the client_credentials grant with admin:write; tokens are short-lived)", ErrToken, a.title(), a.detail())
 	case a.status == http.StatusForbidden:
 		return nil, fmt.Errorf("%w (403 %s) for %s %s: %s apply needs a token with admin:write "+
-			"(or admin:clients and admin:groups)", ErrToken, a.title(), method, adminapi.Prefix+path, a.detail())
+			"(or admin:clients and admin:groups, which may not create or change a service account with admin scopes)", ErrToken, a.title(), method, adminapi.Prefix+path, a.detail())
 	case a.status >= 300 && a.status < 400:
 		return nil, fmt.Errorf("the server at %s answered %d and sends to %s: give the URL of the server itself as --server",
 			t.server, a.status, res.Header.Get("Location"))
