@@ -36,7 +36,7 @@ func toDeliveryJSON(d *storage.LogoutDelivery) deliveryJSON {
 func (c *cli) logoutDeliveriesFailed(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("logout-deliveries failed", "[--output json]", true)
 	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
-		failed, err := st.ListFailedLogoutDeliveries(ctx)
+		failed, err := st.LogoutOutbox().ListFailed(ctx)
 		if err != nil {
 			return dbError(err)
 		}

@@ -22,15 +22,16 @@ func TestLogoutDeliveriesFailed(t *testing.T) {
 	if err := st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	d := &storage.LogoutDelivery{ID: "d1", ClientID: "web1", Subject: "u1", SessionID: "s1", CreatedAt: now, NextAttemptAt: now}
-	if err := st.EnqueueLogoutDeliveries(ctx, []*storage.LogoutDelivery{d}); err != nil {
+	d := &storage.LogoutDelivery{Queued: storage.Queued{ID: "d1", CreatedAt: now, NextAttemptAt: now},
+		ClientID: "web1", Subject: "u1", SessionID: "s1"}
+	if err := st.LogoutOutbox().Enqueue(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := st.ClaimLogoutDeliveries(ctx, now, time.Minute, 10)
+	claimed, err := st.LogoutOutbox().Claim(ctx, now, time.Minute, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
-	if err := st.FailLogoutDelivery(ctx, "d1", claimed[0].Attempts, now, "connection refused"); err != nil {
+	if err := st.LogoutOutbox().Fail(ctx, "d1", claimed[0].Attempts, now, "connection refused"); err != nil {
 		t.Fatal(err)
 	}
 	var out []map[string]any

@@ -36,7 +36,7 @@ func toMailJSON(m *storage.Mail) mailJSON {
 func (c *cli) mailFailed(ctx context.Context, args []string) error {
 	cmd := c.dbCommand("mail failed", "[--output json]", true)
 	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
-		failed, err := st.ListFailedMail(ctx)
+		failed, err := st.MailOutbox().ListFailed(ctx)
 		if err != nil {
 			return dbError(err)
 		}

@@ -16,15 +16,15 @@ func TestMailFailed(t *testing.T) {
 		t.Fatalf("empty list: %q", r.stdout)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	if err := st.EnqueueMail(ctx, &storage.Mail{ID: "m1", Kind: "password_reset", To: "alice@example.com",
-		Subject: "Reset", Text: "secret link", CreatedAt: now, NextAttemptAt: now}); err != nil {
+	if err := st.MailOutbox().Enqueue(ctx, &storage.Mail{Queued: storage.Queued{ID: "m1", CreatedAt: now, NextAttemptAt: now},
+		Kind: "password_reset", To: "alice@example.com", Subject: "Reset", Text: "secret link"}); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := st.ClaimMail(ctx, now, time.Minute, 10)
+	claimed, err := st.MailOutbox().Claim(ctx, now, time.Minute, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
-	if err := st.FailMail(ctx, "m1", claimed[0].Attempts, now, "550 mailbox unavailable"); err != nil {
+	if err := st.MailOutbox().Fail(ctx, "m1", claimed[0].Attempts, now, "550 mailbox unavailable"); err != nil {
 		t.Fatal(err)
 	}
 	js := mustRun(t, env, "", "mail", "failed", "--output", "json").stdout
