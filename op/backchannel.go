@@ -19,6 +19,7 @@ import (
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/clientpolicy"
 	"github.com/monban-idp/monban/storage/netpolicy"
+	"github.com/monban-idp/monban/storage/outbox"
 )
 
 // Back-Channel Logout 1.0 constants.
@@ -63,11 +64,6 @@ func (w *Worker) logoutToken(c *storage.Client, d *storage.LogoutDelivery, now t
 	})
 }
 
-// permanentError is a delivery failure that no retry can fix.
-type permanentError string
-
-func (e permanentError) Error() string { return string(e) }
-
 // send delivers one logout token (§2.5): a POST of logout_token as a form,
 // answered 200 (or 204, which some frameworks send instead). Redirects are
 // not followed (checklist L6); the returned error is a short reason for
@@ -75,7 +71,7 @@ func (e permanentError) Error() string { return string(e) }
 func (w *Worker) send(ctx context.Context, d *storage.LogoutDelivery, now time.Time) error {
 	c, err := w.store.GetClient(ctx, d.ClientID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.Disabled || c.BackchannelLogoutURI == "")) {
-		return permanentError("the client is gone, disabled or has no back-channel logout URI any more")
+		return outbox.Permanent(errors.New("the client is gone, disabled or has no back-channel logout URI any more"))
 	}
 	if err != nil {
 		return errors.New("store unavailable")
@@ -90,7 +86,7 @@ func (w *Worker) send(ctx context.Context, d *storage.LogoutDelivery, now time.T
 	body := url.Values{"logout_token": {token}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BackchannelLogoutURI, strings.NewReader(body))
 	if err != nil {
-		return permanentError("the back-channel logout URI is not valid")
+		return outbox.Permanent(errors.New("the back-channel logout URI is not valid"))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := w.http.Do(req)

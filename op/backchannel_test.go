@@ -58,20 +58,6 @@ func TestChecklistL6PublicAddr(t *testing.T) {
 	}
 }
 
-func TestRetryDelay(t *testing.T) {
-	for _, tc := range []struct {
-		attempt int
-		want    time.Duration
-	}{
-		{1, 10 * time.Second}, {2, 20 * time.Second}, {3, 40 * time.Second},
-		{9, 2560 * time.Second}, {10, time.Hour}, {100, time.Hour},
-	} {
-		if got := retryDelay(tc.attempt); got != tc.want {
-			t.Errorf("retryDelay(%d) = %v, want %v", tc.attempt, got, tc.want)
-		}
-	}
-}
-
 // TestChecklistL6RefusesPrivateAddresses: without AllowPrivateNetworks a
 // back-channel URI on loopback is never contacted; the delivery is retried
 // and says why. A delivery for a client that was disabled since is given
@@ -94,10 +80,13 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := store.EnqueueLogoutDeliveries(ctx, []*storage.LogoutDelivery{
-		{ID: "d1", ClientID: "app", Subject: "u1", SessionID: "s1", CreatedAt: now, NextAttemptAt: now},
-		{ID: "d2", ClientID: "gone", Subject: "u1", SessionID: "s1", CreatedAt: now, NextAttemptAt: now},
-	}); err != nil {
+	due := storage.Queued{CreatedAt: now, NextAttemptAt: now}
+	d1, d2 := due, due
+	d1.ID, d2.ID = "d1", "d2"
+	if err := store.LogoutOutbox().Enqueue(ctx,
+		&storage.LogoutDelivery{Queued: d1, ClientID: "app", Subject: "u1", SessionID: "s1"},
+		&storage.LogoutDelivery{Queued: d2, ClientID: "gone", Subject: "u1", SessionID: "s1"},
+	); err != nil {
 		t.Fatal(err)
 	}
 	k := keys.New(store, keys.RandomKeyEncryptionKeys(), clock)
@@ -113,13 +102,13 @@ func TestChecklistL6RefusesPrivateAddresses(t *testing.T) {
 	if err != nil || res.Retrying != 1 || res.Failed != 1 || res.Delivered != 0 {
 		t.Fatalf("Step = %+v, %v; want one retrying and one failed delivery", res, err)
 	}
-	if failed, _ := store.ListFailedLogoutDeliveries(ctx); len(failed) != 1 || failed[0].ID != "d2" {
+	if failed, _ := store.LogoutOutbox().ListFailed(ctx); len(failed) != 1 || failed[0].ID != "d2" {
 		t.Fatalf("failed deliveries: %+v", failed)
 	}
 	if hits.Load() != 0 {
 		t.Fatalf("the loopback receiver was contacted")
 	}
-	ds, _ := store.ClaimLogoutDeliveries(ctx, now.Add(time.Hour), time.Minute, 10)
+	ds, _ := store.LogoutOutbox().Claim(ctx, now.Add(time.Hour), time.Minute, 10)
 	if len(ds) != 1 || ds[0].LastError != "refused: the address is not public" {
 		t.Fatalf("delivery after the refusal: %+v", ds)
 	}

@@ -46,7 +46,7 @@ type Cleanup interface {
 	DeleteDeadRefreshFamilies(ctx context.Context, before time.Time, limit int) (int, error)
 	// DeleteFailedLogoutDeliveries removes up to limit deliveries given up
 	// before failedBefore. (Delivered ones are removed at once by
-	// CompleteLogoutDelivery.)
+	// Queue.Complete.)
 	DeleteFailedLogoutDeliveries(ctx context.Context, failedBefore time.Time, limit int) (int, error)
 	// DeleteAuditEntries removes up to limit audit entries older than
 	// before, oldest first (the retention of the audit trail).
@@ -56,7 +56,4 @@ type Cleanup interface {
 	// expired before now or have no uses left: neither can authorise a
 	// registration again.
 	DeleteExpiredInitialAccessTokens(ctx context.Context, now time.Time, limit int) (int, error)
-	// CountLogoutDeliveries returns how many deliveries are waiting to be
-	// sent (pending, retries included) and how many were given up.
-	CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error)
 }

@@ -7,60 +7,29 @@ import (
 
 // Mail is one message of the durable mail outbox (issue 16): written in
 // the same transaction as what caused it (a password reset asked for, a
-// password changed), delivered by a worker on any replica with the claim,
-// lease and backoff rules of LogoutDeliveries. The bodies are rendered
-// when the message is queued, in the recipient's language.
+// password changed), delivered by a worker on any replica with the rules
+// of Queue. The bodies are rendered when the message is queued, in the
+// recipient's language.
 //
 // A body may carry a single-use link whose token is stored elsewhere only
 // hashed; the row lives until delivery (then it is deleted) or until it is
-// given up (then FailMail clears the bodies and keeps the reason), so a
+// given up (then Queue.Fail clears the bodies and keeps the reason), so a
 // link is in the clear in the store no longer than it is being delivered.
 type Mail struct {
-	ID            string
-	Kind          string // what it is about, for logs and operators (e.g. "password_reset")
-	To            string // the recipient's address (no CR or LF; checked by the caller)
-	ToName        string // the recipient's display name; may be empty
-	Subject       string
-	Text          string // plain-text body
-	HTML          string // HTML body
-	CreatedAt     time.Time
-	NextAttemptAt time.Time // due from this time on
-	Attempts      int       // attempts claimed so far
-	ClaimedUntil  time.Time // lease of the worker sending it; zero when unclaimed
-	LastError     string    // why the last attempt failed, for operators
-	FailedAt      time.Time // set when the message was given up
+	Queued
+	Kind    string // what it is about, for logs and operators (e.g. "password_reset")
+	To      string // the recipient's address (no CR or LF; checked by the caller)
+	ToName  string // the recipient's display name; may be empty
+	Subject string
+	Text    string // plain-text body
+	HTML    string // HTML body
 }
 
-// Outbox is the durable mail outbox. Its rules are those of
-// LogoutDeliveries: workers claim due messages with a lease, so no two
-// send the same one at once, and report the outcome guarded by the
-// attempt number they claimed, so a worker whose lease ran out cannot
-// overwrite a newer attempt.
+// Outbox is the durable mail outbox.
 type Outbox interface {
-	// EnqueueMail inserts m (due at NextAttemptAt). ErrAlreadyExists on a
-	// taken ID.
-	EnqueueMail(ctx context.Context, m *Mail) error
-	// ClaimMail leases up to limit messages that are due at now, not
-	// failed and not leased (ClaimedUntil <= now), oldest due first (ID
-	// order at the same instant): each gets Attempts+1 and ClaimedUntil =
-	// now+lease. Concurrent claims never return the same message.
-	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Mail, error)
-	// CompleteMail removes the message claimed as attempt. ErrNotFound if
-	// absent or claimed again since (a newer attempt).
-	CompleteMail(ctx context.Context, id string, attempt int) error
-	// RetryMail releases the message claimed as attempt, due again at
-	// next, recording why it failed. ErrNotFound as for CompleteMail.
-	RetryMail(ctx context.Context, id string, attempt int, next time.Time, lastError string) error
-	// FailMail gives the message claimed as attempt up at the given time:
-	// it is never claimed again, its bodies are cleared (they may hold a
-	// link) and it is listed by ListFailedMail. ErrNotFound as for
-	// CompleteMail.
-	FailMail(ctx context.Context, id string, attempt int, at time.Time, lastError string) error
-	// ListFailedMail returns the messages given up, newest first.
-	ListFailedMail(ctx context.Context) ([]*Mail, error)
-	// CountMail returns how many messages wait to be sent and how many
-	// were given up.
-	CountMail(ctx context.Context) (pending, failed int, err error)
+	// MailOutbox returns the mail queue, bound to this Store (inside
+	// Atomically, to its transaction).
+	MailOutbox() Queue[*Mail]
 }
 
 // Purposes of a UserToken.

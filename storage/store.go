@@ -307,32 +307,12 @@ type AccessTokens interface {
 }
 
 // LogoutDeliveries is the durable outbox of back-channel logout tokens
-// (Back-Channel Logout 1.0 §2.5, §2.8). Workers on any number of replicas
-// claim due deliveries with a lease, so no two send the same one at once,
-// and report the outcome guarded by the attempt number they claimed, so a
-// worker whose lease ran out cannot overwrite a newer attempt.
+// (Back-Channel Logout 1.0 §2.5, §2.8), with the rules of Queue. Deleting
+// a client deletes its deliveries.
 type LogoutDeliveries interface {
-	// EnqueueLogoutDeliveries inserts ds (due at NextAttemptAt).
-	// ErrAlreadyExists on a taken ID; ErrNotFound for an unknown client.
-	EnqueueLogoutDeliveries(ctx context.Context, ds []*LogoutDelivery) error
-	// ClaimLogoutDeliveries leases up to limit deliveries that are due at
-	// now, not failed and not leased (ClaimedUntil <= now), oldest due
-	// first: each gets Attempts+1 and ClaimedUntil = now+lease.
-	// Concurrent claims never return the same delivery.
-	ClaimLogoutDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*LogoutDelivery, error)
-	// CompleteLogoutDelivery removes the delivery claimed as attempt.
-	// ErrNotFound if absent or claimed again since (a newer attempt).
-	CompleteLogoutDelivery(ctx context.Context, id string, attempt int) error
-	// RetryLogoutDelivery releases the delivery claimed as attempt, due
-	// again at next, recording why it failed. ErrNotFound as for Complete.
-	RetryLogoutDelivery(ctx context.Context, id string, attempt int, next time.Time, lastError string) error
-	// FailLogoutDelivery gives the delivery claimed as attempt up at the
-	// given time: it is never claimed again and is listed by
-	// ListFailedLogoutDeliveries. ErrNotFound as for Complete.
-	FailLogoutDelivery(ctx context.Context, id string, attempt int, at time.Time, lastError string) error
-	// ListFailedLogoutDeliveries returns the deliveries given up, newest
-	// first.
-	ListFailedLogoutDeliveries(ctx context.Context) ([]*LogoutDelivery, error)
+	// LogoutOutbox returns the delivery queue, bound to this Store
+	// (inside Atomically, to its transaction).
+	LogoutOutbox() Queue[*LogoutDelivery]
 }
 
 // SigningKeys stores the provider's (encrypted) signing keys.

@@ -368,16 +368,10 @@ type RefreshGrant struct {
 // (Back-Channel Logout 1.0 §2.5): a row of the durable outbox. The token
 // itself is signed at delivery time, so retries carry fresh iat/exp.
 type LogoutDelivery struct {
-	ID            string
-	ClientID      string
-	Subject       string // `sub` of the logout token (the user ID)
-	SessionID     string // `sid` of the logout token; empty when none
-	CreatedAt     time.Time
-	NextAttemptAt time.Time // due from this time on
-	Attempts      int       // attempts claimed so far
-	ClaimedUntil  time.Time // lease of the worker sending it; zero when unclaimed
-	LastError     string    // why the last attempt failed, for operators
-	FailedAt      time.Time // set when the delivery was given up
+	Queued
+	ClientID  string
+	Subject   string // `sub` of the logout token (the user ID)
+	SessionID string // `sid` of the logout token; empty when none
 }
 
 // Signing key states, in lifecycle order: next → current → retired →

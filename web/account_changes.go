@@ -129,7 +129,7 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if notice != nil {
-			if err := tx.EnqueueMail(ctx, notice); err != nil {
+			if err := tx.MailOutbox().Enqueue(ctx, notice); err != nil {
 				return err
 			}
 		}

@@ -13,13 +13,13 @@ import (
 // verifyToken claims the one queued mail and returns its token.
 func verifyToken(t *testing.T, e *testEnv) (string, *storage.Mail) {
 	t.Helper()
-	ms, err := e.store.ClaimMail(t.Context(), e.clock.Now().Add(time.Hour), time.Minute, 10)
+	ms, err := e.store.MailOutbox().Claim(t.Context(), e.clock.Now().Add(time.Hour), time.Minute, 10)
 	e.must(err)
 	if len(ms) != 1 {
 		t.Fatalf("%d mails queued, want 1", len(ms))
 	}
 	m := ms[0]
-	e.must(e.store.CompleteMail(t.Context(), m.ID, m.Attempts))
+	e.must(e.store.MailOutbox().Complete(t.Context(), m.ID, m.Attempts))
 	raw := strings.Fields(m.Text[strings.Index(m.Text, "token=")+len("token="):])[0]
 	token, err := url.QueryUnescape(raw)
 	e.must(err)
@@ -51,7 +51,7 @@ func accountPages(t *testing.T, e *testEnv, c *http.Client) map[string]page {
 	if notice.To != "alice@example.com" || notice.Kind != "email_changed" {
 		t.Errorf("notice to %q kind %q, want the old address told of the change", notice.To, notice.Kind)
 	}
-	e.must(e.store.CompleteMail(ctx, notice.ID, notice.Attempts))
+	e.must(e.store.MailOutbox().Complete(ctx, notice.ID, notice.Attempts))
 	pages["mail-email-changed"] = page{status: http.StatusOK, body: notice.HTML}
 	e.clock.Advance(recentSignIn + time.Minute)
 	pages["account-fresh"] = e.post(c, accountPath+"/profile", url.Values{"csrf_token": {tok}, "name": {"A"}})
@@ -95,7 +95,7 @@ func TestAccountPages(t *testing.T) {
 // verifyTokenless claims the one queued mail.
 func verifyTokenless(t *testing.T, e *testEnv) (int, *storage.Mail) {
 	t.Helper()
-	ms, err := e.store.ClaimMail(t.Context(), e.clock.Now().Add(time.Hour), time.Minute, 10)
+	ms, err := e.store.MailOutbox().Claim(t.Context(), e.clock.Now().Add(time.Hour), time.Minute, 10)
 	e.must(err)
 	if len(ms) != 1 {
 		t.Fatalf("%d mails queued, want 1", len(ms))

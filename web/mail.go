@@ -40,9 +40,9 @@ func (h *Handler) mailFor(ctx context.Context, u *storage.User, kind, subjectKey
 		return nil, err
 	}
 	now := h.now().UTC()
-	return &storage.Mail{ID: storage.NewID(), Kind: kind, To: u.Email, ToName: u.Name,
-		Subject: i18n.T(ctx, subjectKey, "Brand", h.brand.Name), Text: html.UnescapeString(text), HTML: htmlBody,
-		CreatedAt: now, NextAttemptAt: now}, nil
+	return &storage.Mail{Queued: storage.Queued{ID: storage.NewID(), CreatedAt: now, NextAttemptAt: now},
+		Kind: kind, To: u.Email, ToName: u.Name,
+		Subject: i18n.T(ctx, subjectKey, "Brand", h.brand.Name), Text: html.UnescapeString(text), HTML: htmlBody}, nil
 }
 
 // localizeMail translates the catalog keys of c.

@@ -157,7 +157,7 @@ func (h *Handler) sendReset(ctx context.Context, u *storage.User, addr string) e
 			CreatedAt: now, ExpiresAt: now.Add(ResetTTL)}); err != nil {
 			return err
 		}
-		if err := tx.EnqueueMail(ctx, m); err != nil {
+		if err := tx.MailOutbox().Enqueue(ctx, m); err != nil {
 			return err
 		}
 		return h.auditIn(tx).RecordChange(ctx, storage.AuditEntry{Action: storage.ActionPasswordResetRequested,
@@ -271,7 +271,7 @@ func (h *Handler) postReset(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.EnqueueMail(ctx, notice); err != nil {
+		if err := tx.MailOutbox().Enqueue(ctx, notice); err != nil {
 			return err
 		}
 		return h.auditIn(tx).RecordChange(ctx, storage.AuditEntry{Action: storage.ActionPasswordReset,

@@ -23,7 +23,7 @@ func recoveryPages(t *testing.T, e *testEnv, c *http.Client) map[string]page {
 	pages["forgot"] = e.get(c, ForgotPath)
 	pages["forgot-invalid"] = e.post(c, ForgotPath, url.Values{"csrf_token": {csrf(t, pages["forgot"])}, "identifier": {"a\r\nb"}})
 	pages["forgot-sent"] = e.post(c, ForgotPath, url.Values{"csrf_token": {csrf(t, pages["forgot"])}, "identifier": {"alice"}})
-	ms, err := e.store.ClaimMail(ctx, e.clock.Now().Add(time.Hour), time.Minute, 10)
+	ms, err := e.store.MailOutbox().Claim(ctx, e.clock.Now().Add(time.Hour), time.Minute, 10)
 	e.must(err)
 	if len(ms) != 1 {
 		t.Fatalf("%d mails queued, want 1", len(ms))

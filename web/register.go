@@ -221,7 +221,7 @@ func (h *Handler) sendRegistration(ctx context.Context, u *storage.User, hash st
 	if err != nil {
 		return err
 	}
-	if err := h.store.EnqueueMail(ctx, m); err != nil {
+	if err := h.store.MailOutbox().Enqueue(ctx, m); err != nil {
 		return fmt.Errorf("queue registration mail: %w", err)
 	}
 	h.notifyMail()

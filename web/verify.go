@@ -81,7 +81,7 @@ func (h *Handler) sendVerificationID(ctx context.Context, u *storage.User, email
 		if err := tx.CreateUserToken(ctx, t); err != nil {
 			return err
 		}
-		if err := tx.EnqueueMail(ctx, m); err != nil {
+		if err := tx.MailOutbox().Enqueue(ctx, m); err != nil {
 			return err
 		}
 		return h.auditIn(tx).RecordChange(ctx, storage.AuditEntry{Action: storage.ActionEmailVerifyRequested, ActorID: u.ID,
@@ -221,7 +221,7 @@ func (h *Handler) getVerify(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if notice != nil {
-			if err := tx.EnqueueMail(ctx, notice); err != nil {
+			if err := tx.MailOutbox().Enqueue(ctx, notice); err != nil {
 				return err
 			}
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
@@ -13,7 +12,12 @@ import (
 // delivering after its bounded retries, so an operator can see which apps
 // did not learn that a session ended.
 func (c *cli) logoutDeliveries(ctx context.Context, args []string) error {
-	return c.runGroup(ctx, "logout-deliveries", args, subcmd{"failed", c.logoutDeliveriesFailed})
+	return c.runGroup(ctx, "logout-deliveries", args, subcmd{"failed", failedItems[*storage.LogoutDelivery, deliveryJSON]{
+		name: "logout-deliveries failed", queue: storage.Store.LogoutOutbox,
+		none: "No failed back-channel logout deliveries.", toJSON: toDeliveryJSON,
+		header: []string{"CLIENT", "SUBJECT", "SESSION"},
+		cells:  func(d *storage.LogoutDelivery) []string { return []string{d.ClientID, d.Subject, d.SessionID} },
+	}.run(c)})
 }
 
 // deliveryJSON is a failed delivery as "--output json" prints it.
@@ -31,27 +35,4 @@ type deliveryJSON struct {
 func toDeliveryJSON(d *storage.LogoutDelivery) deliveryJSON {
 	return deliveryJSON{ID: d.ID, ClientID: d.ClientID, Subject: d.Subject, SessionID: d.SessionID,
 		CreatedAt: d.CreatedAt.UTC(), Attempts: d.Attempts, FailedAt: d.FailedAt.UTC(), LastError: d.LastError}
-}
-
-func (c *cli) logoutDeliveriesFailed(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("logout-deliveries failed", "[--output json]", true)
-	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
-		failed, err := st.ListFailedLogoutDeliveries(ctx)
-		if err != nil {
-			return dbError(err)
-		}
-		if js {
-			return writeJSON(c.stdout, jsonList(failed, toDeliveryJSON))
-		}
-		if len(failed) == 0 {
-			c.printf("No failed back-channel logout deliveries.\n")
-			return nil
-		}
-		tw := newTable(c.stdout)
-		row(tw, "CLIENT", "SUBJECT", "SESSION", "ATTEMPTS", "FAILED", "LAST ERROR")
-		for _, d := range failed {
-			row(tw, d.ClientID, d.Subject, d.SessionID, strconv.Itoa(d.Attempts), d.FailedAt.UTC().Format(time.RFC3339), d.LastError)
-		}
-		return tw.Flush()
-	})
 }

@@ -123,7 +123,7 @@ func TestBackchannelLogout(t *testing.T) {
 			if fx.rcv.hitsOf("/elsewhere") != 0 {
 				t.Errorf("the redirect was followed")
 			}
-			failed, err := fx.p.Store.ListFailedLogoutDeliveries(t.Context())
+			failed, err := fx.p.Store.LogoutOutbox().ListFailed(t.Context())
 			if err != nil || len(failed) != 1 || failed[0].ClientID != "app-b" ||
 				failed[0].Attempts != op.DefaultLogoutAttempts || failed[0].LastError != "HTTP 302 (redirects are not followed)" {
 				t.Fatalf("failed deliveries: %+v, %v", failed, err)

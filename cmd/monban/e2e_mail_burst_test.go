@@ -40,8 +40,9 @@ func TestMailBurstSurvivesSMTPOutage(t *testing.T) {
 	store := replicas[0].Store
 	for i := range burst {
 		now := clock.Now()
-		if err := store.EnqueueMail(t.Context(), &storage.Mail{ID: fmt.Sprintf("burst-%02d", i), Kind: "test",
-			To: fmt.Sprintf("p%02d@example.com", i), Subject: "burst", Text: "hello", CreatedAt: now, NextAttemptAt: now}); err != nil {
+		if err := store.MailOutbox().Enqueue(t.Context(), &storage.Mail{
+			Queued: storage.Queued{ID: fmt.Sprintf("burst-%02d", i), CreatedAt: now, NextAttemptAt: now},
+			Kind:   "test", To: fmt.Sprintf("p%02d@example.com", i), Subject: "burst", Text: "hello"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,7 +57,7 @@ func TestMailBurstSurvivesSMTPOutage(t *testing.T) {
 					t.Errorf("mail step: %v", err)
 				}
 				mu.Lock()
-				sent, retrying = sent+res.Sent, retrying+res.Retrying
+				sent, retrying = sent+res.Delivered, retrying+res.Retrying
 				mu.Unlock()
 			})
 		}
@@ -94,7 +95,7 @@ func TestMailBurstSurvivesSMTPOutage(t *testing.T) {
 	if len(seen) != burst {
 		t.Errorf("%d distinct messages arrived, want %d", len(seen), burst)
 	}
-	pending, failed, err := store.CountMail(t.Context())
+	pending, failed, err := store.MailOutbox().Count(t.Context())
 	if err != nil || pending != 0 || failed != 0 {
 		t.Errorf("outbox after the burst: %d pending, %d failed, %v", pending, failed, err)
 	}

@@ -18,7 +18,7 @@ var resetLink = regexp.MustCompile(`http://[^\s"<>]+/password/reset\?token=[A-Za
 func mailStep(t *testing.T, p *testProvider, wantSent int) {
 	t.Helper()
 	res, err := p.App.Mailer().Step(t.Context())
-	if err != nil || res.Sent != wantSent {
+	if err != nil || res.Delivered != wantSent {
 		t.Fatalf("mail step = %+v, %v; want %d sent", res, err, wantSent)
 	}
 }

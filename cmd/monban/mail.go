@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
@@ -12,7 +11,11 @@ import (
 // provider gave up sending after its bounded retries (issue 16), with the
 // reason, so an operator can see who did not get a reset link or notice.
 func (c *cli) mail(ctx context.Context, args []string) error {
-	return c.runGroup(ctx, "mail", args, subcmd{"failed", c.mailFailed})
+	return c.runGroup(ctx, "mail", args, subcmd{"failed", failedItems[*storage.Mail, mailJSON]{
+		name: "mail failed", queue: storage.Store.MailOutbox, none: "No failed mail.", toJSON: toMailJSON,
+		header: []string{"KIND", "TO"},
+		cells:  func(m *storage.Mail) []string { return []string{m.Kind, m.To} },
+	}.run(c)})
 }
 
 // mailJSON is a failed message as "--output json" prints it (never its
@@ -31,27 +34,4 @@ type mailJSON struct {
 func toMailJSON(m *storage.Mail) mailJSON {
 	return mailJSON{ID: m.ID, Kind: m.Kind, To: m.To, Subject: m.Subject, CreatedAt: m.CreatedAt.UTC(),
 		Attempts: m.Attempts, FailedAt: m.FailedAt.UTC(), LastError: m.LastError}
-}
-
-func (c *cli) mailFailed(ctx context.Context, args []string) error {
-	cmd := c.dbCommand("mail failed", "[--output json]", true)
-	return cmd.run(ctx, args, 0, func(st storage.Store, _ []string, js bool) error {
-		failed, err := st.ListFailedMail(ctx)
-		if err != nil {
-			return dbError(err)
-		}
-		if js {
-			return writeJSON(c.stdout, jsonList(failed, toMailJSON))
-		}
-		if len(failed) == 0 {
-			c.printf("No failed mail.\n")
-			return nil
-		}
-		tw := newTable(c.stdout)
-		row(tw, "KIND", "TO", "ATTEMPTS", "FAILED", "LAST ERROR")
-		for _, m := range failed {
-			row(tw, m.Kind, m.To, strconv.Itoa(m.Attempts), m.FailedAt.UTC().Format(time.RFC3339), m.LastError)
-		}
-		return tw.Flush()
-	})
 }

@@ -180,20 +180,6 @@ func (s *Store) DeleteAuditEntries(_ context.Context, before time.Time, limit in
 	return len(old), nil
 }
 
-// CountLogoutDeliveries implements storage.Cleanup.
-func (s *Store) CountLogoutDeliveries(context.Context) (pending, failed int, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range s.deliveries {
-		if d.FailedAt.IsZero() {
-			pending++
-		} else {
-			failed++
-		}
-	}
-	return pending, failed, nil
-}
-
 // deleteWhere deletes up to limit entries of m for which dead holds and
 // returns how many it deleted. The caller holds s.mu.
 func deleteWhere[K comparable, V any](m map[K]V, limit int, dead func(K, V) bool) int {

@@ -194,8 +194,8 @@ func (s *Store) EndSession(_ context.Context, id string, at time.Time) (int, err
 		if !ok || c.Disabled || c.BackchannelLogoutURI == "" {
 			continue
 		}
-		d := &storage.LogoutDelivery{ID: storage.NewID(), ClientID: cid, Subject: ss.UserID, SessionID: id,
-			CreatedAt: ts(at), NextAttemptAt: ts(at)}
+		d := &storage.LogoutDelivery{ClientID: cid, Subject: ss.UserID, SessionID: id,
+			Queued: storage.Queued{ID: storage.NewID(), CreatedAt: ts(at), NextAttemptAt: ts(at)}}
 		s.deliveries[d.ID] = d
 		n++
 	}

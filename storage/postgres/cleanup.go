@@ -102,16 +102,6 @@ func (s *Store) DeleteAuditEntries(ctx context.Context, before time.Time, limit 
 	return s.deleteOldRows(ctx, "delete old audit entries", "audit_log", "id", "at", " ORDER BY at", before, limit)
 }
 
-// CountLogoutDeliveries implements storage.Cleanup.
-func (s *Store) CountLogoutDeliveries(ctx context.Context) (pending, failed int, err error) {
-	err = s.db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE failed_at IS NULL),
-		count(*) FILTER (WHERE failed_at IS NOT NULL) FROM logout_deliveries`).Scan(&pending, &failed)
-	if err != nil {
-		return 0, 0, wrapErr(err, "count logout deliveries")
-	}
-	return pending, failed, nil
-}
-
 // deleteOldRows deletes up to limit rows of table whose column col is
 // before cutoff (picked by key, in order when order is not empty). The
 // names are the constants of this file, never input.

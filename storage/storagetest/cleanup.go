@@ -188,36 +188,29 @@ func testDeleteDeadRefreshFamilies(t *testing.T, s storage.Store) {
 	}
 }
 
-// testLogoutDeliveryCounts: pending and failed deliveries are counted
-// apart, and only failed ones older than the cut-off are deleted.
-func testLogoutDeliveryCounts(t *testing.T, s storage.Store) {
+// testDeleteFailedLogoutDeliveries: only deliveries given up before the
+// cut-off are deleted; pending ones stay.
+func testDeleteFailedLogoutDeliveries(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
-	if p, f, err := s.CountLogoutDeliveries(ctx); err != nil || p != 0 || f != 0 {
-		t.Fatalf("CountLogoutDeliveries(empty) = %d, %d, %v", p, f, err)
-	}
+	box := s.LogoutOutbox()
 	var ds []*storage.LogoutDelivery
 	for i := range 4 {
-		ds = append(ds, &storage.LogoutDelivery{ID: fmt.Sprintf("d%d", i), ClientID: sd.client.ID,
-			Subject: sd.user.ID, SessionID: sd.session.ID, CreatedAt: at(0), NextAttemptAt: at(0)})
+		ds = append(ds, newDelivery(fmt.Sprintf("d%d", i), sd.client.ID, sd, at(0)))
 	}
-	mustOK(t, s.EnqueueLogoutDeliveries(ctx, ds), "EnqueueLogoutDeliveries")
-	claimed := claimAll(t, s, at(0))
-	if len(claimed) != 4 {
+	mustOK(t, box.Enqueue(ctx, ds...), "Enqueue")
+	if claimed := claimAll(t, s, at(0)); len(claimed) != 4 {
 		t.Fatalf("claimed %d deliveries, want 4", len(claimed))
 	}
-	mustOK(t, s.FailLogoutDelivery(ctx, "d0", 1, at(-48*time.Hour), "gone"), "FailLogoutDelivery")
-	mustOK(t, s.FailLogoutDelivery(ctx, "d1", 1, at(0), "gone"), "FailLogoutDelivery")
-	mustOK(t, s.CompleteLogoutDelivery(ctx, "d2", 1), "CompleteLogoutDelivery")
-	if p, f, err := s.CountLogoutDeliveries(ctx); err != nil || p != 1 || f != 2 {
-		t.Errorf("CountLogoutDeliveries = %d pending, %d failed, %v; want 1, 2", p, f, err)
-	}
+	mustOK(t, box.Fail(ctx, "d0", 1, at(-48*time.Hour), "gone"), "Fail")
+	mustOK(t, box.Fail(ctx, "d1", 1, at(0), "gone"), "Fail")
+	mustOK(t, box.Complete(ctx, "d2", 1), "Complete")
 	n, err := s.DeleteFailedLogoutDeliveries(ctx, at(-24*time.Hour), 10)
 	mustOK(t, err, "DeleteFailedLogoutDeliveries")
 	if n != 1 {
 		t.Errorf("DeleteFailedLogoutDeliveries = %d, want 1 (d0)", n)
 	}
-	if p, f, err := s.CountLogoutDeliveries(ctx); err != nil || p != 1 || f != 1 {
+	if p, f, err := box.Count(ctx); err != nil || p != 1 || f != 1 {
 		t.Errorf("after cleanup: %d pending, %d failed, %v; want 1, 1", p, f, err)
 	}
 }

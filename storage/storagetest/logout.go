@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -12,8 +11,8 @@ import (
 // claimAll claims every delivery due at now (lease one minute).
 func claimAll(t *testing.T, s storage.Store, now time.Time) []*storage.LogoutDelivery {
 	t.Helper()
-	ds, err := s.ClaimLogoutDeliveries(t.Context(), now, time.Minute, 100)
-	mustOK(t, err, "ClaimLogoutDeliveries")
+	ds, err := s.LogoutOutbox().Claim(t.Context(), now, time.Minute, 100)
+	mustOK(t, err, "Claim")
 	return ds
 }
 
@@ -121,111 +120,27 @@ func testListSessionsToEnd(t *testing.T, s storage.Store) {
 	}
 }
 
-func testLogoutDeliveryLifecycle(t *testing.T, s storage.Store) {
+// testLogoutDeliveryClient: a delivery needs its client (Queue's rules
+// are the queue suite's), and deleting the client deletes its deliveries,
+// as it does its tokens.
+func testLogoutDeliveryClient(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
-	d1 := &storage.LogoutDelivery{ID: "d-1", ClientID: sd.client.ID, Subject: sd.user.ID, SessionID: sd.session.ID,
-		CreatedAt: at(0), NextAttemptAt: at(0)}
-	later := &storage.LogoutDelivery{ID: "d-later", ClientID: sd.client2.ID, Subject: sd.user.ID,
-		CreatedAt: at(0), NextAttemptAt: at(time.Hour)}
-	mustOK(t, s.EnqueueLogoutDeliveries(ctx, []*storage.LogoutDelivery{d1, later}), "EnqueueLogoutDeliveries")
-	wantErr(t, s.EnqueueLogoutDeliveries(ctx, []*storage.LogoutDelivery{
-		{ID: "d-new", ClientID: sd.client.ID, CreatedAt: at(0), NextAttemptAt: at(0)}, d1,
-	}), storage.ErrAlreadyExists, "EnqueueLogoutDeliveries with a taken ID")
-	wantErr(t, s.EnqueueLogoutDeliveries(ctx, []*storage.LogoutDelivery{
-		{ID: "d-orphan", ClientID: "no-such-client", CreatedAt: at(0), NextAttemptAt: at(0)},
-	}), storage.ErrNotFound, "EnqueueLogoutDeliveries for an unknown client")
+	box := s.LogoutOutbox()
+	wantErr(t, box.Enqueue(ctx, newDelivery("d-ok", sd.client2.ID, sd, at(0)),
+		newDelivery("d-orphan", "no-such-client", sd, at(0))), storage.ErrNotFound, "Enqueue for an unknown client")
+	assertStrings(t, "outbox after a refused Enqueue", nil, queueIDs(claimAll(t, s, at(0))))
 
-	ids := func(ds []*storage.LogoutDelivery) []string {
-		var out []string
-		for _, d := range ds {
-			out = append(out, d.ID)
-		}
-		return out
-	}
-	// Attempt 1: claimed; nobody else gets it while the lease runs.
-	ds := claimAll(t, s, at(0))
-	assertStrings(t, "first claim (d-new was not inserted)", []string{"d-1"}, ids(ds))
-	want := *d1
-	want.Attempts, want.ClaimedUntil = 1, at(time.Minute)
-	assertEqual(t, "claimed delivery", &want, ds[0])
-	assertStrings(t, "claim during the lease", nil, ids(claimAll(t, s, at(30*time.Second))))
-
-	// The lease ran out: attempt 2 is claimed; the first worker's late
-	// report is refused.
-	assertStrings(t, "claim after the lease", []string{"d-1"}, ids(claimAll(t, s, at(time.Minute))))
-	wantErr(t, s.CompleteLogoutDelivery(ctx, "d-1", 1), storage.ErrNotFound, "CompleteLogoutDelivery of a stale attempt")
-	mustOK(t, s.RetryLogoutDelivery(ctx, "d-1", 2, at(5*time.Minute), "HTTP 503"), "RetryLogoutDelivery")
-	assertStrings(t, "claim before the retry is due", nil, ids(claimAll(t, s, at(4*time.Minute))))
-
-	ds = claimAll(t, s, at(5*time.Minute))
-	assertStrings(t, "claim when the retry is due", []string{"d-1"}, ids(ds))
-	if ds[0].Attempts != 3 || ds[0].LastError != "HTTP 503" {
-		t.Errorf("retried delivery: attempts %d, last error %q; want 3 and HTTP 503", ds[0].Attempts, ds[0].LastError)
-	}
-	mustOK(t, s.FailLogoutDelivery(ctx, "d-1", 3, at(6*time.Minute), "gave up"), "FailLogoutDelivery")
-	wantErr(t, s.CompleteLogoutDelivery(ctx, "d-1", 3), storage.ErrNotFound, "CompleteLogoutDelivery of a failed delivery")
-	failed, err := s.ListFailedLogoutDeliveries(ctx)
-	mustOK(t, err, "ListFailedLogoutDeliveries")
-	if len(failed) != 1 || failed[0].ID != "d-1" || !failed[0].FailedAt.Equal(at(6*time.Minute)) || failed[0].LastError != "gave up" {
-		t.Fatalf("failed deliveries = %+v, want d-1 failed at %v", failed, at(6*time.Minute))
-	}
-	assertStrings(t, "a failed delivery is never claimed", []string{"d-later"}, ids(claimAll(t, s, at(2*time.Hour))))
-
-	mustOK(t, s.CompleteLogoutDelivery(ctx, "d-later", 1), "CompleteLogoutDelivery")
-	wantErr(t, s.CompleteLogoutDelivery(ctx, "d-later", 1), storage.ErrNotFound, "CompleteLogoutDelivery twice")
-	wantErr(t, s.RetryLogoutDelivery(ctx, "no-such", 1, at(0), ""), storage.ErrNotFound, "RetryLogoutDelivery(no-such)")
-	wantErr(t, s.FailLogoutDelivery(ctx, "no-such", 1, at(0), ""), storage.ErrNotFound, "FailLogoutDelivery(no-such)")
-	assertStrings(t, "outbox after completion", nil, ids(claimAll(t, s, at(3*time.Hour))))
-
-	// Deleting a client deletes its deliveries, as it does its tokens.
+	mustOK(t, box.Enqueue(ctx, newDelivery("d-failed", sd.client.ID, sd, at(0)),
+		newDelivery("d-pending", sd.client.ID, sd, at(time.Hour)), newDelivery("d-other", sd.client2.ID, sd, at(time.Hour))),
+		"Enqueue")
+	assertStrings(t, "claimed", []string{"d-failed"}, queueIDs(claimAll(t, s, at(0))))
+	mustOK(t, box.Fail(ctx, "d-failed", 1, at(time.Minute), "gave up"), "Fail")
 	mustOK(t, s.DeleteClient(ctx, sd.client.ID), "DeleteClient")
-	failed, err = s.ListFailedLogoutDeliveries(ctx)
-	mustOK(t, err, "ListFailedLogoutDeliveries after DeleteClient")
-	if len(failed) != 0 {
-		t.Errorf("deliveries of a deleted client remain: %+v", failed)
-	}
-}
-
-// testConcurrentLogoutClaim (checklist R6): workers claiming at the same
-// moment never get the same delivery, and together get all of them.
-func testConcurrentLogoutClaim(t *testing.T, s storage.Store) {
-	const deliveries, workers, batch = 30, 10, 5
-	ctx := t.Context()
-	sd := seedRows(t, s)
-	var ds []*storage.LogoutDelivery
-	for i := range deliveries {
-		ds = append(ds, &storage.LogoutDelivery{ID: fmt.Sprintf("d-%02d", i), ClientID: sd.client.ID,
-			Subject: sd.user.ID, CreatedAt: at(0), NextAttemptAt: at(time.Duration(i) * time.Millisecond)})
-	}
-	mustOK(t, s.EnqueueLogoutDeliveries(ctx, ds), "EnqueueLogoutDeliveries")
-	claimed := make([][]*storage.LogoutDelivery, workers)
-	errs := race(workers, func(i int) error {
-		var err error
-		claimed[i], err = s.ClaimLogoutDeliveries(ctx, at(time.Second), time.Minute, batch)
-		return err
-	})
-	tally(t, "ClaimLogoutDeliveries", errs)
-	seen := map[string]int{}
-	for _, c := range claimed {
-		if len(c) > batch {
-			t.Errorf("a worker claimed %d deliveries, more than its limit %d", len(c), batch)
-		}
-		for _, d := range c {
-			seen[d.ID]++
-			if d.Attempts != 1 {
-				t.Errorf("delivery %s claimed as attempt %d, want 1", d.ID, d.Attempts)
-			}
-		}
-	}
-	for id, n := range seen {
-		if n > 1 {
-			t.Errorf("delivery %s claimed by %d workers", id, n)
-		}
-	}
-	if len(seen) != deliveries {
-		t.Errorf("%d deliveries claimed, want all %d", len(seen), deliveries)
-	}
+	failed, err := box.ListFailed(ctx)
+	mustOK(t, err, "ListFailed after DeleteClient")
+	assertStrings(t, "failed deliveries after DeleteClient", nil, queueIDs(failed))
+	assertStrings(t, "pending deliveries after DeleteClient", []string{"d-other"}, queueIDs(claimAll(t, s, at(time.Hour))))
 }
 
 // testConcurrentEndSession: replicas sweeping the same session at once

@@ -51,8 +51,9 @@
 //     only over the hash it was given (no lost updates, issue 12).
 //   - A deny-list entry is removed once its expiry is before now. A
 //     session is due for ending when revoked, when ExpiresAt <= now, or
-//     when LastSeenAt + idle <= now. Deliveries due at the same instant are
-//     claimed in ID order; delivered ones are deleted.
+//     when LastSeenAt + idle <= now. Items of every outbox (storage.Queue,
+//     one suite for all: queue.go) due at the same instant are claimed in
+//     ID order; delivered ones are deleted.
 //
 // Conventions of the suite itself:
 //   - Errors are matched with errors.Is, so backends may (and should) wrap
@@ -76,10 +77,7 @@ import (
 // (such as Close) with t.Cleanup. The subtests do not call t.Parallel, so a
 // backend may share one database between them if newStore empties it.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s storage.Store)
-	}{
+	tests := []storeTest{
 		{"Ping", testPing},
 		{"TOTPFactor", testTOTPFactor},
 		{"RecoveryCodes", testRecoveryCodes},
@@ -115,7 +113,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LivenessVersion", testLivenessVersion},
 		{"EndSession", testEndSession},
 		{"ListSessionsToEnd", testListSessionsToEnd},
-		{"LogoutDeliveryLifecycle", testLogoutDeliveryLifecycle},
+		{"LogoutDeliveryClient", testLogoutDeliveryClient},
 		{"SigningKeys", testSigningKeys},
 		{"ReferencedRowsMustExist", testReferencedRowsMustExist},
 		{"DeleteClientCascades", testDeleteClientCascades},
@@ -131,7 +129,6 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginThrottleWindow", testLoginThrottleWindow},
 		{"ConcurrentLoginFailures", testConcurrentLoginFailures},
 		{"ConcurrentLoginFailuresAndClears", testConcurrentLoginFailuresAndClears},
-		{"ConcurrentLogoutClaim", testConcurrentLogoutClaim},
 		{"ConcurrentEndSession", testConcurrentEndSession},
 		{"AuditLog", testAuditLog},
 		{"GetRefreshGrant", testGetRefreshGrant},
@@ -140,7 +137,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"CleanupBatches", testCleanupBatches},
 		{"DeleteEndedSessions", testDeleteEndedSessions},
 		{"DeleteDeadRefreshFamilies", testDeleteDeadRefreshFamilies},
-		{"LogoutDeliveryCounts", testLogoutDeliveryCounts},
+		{"DeleteFailedLogoutDeliveries", testDeleteFailedLogoutDeliveries},
 		{"DeleteAuditEntries", testDeleteAuditEntries},
 		{"Atomically", testAtomically},
 		{"ConcurrentAtomically", testConcurrentAtomically},
@@ -154,9 +151,6 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListGroupsAndClients", testListGroupsAndClients},
 		{"ListSessionsPage", testListSessionsPage},
 		{"CountRows", testCountRows},
-		{"MailLifecycle", testMailLifecycle},
-		{"ConcurrentMailClaim", testConcurrentMailClaim},
-		{"MailAtomically", testMailAtomically},
 		{"UserTokens", testUserTokens},
 		{"ConcurrentUserTokenConsume", testConcurrentUserTokenConsume},
 	}
@@ -164,6 +158,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	tests = append(tests, groupUpdateTests...)  // issue 20: groupupdate.go
 	tests = append(tests, registrationTests...) // issue 19: registration.go
 	tests = append(tests, federatedTests...)    // issue 18: federated.go
+	tests = append(tests, queueTests...)        // every outbox: queue.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))

@@ -293,7 +293,7 @@ func TestSignInOfAnotherUserEndsThePrevious(t *testing.T) {
 	if old.RevokedAt.IsZero() || old.EndedAt.IsZero() {
 		t.Fatalf("alice's session revoked %v ended %v, want both", old.RevokedAt, old.EndedAt)
 	}
-	ds, err := f.store.ClaimLogoutDeliveries(t.Context(), f.clock.Now().Add(time.Minute), time.Minute, 10)
+	ds, err := f.store.LogoutOutbox().Claim(t.Context(), f.clock.Now().Add(time.Minute), time.Minute, 10)
 	f.must(err)
 	if len(ds) != 1 || ds[0].ClientID != "app" || ds[0].SessionID != alice.ID {
 		t.Fatalf("logout deliveries %+v, want one to app for alice's session", ds)

@@ -211,8 +211,8 @@ const outboxScrapeTimeout = 2 * time.Second
 // deliveries waiting to be sent and deliveries given up. When the store
 // cannot be asked (an outage), the two gauges are left out of that scrape
 // rather than reported as zero.
-func (m *metrics) watchOutbox(store storage.Cleanup) {
-	m.registry.MustRegister(&outboxStats{store: store,
+func (m *metrics) watchOutbox(store storage.LogoutDeliveries) {
+	m.registry.MustRegister(&outboxStats{queue: store.LogoutOutbox(),
 		pending: prometheus.NewDesc("monban_logout_deliveries_pending",
 			"Back-channel logout tokens waiting to be delivered (retries included).", nil, nil),
 		failed: prometheus.NewDesc("monban_logout_deliveries_failed",
@@ -221,7 +221,7 @@ func (m *metrics) watchOutbox(store storage.Cleanup) {
 }
 
 type outboxStats struct {
-	store           storage.Cleanup
+	queue           storage.Queue[*storage.LogoutDelivery]
 	pending, failed *prometheus.Desc
 }
 
@@ -230,7 +230,7 @@ func (o *outboxStats) Describe(ch chan<- *prometheus.Desc) { ch <- o.pending; ch
 func (o *outboxStats) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), outboxScrapeTimeout)
 	defer cancel()
-	pending, failed, err := o.store.CountLogoutDeliveries(ctx)
+	pending, failed, err := o.queue.Count(ctx)
 	if err != nil {
 		return
 	}

@@ -2,12 +2,12 @@
 //
 // Messages are written to the outbox by whatever caused them, in the same
 // transaction; the Worker, which runs on every replica as a job of
-// cmd/internal/app, claims due messages with a lease (so no two replicas
-// send one at once), sends them through a Sender and records the outcome
-// guarded by the attempt it claimed — the rules of the back-channel logout
-// outbox (op.Worker). A failed attempt is retried with exponential backoff
-// (30 s doubling, capped at an hour) until MaxAttempts, after which the
-// message is given up with its reason kept (`monban mail failed`).
+// cmd/internal/app, delivers them through a Sender with the claim, lease,
+// backoff and give-up rules of package storage/outbox, which the
+// back-channel logout outbox (op.Worker) shares. A failed attempt is
+// retried with exponential backoff (30 s doubling, capped at an hour)
+// until MaxAttempts, after which the message is given up with its reason
+// kept (`monban mail failed`).
 //
 // Two Senders exist: SMTP (ParseURL, NewSMTP; github.com/wneessen/go-mail,
 // which encodes every header itself) and Dev, which keeps the last

@@ -1,7 +1,6 @@
 package mailer_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/monban-idp/monban/cmd/internal/mailer/mailpit"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/outbox"
 	"github.com/monban-idp/monban/storage/storagetest"
 )
 
@@ -67,8 +67,8 @@ func TestParseFrom(t *testing.T) {
 
 func enqueue(t *testing.T, s storage.Outbox, id, to, subject string, now time.Time) {
 	t.Helper()
-	err := s.EnqueueMail(t.Context(), &storage.Mail{ID: id, Kind: "test", To: to, ToName: "Ålice Example",
-		Subject: subject, Text: "plain " + id, HTML: "<p>html " + id + "</p>", CreatedAt: now, NextAttemptAt: now})
+	err := s.MailOutbox().Enqueue(t.Context(), &storage.Mail{Queued: storage.Queued{ID: id, CreatedAt: now, NextAttemptAt: now},
+		Kind: "test", To: to, ToName: "Ålice Example", Subject: subject, Text: "plain " + id, HTML: "<p>html " + id + "</p>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +101,8 @@ func TestDeliverRetryGiveUp(t *testing.T) {
 
 	enqueue(t, store, "m1", "alice@example.com", "Hello 日本語", clock.Now())
 	res, err := w.Step(ctx)
-	if err != nil || res.Sent != 1 {
-		t.Fatalf("Step = %+v, %v; want 1 sent", res, err)
+	if err != nil || res.Delivered != 1 {
+		t.Fatalf("Step = %+v, %v; want 1 delivered", res, err)
 	}
 	got := srv.To("alice@example.com")
 	if len(got) != 1 || got[0].Subject != "Hello 日本語" || !strings.Contains(got[0].Text, "plain m1") ||
@@ -116,13 +116,13 @@ func TestDeliverRetryGiveUp(t *testing.T) {
 	if err != nil || res.Retrying != 1 {
 		t.Fatalf("Step with the server down = %+v, %v; want 1 retrying", res, err)
 	}
-	if res, _ := w.Step(ctx); res != (mailer.StepResult{}) {
+	if res, _ := w.Step(ctx); res != (outbox.Result{}) {
 		t.Fatalf("Step before the retry is due = %+v, want nothing", res)
 	}
 	srv.Start()
 	clock.Advance(30 * time.Second)
-	if res, err := w.Step(ctx); err != nil || res.Sent != 1 {
-		t.Fatalf("Step after restart = %+v, %v; want 1 sent", res, err)
+	if res, err := w.Step(ctx); err != nil || res.Delivered != 1 {
+		t.Fatalf("Step after restart = %+v, %v; want 1 delivered", res, err)
 	}
 	if n := len(srv.To("bob@example.com")); n != 1 {
 		t.Fatalf("bob got %d messages, want 1", n)
@@ -136,7 +136,7 @@ func TestDeliverRetryGiveUp(t *testing.T) {
 		}
 		clock.Advance(time.Hour)
 	}
-	failed, err := store.ListFailedMail(ctx)
+	failed, err := store.MailOutbox().ListFailed(ctx)
 	if err != nil || len(failed) != 1 || failed[0].ID != "m3" || failed[0].LastError == "" || failed[0].Text != "" {
 		t.Fatalf("failed = %+v, %v; want m3 with a reason and no body", failed, err)
 	}
@@ -161,9 +161,5 @@ func TestHeaderInjectionRefused(t *testing.T) {
 func TestNewNeedsStoreAndSender(t *testing.T) {
 	if _, err := mailer.New(mailer.Config{}); err == nil {
 		t.Fatal("New without store and sender succeeded")
-	}
-	var perm error = errors.New("x")
-	if mailer.IsPermanent(perm) {
-		t.Fatal("a plain error is permanent")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/outbox"
 )
 
 // Settings is a parsed smtp_url.
@@ -113,7 +114,7 @@ func NewSMTP(s Settings, from *mail.Address) *SMTP {
 func (c *SMTP) Send(ctx context.Context, m *storage.Mail) error {
 	msg, err := c.message(m)
 	if err != nil {
-		return permanent(err)
+		return outbox.Permanent(err)
 	}
 	opts := []gomail.Option{gomail.WithPort(c.settings.Port), gomail.WithTimeout(c.timeout)}
 	switch {
@@ -130,12 +131,12 @@ func (c *SMTP) Send(ctx context.Context, m *storage.Mail) error {
 	}
 	client, err := gomail.NewClient(c.settings.Host, opts...)
 	if err != nil {
-		return permanent(err)
+		return outbox.Permanent(err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
 		var se *gomail.SendError
 		if errors.As(err, &se) && !se.IsTemp() && se.Reason == gomail.ErrSMTPRcptTo {
-			return permanent(err) // the server refused the address for good (5xx)
+			return outbox.Permanent(err) // the server refused the address for good (5xx)
 		}
 		return err
 	}
@@ -169,10 +170,3 @@ func (c *SMTP) message(m *storage.Mail) (*gomail.Msg, error) {
 func MessageID(id, domain string) string {
 	return id + "@" + domain
 }
-
-// permanentError marks a failure that retrying cannot fix.
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
-
-func permanent(err error) error { return permanentError{err} }
