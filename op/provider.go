@@ -288,7 +288,8 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.DeviceFlow {
 		endpoints.DeviceAuthorization = zop.NewEndpoint(PathDeviceAuthorization)
 	}
-	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
+	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil),
+		zop.WithDecoder(newFormDecoder())) // formdecode.go
 	return p, nil
 }
 
