@@ -83,6 +83,7 @@ func BenchmarkIntrospection(b *testing.B) {
 	app := newBenchApp(b, "ES256")
 	form := url.Values{"token": {app.signIn(b)}}.Encode()
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, "/introspect", strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -91,6 +92,24 @@ func BenchmarkIntrospection(b *testing.B) {
 		app.h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"active":true`) {
 			b.Fatalf("introspect: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkUserinfo measures one UserInfo request (OIDC Core §5.3) with a
+// live JWT access token as a bearer token (memory store).
+func BenchmarkUserinfo(b *testing.B) {
+	app := newBenchApp(b, "ES256")
+	bearer := "Bearer " + app.signIn(b)
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, op.PathUserinfo, nil)
+		req.Header.Set("Authorization", bearer)
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"sub"`) {
+			b.Fatalf("userinfo: %d %s", rec.Code, rec.Body)
 		}
 	}
 }
