@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,17 @@ import (
 type dpopNonces struct {
 	key    []byte
 	window time.Duration
+	// last is the nonce current made most recently, with its window: the
+	// DPoP-Nonce header goes out on every token response, and the nonce
+	// changes once a window, so it is computed once a window rather than
+	// with an HMAC per response.
+	last atomic.Pointer[windowNonce]
+}
+
+// windowNonce is the nonce of one time window.
+type windowNonce struct {
+	slot  uint64
+	nonce string
 }
 
 // dpopNonceMACBytes is the length of the truncated HMAC in a nonce: 128
@@ -26,15 +38,21 @@ type dpopNonces struct {
 const dpopNonceMACBytes = 16
 
 // current returns the nonce of now's window.
-func (n dpopNonces) current(now time.Time) string {
-	return n.make(n.slot(now))
+func (n *dpopNonces) current(now time.Time) string {
+	slot := n.slot(now)
+	if w := n.last.Load(); w != nil && w.slot == slot {
+		return w.nonce
+	}
+	nonce := n.make(slot)
+	n.last.Store(&windowNonce{slot: slot, nonce: nonce})
+	return nonce
 }
 
-func (n dpopNonces) slot(now time.Time) uint64 {
+func (n *dpopNonces) slot(now time.Time) uint64 {
 	return uint64(now.Unix() / int64(n.window/time.Second))
 }
 
-func (n dpopNonces) make(slot uint64) string {
+func (n *dpopNonces) make(slot uint64) string {
 	b := binary.BigEndian.AppendUint64(nil, slot)
 	m := hmac.New(sha256.New, n.key)
 	m.Write([]byte("monban dpop nonce"))
@@ -44,7 +62,7 @@ func (n dpopNonces) make(slot uint64) string {
 
 // valid reports whether nonce is the nonce of now's window or of the one
 // before.
-func (n dpopNonces) valid(nonce string, now time.Time) bool {
+func (n *dpopNonces) valid(nonce string, now time.Time) bool {
 	b, err := base64.RawURLEncoding.DecodeString(nonce)
 	if err != nil || len(b) != 8+dpopNonceMACBytes {
 		return false

@@ -223,3 +223,29 @@ func TestSameHTU(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPNonceRemembered: the nonce current remembers for its window is
+// the one the window's HMAC makes, and a new window (later or, after a
+// clock step, earlier) gets its own.
+func TestDPoPNonceRemembered(t *testing.T) {
+	n := dpopNonces{key: []byte("k1"), window: dpopNonceWindow}
+	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"first", t0},
+		{"same window, remembered", t0.Add(time.Second)},
+		{"next window", t0.Add(dpopNonceWindow)},
+		{"back to the first window", t0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := n.current(tc.at), n.make(n.slot(tc.at)); got != want {
+				t.Errorf("current = %q, want %q", got, want)
+			}
+		})
+	}
+	if n.current(t0) == n.current(t0.Add(dpopNonceWindow)) {
+		t.Error("two windows share a nonce")
+	}
+}

@@ -96,6 +96,17 @@ func (p *Provider) live(at *accessTokenClaims, st *storage.AccessTokenStatus, no
 	return true
 }
 
+// hasScope reports whether the space-separated scope string holds want,
+// without building the list (strings.Fields).
+func hasScope(scope, want string) bool {
+	for s := range strings.FieldsSeq(scope) {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
 // introspectionResponse is the answer of the introspection endpoint
 // (RFC 7662 §2.2). An inactive token gets only {"active": false}.
 type introspectionResponse struct {
@@ -162,7 +173,7 @@ func (s *tokenServer) Introspect(ctx context.Context, r *zop.Request[zop.Introsp
 	if at.Cnf != nil {
 		resp.TokenType = tokenTypeDPoP
 	}
-	if u != nil && slices.Contains(strings.Fields(at.Scope), scopeGroups) {
+	if u != nil && hasScope(at.Scope, scopeGroups) {
 		resp.Groups = slices.Clone(u.Groups)
 	}
 	return zop.NewResponse(resp), nil

@@ -270,7 +270,7 @@ func New(cfg Config) (*Provider, error) {
 		now:      func() time.Time { return cfg.Now().UTC() },
 		log:      cfg.Logger,
 	}
-	p.dpopNonces = dpopNonces{key: cfg.DPoPNonceKey, window: dpopNonceWindow}
+	p.dpopNonces.key, p.dpopNonces.window = cfg.DPoPNonceKey, dpopNonceWindow
 	p.jwks = &jwksCache{client: newBackchannelClient(cfg.AllowPrivateJWKS), now: p.now}
 	cacheTTL := cfg.ClientCacheTTL
 	if cacheTTL == 0 {
@@ -288,7 +288,8 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.DeviceFlow {
 		endpoints.DeviceAuthorization = zop.NewEndpoint(PathDeviceAuthorization)
 	}
-	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil))
+	p.token = zop.RegisterServer(&tokenServer{p: p}, endpoints, zop.WithServerCORSOptions(nil),
+		zop.WithDecoder(newFormDecoder())) // formdecode.go
 	return p, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -50,7 +49,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token was issued to a client, not for a user")
 		return
 	}
-	if !slices.Contains(strings.Fields(at.Scope), scopeOpenID) {
+	if !hasScope(at.Scope, scopeOpenID) {
 		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
 		return
 	}

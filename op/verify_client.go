@@ -201,8 +201,7 @@ func requireToken(form url.Values) *oidc.Error {
 func formGuard(e formEndpoint, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
+		h["Cache-Control"], h["Pragma"] = noStore, noCache
 		if r.Method != http.MethodPost {
 			h.Set("Allow", http.MethodPost)
 			writeOAuthError(w, http.StatusMethodNotAllowed, oidc.ErrInvalidRequest().WithDescription("%s accepts only POST", e.name))
@@ -241,6 +240,13 @@ func formGuard(e formEndpoint, next http.Handler) http.Handler {
 		next.ServeHTTP(&challengeWriter{ResponseWriter: w, basic: r.Header.Get("Authorization") != ""}, r)
 	})
 }
+
+// The values formGuard sets on every answer, built once (as Header.Set,
+// without its allocation; Header.Add copies a full slice before appending).
+var (
+	noStore = []string{"no-store"}
+	noCache = []string{"no-cache"}
+)
 
 // challengeWriter adds `WWW-Authenticate` to 401 answers (RFC 6749 §5.2).
 type challengeWriter struct {

@@ -43,11 +43,20 @@ func SecurityHeaders(next http.Handler) http.Handler {
 func BaseHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
 		next.ServeHTTP(w, r)
 	})
 }
+
+// The values BaseHeaders sets, built once: assigning a shared one-element
+// slice is what Header.Set does minus the allocation (keys are in
+// canonical form). Header.Add appends to a full slice, so it copies and
+// never writes into these.
+var (
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+)
 
 // StrictTransportSecurity adds Strict-Transport-Security (one year,
 // includeSubDomains) to every response. Use it only for https issuers.

@@ -82,11 +82,13 @@ func storableRequest(r *http.Request) bool {
 	// ParseQuery keeps every pair it could read even when another is
 	// malformed, and handlers that use URL.Query read those same pairs:
 	// check them whatever the error.
-	if q, _ := url.ParseQuery(r.URL.RawQuery); !storableValues(q) {
-		return false
+	if r.URL.RawQuery != "" {
+		if q, _ := url.ParseQuery(r.URL.RawQuery); !storableValues(q) {
+			return false
+		}
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
-		for _, s := range []string{user, pass} {
+		for _, s := range [2]string{user, pass} {
 			if d, err := url.QueryUnescape(s); (err == nil && !Storable(d)) || !Storable(s) {
 				return false
 			}
@@ -97,6 +99,15 @@ func storableRequest(r *http.Request) bool {
 
 // storableBody checks an application/x-www-form-urlencoded body of at
 // most guardBodyBytes.
+//
+// When the whole body parsed without any error, the parsed form becomes
+// r.PostForm, exactly what the handler's own r.ParseForm would have made
+// of the same bytes (every handler limits a form body to the same
+// guardBodyBytes, and ParseForm leaves a set PostForm alone): the body is
+// parsed once per request, not twice. Anything ParseForm would have
+// refused (a malformed pair, a bad Content-Type parameter, a body over
+// the limit) is left unparsed, so the handler's own ParseForm meets it and
+// answers it as before. The body is put back in every case.
 func storableBody(r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody {
 		return true
@@ -106,20 +117,54 @@ func storableBody(r *http.Request) bool {
 	default:
 		return true
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct, _, ctErr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
 		return true
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, guardBodyBytes+1))
+	buf, err := readAtMost(r.Body, guardBodyBytes+1, r.ContentLength)
+	body := r.Body
 	r.Body = struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	}{io.MultiReader(bytes.NewReader(buf), body), body}
 	if err != nil || len(buf) > guardBodyBytes {
 		return true // the handler's own limit and error answer it
 	}
-	form, _ := url.ParseQuery(string(buf)) // the pairs it could read, as above
-	return storableValues(form)
+	form, perr := url.ParseQuery(string(buf)) // the pairs it could read, as above
+	if !storableValues(form) {
+		return false
+	}
+	if ctErr == nil && perr == nil && r.PostForm == nil {
+		r.PostForm = form
+	}
+	return true
+}
+
+// readAtMost reads up to limit bytes of rd, like
+// io.ReadAll(io.LimitReader(rd, limit)), into a buffer sized by the
+// request's declared length (hint, -1 when unknown) when that is within
+// limit, so a form body is read with one allocation rather than a
+// doubling series.
+func readAtMost(rd io.Reader, limit, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint >= 0 && hint < limit {
+		size = hint + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	lr := io.LimitedReader{R: rd, N: limit}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // writeInvalidRequest answers an OAuth endpoint's request with bad

@@ -17,6 +17,8 @@ import (
 	"github.com/monban-idp/monban/op"
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
+	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/storage/postgres/pgtest"
 )
 
 // benchApp is the composed handler on the memory store with a user, a
@@ -79,18 +81,52 @@ func benchmarkSSOCodeFlow(b *testing.B, idTokenAlg string) {
 // BenchmarkIntrospection measures RFC 7662 introspection of a live JWT
 // access token by its client: client authentication, signature check and
 // the liveness read (memory store).
-func BenchmarkIntrospection(b *testing.B) {
-	app := newBenchApp(b, "ES256")
+func BenchmarkIntrospection(b *testing.B) { benchmarkIntrospection(b, newBenchApp(b, "ES256")) }
+
+// BenchmarkIntrospectionPostgres is BenchmarkIntrospection on PostgreSQL
+// (pgtest): the liveness read is one round trip, so the pgx client side
+// (pool, statement, deadline) is in the CPU per op.
+func BenchmarkIntrospectionPostgres(b *testing.B) {
+	store, err := postgres.Open(context.Background(), pgtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(store.Close)
+	benchmarkIntrospection(b, newBenchAppOn(b, store, "ES256"))
+}
+
+func benchmarkIntrospection(b *testing.B, app *benchApp) {
 	form := url.Values{"token": {app.signIn(b)}}.Encode()
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/introspect", strings.NewReader(form))
+		// A cancellable context, as net/http gives every request (pgx
+		// watches one with a goroutine per statement).
+		req := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/introspect", strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth("app", app.clientSecret)
 		rec := httptest.NewRecorder()
 		app.h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"active":true`) {
 			b.Fatalf("introspect: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkUserinfo measures one UserInfo request (OIDC Core §5.3) with a
+// live JWT access token as a bearer token (memory store).
+func BenchmarkUserinfo(b *testing.B) {
+	app := newBenchApp(b, "ES256")
+	bearer := "Bearer " + app.signIn(b)
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, op.PathUserinfo, nil)
+		req.Header.Set("Authorization", bearer)
+		rec := httptest.NewRecorder()
+		app.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"sub"`) {
+			b.Fatalf("userinfo: %d %s", rec.Code, rec.Body)
 		}
 	}
 }

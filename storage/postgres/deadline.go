@@ -22,13 +22,23 @@ const DefaultStatementTimeout = 2 * time.Second
 const deadlineSlack = 500 * time.Millisecond
 
 // deadlineTracer bounds every wait on the database: each acquire from the
-// pool, each statement (BEGIN and COMMIT included), each batch. pgx uses
-// the context a tracer's Start method returns for the rest of the call
-// (pgx.QueryTracer, pgxpool.AcquireTracer), so one tracer covers the pool,
-// transactions and batches alike, without a wrapper around each. Without
-// it a hung server (processes stopped, packets dropped) kept requests
-// waiting for as long as the client did (issue #13 item 9; checklist R1).
-// The caller's own deadline still applies when it is shorter.
+// pool, each statement (BEGIN and COMMIT included), each batch. Without it
+// a hung server (processes stopped, packets dropped) kept requests waiting
+// for as long as the client did (issue #13 item 9; checklist R1). The
+// caller's own deadline still applies when it is shorter (pgx watches the
+// caller's context).
+//
+// A statement or batch is bounded by a deadline on its connection's
+// socket, set when it starts and cleared when it ends: a read or write
+// that would wait past it fails with a timeout, and pgx closes that
+// connection, exactly as when a context deadline fires (pgx's default
+// context handler sets the same socket deadline then). Setting a socket
+// deadline costs no allocation, where a context.WithTimeout per statement
+// cost a timer, a context, and the registration of both with the
+// request's context (issue #21). An acquire has no connection yet (it may
+// wait for one, or dial a new one), so it keeps a context deadline: pgx
+// uses the context a tracer's Start method returns for the rest of the
+// call (pgxpool.AcquireTracer).
 type deadlineTracer struct {
 	timeout time.Duration
 	next    pgx.QueryTracer // the tracer of WithTracer, or nil
@@ -44,7 +54,7 @@ var (
 )
 
 // start returns ctx bounded by the timeout, carrying its cancel function
-// for end.
+// for end (acquires only; statements use bound).
 func (t *deadlineTracer) start(ctx context.Context) context.Context {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	return context.WithValue(ctx, cancelKey{}, cancel)
@@ -67,9 +77,25 @@ func (t *deadlineTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _
 	end(ctx)
 }
 
+// bound gives the statement or batch that is starting on c at most the
+// timeout.
+func (t *deadlineTracer) bound(c *pgx.Conn) {
+	if nc := c.PgConn().Conn(); nc != nil {
+		_ = nc.SetDeadline(time.Now().Add(t.timeout)) // fails only on a closed connection, which the statement then reports
+	}
+}
+
+// unbound clears the deadline bound set, so an idle pooled connection
+// carries none.
+func unbound(c *pgx.Conn) {
+	if nc := c.PgConn().Conn(); nc != nil {
+		_ = nc.SetDeadline(time.Time{})
+	}
+}
+
 // TraceQueryStart implements pgx.QueryTracer.
 func (t *deadlineTracer) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	ctx = t.start(ctx)
+	t.bound(c)
 	if t.next != nil {
 		ctx = t.next.TraceQueryStart(ctx, c, d)
 	}
@@ -82,12 +108,12 @@ func (t *deadlineTracer) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.T
 	if t.next != nil {
 		t.next.TraceQueryEnd(ctx, c, d)
 	}
-	end(ctx)
+	unbound(c)
 }
 
 // TraceBatchStart implements pgx.BatchTracer.
 func (t *deadlineTracer) TraceBatchStart(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	ctx = t.start(ctx)
+	t.bound(c)
 	if bt, ok := t.next.(pgx.BatchTracer); ok {
 		ctx = bt.TraceBatchStart(ctx, c, d)
 	}
@@ -106,7 +132,7 @@ func (t *deadlineTracer) TraceBatchEnd(ctx context.Context, c *pgx.Conn, d pgx.T
 	if bt, ok := t.next.(pgx.BatchTracer); ok {
 		bt.TraceBatchEnd(ctx, c, d)
 	}
-	end(ctx)
+	unbound(c)
 }
 
 // TracePrepareStart implements pgx.PrepareTracer (passed on only; a

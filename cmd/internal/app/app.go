@@ -211,7 +211,7 @@ func (a *App) assemble(ctx context.Context) error {
 	})
 	// Bad characters are refused before any handler or store sees them
 	// (issue #13 item 6); the OAuth endpoints answer them in JSON.
-	guarded := pages.GuardInput(mux, func(r *http.Request) bool {
+	guarded := pages.GuardInput(routed(mux), func(r *http.Request) bool {
 		switch r.URL.Path {
 		case op.PathToken, op.PathRevocation, op.PathIntrospection, op.PathUserinfo:
 			return true

@@ -96,13 +96,19 @@ func (m *metrics) LogoutDelivery(outcome string) { m.deliveries.WithLabelValues(
 // middleware counts and times the requests next serves. route names a
 // request by the mux pattern that serves it (never the raw path, which
 // would let clients create unbounded label values); routeLabel makes it
-// the label.
+// the label. When next serves the mux through routed, the pattern the mux
+// matched is taken from there and route is asked only when that did not
+// name one (nothing matched, a panic, GODEBUG=httpmuxgo121=1).
 func (m *metrics) middleware(next http.Handler, route func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			name := routeLabel(route(r))
+			pattern := sw.pattern
+			if pattern == "" {
+				pattern = route(r)
+			}
+			name := routeLabel(pattern)
 			m.requests.WithLabelValues(name, strconv.Itoa(sw.status())).Inc()
 			m.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
@@ -138,10 +144,25 @@ func (m *metrics) expose() string {
 	return rec.Body.String()
 }
 
-// statusWriter remembers the status code written.
+// routed serves the mux and notes the pattern it matched
+// (Request.Pattern, which ServeMux sets on the request it serves) on the
+// metrics middleware's statusWriter, when that is the writer it was
+// given, so the middleware does not route every request a second time.
+func routed(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if sw, ok := w.(*statusWriter); ok {
+			sw.pattern = r.Pattern
+		}
+	})
+}
+
+// statusWriter remembers the status code written, and the mux pattern
+// that served the request (routed).
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code    int
+	pattern string
 }
 
 func (w *statusWriter) WriteHeader(code int) {

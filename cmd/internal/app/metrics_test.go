@@ -28,33 +28,51 @@ func TestRouteLabels(t *testing.T) {
 	}
 
 	// Through the middleware, with patterns registered both ways.
-	m := newMetrics(nil)
 	mux := http.NewServeMux()
 	ok := func(w http.ResponseWriter, _ *http.Request) {}
 	mux.HandleFunc("GET /login", ok)
 	mux.HandleFunc("POST /login", ok)
 	mux.HandleFunc("/token", ok)
-	h := m.middleware(mux, func(r *http.Request) string { _, p := mux.Handler(r); return p })
-	for _, req := range []*http.Request{
-		httptest.NewRequest(http.MethodGet, "/login", nil),
-		httptest.NewRequest(http.MethodPost, "/login", nil),
-		httptest.NewRequest(http.MethodPost, "/token", nil),
-		httptest.NewRequest(http.MethodGet, "/nowhere", nil),
+	// The mux served bare (the middleware routes each request again) and
+	// through routed (the pattern the mux matched is reused; the
+	// middleware asks only when nothing matched): the same labels.
+	for _, tc := range []struct {
+		name   string
+		next   http.Handler
+		lookup int // route calls expected
+	}{
+		{"mux", mux, 4},
+		{"routed", routed(mux), 1},
 	} {
-		h.ServeHTTP(httptest.NewRecorder(), req)
-	}
-	text := m.expose()
-	for _, want := range []string{
-		`monban_http_requests_total{code="200",route="/login"} 2`,
-		`monban_http_requests_total{code="200",route="/token"} 1`,
-		`monban_http_requests_total{code="404",route="unmatched"} 1`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %s\n%s", want, text)
-		}
-	}
-	if bad := regexp.MustCompile(`route="[A-Z]+ `).FindString(text); bad != "" {
-		t.Errorf("a route label names a method: %s", bad)
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMetrics(nil)
+			lookups := 0
+			h := m.middleware(tc.next, func(r *http.Request) string { lookups++; _, p := mux.Handler(r); return p })
+			for _, req := range []*http.Request{
+				httptest.NewRequest(http.MethodGet, "/login", nil),
+				httptest.NewRequest(http.MethodPost, "/login", nil),
+				httptest.NewRequest(http.MethodPost, "/token", nil),
+				httptest.NewRequest(http.MethodGet, "/nowhere", nil),
+			} {
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+			text := m.expose()
+			for _, want := range []string{
+				`monban_http_requests_total{code="200",route="/login"} 2`,
+				`monban_http_requests_total{code="200",route="/token"} 1`,
+				`monban_http_requests_total{code="404",route="unmatched"} 1`,
+			} {
+				if !strings.Contains(text, want) {
+					t.Errorf("metrics lack %s\n%s", want, text)
+				}
+			}
+			if bad := regexp.MustCompile(`route="[A-Z]+ `).FindString(text); bad != "" {
+				t.Errorf("a route label names a method: %s", bad)
+			}
+			if lookups != tc.lookup {
+				t.Errorf("the middleware routed %d requests again, want %d", lookups, tc.lookup)
+			}
+		})
 	}
 }
 
