@@ -46,6 +46,7 @@ type stubSessions struct{ store storage.Store }
 func (stubSessions) Current(*http.Request) (*storage.Session, error) { return nil, nil }
 func (stubSessions) Clear(http.ResponseWriter)                       {}
 func (stubSessions) Live(s *storage.Session, now time.Time) bool     { return s.Active(now, time.Hour) }
+func (stubSessions) IdleTimeout() time.Duration                      { return time.Hour }
 func (s stubSessions) EndSession(ctx context.Context, id, _ string) error {
 	return s.store.RevokeSession(ctx, id, time.Now())
 }

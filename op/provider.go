@@ -57,6 +57,10 @@ type Sessions interface {
 	// Live reports whether a session tokens are bound to is still usable
 	// at now (not revoked, expired or idle).
 	Live(s *storage.Session, now time.Time) bool
+	// IdleTimeout is the idle timeout Live applies (0: none), for checks
+	// the store makes in the same statement as a write (the refresh
+	// grant's rotation, storage.RefreshConditions).
+	IdleTimeout() time.Duration
 	// Clear expires the session cookie.
 	Clear(w http.ResponseWriter)
 	// EndSession ends a session: revoked, its refresh tokens revoked,

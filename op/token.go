@@ -113,13 +113,49 @@ func verifyPKCE(challenge, verifier string) error {
 // every use returns a new token, and presenting a rotated token again
 // revokes its whole family, refresh and access tokens alike, unless the
 // optional reuse grace window (Config.RefreshReuseGrace) accepts it.
+//
+// The common case is one store round trip: RotateRefreshGrant rotates
+// only when every check below holds (client, scopes, group rule, session,
+// DPoP key, an enabled user), in the same statement. When it rotates
+// nothing, refreshChecked reads the grant and makes the checks one by
+// one, so a refused request gets the precise error, changes nothing, and
+// a replayed token is detected as before.
 func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
 	now := p.now()
 	hash := storage.HashToken(r.Data.RefreshToken)
-	// One round trip for the token, its session and its user; the
-	// rotation is the second.
+	// An empty scope parameter is the same as none (RFC 6749 §3.1): the
+	// original scopes (checklist B6).
+	requested := slices.DeleteFunc(slices.Clone([]string(r.Data.Scopes)), func(s string) bool { return s == "" })
+	// RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by
+	// that key. The proof is checked (and its jti recorded) before the
+	// rotation, which needs its key; a failed check is reported in its
+	// place among the others by refreshChecked.
+	jkt, dpopErr := p.dpopBinding(ctx, c)
+	next := p.newRefreshToken("", c, now)
+	if dpopErr == nil {
+		rg, err := p.store.RotateRefreshGrant(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace, storage.RefreshConditions{
+			ClientID: c.ID, DPoPJKT: jkt, Scopes: requested, AllowedGroups: c.AllowedGroups,
+			SessionIdle: p.sessions.IdleTimeout(),
+		})
+		switch {
+		case err == nil:
+			return p.issueRefreshed(ctx, c, rotation{stored: rg.Token, user: rg.User, requested: requested,
+				sessionLive: rg.SessionLive, graceReuse: rg.GraceReuse, jkt: jkt, token: next.token})
+		case !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict):
+			return nil, p.serverError(ctx, err)
+		}
+	}
+	return p.refreshChecked(ctx, c, hash, requested, jkt, dpopErr, next, now)
+}
+
+// refreshChecked is the refresh grant when RotateRefreshGrant rotated
+// nothing: it reads the token, its session and its user, refuses with the
+// first check that fails, and otherwise rotates with RotateRefreshToken,
+// which detects reuse and revokes the family. dpopErr is the DPoP check's
+// outcome, reported after the checks that precede it.
+func (p *Provider) refreshChecked(ctx context.Context, c *storage.Client, hash string, requested []string, jkt string, dpopErr error, next newToken, now time.Time) (*zop.Response, error) {
 	rg, err := p.store.GetRefreshGrant(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
@@ -133,17 +169,10 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	if old.ClientID != c.ID {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
 	}
-	scopes := old.Scopes
-	// An empty scope parameter is the same as none (RFC 6749 §3.1): the
-	// original scopes (checklist B6).
-	requested := slices.DeleteFunc(slices.Clone([]string(r.Data.Scopes)), func(s string) bool { return s == "" })
-	if len(requested) > 0 { // narrower scopes only (RFC 6749 §6)
-		for _, sc := range requested {
-			if !slices.Contains(old.Scopes, sc) {
-				return nil, oidc.ErrInvalidScope().WithDescription("a requested scope was not granted originally")
-			}
+	for _, sc := range requested { // narrower scopes only (RFC 6749 §6)
+		if !slices.Contains(old.Scopes, sc) {
+			return nil, oidc.ErrInvalidScope().WithDescription("a requested scope was not granted originally")
 		}
-		scopes = requested
 	}
 	// The client's group rule holds at every refresh: a person removed
 	// from the groups loses the grant (issue 15).
@@ -156,17 +185,12 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		// browser session it came from.
 		return nil, oidc.ErrInvalidGrant().WithDescription("the session this refresh token belongs to has ended")
 	}
-	// RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by
-	// that key; the check comes before the rotation, so a refused request
-	// changes nothing (the proof's jti aside).
-	jkt, err := p.dpopBinding(ctx, c)
-	if err != nil {
-		return nil, err
+	if dpopErr != nil {
+		return nil, dpopErr
 	}
 	if old.DPoPJKT != "" && jkt != old.DPoPJKT {
 		return nil, errInvalidDPoPProof("the refresh token is bound to another DPoP key")
 	}
-	next := p.newRefreshToken(old.FamilyID, c, now)
 	stored, err := p.store.RotateRefreshToken(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace)
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
@@ -181,9 +205,33 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 	case err != nil:
 		return nil, p.serverError(ctx, err)
-	case !old.RotatedAt.IsZero():
+	}
+	return p.issueRefreshed(ctx, c, rotation{stored: stored, user: rg.User, requested: requested,
+		sessionLive: sessionLive, graceReuse: !old.RotatedAt.IsZero(), jkt: jkt, token: next.token})
+}
+
+// rotation is a refresh token rotated, with what the tokens it answers
+// with are issued from.
+type rotation struct {
+	stored      *storage.RefreshToken // the successor as stored
+	user        *storage.User         // nil: issueTokens reads it
+	requested   []string              // narrower scopes asked for; none: the grant's
+	sessionLive bool
+	graceReuse  bool // the presented token was rotated before (grace window)
+	jkt         string
+	token       string // the successor's value
+}
+
+// issueRefreshed answers a rotation with tokens.
+func (p *Provider) issueRefreshed(ctx context.Context, c *storage.Client, r rotation) (*zop.Response, error) {
+	stored := r.stored
+	if r.graceReuse {
 		p.log.InfoContext(ctx, "rotated refresh token accepted again inside the grace window",
-			"event", "refresh_token_grace_reuse", "client_id", c.ID, "family_id", old.FamilyID, "user_id", old.UserID)
+			"event", "refresh_token_grace_reuse", "client_id", c.ID, "family_id", stored.FamilyID, "user_id", stored.UserID)
+	}
+	scopes := stored.Scopes
+	if len(r.requested) > 0 {
+		scopes = r.requested
 	}
 	// An offline grant outlives its browser session, but a new ID token
 	// must not name a session that has ended: relying parties match `sid`
@@ -191,15 +239,15 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	// §2.1, §2.4), so the ID token is still issued (OIDC Core §12.2) and
 	// `sid` is omitted.
 	sid := stored.SessionID
-	if !sessionLive {
+	if !r.sessionLive {
 		sid = ""
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: stored.UserID, sessionID: sid, scopes: scopes,
 		authTime: stored.AuthTime, amr: stored.AMR, claims: stored.Claims,
 		familyID: stored.FamilyID, offline: slices.Contains(stored.Scopes, scopeOfflineAccess),
-		user: rg.User, jkt: jkt,
-	}, &refreshResult{token: next.token})
+		user: r.user, jkt: r.jkt,
+	}, &refreshResult{token: r.token})
 }
 
 // newToken pairs a refresh token with the record the store keeps.

@@ -37,12 +37,15 @@ type Cleanup interface {
 	DeleteEndedSessions(ctx context.Context, endedBefore time.Time, limit int) (int, error)
 	// DeleteDeadRefreshFamilies removes every token of up to limit
 	// families that can never be used again: a member was revoked before
-	// `before`, the family's absolute expiry is before it, or every member
-	// expired before it. Families go whole, never token by token, so a
-	// rotated token of a live family is never lost (reuse detection needs
-	// it, RFC 9700 §4.14.2) and a half-deleted revoked family never looks
-	// live again; a family with no tokens left counts as revoked. It
-	// returns how many families it removed.
+	// `before`, or every member ended before it (its own expiry or the
+	// family's absolute one). Dead families go whole, so a half-deleted
+	// revoked family never looks live again; a family with no tokens left
+	// counts as revoked. It also removes, within the same limit, rotated unrevoked
+	// members of other families that ended before `before`: presenting
+	// such a token is refused as expired, never detected as reuse (RFC
+	// 9700 §4.14.2 detection needs the live rotated tokens, which stay),
+	// and the family keeps its head. It returns how many families and
+	// rotated members it removed.
 	DeleteDeadRefreshFamilies(ctx context.Context, before time.Time, limit int) (int, error)
 	// DeleteFailedLogoutDeliveries removes up to limit deliveries given up
 	// before failedBefore. (Delivered ones are removed at once by

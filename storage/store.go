@@ -257,6 +257,15 @@ type RefreshTokens interface {
 	// Of N concurrent rotations of one token exactly one succeeds (1 +
 	// grace.MaxReuses with a grace window).
 	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time, grace ReuseGrace) (*RefreshToken, error)
+	// RotateRefreshGrant is the refresh grant's common case in one atomic
+	// operation (one round trip): it rotates the token with oldHash as
+	// RotateRefreshToken would succeed to, only if cond holds for the
+	// token, its user and its session at now as well, and returns the
+	// successor with what the grant issues from. When it rotates nothing
+	// it returns ErrNotFound and changes nothing (it never revokes): the
+	// caller then diagnoses with GetRefreshGrant and RotateRefreshToken,
+	// which detect reuse. ErrAlreadyExists on a taken successor ID or hash.
+	RotateRefreshGrant(ctx context.Context, oldHash string, next *RefreshToken, now time.Time, grace ReuseGrace, cond RefreshConditions) (*RotatedGrant, error)
 	// RevokeRefreshFamily revokes every token of the family at the given time.
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	// RevokeSessionRefreshTokens revokes the live tokens issued from the

@@ -364,6 +364,30 @@ type RefreshGrant struct {
 	Session *Session // nil when absent (offline_access tokens outlive it)
 }
 
+// RefreshConditions are what must hold, besides the token being live and
+// rotatable, for RefreshTokens.RotateRefreshGrant to rotate it: the checks
+// the refresh grant makes before a rotation (RFC 6749 §6), so that a
+// refused request never burns a token.
+type RefreshConditions struct {
+	ClientID string   // the token was issued to this client
+	DPoPJKT  string   // a token bound to a DPoP key is bound to this one (RFC 9449 §5); "" without a proof
+	Scopes   []string // requested scopes, each granted to the token (RFC 6749 §6); none: no narrowing
+	// AllowedGroups is the client's group rule: when not empty, the user
+	// is a member of a group with one of these names.
+	AllowedGroups []string
+	// SessionIdle is the sessions' idle timeout (0: none). A token without
+	// the offline_access scope needs its session Active(now, SessionIdle).
+	SessionIdle time.Duration
+}
+
+// RotatedGrant is what RefreshTokens.RotateRefreshGrant returns.
+type RotatedGrant struct {
+	Token       *RefreshToken // the successor as stored
+	User        *User         // the token's user, enabled
+	SessionLive bool          // the token's session is Active(now, SessionIdle)
+	GraceReuse  bool          // the presented token had been rotated before: accepted inside the grace window
+}
+
 // LogoutDelivery is one back-channel logout token to deliver to one client
 // (Back-Channel Logout 1.0 §2.5): a row of the durable outbox. The token
 // itself is signed at delivery time, so retries carry fresh iat/exp.

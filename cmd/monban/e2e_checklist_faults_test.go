@@ -58,6 +58,13 @@ func (f *faultyStore) RotateRefreshToken(ctx context.Context, oldHash string, ne
 	return f.Store.RotateRefreshToken(ctx, oldHash, next, now, grace)
 }
 
+func (f *faultyStore) RotateRefreshGrant(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace, cond storage.RefreshConditions) (*storage.RotatedGrant, error) {
+	if err := f.fault("RotateRefreshGrant"); err != nil {
+		return nil, err
+	}
+	return f.Store.RotateRefreshGrant(ctx, oldHash, next, now, grace, cond)
+}
+
 func (f *faultyStore) CreateSession(ctx context.Context, s *storage.Session) error {
 	if err := f.fault("CreateSession"); err != nil {
 		return err
@@ -125,7 +132,7 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	})
 
 	t.Run("R3/refresh-rotate", func(t *testing.T) {
-		store.fail("RotateRefreshToken")
+		store.fail("RotateRefreshGrant", "RotateRefreshToken") // either way of rotating
 		_, err := fx.a.refresh(tk.token.RefreshToken)
 		store.heal()
 		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {

@@ -117,13 +117,15 @@ func TestRoundTripsPerFlow(t *testing.T) {
 //     authorize transaction (a batch: synchronous_commit off for it,
 //     session_clients, the auth request with its code); ConsumeAuthCode
 //     with the user; the first refresh token.
-//   - refresh: the token, its user and its session (a batch of three
-//     reads); the rotation (one statement).
+//   - refresh: the rotation, one statement that checks the token, its
+//     client, scopes, DPoP key, user, group rule and session and returns
+//     the successor with the user (RotateRefreshGrant); a refused
+//     request reads the grant and diagnoses it, as before.
 const (
 	wantSSOTrips          = 4
 	wantSSOStatements     = 7
-	wantRefreshTrips      = 2
-	wantRefreshStatements = 4
+	wantRefreshTrips      = 1
+	wantRefreshStatements = 1
 )
 
 // TestCodeExchangeSeesTheUserAsOfTheExchange: the user the token endpoint

@@ -71,10 +71,11 @@ func (s *Store) bump(userIDs ...string) {
 }
 
 // bumpLiveToken bumps the user of a refresh token that is deleted while
-// unrevoked: its family may be left empty, so revoked. The caller holds
-// s.mu.
+// an unrevoked head (not rotated): its family may be left empty, so
+// revoked. A rotated member's deletion leaves its family's head, so it
+// changes nothing a token is checked against. The caller holds s.mu.
 func (s *Store) bumpLiveToken(t *storage.RefreshToken) {
-	if t.RevokedAt.IsZero() {
+	if t.RevokedAt.IsZero() && t.RotatedAt.IsZero() {
 		s.bump(t.UserID)
 	}
 }

@@ -118,9 +118,9 @@ func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, l
 			families[t.FamilyID] = f
 		}
 		switch {
-		case !t.RevokedAt.IsZero() && t.RevokedAt.Before(before), t.FamilyExpiresAt.Before(before):
+		case !t.RevokedAt.IsZero() && t.RevokedAt.Before(before):
 			f.dead = true
-		case !t.ExpiresAt.Before(before):
+		case !refreshEnd(t).Before(before):
 			f.live = true
 		}
 	}
@@ -133,14 +133,29 @@ func (s *Store) DeleteDeadRefreshFamilies(_ context.Context, before time.Time, l
 			doomed[id] = true
 		}
 	}
+	pruned := 0
 	for hash, t := range s.refresh {
-		if doomed[t.FamilyID] {
+		prune := !doomed[t.FamilyID] && len(doomed)+pruned < limit && !t.RotatedAt.IsZero() && t.RevokedAt.IsZero() &&
+			refreshEnd(t).Before(before)
+		if prune {
+			pruned++
+		}
+		if doomed[t.FamilyID] || prune {
 			s.bumpLiveToken(t)
 			delete(s.refreshIDs, t.ID)
 			delete(s.refresh, hash)
 		}
 	}
-	return len(doomed), nil
+	return len(doomed) + pruned, nil
+}
+
+// refreshEnd is when t can no longer be used, revocation aside: its own
+// expiry or its family's absolute one, whichever comes first.
+func refreshEnd(t *storage.RefreshToken) time.Time {
+	if t.FamilyExpiresAt.Before(t.ExpiresAt) {
+		return t.FamilyExpiresAt
+	}
+	return t.ExpiresAt
 }
 
 // DeleteFailedLogoutDeliveries implements storage.Cleanup.

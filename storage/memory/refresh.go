@@ -97,6 +97,13 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *stor
 	if err := s.checkNewRefresh(next); err != nil {
 		return nil, err
 	}
+	return cloneRefresh(s.rotate(old, next, now)), nil
+}
+
+// rotate marks old rotated (or counts one more reuse inside the grace
+// window) and inserts its successor from next, returning it. The caller
+// holds s.mu and has checked that old may be rotated and next is new.
+func (s *Store) rotate(old, next *storage.RefreshToken, now time.Time) *storage.RefreshToken {
 	if !old.RotatedAt.IsZero() {
 		old.Reuses++ // accepted inside the grace window
 	} else {
@@ -108,7 +115,43 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldHash string, next *stor
 	n.AuthTime, n.FamilyExpiresAt, n.DPoPJKT = old.AuthTime, old.FamilyExpiresAt, old.DPoPJKT
 	n.RotatedAt, n.RevokedAt, n.Reuses = time.Time{}, time.Time{}, 0
 	s.insertRefresh(n)
-	return cloneRefresh(n), nil
+	return n
+}
+
+// RotateRefreshGrant implements storage.RefreshTokens: RotateRefreshToken's
+// success case, under the same lock as the checks of cond.
+func (s *Store) RotateRefreshGrant(_ context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace, cond storage.RefreshConditions) (*storage.RotatedGrant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.refresh[oldHash]
+	if !ok || !old.RevokedAt.IsZero() || s.familyRevoked(old.FamilyID) ||
+		expired(old.ExpiresAt, now) || expired(old.FamilyExpiresAt, now) ||
+		(!old.RotatedAt.IsZero() && !inGrace(old, now, grace)) {
+		return nil, notFound("rotatable refresh token", "")
+	}
+	u, ok := s.users[old.UserID]
+	if !ok || u.Disabled || old.ClientID != cond.ClientID || (old.DPoPJKT != "" && old.DPoPJKT != cond.DPoPJKT) {
+		return nil, notFound("refresh token meeting the conditions", "")
+	}
+	for _, sc := range cond.Scopes {
+		if !slices.Contains(old.Scopes, sc) {
+			return nil, notFound("refresh token meeting the conditions", "")
+		}
+	}
+	user := s.userOut(u)
+	if len(cond.AllowedGroups) > 0 && !slices.ContainsFunc(user.Groups, func(g string) bool { return slices.Contains(cond.AllowedGroups, g) }) {
+		return nil, notFound("refresh token meeting the conditions", "")
+	}
+	ss, ok := s.sessions[old.SessionID]
+	live := ok && ss.Active(ts(now), cond.SessionIdle)
+	if !live && !slices.Contains(old.Scopes, "offline_access") {
+		return nil, notFound("refresh token meeting the conditions", "")
+	}
+	if err := s.checkNewRefresh(next); err != nil {
+		return nil, err
+	}
+	graceReuse := !old.RotatedAt.IsZero()
+	return &storage.RotatedGrant{Token: cloneRefresh(s.rotate(old, next, now)), User: user, SessionLive: live, GraceReuse: graceReuse}, nil
 }
 
 // inGrace reports whether the rotated token t may be rotated once more at

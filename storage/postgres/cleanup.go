@@ -70,25 +70,34 @@ func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore time.Time, 
 }
 
 // DeleteDeadRefreshFamilies implements storage.Cleanup. The batch is up
-// to limit families found through three indexes (absolute expiry,
-// revocation, the heads' idle expiry); every token of those families is
-// deleted in the same statement.
+// to limit families found through two indexes (revocation time, and each
+// member's end, least(expires_at, family_expires_at): a family whose every
+// member has ended is dead, idle or past its absolute expiry); every token
+// of those families is deleted in the same statement. What limit leaves,
+// expired rotated members of other families are deleted one by one, so the
+// ended-members index stays short: the families' idle check walks only
+// rows that cleanup removes.
 func (s *Store) DeleteDeadRefreshFamilies(ctx context.Context, before time.Time, limit int) (int, error) {
 	return s.deleteBatch(ctx, "delete dead refresh families", `WITH dead AS (
-			(SELECT family_id FROM refresh_tokens WHERE family_expires_at < $1 LIMIT $2)
-			UNION
 			(SELECT family_id FROM refresh_tokens WHERE revoked_at < $1 LIMIT $2)
 			UNION
 			(SELECT h.family_id FROM refresh_tokens h
-				WHERE h.rotated_at IS NULL AND h.expires_at < $1
-				AND NOT EXISTS (SELECT 1 FROM refresh_tokens o WHERE o.family_id = h.family_id AND o.expires_at >= $1)
+				WHERE LEAST(h.expires_at, h.family_expires_at) < $1 AND h.rotated_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM refresh_tokens o
+					WHERE o.family_id = h.family_id AND LEAST(o.expires_at, o.family_expires_at) >= $1)
 				LIMIT $2)
 		), batch AS (
 			SELECT family_id FROM dead LIMIT $2
 		), gone AS (
 			DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM batch) RETURNING family_id
+		), pruned AS (
+			DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens
+				WHERE LEAST(expires_at, family_expires_at) < $1 AND rotated_at IS NOT NULL AND revoked_at IS NULL
+					AND family_id NOT IN (SELECT family_id FROM batch)
+				LIMIT $2 - (SELECT count(*) FROM batch) FOR UPDATE SKIP LOCKED)
+			RETURNING 1
 		)
-		SELECT count(DISTINCT family_id) FROM gone`, before, limit)
+		SELECT (SELECT count(DISTINCT family_id) FROM gone) + (SELECT count(*) FROM pruned)`, before, limit)
 }
 
 // DeleteFailedLogoutDeliveries implements storage.Cleanup.

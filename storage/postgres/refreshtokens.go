@@ -17,13 +17,17 @@ const refreshTokenColumns = `id, token_hash, family_id, client_id, user_id, sess
 
 func scanRefreshToken(row pgx.Row) (*storage.RefreshToken, error) {
 	var t storage.RefreshToken
-	err := row.Scan(&t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &t.Scopes,
-		&t.AuthTime, &t.AMR, &t.CreatedAt, &t.ExpiresAt, &t.FamilyExpiresAt,
-		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt}, &t.Reuses, &t.DPoPJKT, &t.Claims.IDToken, &t.Claims.UserInfo)
-	if err != nil {
+	if err := row.Scan(refreshTokenDest(&t)...); err != nil {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// refreshTokenDest returns the scan destinations of refreshTokenColumns.
+func refreshTokenDest(t *storage.RefreshToken) []any {
+	return []any{&t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.UserID, &t.SessionID, &t.Scopes,
+		&t.AuthTime, &t.AMR, &t.CreatedAt, &t.ExpiresAt, &t.FamilyExpiresAt,
+		scanOptTime{&t.RotatedAt}, scanOptTime{&t.RevokedAt}, &t.Reuses, &t.DPoPJKT, &t.Claims.IDToken, &t.Claims.UserInfo}
 }
 
 const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
@@ -108,6 +112,67 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *st
 		return err
 	})
 	return t, err
+}
+
+// RotateRefreshGrant implements storage.RefreshTokens in one statement:
+// the rotation of rotateOnce, whose UPDATE also requires cond (client,
+// DPoP key, scopes, an enabled user in an allowed group, a live session
+// unless offline_access), followed by a read of the user. Nothing is
+// examined or revoked when no row matched: ErrNotFound. The session check
+// is storage.Session.Active in SQL; now and now minus the idle timeout
+// are compared with microsecond columns as the Go comparisons compare
+// them with the same values read back.
+func (s *Store) RotateRefreshGrant(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace, cond storage.RefreshConditions) (*storage.RotatedGrant, error) {
+	var idleCut *time.Time
+	if cond.SessionIdle > 0 {
+		cut := now.Add(-cond.SessionIdle)
+		idleCut = &cut
+	}
+	g := storage.RotatedGrant{Token: &storage.RefreshToken{}, User: &storage.User{}}
+	var addr, attrs []byte
+	dest := append(append(refreshTokenDest(g.Token), &g.GraceReuse, &g.SessionLive), userDest(g.User, &addr, &attrs)...)
+	err := retryConflict(func() error {
+		return s.db.QueryRow(ctx, `WITH old AS (
+			UPDATE refresh_tokens t SET rotated_at = COALESCE(t.rotated_at, $2),
+				reuses = t.reuses + CASE WHEN t.rotated_at IS NULL THEN 0 ELSE 1 END
+			WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+				AND t.expires_at > $2 AND t.family_expires_at > $2
+				AND (t.rotated_at IS NULL OR ($3 AND t.rotated_at > $4 AND t.reuses < $5))
+				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+					WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)
+				AND t.client_id = $10 AND (t.dpop_jkt = '' OR t.dpop_jkt = $11)
+				AND COALESCE($12::text[], '{}') <@ COALESCE(t.scopes, '{}')
+				AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND NOT u.disabled
+					AND (cardinality(COALESCE($13::text[], '{}')) = 0 OR EXISTS (SELECT 1
+						FROM group_members gm JOIN groups g ON g.id = gm.group_id
+						WHERE gm.user_id = u.id AND g.name = ANY ($13::text[]))))
+				AND ('offline_access' = ANY (COALESCE(t.scopes, '{}')) OR EXISTS (SELECT 1 FROM sessions s
+					WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
+						AND ($14::timestamptz IS NULL OR s.last_seen_at > $14)))
+			RETURNING t.family_id, t.client_id, t.user_id, t.session_id, t.scopes, t.auth_time, t.amr,
+				t.family_expires_at, t.dpop_jkt, t.id_token_claims, t.userinfo_claims, t.reuses > 0 AS grace_reuse,
+				EXISTS (SELECT 1 FROM sessions s
+					WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
+						AND ($14::timestamptz IS NULL OR s.last_seen_at > $14)) AS session_live
+		), ins AS (
+			INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
+			SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at,
+				NULL, NULL, 0, dpop_jkt, id_token_claims, userinfo_claims
+			FROM old RETURNING `+refreshTokenColumns+`
+		)
+		SELECT ins.*, old.grace_reuse, old.session_live, `+userSelect("u", true)+`
+		FROM ins CROSS JOIN old JOIN users u ON u.id = old.user_id`,
+			oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
+			next.ID, next.TokenHash, next.CreatedAt, next.ExpiresAt,
+			cond.ClientID, cond.DPoPJKT, cond.Scopes, cond.AllowedGroups, idleCut).Scan(dest...)
+	})
+	if err == nil {
+		err = finishUser(g.User, addr, attrs)
+	}
+	if err != nil {
+		return nil, wrapErr(err, "rotate refresh grant")
+	}
+	return &g, nil
 }
 
 // retryConflict runs fn, a whole transaction or statement, again when

@@ -132,10 +132,12 @@ func testDeleteEndedSessions(t *testing.T, s storage.Store) {
 	}
 }
 
-// testDeleteDeadRefreshFamilies: families go whole, and only dead ones:
-// revoked, past their absolute expiry, or with every member expired. A
-// family whose rotated members expired but whose head lives stays whole,
-// so replaying a rotated token is still detected.
+// testDeleteDeadRefreshFamilies: dead families go whole, and only dead
+// ones: revoked, past their absolute expiry, or with every member expired.
+// Of a family whose head lives, expired rotated members go one by one
+// (replaying one is refused as expired, never reuse) and everything else
+// stays: an expired member not rotated, and live rotated members, whose
+// replay is reuse.
 func testDeleteDeadRefreshFamilies(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
@@ -157,6 +159,11 @@ func testDeleteDeadRefreshFamilies(t *testing.T, s storage.Store) {
 	mk("idle-2", "idle", expired)
 	mk("head-lives-1", "head-lives", expired)
 	mk("head-lives-2", "head-lives", nil)
+	mk("head-lives-rotated-expired", "head-lives", func(rt *storage.RefreshToken) {
+		expired(rt)
+		rt.RotatedAt = now.Add(-time.Hour)
+	})
+	mk("head-lives-rotated-live", "head-lives", func(rt *storage.RefreshToken) { rt.RotatedAt = now.Add(-time.Hour) })
 	mk("revoked-late-1", "revoked-late", nil)
 	mustOK(t, s.RevokeRefreshFamily(ctx, "revoked", now.Add(-time.Hour)), "RevokeRefreshFamily")
 	mustOK(t, s.RevokeRefreshFamily(ctx, "revoked-late", now.Add(time.Minute)), "RevokeRefreshFamily")
@@ -165,8 +172,8 @@ func testDeleteDeadRefreshFamilies(t *testing.T, s storage.Store) {
 		t.Error("limit 0 accepted")
 	}
 	total, _ := drain(t, 2, func(l int) (int, error) { return s.DeleteDeadRefreshFamilies(ctx, now, l) })
-	if total != 3 {
-		t.Errorf("deleted %d families, want 3 (revoked, absolute, idle)", total)
+	if total != 4 {
+		t.Errorf("deleted %d families and rotated members, want 4 (revoked, absolute, idle families; one rotated member)", total)
 	}
 	for _, tc := range []struct {
 		id    string
@@ -174,6 +181,7 @@ func testDeleteDeadRefreshFamilies(t *testing.T, s storage.Store) {
 	}{
 		{"live-1", true}, {"revoked-1", false}, {"revoked-2", false}, {"absolute-1", false},
 		{"idle-1", false}, {"idle-2", false}, {"head-lives-1", true}, {"head-lives-2", true},
+		{"head-lives-rotated-expired", false}, {"head-lives-rotated-live", true},
 		{"revoked-late-1", true},
 	} {
 		_, err := s.GetRefreshToken(ctx, storage.HashToken("refresh-"+tc.id))

@@ -56,6 +56,18 @@ func testLivenessVersion(t *testing.T, s storage.Store) {
 			_, err := s.RotateRefreshToken(ctx, storage.HashToken("refresh-rt-1"), successor("rt-1b", at(0)), at(0), storage.ReuseGrace{})
 			return err
 		}, false},
+		{"prune-expired-rotated-member", func() error {
+			rt := newRefreshToken("rt-3-old", "fam-rt-3", sd.client.ID, sd.user.ID, sd.session.ID)
+			rt.ExpiresAt, rt.RotatedAt = at(-time.Minute), at(-time.Hour)
+			mustOK(t, s.CreateRefreshToken(ctx, rt), "CreateRefreshToken(rt-3-old)")
+			if _, err := s.DeleteDeadRefreshFamilies(ctx, at(0), 10); err != nil {
+				return err
+			}
+			if _, err := s.GetRefreshToken(ctx, storage.HashToken("refresh-rt-3-old")); err == nil {
+				t.Error("the expired rotated member is still there")
+			}
+			return nil
+		}, false}, // the family keeps its head: nothing a token is checked against changed
 		{"deny-list-entry", func() error { return s.RevokeAccessToken(ctx, "jti-1", at(time.Hour)) }, false},
 		{"refresh-reuse-revokes-family", func() error {
 			_, err := s.RotateRefreshToken(ctx, storage.HashToken("refresh-rt-1"), successor("rt-1c", at(0)), at(0), storage.ReuseGrace{})

@@ -122,6 +122,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentCodeConsume", testConcurrentCodeConsume},
 		{"ConcurrentCodeIssue", testConcurrentCodeIssue},
 		{"ConcurrentRefreshRotate", testConcurrentRefreshRotate},
+		{"RotateRefreshGrant", testRotateRefreshGrant},
+		{"ConcurrentRotateRefreshGrant", testConcurrentRotateRefreshGrant},
 		{"ConcurrentRefreshRotateGrace", testConcurrentRefreshRotateGrace},
 		{"ConcurrentConsentSave", testConcurrentConsentSave},
 		{"ConcurrentSessionClientAdd", testConcurrentSessionClientAdd},
