@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,10 +45,43 @@ var singleValued = []string{
 
 var (
 	// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
-	s256Challenge = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	s256Challenge = newCharRun(43, 43, "_-")
 	// RFC 7636 §4.1: 43 to 128 unreserved characters.
-	codeVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+	codeVerifier = newCharRun(43, 128, "._~-")
 )
+
+// charRun matches a string of min to max bytes that are ASCII letters,
+// digits or one of a few extra characters: the PKCE shape checks, which
+// every authorization and token request of the SSO flow runs, at a
+// fraction of a regular expression's cost (issue #21).
+type charRun struct {
+	min, max int
+	ok       [256]bool
+}
+
+func newCharRun(min, max int, extra string) *charRun {
+	r := &charRun{min: min, max: max}
+	for c := range 256 {
+		r.ok[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+	}
+	for i := range len(extra) {
+		r.ok[extra[i]] = true
+	}
+	return r
+}
+
+// MatchString reports whether s is such a run.
+func (r *charRun) MatchString(s string) bool {
+	if len(s) < r.min || len(s) > r.max {
+		return false
+	}
+	for i := range len(s) {
+		if !r.ok[s[i]] {
+			return false
+		}
+	}
+	return true
+}
 
 // Why readAuthorizeParams refused a request; the cause of a malformed one
 // is wrapped for the log only.

@@ -26,7 +26,7 @@ type grant struct {
 	// one (OIDC Core §5.5), kept with the refresh tokens.
 	claims storage.RequestedClaims
 	// familyID is the family of the grant: for a refresh, the rotated
-	// token's; for a code exchange, the one ConsumeAuthCode started, which
+	// token's; for a code exchange, the one RedeemAuthCode started, which
 	// names what a replay of the code revokes (RFC 6749 §4.1.2).
 	familyID string
 	// offline is set when the grant's original scopes include
@@ -40,6 +40,10 @@ type grant struct {
 	// (dpopBinding); "" for a bearer token. For a public client the
 	// refresh family of a code exchange is bound to it too (RFC 9449 §5).
 	jkt string
+	// first, when not nil, is the family's first refresh token, which the
+	// code exchange already stored (RedeemAuthCode); nil: issueTokens makes
+	// and stores one if the client has the refresh grant.
+	first *newToken
 }
 
 // refreshResult carries the rotated refresh token into the response.
@@ -72,16 +76,19 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	if c.AccessTokenTTL > 0 {
 		atTTL = c.AccessTokenTTL
 	}
-	var first *newToken // the first token of the code exchange's family
+	first, stored := g.first, g.first != nil // the first token of the code exchange's family
 	fid, jti := g.familyID, storage.NewID()
 	if refreshed == nil { // a code exchange, which started g.familyID
 		if g.familyID == "" {
 			g.familyID = storage.NewID()
 		}
 		fid, jti = "", g.familyID
-		if c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
+		if first == nil && c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
 			rt := p.newRefreshToken(g.familyID, c, now)
-			first, fid = &rt, g.familyID
+			first = &rt
+		}
+		if first != nil {
+			fid = g.familyID
 		}
 	}
 	at := accessTokenClaims{
@@ -105,6 +112,8 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	switch {
 	case refreshed != nil:
 		resp.RefreshToken = refreshed.token
+	case first != nil && stored:
+		resp.RefreshToken = first.token
 	case first != nil:
 		rec := first.record
 		rec.UserID, rec.SessionID, rec.Scopes, rec.AuthTime, rec.AMR = u.ID, g.sessionID, g.scopes, g.authTime.UTC(), g.amr

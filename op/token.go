@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -16,17 +18,21 @@ import (
 	"github.com/monban-idp/monban/storage"
 )
 
-// CodeExchange redeems an authorization code (RFC 6749 §4.1.3). The code is
-// consumed in one atomic store operation before anything else, so of many
-// concurrent redemptions exactly one can win; a code redeemed by the wrong
-// client or with the wrong redirect_uri or verifier is burned.
+// CodeExchange redeems an authorization code (RFC 6749 §4.1.3) in one
+// atomic store operation (RedeemAuthCode), so of many concurrent
+// redemptions exactly one can win: it consumes the code and, in the same
+// statement, stores the first refresh token of the family the exchange
+// starts, but only if the exchange's checks hold there too. A code
+// redeemed by the wrong client or with the wrong redirect_uri or verifier
+// is burned, and nothing else is stored. The checks run again here, where
+// they produce the precise error; if the two disagree, the exchange fails
+// closed (a server error, and the family is revoked).
 //
-// Every exchange starts a token family (the FamilyID ConsumeAuthCode
-// returns). A second use of the code is denied and, RFC 6749 §4.1.2, the
-// tokens issued based on it are revoked (revokeCodeFamily), but only when
-// the client replaying it, already authenticated here, is the client the
-// code was issued to: another client must not be able to revoke a
-// stranger's grant with a leaked code.
+// A second use of the code is denied and, RFC 6749 §4.1.2, the tokens
+// issued based on it are revoked (revokeCodeFamily), but only when the
+// client replaying it, already authenticated here, is the client the code
+// was issued to: another client must not be able to revoke a stranger's
+// grant with a leaked code.
 func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
@@ -35,7 +41,27 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, err
 	}
 	now := p.now()
-	req, err := p.store.ConsumeAuthCode(ctx, storage.HashToken(r.Data.Code), now)
+	red := &storage.CodeRedemption{
+		CodeHash: storage.HashToken(r.Data.Code), Now: now, FamilyID: storage.NewID(),
+		ClientID: c.ID, RedirectURI: r.Data.RedirectURI, CodeChallenge: pkceChallenge(r.Data.CodeVerifier),
+		DPoPJKT: jkt,
+	}
+	var first *newToken
+	// A redirect_uri PostgreSQL cannot hold matches no stored one: the
+	// exchange fails below, and the store is asked for no token.
+	if c.HasGrant(string(oidc.GrantTypeRefreshToken)) && storable(red.RedirectURI) {
+		rt := p.newRefreshToken(red.FamilyID, c, now)
+		if c.Public() {
+			// RFC 9449 §5: a public client's refresh tokens are bound to
+			// the key too; a confidential client's are bound to its
+			// credentials, and it may change keys.
+			rt.record.DPoPJKT = jkt
+		}
+		first, red.RefreshToken = &rt, rt.record
+	} else {
+		red.RedirectURI = ""
+	}
+	req, stored, err := p.store.RedeemAuthCode(ctx, red)
 	var reused *storage.CodeReusedError
 	switch {
 	case errors.As(err, &reused):
@@ -52,24 +78,65 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	case err != nil:
 		return nil, p.serverError(ctx, err)
 	}
-	if req.ClientID != c.ID {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
+	checkErr := checkRedemption(req, c, r.Data, jkt)
+	if want := first != nil && checkErr == nil; stored != want {
+		// Fail closed: whatever the store issued is taken back.
+		if err := p.revokeCodeFamily(ctx, c, red.FamilyID, now); err != nil {
+			return nil, p.serverError(ctx, err)
+		}
+		return nil, p.serverError(ctx, fmt.Errorf("op: code exchange of request %q: the store stored a refresh token: %v, the checks say %v",
+			req.ID, stored, checkErr))
 	}
-	if err := checkCodeJKT(req.DPoPJKT, jkt); err != nil { // RFC 9449 §10 (dpop_jkt.go)
-		return nil, err
-	}
-	if r.Data.RedirectURI != req.RedirectURI { // RFC 6749 §4.1.3: identical value
-		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
-	}
-	if err := verifyPKCE(req.CodeChallenge, r.Data.CodeVerifier); err != nil {
-		return nil, err
+	if checkErr != nil {
+		return nil, checkErr
 	}
 	return p.issueTokens(ctx, c, grant{
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce, claims: req.Claims,
 		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
-		user: req.User,
+		user: req.User, first: first,
 	}, nil)
+}
+
+// checkRedemption is the code exchange's checks of the consumed request
+// (RFC 6749 §4.1.3, RFC 9449 §10, RFC 7636 §4.6): the ones RedeemAuthCode makes before
+// it stores the refresh token, here with their precise errors.
+func checkRedemption(req *storage.AuthRequest, c *storage.Client, tr *oidc.AccessTokenRequest, jkt string) error {
+	if req.ClientID != c.ID {
+		return oidc.ErrInvalidGrant().WithDescription("the code was issued to another client")
+	}
+	if err := checkCodeJKT(req.DPoPJKT, jkt); err != nil { // RFC 9449 §10 (dpop_jkt.go)
+		return err
+	}
+	if tr.RedirectURI != req.RedirectURI { // RFC 6749 §4.1.3: identical value
+		return oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
+	}
+	if err := verifyPKCE(req.CodeChallenge, tr.CodeVerifier); err != nil {
+		return err
+	}
+	if req.User == nil || req.User.Disabled {
+		return oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
+	}
+	return nil
+}
+
+// storable reports whether PostgreSQL can hold s as text: valid UTF-8
+// without NUL bytes.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// pkceChallenge is the challenge RedeemAuthCode compares with the stored
+// code_challenge: the S256 of the verifier (RFC 7636 §4.6), "" when none
+// was sent, and for a malformed verifier "!", which no stored challenge
+// equals (parsePKCE stores well-formed S256 challenges only).
+func pkceChallenge(verifier string) string {
+	switch {
+	case verifier == "":
+		return ""
+	case !codeVerifier.MatchString(verifier):
+		return "!"
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // revokeCodeFamily revokes what a code exchange issued (RFC 6749 §4.1.2):

@@ -161,6 +161,17 @@ type AuthRequests interface {
 	//    as for an unknown one (nothing was issued based on it).
 	// The removed request is invisible to every other method, as before.
 	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*AuthRequest, error)
+	// RedeemAuthCode is the code exchange's one store operation (RFC 6749
+	// §4.1.3): ConsumeAuthCode of r.CodeHash at r.Now, with r.FamilyID as
+	// the family, and, in the same atomic operation, the insertion of
+	// r.RefreshToken if (and only if) the checks CodeRedemption lists
+	// hold. Concurrent redemptions of one code: exactly one consumes it,
+	// so at most one refresh token is stored. The code is consumed (and
+	// its tombstone left) whether or not the checks hold. It returns the
+	// consumed request, with FamilyID and User (nil when the user does not
+	// exist), and whether the refresh token was stored; errors as for
+	// ConsumeAuthCode.
+	RedeemAuthCode(ctx context.Context, r *CodeRedemption) (req *AuthRequest, stored bool, err error)
 	// DeleteAuthRequest removes the request, or returns ErrNotFound.
 	DeleteAuthRequest(ctx context.Context, id string) error
 }

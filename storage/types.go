@@ -188,7 +188,8 @@ type AuthRequest struct {
 	CodeHash      string
 	CodeExpiresAt time.Time
 
-	// FamilyID is set only on the request ConsumeAuthCode returns: a new
+	// FamilyID is set only on the request ConsumeAuthCode (or
+	// RedeemAuthCode) returns: a new
 	// ID that names everything issued based on the code (the refresh-token
 	// family, and the first access token), kept in the code's tombstone so
 	// that a replay can revoke it (RFC 6749 §4.1.2). It is not stored with
@@ -196,8 +197,9 @@ type AuthRequest struct {
 	// it empty.
 	FamilyID string
 	// User, when not nil, is the request's user as the store read it in
-	// the same statement that consumed the code (ConsumeAuthCode only), so
-	// the token endpoint need not read it again; nil: read it. Like the
+	// the same statement that consumed the code (ConsumeAuthCode, where it
+	// is optional; RedeemAuthCode, where nil means there is no such user),
+	// so the token endpoint need not read it again; nil: read it. Like the
 	// token path's other reads it is the user's ClaimsView.
 	User *User
 }
@@ -297,6 +299,36 @@ type RefreshToken struct {
 	// (RFC 9449 §5: a public client's refresh tokens), "" when unbound;
 	// rotation keeps it.
 	DPoPJKT string
+}
+
+// CodeRedemption is an authorization-code exchange as the store carries it
+// out (AuthRequests.RedeemAuthCode): the code to consume and, when the
+// exchange's checks hold in the statement that consumes it, the first
+// refresh token of the family it starts.
+type CodeRedemption struct {
+	CodeHash string
+	Now      time.Time
+	// FamilyID names what the exchange issues (RFC 6749 §4.1.2); it goes
+	// into the code's tombstone and onto RefreshToken.
+	FamilyID string
+	// The token request, as the checks compare it with the authorization
+	// request: the authenticated client, the redirect_uri (RFC 6749
+	// §4.1.3: identical) and CodeChallenge, the S256 challenge computed
+	// from the presented code_verifier (RFC 7636 §4.6): "" when none was
+	// sent, a value no stored challenge can equal when it is malformed.
+	ClientID, RedirectURI, CodeChallenge string
+	// DPoPJKT is the thumbprint of the key of the token request's DPoP
+	// proof, "" when none: a request bound with dpop_jkt needs that key
+	// (RFC 9449 §10).
+	DPoPJKT string
+	// RefreshToken, when not nil, is stored if and only if the code is
+	// live, ClientID, RedirectURI and CodeChallenge equal the request's,
+	// the request's DPoPJKT is "" or equals DPoPJKT, and the request's
+	// user exists and is not disabled. The caller sets
+	// ID, TokenHash, ClientID, CreatedAt, ExpiresAt, FamilyExpiresAt and
+	// DPoPJKT; the store takes FamilyID from the redemption and UserID,
+	// SessionID, Scopes, AuthTime, AMR and Claims from the request.
+	RefreshToken *RefreshToken
 }
 
 // ReuseGrace is the optional grace window for refresh-token rotation

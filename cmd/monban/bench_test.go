@@ -73,6 +73,7 @@ func BenchmarkSSOCodeFlow(b *testing.B) {
 func benchmarkSSOCodeFlow(b *testing.B, idTokenAlg string) {
 	app := newBenchApp(b, idTokenAlg)
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		app.signIn(b)
 	}

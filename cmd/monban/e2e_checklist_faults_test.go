@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/memory"
 )
@@ -44,11 +46,11 @@ func (f *faultyStore) RevokeRefreshFamily(ctx context.Context, familyID string, 
 	return f.Store.RevokeRefreshFamily(ctx, familyID, at)
 }
 
-func (f *faultyStore) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
-	if err := f.fault("ConsumeAuthCode"); err != nil {
-		return nil, err
+func (f *faultyStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
+	if err := f.fault("RedeemAuthCode"); err != nil {
+		return nil, false, err
 	}
-	return f.Store.ConsumeAuthCode(ctx, codeHash, now)
+	return f.Store.RedeemAuthCode(ctx, r)
 }
 
 func (f *faultyStore) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
@@ -120,7 +122,7 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	t.Run("R3/code-consume", func(t *testing.T) {
 		f := fx.a.start()
 		code := fx.codeFor(t, br, fx.a, f)
-		store.fail("ConsumeAuthCode")
+		store.fail("RedeemAuthCode")
 		_, err := fx.a.exchange(code, f)
 		store.heal()
 		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
@@ -167,4 +169,64 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 			t.Fatalf("session after the failed logout: prompt=none gave %q; want it still live (the person was told it failed)", got)
 		}
 	})
+}
+
+// lyingStore answers RedeemAuthCode against what it did, once lie is set:
+// with dropToken it asks its store for no refresh token (so none is
+// stored although the checks hold); otherwise it reports a stored token
+// that was not.
+type lyingStore struct {
+	storage.Store
+	dropToken bool
+	lie       atomic.Bool
+}
+
+func (l *lyingStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
+	if !l.lie.Load() {
+		return l.Store.RedeemAuthCode(ctx, r)
+	}
+	if l.dropToken {
+		r.RefreshToken = nil
+	}
+	req, stored, err := l.Store.RedeemAuthCode(ctx, r)
+	return req, stored || !l.dropToken, err
+}
+
+// TestCodeExchangeFailsClosedWhenStoreDisagrees: the code exchange checks
+// the request in Go and, for the refresh token, in the store's statement
+// (RedeemAuthCode); when the two disagree the answer is a server error,
+// never tokens, and the code stays burned.
+func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dropToken bool
+		// verifier is the code_verifier sent; nil: the right one.
+		verifier func(*flow) string
+	}{
+		{name: "checks hold, no token stored", dropToken: true},
+		{name: "a check fails, token reported stored",
+			verifier: func(*flow) string { return oauth2.GenerateVerifier() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
+			fx := newSSOFixture(t, ls)
+			br := newBrowser(t, fx.p.URL)
+			fx.signIn(t, br, fx.a)
+			f := fx.a.start()
+			code := fx.codeFor(t, br, fx.a, f)
+			verifier := f.verifier
+			if tc.verifier != nil {
+				verifier = tc.verifier(f)
+			}
+			ls.lie.Store(true)
+			_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
+			ls.lie.Store(false)
+			if got := grantError(err); got != "temporarily_unavailable" {
+				t.Fatalf("exchange: %q, want temporarily_unavailable", got)
+			}
+			if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
+				t.Fatalf("the code after the failed exchange: %v, want invalid_grant (burned)", err)
+			}
+		})
+	}
 }

@@ -17,9 +17,9 @@ import (
 // budget (issue 8: at most 3 each). Authorize with a live session 2
 // (GetSessionWithUser, one batch; CreateSessionAuthRequest, one batch
 // that also records the session's client; the session touch is at most
-// once a minute, the client cached). Code exchange 3 (ConsumeAuthCode,
-// GetUser, CreateRefreshToken; the client comes from the provider's
-// cache); refresh 2 (GetRefreshGrant, one batch for the token, its session
+// once a minute, the client cached). Code exchange 1 (RedeemAuthCode:
+// the code, its user and the first refresh token in one statement; the
+// client comes from the provider's cache); refresh 2 (GetRefreshGrant, one batch for the token, its session
 // and its user; RotateRefreshToken, one statement).
 func TestPostgresRoundTrips(t *testing.T) {
 	counter := &postgres.RoundTripCounter{}
@@ -85,7 +85,7 @@ func TestPostgresRoundTrips(t *testing.T) {
 		got, want int64
 	}{
 		{name: "authorize with a session", got: got.authorize, want: 2},
-		{name: "code exchange", got: got.code, want: 3},
+		{name: "code exchange", got: got.code, want: 1},
 		{name: "refresh", got: got.refresh, want: 2},
 		{name: "client_credentials", got: got.clientCredentials, want: 0}, // client cached, nothing stored
 	} {

@@ -118,34 +118,72 @@ func (s *Store) IssueAuthCode(_ context.Context, id, codeHash string, expiresAt 
 	return nil
 }
 
-// ConsumeAuthCode implements storage.AuthRequests. The request is removed
-// and its code's tombstone recorded under s.mu, so the two are one atomic
-// step (RFC 6749 §4.1.2).
-func (s *Store) ConsumeAuthCode(_ context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+// ConsumeAuthCode implements storage.AuthRequests: RedeemAuthCode without
+// a refresh token.
+func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: codeHash, Now: now, FamilyID: storage.NewID()})
+	return r, err
+}
+
+// RedeemAuthCode implements storage.AuthRequests. The request is removed,
+// its code's tombstone recorded (RFC 6749 §4.1.2) and the refresh token
+// stored under s.mu, so the three are one atomic step.
+func (s *Store) RedeemAuthCode(_ context.Context, red *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if codeHash == "" {
-		return nil, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
+	if red.CodeHash == "" {
+		return nil, false, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
 	}
-	id, ok := s.authByCode[codeHash]
+	id, ok := s.authByCode[red.CodeHash]
 	if !ok {
-		if tb, ok := s.codeTombstones[codeHash]; ok {
-			return nil, fmt.Errorf("memory: consume auth code: %w", &storage.CodeReusedError{
+		if tb, ok := s.codeTombstones[red.CodeHash]; ok {
+			return nil, false, fmt.Errorf("memory: consume auth code: %w", &storage.CodeReusedError{
 				RequestID: tb.requestID, ClientID: tb.clientID, FamilyID: tb.familyID,
 			})
 		}
-		return nil, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
+		return nil, false, fmt.Errorf("memory: auth code: %w", storage.ErrNotFound)
 	}
 	r := s.authRequests[id]
 	s.deleteAuthRequest(id)
-	if expired(r.CodeExpiresAt, now) {
-		return nil, fmt.Errorf("memory: auth code of request %q expired: %w", id, storage.ErrNotFound)
+	if expired(r.CodeExpiresAt, red.Now) {
+		return nil, false, fmt.Errorf("memory: auth code of request %q expired: %w", id, storage.ErrNotFound)
 	}
-	r.FamilyID = storage.NewID()
-	s.codeTombstones[codeHash] = codeTombstone{
+	r.FamilyID = red.FamilyID
+	s.codeTombstones[red.CodeHash] = codeTombstone{
 		requestID: r.ID, clientID: r.ClientID, familyID: r.FamilyID, expiresAt: r.CodeExpiresAt,
 	}
-	return r, nil // removed from the store, so no copy is needed
+	u, ok := s.users[r.UserID]
+	if ok {
+		cv := s.userOut(u).ClaimsView()
+		r.User = &cv
+	}
+	stored := false
+	if t := red.RefreshToken; t != nil && ok && !u.Disabled && r.ClientID == red.ClientID &&
+		r.RedirectURI == red.RedirectURI && r.CodeChallenge == red.CodeChallenge &&
+		(r.DPoPJKT == "" || r.DPoPJKT == red.DPoPJKT) {
+		if err := s.checkNewRefresh(t); err != nil {
+			// As the one statement would fail on PostgreSQL: nothing
+			// changes, the code included.
+			s.restoreAuthRequest(r)
+			return nil, false, err
+		}
+		rt := cloneRefresh(t)
+		rt.FamilyID, rt.ClientID, rt.UserID, rt.SessionID = r.FamilyID, r.ClientID, r.UserID, r.SessionID
+		rt.Scopes, rt.AMR, rt.Claims = slices.Clone(r.Scopes), slices.Clone(r.AMR), cloneClaims(r.Claims)
+		rt.AuthTime, rt.RotatedAt, rt.RevokedAt, rt.Reuses = ts(r.AuthTime), time.Time{}, time.Time{}, 0
+		s.insertRefresh(rt)
+		stored = true
+	}
+	return r, stored, nil // removed from the store, so no copy is needed
+}
+
+// restoreAuthRequest undoes a consume of r whose redemption failed. The
+// caller holds s.mu.
+func (s *Store) restoreAuthRequest(r *storage.AuthRequest) {
+	delete(s.codeTombstones, r.CodeHash)
+	r.FamilyID, r.User = "", nil
+	s.authRequests[r.ID] = r
+	s.authByCode[r.CodeHash] = r.ID
 }
 
 // DeleteAuthRequest implements storage.AuthRequests.

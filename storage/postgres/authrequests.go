@@ -143,63 +143,94 @@ func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresA
 	return nil
 }
 
-// ConsumeAuthCode implements storage.AuthRequests with a single statement:
-// a DELETE … RETURNING of the request and, in the same statement, the
-// INSERT of the code's tombstone (RFC 6749 §4.1.2), so of concurrent
-// callers exactly one gets the row and the tombstone is committed with the
-// deletion. An expired code is deleted as well, without a tombstone, and
-// reported as ErrNotFound. The expiry is compared in the statement, so now
-// has the stored times' microsecond precision.
-//
-// The statement reads the request's user too (AuthRequest.User), which
-// the token endpoint would otherwise read in a round trip of its own.
+// ConsumeAuthCode implements storage.AuthRequests: RedeemAuthCode without
+// a refresh token.
+func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: codeHash, Now: now, FamilyID: storage.NewID()})
+	return r, err
+}
+
+// redeemAuthCode consumes a code and, in the same statement, stores the
+// first refresh token of its family when the exchange's checks hold
+// ($13: a token was asked for). A DELETE … RETURNING of the request; the
+// INSERT of the code's tombstone (RFC 6749 §4.1.2) when the code is live;
+// the INSERT of the refresh token, whose WHERE is the exchange's checks
+// (the same ones op checks in Go, so the two must agree); the request's
+// user, which the token endpoint would otherwise read in a round trip of
+// its own. Every part sees the same snapshot and commits together, so of
+// concurrent callers exactly one gets the row, and with it the only
+// refresh token.
+var redeemAuthCode = `WITH consumed AS (
+		DELETE FROM auth_requests WHERE code_hash = $1 RETURNING *
+	), tombstone AS (
+		INSERT INTO auth_code_tombstones (code_hash, request_id, client_id, family_id, consumed_at, expires_at)
+		SELECT code_hash, id, client_id, $3, $2, code_expires_at FROM consumed WHERE code_expires_at > $2
+	), issued AS (
+		INSERT INTO refresh_tokens (id, token_hash, family_id, client_id, user_id, session_id, scopes,
+			auth_time, amr, created_at, expires_at, family_expires_at, dpop_jkt, id_token_claims, userinfo_claims)
+		SELECT $4, $5, $3, r.client_id, r.user_id, r.session_id, r.scopes,
+			r.auth_time, r.amr, $6, $7, $8, $9, r.id_token_claims, r.userinfo_claims
+		FROM consumed r JOIN users u ON u.id = r.user_id
+		WHERE $13 AND r.code_expires_at > $2 AND r.client_id = $10 AND r.redirect_uri = $11
+			AND r.code_challenge = $12 AND r.dpop_jkt IN ('', $14) AND NOT u.disabled
+		RETURNING 1
+	)
+	SELECT c.*, ` + userSelect("u", true) + `, EXISTS (SELECT 1 FROM issued)
+	FROM (SELECT ` + authRequestColumns + `, code_expires_at > $2, user_id AS join_user_id FROM consumed) AS c
+	LEFT JOIN users u ON u.id = c.join_user_id`
+
+// RedeemAuthCode implements storage.AuthRequests with a single statement
+// (redeemAuthCode), so the exchange costs one round trip and one
+// synchronous commit. An expired code is deleted as well, without a
+// tombstone or a token, and reported as ErrNotFound. The expiry is
+// compared in the statement, so Now has the stored times' microsecond
+// precision.
 //
 // When nothing was deleted, a second read looks for the tombstone. It
 // runs after the DELETE, which waited for any concurrent winner to
 // commit, so a loser of a race always sees the winner's tombstone.
-func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
-	familyID := storage.NewID()
+func (s *Store) RedeemAuthCode(ctx context.Context, red *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
 	var (
-		live        bool
-		userID      string // the request's, again: the join's key
-		u           storage.User
-		addr, attrs []byte
+		live, stored bool
+		userID       string // the request's, again: the join's key
+		u            storage.User
+		addr, attrs  []byte
+		rt           storage.RefreshToken
 	)
-	r, err := scanAuthRequest(s.db.QueryRow(ctx, `WITH consumed AS (
-			DELETE FROM auth_requests WHERE code_hash = $1 RETURNING *
-		), tombstone AS (
-			INSERT INTO auth_code_tombstones (code_hash, request_id, client_id, family_id, consumed_at, expires_at)
-			SELECT code_hash, id, client_id, $3, $2, code_expires_at FROM consumed WHERE code_expires_at > $2
-		)
-		SELECT c.*, `+userSelect("u", true)+` FROM (SELECT `+authRequestColumns+`, code_expires_at > $2,
-			user_id AS join_user_id FROM consumed) AS c LEFT JOIN users u ON u.id = c.join_user_id`, codeHash, now, familyID),
-		append([]any{&live, &userID}, userDest(&u, &addr, &attrs)...)...)
+	issue := red.RefreshToken != nil
+	if issue {
+		rt = *red.RefreshToken
+	}
+	dest := append([]any{&live, &userID}, userDest(&u, &addr, &attrs)...)
+	r, err := scanAuthRequest(s.db.QueryRow(ctx, redeemAuthCode, red.CodeHash, red.Now, red.FamilyID,
+		rt.ID, rt.TokenHash, rt.CreatedAt, rt.ExpiresAt, rt.FamilyExpiresAt, rt.DPoPJKT,
+		red.ClientID, red.RedirectURI, red.CodeChallenge, issue, red.DPoPJKT), append(dest, &stored)...)
 	if err == nil {
 		err = finishUser(&u, addr, attrs)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		var reused storage.CodeReusedError
 		terr := s.db.QueryRow(ctx, `SELECT request_id, client_id, family_id FROM auth_code_tombstones
-			WHERE code_hash = $1`, codeHash).Scan(&reused.RequestID, &reused.ClientID, &reused.FamilyID)
+			WHERE code_hash = $1`, red.CodeHash).Scan(&reused.RequestID, &reused.ClientID, &reused.FamilyID)
 		switch {
 		case terr == nil:
-			return nil, fmt.Errorf("postgres: consume auth code: %w", &reused)
+			return nil, false, fmt.Errorf("postgres: consume auth code: %w", &reused)
 		case !errors.Is(terr, pgx.ErrNoRows):
-			return nil, wrapErr(terr, "consume auth code: read tombstone")
+			return nil, false, wrapErr(terr, "consume auth code: read tombstone")
 		}
 	}
 	if err != nil {
-		return nil, wrapErr(err, "consume auth code")
+		return nil, false, wrapErr(err, "consume auth code")
 	}
 	if !live {
-		return nil, wrapErr(pgx.ErrNoRows, "consume auth code: code of request %q expired at %s", r.ID, r.CodeExpiresAt.Format(time.RFC3339Nano))
+		return nil, false, wrapErr(pgx.ErrNoRows, "consume auth code: code of request %q expired at %s", r.ID, r.CodeExpiresAt.Format(time.RFC3339Nano))
 	}
-	r.FamilyID = familyID
-	if u.ID != "" { // "": no such user (any more); the caller reads and refuses
+	r.FamilyID = red.FamilyID
+	if u.ID != "" { // "": no such user (any more)
 		cv := u.ClaimsView()
 		r.User = &cv
 	}
-	return r, nil
+	return r, stored, nil
 }
 
 // DeleteAuthRequest implements storage.AuthRequests.
