@@ -230,3 +230,48 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 		})
 	}
 }
+
+// laxRotationStore rotates refresh tokens without the scope condition op
+// asks for, once lax is set: the store's statement and op's checks
+// disagree.
+type laxRotationStore struct {
+	storage.Store
+	lax atomic.Bool
+}
+
+func (l *laxRotationStore) RotateRefreshGrant(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time,
+	grace storage.ReuseGrace, cond storage.RefreshConditions) (*storage.RotatedGrant, error) {
+	if l.lax.Load() {
+		cond.Scopes = nil
+	}
+	return l.Store.RotateRefreshGrant(ctx, oldHash, next, now, grace, cond)
+}
+
+// TestRefreshFailsClosedWhenStoreDisagrees: a refresh is checked in the
+// store's one statement (RotateRefreshGrant) and again by op without I/O;
+// a rotation op's checks refuse is answered with a server error, never
+// tokens, and the family is revoked, so neither the presented token nor
+// the successor nobody received refreshes again.
+func TestRefreshFailsClosedWhenStoreDisagrees(t *testing.T) {
+	ls := &laxRotationStore{Store: memory.New()}
+	fx := newSSOFixture(t, ls)
+	br := newBrowser(t, fx.p.URL)
+	rt := fx.signIn(t, br, fx.a).token.RefreshToken
+	if rt == "" {
+		t.Fatal("no refresh token from the code exchange")
+	}
+	ls.lax.Store(true)
+	resp, body := fx.p.post(t, "/token", "app-a", fx.secret["app-a"], url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {"openid phone"},
+	})
+	ls.lax.Store(false)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "temporarily_unavailable") {
+		t.Fatalf("refresh for a scope never granted, rotated by the store: %d %s; want 503 temporarily_unavailable", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "access_token") {
+		t.Fatalf("tokens in the refused answer: %s", body)
+	}
+	if _, err := fx.a.refresh(rt); grantError(err) != "invalid_grant" {
+		t.Fatalf("the presented token after the refused rotation: %v; want invalid_grant (family revoked)", err)
+	}
+}
