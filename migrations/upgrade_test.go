@@ -17,8 +17,9 @@ import (
 // applied version ("missing migrations"), so a new file must be numbered
 // above every released one, never in a gap.
 var released = map[string][]int64{
-	"session 3 (issues 12–17)": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 17, 18, 19, 20, 21, 22},
-	"session 4 (issues 18–21)": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31},
+	"session 3 (issues 12–17)":     {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 17, 18, 19, 20, 21, 22},
+	"session 4 (issues 18–21)":     {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31},
+	"session 5 (issue 21, review)": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 32, 33},
 }
 
 // TestNewFilesAreNumberedAboveReleases fails on a new migration that takes
