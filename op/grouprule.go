@@ -27,15 +27,7 @@ const (
 // allowedByGroups reports whether u may sign in to c: c names no groups,
 // or u is a member of one of them (storage.Client.AllowedGroups).
 func allowedByGroups(c *storage.Client, u *storage.User) bool {
-	if len(c.AllowedGroups) == 0 {
-		return true
-	}
-	for _, g := range u.Groups {
-		if slices.Contains(c.AllowedGroups, g) {
-			return true
-		}
-	}
-	return false
+	return storage.InAllowedGroups(c.AllowedGroups, u.Groups)
 }
 
 // checkGroupRule enforces c's group rule once the person of req is known

@@ -202,15 +202,19 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	jkt, dpopErr := p.dpopBinding(ctx, c)
 	next := p.newRefreshToken("", c, now)
 	if dpopErr == nil {
-		rg, err := p.store.RotateRefreshGrant(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace, storage.RefreshConditions{
+		cond := storage.RefreshConditions{
 			ClientID: c.ID, DPoPJKT: jkt, Scopes: requested, AllowedGroups: c.AllowedGroups,
 			SessionIdle: p.sessions.IdleTimeout(),
-		})
+		}
+		rg, err := p.store.RotateRefreshGrant(ctx, hash, next.record, now, p.cfg.RefreshReuseGrace, cond)
 		switch {
 		case err == nil:
-			if err := recheckRotation(c, rg, jkt, requested); err != nil {
+			if !cond.Hold(rg.Token, rg.User) {
 				// Fail closed: the store rotated what op's own checks
-				// refuse, so the grant is taken back, not answered.
+				// refuse (the session's liveness aside, which is the
+				// statement's own answer), so the grant is taken back,
+				// not answered.
+				err := fmt.Errorf("op: the store rotated refresh family %q, which fails the refresh's conditions", rg.Token.FamilyID)
 				if rerr := p.store.RevokeRefreshFamily(ctx, rg.Token.FamilyID, now); rerr != nil {
 					err = errors.Join(err, rerr)
 				}
@@ -295,26 +299,6 @@ type rotation struct {
 	graceReuse  bool // the presented token was rotated before (grace window)
 	jkt         string
 	token       string // the successor's value
-}
-
-// recheckRotation runs op's checks of a refresh again on what
-// RotateRefreshGrant rotated, without I/O: the store's statement carries
-// the same conditions in SQL, and a rotation the two disagree on must not
-// be answered with tokens. The session's liveness is the statement's own
-// answer (RotatedGrant.SessionLive) and is not checked again.
-func recheckRotation(c *storage.Client, rg *storage.RotatedGrant, jkt string, requested []string) error {
-	t, u := rg.Token, rg.User
-	switch {
-	case t.ClientID != c.ID:
-		return fmt.Errorf("op: refresh family %q rotated for client %q by client %q", t.FamilyID, t.ClientID, c.ID)
-	case t.DPoPJKT != "" && t.DPoPJKT != jkt:
-		return fmt.Errorf("op: refresh family %q rotated without its DPoP key", t.FamilyID)
-	case slices.ContainsFunc(requested, func(s string) bool { return !slices.Contains(t.Scopes, s) }):
-		return fmt.Errorf("op: refresh family %q rotated for scopes it was not granted", t.FamilyID)
-	case u == nil || u.Disabled || !allowedByGroups(c, u):
-		return fmt.Errorf("op: refresh family %q rotated for a user who may not use client %q", t.FamilyID, c.ID)
-	}
-	return nil
 }
 
 // issueRefreshed answers a rotation with tokens.

@@ -412,6 +412,25 @@ type RefreshConditions struct {
 	SessionIdle time.Duration
 }
 
+// Hold reports whether t, with its user u, meets every condition of c
+// but the session's liveness, which needs the session: the token was
+// issued to c's client, a DPoP-bound token is bound to c's key, the
+// requested scopes were granted, and u exists, is enabled and satisfies
+// the client's group rule. The memory store rotates by it, and op checks
+// what the PostgreSQL statement rotated against it.
+func (c RefreshConditions) Hold(t *RefreshToken, u *User) bool {
+	return u != nil && !u.Disabled && t.ClientID == c.ClientID &&
+		(t.DPoPJKT == "" || t.DPoPJKT == c.DPoPJKT) &&
+		!slices.ContainsFunc(c.Scopes, func(s string) bool { return !slices.Contains(t.Scopes, s) }) &&
+		InAllowedGroups(c.AllowedGroups, u.Groups)
+}
+
+// InAllowedGroups is a client's group rule (Client.AllowedGroups): allowed
+// names no group, or groups, a user's, includes one of them.
+func InAllowedGroups(allowed, groups []string) bool {
+	return len(allowed) == 0 || slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(allowed, g) })
+}
+
 // RotatedGrant is what RefreshTokens.RotateRefreshGrant returns.
 type RotatedGrant struct {
 	Token       *RefreshToken // the successor as stored

@@ -129,17 +129,11 @@ func (s *Store) RotateRefreshGrant(_ context.Context, oldHash string, next *stor
 		(!old.RotatedAt.IsZero() && !inGrace(old, now, grace)) {
 		return nil, notFound("rotatable refresh token", "")
 	}
-	u, ok := s.users[old.UserID]
-	if !ok || u.Disabled || old.ClientID != cond.ClientID || (old.DPoPJKT != "" && old.DPoPJKT != cond.DPoPJKT) {
-		return nil, notFound("refresh token meeting the conditions", "")
+	var user *storage.User
+	if u, ok := s.users[old.UserID]; ok {
+		user = s.userOut(u)
 	}
-	for _, sc := range cond.Scopes {
-		if !slices.Contains(old.Scopes, sc) {
-			return nil, notFound("refresh token meeting the conditions", "")
-		}
-	}
-	user := s.userOut(u)
-	if len(cond.AllowedGroups) > 0 && !slices.ContainsFunc(user.Groups, func(g string) bool { return slices.Contains(cond.AllowedGroups, g) }) {
+	if !cond.Hold(old, user) {
 		return nil, notFound("refresh token meeting the conditions", "")
 	}
 	ss, ok := s.sessions[old.SessionID]
