@@ -86,6 +86,36 @@ func (s *Store) GetRefreshGrant(ctx context.Context, tokenHash string) (*storage
 	return &g, nil
 }
 
+// The rotation's statement parts, shared by RotateRefreshToken and
+// RotateRefreshGrant. rotateOld marks the presented token t ($1) rotated
+// at $2, or counts one more reuse inside the grace window ($3 on, rotated
+// after $4, fewer than $5 reuses), when it is live and its family has no
+// revoked member; a caller may add conditions to its WHERE.
+// rotatedFamily is what the successor takes from it, and insertSuccessor
+// inserts the successor ($6 ID, $7 hash, $8 creation, $9 expiry) from the
+// CTE old and returns it.
+const (
+	rotateOld = `UPDATE refresh_tokens t SET rotated_at = COALESCE(t.rotated_at, $2),
+				reuses = t.reuses + CASE WHEN t.rotated_at IS NULL THEN 0 ELSE 1 END
+			WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+				AND t.expires_at > $2 AND t.family_expires_at > $2
+				AND (t.rotated_at IS NULL OR ($3 AND t.rotated_at > $4 AND t.reuses < $5))
+				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+					WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)`
+	rotatedFamily = `t.family_id, t.client_id, t.user_id, t.session_id, t.scopes, t.auth_time, t.amr,
+				t.family_expires_at, t.dpop_jkt, t.id_token_claims, t.userinfo_claims`
+	insertSuccessor = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+			SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at,
+				NULL, NULL, 0, dpop_jkt, id_token_claims, userinfo_claims
+			FROM old RETURNING ` + refreshTokenColumns
+	// sessionLive is storage.Session.Active of t's session at $2, with
+	// $14 the last activity an idle session needs after (NULL: no idle
+	// timeout).
+	sessionLive = `EXISTS (SELECT 1 FROM sessions s
+					WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
+						AND ($14::timestamptz IS NULL OR s.last_seen_at > $14))`
+)
+
 // RotateRefreshToken implements storage.RefreshTokens in one transaction.
 //
 // A conditional UPDATE marks the old token rotated only if it is live at
@@ -132,34 +162,16 @@ func (s *Store) RotateRefreshGrant(ctx context.Context, oldHash string, next *st
 	var addr, attrs []byte
 	dest := append(append(refreshTokenDest(g.Token), &g.GraceReuse, &g.SessionLive), userDest(g.User, &addr, &attrs)...)
 	err := retryConflict(func() error {
-		return s.db.QueryRow(ctx, `WITH old AS (
-			UPDATE refresh_tokens t SET rotated_at = COALESCE(t.rotated_at, $2),
-				reuses = t.reuses + CASE WHEN t.rotated_at IS NULL THEN 0 ELSE 1 END
-			WHERE t.token_hash = $1 AND t.revoked_at IS NULL
-				AND t.expires_at > $2 AND t.family_expires_at > $2
-				AND (t.rotated_at IS NULL OR ($3 AND t.rotated_at > $4 AND t.reuses < $5))
-				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
-					WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)
+		return s.db.QueryRow(ctx, `WITH old AS (`+rotateOld+`
 				AND t.client_id = $10 AND (t.dpop_jkt = '' OR t.dpop_jkt = $11)
 				AND COALESCE($12::text[], '{}') <@ COALESCE(t.scopes, '{}')
 				AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND NOT u.disabled
 					AND (cardinality(COALESCE($13::text[], '{}')) = 0 OR EXISTS (SELECT 1
 						FROM group_members gm JOIN groups g ON g.id = gm.group_id
 						WHERE gm.user_id = u.id AND g.name = ANY ($13::text[]))))
-				AND ('offline_access' = ANY (COALESCE(t.scopes, '{}')) OR EXISTS (SELECT 1 FROM sessions s
-					WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
-						AND ($14::timestamptz IS NULL OR s.last_seen_at > $14)))
-			RETURNING t.family_id, t.client_id, t.user_id, t.session_id, t.scopes, t.auth_time, t.amr,
-				t.family_expires_at, t.dpop_jkt, t.id_token_claims, t.userinfo_claims, t.reuses > 0 AS grace_reuse,
-				EXISTS (SELECT 1 FROM sessions s
-					WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $2
-						AND ($14::timestamptz IS NULL OR s.last_seen_at > $14)) AS session_live
-		), ins AS (
-			INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
-			SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at,
-				NULL, NULL, 0, dpop_jkt, id_token_claims, userinfo_claims
-			FROM old RETURNING `+refreshTokenColumns+`
-		)
+				AND ('offline_access' = ANY (COALESCE(t.scopes, '{}')) OR `+sessionLive+`)
+			RETURNING `+rotatedFamily+`, t.reuses > 0 AS grace_reuse, `+sessionLive+` AS session_live
+		), ins AS (`+insertSuccessor+`)
 		SELECT ins.*, old.grace_reuse, old.session_live, `+userSelect("u", true)+`
 		FROM ins CROSS JOIN old JOIN users u ON u.id = old.user_id`,
 			oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
@@ -201,20 +213,9 @@ func (s *Store) rotateOnce(ctx context.Context, oldHash string, next *storage.Re
 	// The successor takes the family's fields from the rotated row and its
 	// own ID, hash, creation and expiry from next. The row is returned as
 	// stored (UTC, microseconds), sharing nothing with next.
-	stored, err := scanRefreshToken(s.db.QueryRow(ctx, `WITH old AS (
-			UPDATE refresh_tokens SET rotated_at = COALESCE(rotated_at, $2),
-				reuses = reuses + CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END
-			WHERE token_hash = $1 AND revoked_at IS NULL
-				AND expires_at > $2 AND family_expires_at > $2
-				AND (rotated_at IS NULL OR ($3 AND rotated_at > $4 AND reuses < $5))
-				AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
-					WHERE f.family_id = refresh_tokens.family_id AND f.revoked_at IS NOT NULL)
-			RETURNING family_id, client_id, user_id, session_id, scopes, auth_time, amr, family_expires_at, dpop_jkt,
-				id_token_claims, userinfo_claims)
-		INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
-		SELECT $6, $7, family_id, client_id, user_id, session_id, scopes, auth_time, amr, $8, $9, family_expires_at, NULL, NULL, 0, dpop_jkt,
-			id_token_claims, userinfo_claims
-		FROM old RETURNING `+refreshTokenColumns,
+	stored, err := scanRefreshToken(s.db.QueryRow(ctx, `WITH old AS (`+rotateOld+`
+			RETURNING `+rotatedFamily+`)
+		`+insertSuccessor,
 		oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
 		next.ID, next.TokenHash, next.CreatedAt, next.ExpiresAt))
 	switch {
