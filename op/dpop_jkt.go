@@ -61,21 +61,8 @@ func (p *Provider) parDPoP(ctx context.Context, w http.ResponseWriter, r *http.R
 	if !p.cfg.DPoP {
 		return true
 	}
-	now := p.now()
-	if p.cfg.DPoPNonce {
-		w.Header().Set(headerDPoPNonce, p.dpopNonces.current(now))
-	}
-	proofs := r.Header.Values(headerDPoP)
-	switch len(proofs) {
-	case 0:
-		return true
-	case 1:
-	default:
-		writeDPoPTokenError(w, badProof("more than one DPoP proof was sent"))
-		return false
-	}
-	proof, derr := p.checkDPoPProof(proofs[0], r.Method, p.issuer+PathPAR, "", now)
-	if derr == nil {
+	proof, derr := p.endpointProof(w, r, PathPAR)
+	if derr == nil && proof != nil {
 		err := p.useDPoPProof(ctx, clientID, proof)
 		switch {
 		case errors.As(err, &derr):
@@ -84,10 +71,12 @@ func (p *Provider) parDPoP(ctx context.Context, w http.ResponseWriter, r *http.R
 			return false
 		}
 	}
-	if derr != nil {
-		p.log.InfoContext(ctx, "DPoP proof refused", "event", "dpop_proof_refused", "error", derr.code, "reason", derr.desc)
-		writeDPoPTokenError(w, derr)
+	switch {
+	case derr != nil:
+		p.refuseProof(ctx, w, derr)
 		return false
+	case proof == nil:
+		return true
 	}
 	if jkt := v.Get(paramDPoPJKT); jkt != "" && jkt != proof.jkt {
 		// §10.1: both given, they must name one key.

@@ -40,28 +40,44 @@ func (p *Provider) dpopTokenEndpoint(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		now := p.now()
-		if p.cfg.DPoPNonce {
-			w.Header().Set(headerDPoPNonce, p.dpopNonces.current(now))
-		}
-		proofs := r.Header.Values(headerDPoP)
-		switch len(proofs) {
-		case 0:
+		proof, derr := p.endpointProof(w, r, PathToken)
+		switch {
+		case derr != nil:
+			p.refuseProof(r.Context(), w, derr)
+		case proof == nil:
 			next.ServeHTTP(w, r)
-			return
-		case 1:
 		default:
-			writeDPoPTokenError(w, badProof("more than one DPoP proof was sent"))
-			return
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), dpopContextKey{}, proof)))
 		}
-		proof, derr := p.checkDPoPProof(proofs[0], r.Method, p.issuer+PathToken, "", now)
-		if derr != nil {
-			p.log.InfoContext(r.Context(), "DPoP proof refused", "event", "dpop_proof_refused", "error", derr.code, "reason", derr.desc)
-			writeDPoPTokenError(w, derr)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), dpopContextKey{}, proof)))
 	})
+}
+
+// endpointProof reads the DPoP proof of a POST to the endpoint at path
+// (the token endpoint, or PAR per §10.1): with nonces on it first sets the
+// current DPoP-Nonce on the answer (§8.2). It returns the proof checked
+// for that endpoint, nil without one; more than one DPoP header (§4.3
+// item 1) or a failed check is a *dpopError.
+func (p *Provider) endpointProof(w http.ResponseWriter, r *http.Request, path string) (*dpopProof, *dpopError) {
+	now := p.now()
+	if p.cfg.DPoPNonce {
+		w.Header().Set(headerDPoPNonce, p.dpopNonces.current(now))
+	}
+	proofs := r.Header.Values(headerDPoP)
+	switch len(proofs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return p.checkDPoPProof(proofs[0], r.Method, p.issuer+path, "", now)
+	default:
+		return nil, badProof("more than one DPoP proof was sent")
+	}
+}
+
+// refuseProof logs and answers a refused DPoP proof at the token or PAR
+// endpoint.
+func (p *Provider) refuseProof(ctx context.Context, w http.ResponseWriter, derr *dpopError) {
+	p.log.InfoContext(ctx, "DPoP proof refused", "event", "dpop_proof_refused", "error", derr.code, "reason", derr.desc)
+	writeDPoPTokenError(w, derr)
 }
 
 // writeDPoPTokenError answers a refused proof at the token endpoint: 400
