@@ -20,12 +20,12 @@ var (
 	// same transaction (RFC 9700 §4.14.2).
 	ErrTokenReused = errors.New("storage: refresh token reused")
 	// ErrCodeReused means an authorization code that was already consumed
-	// was presented again (RFC 6749 §4.1.2). ConsumeAuthCode returns it
+	// was presented again (RFC 6749 §4.1.2). RedeemAuthCode returns it
 	// inside a *CodeReusedError, which names the grant to revoke.
 	ErrCodeReused = errors.New("storage: authorization code reused")
 )
 
-// CodeReusedError is ConsumeAuthCode's answer for a code that was already
+// CodeReusedError is RedeemAuthCode's answer for a code that was already
 // consumed and whose tombstone has not been cleaned up yet. It matches
 // ErrCodeReused with errors.Is; use errors.As to read it. RFC 6749 §4.1.2:
 // the server MUST deny the second use and SHOULD revoke the tokens issued

@@ -146,31 +146,28 @@ type AuthRequests interface {
 	// It succeeds at most once per request: ErrConflict if a code was
 	// already issued, ErrNotFound if the request is absent.
 	IssueAuthCode(ctx context.Context, id, codeHash string, expiresAt time.Time) error
-	// ConsumeAuthCode atomically removes and returns the request whose code
-	// hash matches, with a new FamilyID, and in the same atomic operation
+	// RedeemAuthCode is the code exchange's one store operation (RFC 6749
+	// §4.1.3). It atomically removes the request whose code hash is
+	// r.CodeHash, giving it r.FamilyID, and in the same atomic operation
 	// leaves a tombstone of the code (request ID, client ID, FamilyID) that
 	// lives until the code's expiry. A code is consumed at most once even
 	// under concurrency: of N concurrent callers exactly one succeeds.
 	//  - a code that has a tombstone (it was consumed before, including by
 	//    a concurrent caller that won): a *CodeReusedError (ErrCodeReused)
-	//    carrying the FamilyID the first consume returned, so the caller
+	//    carrying the FamilyID the first redemption gave, so the caller
 	//    can revoke the tokens issued based on the code (RFC 6749 §4.1.2:
 	//    MUST deny, SHOULD revoke). The tombstone stays, so every replay
 	//    until cleanup reports the same family;
-	//  - an expired code: removed, without a tombstone, and ErrNotFound,
-	//    as for an unknown one (nothing was issued based on it).
-	// The removed request is invisible to every other method, as before.
-	ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*AuthRequest, error)
-	// RedeemAuthCode is the code exchange's one store operation (RFC 6749
-	// §4.1.3): ConsumeAuthCode of r.CodeHash at r.Now, with r.FamilyID as
-	// the family, and, in the same atomic operation, the insertion of
+	//  - an expired code (at r.Now): removed, without a tombstone, and
+	//    ErrNotFound, as for an unknown one (nothing was issued based on it).
+	// The removed request is invisible to every other method. Also in the
+	// same atomic operation: the insertion of
 	// r.RefreshToken if (and only if) the checks CodeRedemption lists
 	// hold. Concurrent redemptions of one code: exactly one consumes it,
 	// so at most one refresh token is stored. The code is consumed (and
 	// its tombstone left) whether or not the checks hold. It returns the
 	// consumed request, with FamilyID and User (nil when the user does not
-	// exist), and whether the refresh token was stored; errors as for
-	// ConsumeAuthCode.
+	// exist), and whether the refresh token was stored.
 	RedeemAuthCode(ctx context.Context, r *CodeRedemption) (req *AuthRequest, stored bool, err error)
 	// DeleteAuthRequest removes the request, or returns ErrNotFound.
 	DeleteAuthRequest(ctx context.Context, id string) error

@@ -188,7 +188,7 @@ type AuthRequest struct {
 	CodeHash      string
 	CodeExpiresAt time.Time
 
-	// FamilyID is set only on the request ConsumeAuthCode (or
+	// FamilyID is set only on the request RedeemAuthCode (or
 	// RedeemAuthCode) returns: a new
 	// ID that names everything issued based on the code (the refresh-token
 	// family, and the first access token), kept in the code's tombstone so
@@ -197,7 +197,7 @@ type AuthRequest struct {
 	// it empty.
 	FamilyID string
 	// User, when not nil, is the request's user as the store read it in
-	// the same statement that consumed the code (ConsumeAuthCode, where it
+	// the same statement that consumed the code (RedeemAuthCode, where it
 	// is optional; RedeemAuthCode, where nil means there is no such user),
 	// so the token endpoint need not read it again; nil: read it. Like the
 	// token path's other reads it is the user's ClaimsView.

@@ -118,13 +118,6 @@ func (s *Store) IssueAuthCode(_ context.Context, id, codeHash string, expiresAt 
 	return nil
 }
 
-// ConsumeAuthCode implements storage.AuthRequests: RedeemAuthCode without
-// a refresh token.
-func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
-	r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: codeHash, Now: now, FamilyID: storage.NewID()})
-	return r, err
-}
-
 // RedeemAuthCode implements storage.AuthRequests. The request is removed,
 // its code's tombstone recorded (RFC 6749 §4.1.2) and the refresh token
 // stored under s.mu, so the three are one atomic step.

@@ -5,7 +5,7 @@
 // Values are deep-copied on the way in and on the way out, so neither the
 // caller nor the store can change the other's data. Every method holds the
 // mutex for its whole duration, which makes single-use operations
-// (ConsumeAuthCode, IssueAuthCode, RotateRefreshToken) atomic.
+// (RedeemAuthCode, IssueAuthCode, RotateRefreshToken) atomic.
 //
 // It mirrors the PostgreSQL store where the storagetest suite pins
 // behaviour the interface leaves open: times are kept in UTC at microsecond

@@ -55,7 +55,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) e
 // a crash can lose it, and only it, which fails closed (the code it
 // carries is unknown after the restart and its exchange is refused). It
 // cannot be lost once it mattered: the code's exchange commits
-// synchronously (ConsumeAuthCode), and WAL is flushed in order, so that
+// synchronously (RedeemAuthCode), and WAL is flushed in order, so that
 // commit makes this one durable too, session_clients row (back-channel
 // logout) included, before any token is issued. This saves one WAL flush
 // (fdatasync) per SSO flow (issue #21).
@@ -141,13 +141,6 @@ func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresA
 		return s.notFoundOr(ctx, storage.ErrConflict, authRequestExists, id, "issue code for auth request %q: code already issued", id)
 	}
 	return nil
-}
-
-// ConsumeAuthCode implements storage.AuthRequests: RedeemAuthCode without
-// a refresh token.
-func (s *Store) ConsumeAuthCode(ctx context.Context, codeHash string, now time.Time) (*storage.AuthRequest, error) {
-	r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: codeHash, Now: now, FamilyID: storage.NewID()})
-	return r, err
 }
 
 // redeemAuthCode consumes a code and, in the same statement, stores the

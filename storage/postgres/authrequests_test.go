@@ -10,12 +10,12 @@ import (
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
 )
 
-// TestConsumeAuthCodeReadsTheUser (issue #21): consuming a code is one
+// TestRedeemAuthCodeReadsTheUser (issue #21): consuming a code is one
 // round trip that also reads the request's user (AuthRequest.User), so
 // the token endpoint does not read it again; a user deleted since the
 // code was issued reads as nil (the caller then reads it, finds it gone
 // and refuses), and the code is consumed and tombstoned all the same.
-func TestConsumeAuthCodeReadsTheUser(t *testing.T) {
+func TestRedeemAuthCodeReadsTheUser(t *testing.T) {
 	counter := &postgres.RoundTripCounter{}
 	s, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.WithTracer(counter))
 	mustOK(t, err, "Open")
@@ -47,10 +47,10 @@ func TestConsumeAuthCodeReadsTheUser(t *testing.T) {
 				mustOK(t, s.DeleteUser(ctx, tc.userID), "DeleteUser")
 			}
 			counter.Reset()
-			r, err := s.ConsumeAuthCode(ctx, code, t0.Add(time.Second))
-			mustOK(t, err, "ConsumeAuthCode")
+			r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: code, Now: t0.Add(time.Second), FamilyID: storage.NewID()})
+			mustOK(t, err, "RedeemAuthCode")
 			if n := counter.RoundTrips(); n != 1 {
-				t.Errorf("ConsumeAuthCode: %d round trips, want 1", n)
+				t.Errorf("RedeemAuthCode: %d round trips, want 1", n)
 			}
 			switch {
 			case tc.deleteUser && r.User != nil:
@@ -59,8 +59,8 @@ func TestConsumeAuthCodeReadsTheUser(t *testing.T) {
 				t.Errorf("User = %+v, want alice's claims view", r.User)
 			}
 			var reused *storage.CodeReusedError
-			if _, err := s.ConsumeAuthCode(ctx, code, t0.Add(2*time.Second)); !errors.As(err, &reused) || reused.FamilyID != r.FamilyID {
-				t.Errorf("second ConsumeAuthCode = %v, want the tombstone of family %q", err, r.FamilyID)
+			if _, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: code, Now: t0.Add(2 * time.Second), FamilyID: storage.NewID()}); !errors.As(err, &reused) || reused.FamilyID != r.FamilyID {
+				t.Errorf("second RedeemAuthCode = %v, want the tombstone of family %q", err, r.FamilyID)
 			}
 		})
 	}

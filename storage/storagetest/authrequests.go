@@ -112,19 +112,19 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 		mustOK(t, err, "GetAuthRequest after rejected changes")
 		assertEqual(t, "request after rejected changes", want, got)
 
-		consumed, err := s.ConsumeAuthCode(ctx, codeHash, at(59*time.Second))
-		mustOK(t, err, "ConsumeAuthCode")
+		consumed, err := consumeCode(ctx, s, codeHash, at(59*time.Second))
+		mustOK(t, err, "consumeCode")
 		if consumed.FamilyID == "" {
-			t.Errorf("ConsumeAuthCode returned no FamilyID")
+			t.Errorf("consumeCode returned no FamilyID")
 		}
 		want.FamilyID = consumed.FamilyID
 		if consumed.User != nil { // optional: read with the code, as GetUser would, for tokens
 			u, err := s.GetUser(ctx, sd.user2.ID)
 			mustOK(t, err, "GetUser of the consumed request")
-			assertEqual(t, "ConsumeAuthCode's user", u.ClaimsView(), *consumed.User)
+			assertEqual(t, "consumeCode's user", u.ClaimsView(), *consumed.User)
 			consumed.User = nil
 		}
-		assertEqual(t, "ConsumeAuthCode result", want, consumed)
+		assertEqual(t, "consumeCode result", want, consumed)
 
 		_, err = s.GetAuthRequest(ctx, req.ID)
 		wantErr(t, err, storage.ErrNotFound, "GetAuthRequest after consume")
@@ -136,10 +136,10 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 	t.Run("EmptyCodeHashMatchesNothing", func(t *testing.T) {
 		req := newAuthRequest("req-no-code", sd.client.ID)
 		mustOK(t, s.CreateAuthRequest(ctx, req), "CreateAuthRequest")
-		_, err := s.ConsumeAuthCode(ctx, "", at(0))
-		wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode(\"\")")
+		_, err := consumeCode(ctx, s, "", at(0))
+		wantErr(t, err, storage.ErrNotFound, "consumeCode(\"\")")
 		_, err = s.GetAuthRequest(ctx, req.ID)
-		mustOK(t, err, "GetAuthRequest of a request without a code after ConsumeAuthCode(\"\")")
+		mustOK(t, err, "GetAuthRequest of a request without a code after consumeCode(\"\")")
 	})
 
 	t.Run("Missing", func(t *testing.T) {
@@ -151,8 +151,8 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 		wantErr(t, s.SetAuthRequestConsent(ctx, id, true), storage.ErrNotFound, "SetAuthRequestConsent")
 		wantErr(t, s.IssueAuthCode(ctx, id, storage.HashToken("x"), at(time.Minute)), storage.ErrNotFound, "IssueAuthCode")
 		wantErr(t, s.DeleteAuthRequest(ctx, id), storage.ErrNotFound, "DeleteAuthRequest")
-		_, err = s.ConsumeAuthCode(ctx, storage.HashToken("unknown code"), at(0))
-		wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode(unknown)")
+		_, err = consumeCode(ctx, s, storage.HashToken("unknown code"), at(0))
+		wantErr(t, err, storage.ErrNotFound, "consumeCode(unknown)")
 	})
 
 	t.Run("Delete", func(t *testing.T) {
@@ -163,8 +163,8 @@ func testAuthRequestLifecycle(t *testing.T, s storage.Store) {
 		mustOK(t, s.DeleteAuthRequest(ctx, req.ID), "DeleteAuthRequest")
 		_, err := s.GetAuthRequest(ctx, req.ID)
 		wantErr(t, err, storage.ErrNotFound, "GetAuthRequest after delete")
-		_, err = s.ConsumeAuthCode(ctx, codeHash, at(0))
-		wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode after delete")
+		_, err = consumeCode(ctx, s, codeHash, at(0))
+		wantErr(t, err, storage.ErrNotFound, "consumeCode after delete")
 		wantErr(t, s.DeleteAuthRequest(ctx, req.ID), storage.ErrNotFound, "DeleteAuthRequest twice")
 	})
 }
@@ -231,23 +231,23 @@ func testAuthCodeSingleUse(t *testing.T, s storage.Store) {
 	codeHash := storage.HashToken("code-single")
 	mustOK(t, s.IssueAuthCode(ctx, req.ID, codeHash, at(time.Minute)), "IssueAuthCode")
 
-	got, err := s.ConsumeAuthCode(ctx, codeHash, at(0))
-	mustOK(t, err, "first ConsumeAuthCode")
+	got, err := consumeCode(ctx, s, codeHash, at(0))
+	mustOK(t, err, "first consumeCode")
 	if got.ID != req.ID || got.UserID != sd.user.ID || got.CodeHash != codeHash || got.FamilyID == "" {
-		t.Errorf("ConsumeAuthCode returned request %q user %q code %q family %q", got.ID, got.UserID, got.CodeHash, got.FamilyID)
+		t.Errorf("consumeCode returned request %q user %q code %q family %q", got.ID, got.UserID, got.CodeHash, got.FamilyID)
 	}
 	t.Run("replay returns ErrCodeReused with the same family", func(t *testing.T) {
 		for i := range 2 {
-			_, err := s.ConsumeAuthCode(ctx, codeHash, at(time.Second))
-			wantCodeReused(t, err, req, got.FamilyID, "ConsumeAuthCode replay %d", i+1)
+			_, err := consumeCode(ctx, s, codeHash, at(time.Second))
+			wantCodeReused(t, err, req, got.FamilyID, "consumeCode replay %d", i+1)
 			if errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("ConsumeAuthCode replay %d also wraps ErrNotFound: %v", i+1, err)
+				t.Errorf("consumeCode replay %d also wraps ErrNotFound: %v", i+1, err)
 			}
 		}
 	})
 	t.Run("replay after the code expired, before cleanup", func(t *testing.T) {
-		_, err := s.ConsumeAuthCode(ctx, codeHash, at(time.Hour))
-		wantCodeReused(t, err, req, got.FamilyID, "ConsumeAuthCode replay after expiry")
+		_, err := consumeCode(ctx, s, codeHash, at(time.Hour))
+		wantCodeReused(t, err, req, got.FamilyID, "consumeCode replay after expiry")
 	})
 	t.Run("tombstone is not a request", func(t *testing.T) {
 		_, err := s.GetAuthRequest(ctx, req.ID)
@@ -259,8 +259,8 @@ func testAuthCodeSingleUse(t *testing.T, s storage.Store) {
 		other := newAuthRequest("req-single-2", sd.client.ID)
 		mustOK(t, s.CreateAuthRequest(ctx, other), "CreateAuthRequest")
 		mustOK(t, s.IssueAuthCode(ctx, other.ID, storage.HashToken("code-single-2"), at(time.Minute)), "IssueAuthCode")
-		got2, err := s.ConsumeAuthCode(ctx, storage.HashToken("code-single-2"), at(0))
-		mustOK(t, err, "ConsumeAuthCode of another code")
+		got2, err := consumeCode(ctx, s, storage.HashToken("code-single-2"), at(0))
+		mustOK(t, err, "consumeCode of another code")
 		if got2.FamilyID == "" || got2.FamilyID == got.FamilyID {
 			t.Errorf("second code's family %q, first %q; want a new one", got2.FamilyID, got.FamilyID)
 		}
@@ -292,24 +292,24 @@ func testAuthCodeExpiry(t *testing.T, s storage.Store) {
 			codeHash := storage.HashToken("code-" + req.ID)
 			mustOK(t, s.IssueAuthCode(ctx, req.ID, codeHash, tc.expiresAt), "IssueAuthCode")
 
-			got, err := s.ConsumeAuthCode(ctx, codeHash, tc.now)
-			_, again := s.ConsumeAuthCode(ctx, codeHash, tc.expiresAt.Add(-time.Hour))
+			got, err := consumeCode(ctx, s, codeHash, tc.now)
+			_, again := consumeCode(ctx, s, codeHash, tc.expiresAt.Add(-time.Hour))
 			if tc.wantOK {
-				mustOK(t, err, "ConsumeAuthCode")
+				mustOK(t, err, "consumeCode")
 				if got.ID != req.ID {
-					t.Errorf("ConsumeAuthCode returned request %q, want %q", got.ID, req.ID)
+					t.Errorf("consumeCode returned request %q, want %q", got.ID, req.ID)
 				}
 				// A consumed code leaves a tombstone: the next use is a replay.
-				wantCodeReused(t, again, req, got.FamilyID, "ConsumeAuthCode after the first attempt")
+				wantCodeReused(t, again, req, got.FamilyID, "consumeCode after the first attempt")
 			} else {
 				// An expired code is removed without a tombstone: nothing
 				// was issued based on it, so there is nothing to revoke.
-				wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of an expired code")
-				wantErr(t, again, storage.ErrNotFound, "ConsumeAuthCode after the first attempt")
+				wantErr(t, err, storage.ErrNotFound, "consumeCode of an expired code")
+				wantErr(t, again, storage.ErrNotFound, "consumeCode after the first attempt")
 			}
 			// Either way the request is gone.
 			_, err = s.GetAuthRequest(ctx, req.ID)
-			wantErr(t, err, storage.ErrNotFound, "GetAuthRequest after ConsumeAuthCode")
+			wantErr(t, err, storage.ErrNotFound, "GetAuthRequest after consumeCode")
 		})
 	}
 }
@@ -366,8 +366,8 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 			t.Errorf("GetAuthRequest(%s) after cleanup: %v; it had not expired", tc.id, err)
 		}
 	}
-	_, err = s.ConsumeAuthCode(ctx, storage.HashToken("code-expired-with-code"), now.Add(-time.Hour))
-	wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of a cleaned-up request")
+	_, err = consumeCode(ctx, s, storage.HashToken("code-expired-with-code"), now.Add(-time.Hour))
+	wantErr(t, err, storage.ErrNotFound, "consumeCode of a cleaned-up request")
 
 	n, err = s.DeleteExpiredAuthRequests(ctx, now, 100)
 	mustOK(t, err, "DeleteExpiredAuthRequests again")
@@ -380,8 +380,8 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 	t.Run("tombstone cleanup", func(t *testing.T) {
 		codeHash := storage.HashToken("code-live-with-code")
 		codeExp := now.Add(time.Hour)
-		got, err := s.ConsumeAuthCode(ctx, codeHash, now)
-		mustOK(t, err, "ConsumeAuthCode(live-with-code)")
+		got, err := consumeCode(ctx, s, codeHash, now)
+		mustOK(t, err, "consumeCode(live-with-code)")
 		req := &storage.AuthRequest{ID: "live-with-code", ClientID: sd.client.ID}
 		for _, step := range []struct {
 			cleanAt time.Time
@@ -395,7 +395,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 			if n != step.want {
 				t.Errorf("DeleteExpiredAuthRequests at %s = %d, want %d", step.cleanAt, n, step.want)
 			}
-			_, err = s.ConsumeAuthCode(ctx, codeHash, now)
+			_, err = consumeCode(ctx, s, codeHash, now)
 			wantCodeReused(t, err, req, got.FamilyID, "replay after cleanup at %s", step.cleanAt)
 		}
 		n, err := s.DeleteExpiredAuthRequests(ctx, codeExp.Add(time.Microsecond), 100)
@@ -403,7 +403,7 @@ func testExpiredAuthRequestCleanup(t *testing.T, s storage.Store) {
 		if n != 1 {
 			t.Errorf("DeleteExpiredAuthRequests after the code's expiry = %d, want 1 (the tombstone)", n)
 		}
-		_, err = s.ConsumeAuthCode(ctx, codeHash, now)
+		_, err = consumeCode(ctx, s, codeHash, now)
 		wantErr(t, err, storage.ErrNotFound, "replay after the tombstone was cleaned up")
 	})
 }

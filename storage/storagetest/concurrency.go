@@ -62,14 +62,14 @@ func testConcurrentCodeConsume(t *testing.T, s storage.Store) {
 	results := make([]*storage.AuthRequest, n)
 	errs := race(n, func(i int) error {
 		var err error
-		results[i], err = s.ConsumeAuthCode(ctx, codeHash, at(0))
+		results[i], err = consumeCode(ctx, s, codeHash, at(0))
 		return err
 	})
 	// Every loser sees the winner's tombstone (RFC 6749 §4.1.2), never a
 	// half-consumed code.
-	ok, counts := tally(t, "ConsumeAuthCode", errs, storage.ErrCodeReused)
+	ok, counts := tally(t, "consumeCode", errs, storage.ErrCodeReused)
 	if ok != 1 || counts[storage.ErrCodeReused] != n-1 {
-		t.Fatalf("%d concurrent ConsumeAuthCode: %d succeeded and %d got ErrCodeReused; want 1 and %d",
+		t.Fatalf("%d concurrent consumeCode: %d succeeded and %d got ErrCodeReused; want 1 and %d",
 			n, ok, counts[storage.ErrCodeReused], n-1)
 	}
 	var winner *storage.AuthRequest
@@ -106,11 +106,11 @@ func testConcurrentCodeIssue(t *testing.T, s storage.Store) {
 			n, ok, counts[storage.ErrConflict], n-1)
 	}
 	for i, err := range errs {
-		_, cerr := s.ConsumeAuthCode(ctx, hash(i), at(0))
+		_, cerr := consumeCode(ctx, s, hash(i), at(0))
 		if err == nil {
-			mustOK(t, cerr, "ConsumeAuthCode of the winning code")
+			mustOK(t, cerr, "consumeCode of the winning code")
 		} else {
-			wantErr(t, cerr, storage.ErrNotFound, "ConsumeAuthCode of losing code %d", i)
+			wantErr(t, cerr, storage.ErrNotFound, "consumeCode of losing code %d", i)
 		}
 	}
 }

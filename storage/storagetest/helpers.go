@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -360,4 +361,11 @@ func copyValue(v reflect.Value) reflect.Value {
 	default:
 		return v
 	}
+}
+
+// consumeCode redeems the code of codeHash at now without a refresh token:
+// the consumption, tombstone and user read of RedeemAuthCode alone.
+func consumeCode(ctx context.Context, s storage.Store, codeHash string, now time.Time) (*storage.AuthRequest, error) {
+	r, _, err := s.RedeemAuthCode(ctx, &storage.CodeRedemption{CodeHash: codeHash, Now: now, FamilyID: storage.NewID()})
+	return r, err
 }

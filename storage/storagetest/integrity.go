@@ -85,8 +85,8 @@ func testDeleteClientCascades(t *testing.T, s storage.Store) {
 		consumed := newAuthRequest("consumed-"+c, c)
 		mustOK(t, s.CreateAuthRequest(ctx, consumed), "CreateAuthRequest")
 		mustOK(t, s.IssueAuthCode(ctx, consumed.ID, storage.HashToken("consumed-"+c), at(time.Minute)), "IssueAuthCode")
-		_, err := s.ConsumeAuthCode(ctx, storage.HashToken("consumed-"+c), at(0))
-		mustOK(t, err, "ConsumeAuthCode")
+		_, err := consumeCode(ctx, s, storage.HashToken("consumed-"+c), at(0))
+		mustOK(t, err, "consumeCode")
 		mustOK(t, s.SaveConsent(ctx, &storage.Consent{UserID: sd.user.ID, ClientID: c, Scopes: []string{"openid"}, GrantedAt: at(0)}), "SaveConsent")
 		mustOK(t, s.CreateRefreshToken(ctx, newRefreshToken("rt-"+c, "fam-"+c, c, sd.user.ID, sd.session.ID)), "CreateRefreshToken")
 		mustOK(t, s.AddSessionClient(ctx, sd.session.ID, c), "AddSessionClient")
@@ -100,11 +100,11 @@ func testDeleteClientCascades(t *testing.T, s storage.Store) {
 	}{
 		{"auth request", func(c string) error { _, err := s.GetAuthRequest(ctx, "req-"+c); return err }},
 		{"auth code", func(c string) error {
-			_, err := s.ConsumeAuthCode(ctx, storage.HashToken("code-"+c), at(0))
+			_, err := consumeCode(ctx, s, storage.HashToken("code-"+c), at(0))
 			return err
 		}},
 		{"auth code tombstone", func(c string) error {
-			_, err := s.ConsumeAuthCode(ctx, storage.HashToken("consumed-"+c), at(0))
+			_, err := consumeCode(ctx, s, storage.HashToken("consumed-"+c), at(0))
 			if errors.Is(err, storage.ErrCodeReused) {
 				return nil
 			}

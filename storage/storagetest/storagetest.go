@@ -33,7 +33,7 @@
 //     RevokeSessionRefreshTokens revokes rotated tokens too.
 //   - AuthenticateAuthRequest replaces an earlier authentication until a
 //     code is issued. SetAuthRequestConsent(granted) leaves exactly one of
-//     ConsentGranted and Denied set. ConsumeAuthCode("") matches nothing.
+//     ConsentGranted and Denied set. consumeCode("") matches nothing.
 //   - A consumed code's tombstone reports every replay as ErrCodeReused
 //     with the first consume's FamilyID until cleanup removes it, which
 //     happens once the code's expiry is before now (not the request's);
