@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/memory"
 )
 
 // TestChecklistR13ConcurrentRequests covers checklist R13 under load: 500
@@ -20,10 +23,16 @@ import (
 // introspections (which need the store: on PostgreSQL they queue for the
 // pool's few connections), all answered 200 with no error, and the
 // goroutines return to their baseline afterwards (no leak per request).
-// Latency is BENCHMARKS.md's business, not a timed assertion here.
+// Latency is BENCHMARKS.md's business, not a timed assertion here: the
+// PostgreSQL store's bound on every wait (statement_timeout plus half a
+// second, checklist R1) is raised to a minute, because on a loaded
+// two-core CI machine under -race 250 introspections queueing for a few
+// connections took longer than the default 2.5 s and were answered 503 as
+// designed, which made this test a timed assertion after all.
 func TestChecklistR13ConcurrentRequests(t *testing.T) {
 	const n = 500
-	forEachStore(t, func(t *testing.T, store storage.Store) {
+	patient := func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000" }
+	run := func(t *testing.T, store storage.Store) {
 		p := newTestServer(t, withStore(store))
 		secret := p.addClient(t, storage.Client{ID: "machine", Name: "Machine",
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{"api"}})
@@ -100,5 +109,7 @@ func TestChecklistR13ConcurrentRequests(t *testing.T) {
 		if got := runtime.NumGoroutine(); got > baseline+5 {
 			t.Fatalf("%d goroutines after the burst, baseline %d: leaked per request", got, baseline)
 		}
-	})
+	}
+	t.Run("memory", func(t *testing.T) { run(t, memory.New()) })
+	t.Run("postgres", func(t *testing.T) { run(t, newPostgresStore(t, patient)) })
 }

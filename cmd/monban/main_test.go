@@ -18,10 +18,10 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // newPostgresStore opens a store on a fresh, migrated database that is
-// dropped after the test.
-func newPostgresStore(t *testing.T) storage.Store {
+// dropped after the test, with opts passed to postgres.Open.
+func newPostgresStore(t *testing.T, opts ...postgres.Option) storage.Store {
 	t.Helper()
-	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t))
+	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), opts...)
 	if err != nil {
 		t.Fatalf("open postgres store: %v", err)
 	}
