@@ -53,6 +53,13 @@ func (f *faultyStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedempt
 	return f.Store.RedeemAuthCode(ctx, r)
 }
 
+func (f *faultyStore) RedeemSealedCode(ctx context.Context, r *storage.CodeRedemption, req *storage.AuthRequest) (*storage.SealedRedemption, error) {
+	if err := f.fault("RedeemSealedCode"); err != nil {
+		return nil, err
+	}
+	return f.Store.RedeemSealedCode(ctx, r, req)
+}
+
 func (f *faultyStore) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
 	if err := f.fault("RotateRefreshToken"); err != nil {
 		return nil, err
@@ -121,7 +128,25 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 
 	t.Run("R3/code-consume", func(t *testing.T) {
 		f := fx.a.start()
-		code := fx.codeFor(t, br, fx.a, f)
+		code := fx.sealedCodeFor(t, br, fx.a, f) // the SSO answer's code
+		store.fail("RedeemSealedCode")
+		_, err := fx.a.exchange(code, f)
+		store.heal()
+		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
+			t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
+		}
+		if _, err := fx.a.exchange(code, f); err != nil {
+			t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
+		}
+	})
+
+	t.Run("R3/code-consume-stored", func(t *testing.T) {
+		// The code the login page answers with is stored.
+		lb := newBrowser(t, p.URL)
+		f := fx.a.start()
+		page, body := lb.visit(f.URL)
+		resp, _ := lb.submit(page, body, map[string]string{"username": "alice", "password": alicePassword})
+		code := fx.a.callbackParams(resp, f, p.URL).Get("code")
 		store.fail("RedeemAuthCode")
 		_, err := fx.a.exchange(code, f)
 		store.heal()
@@ -171,14 +196,28 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	})
 }
 
-// lyingStore answers RedeemAuthCode against what it did, once lie is set:
-// with dropToken it asks its store for no refresh token (so none is
-// stored although the checks hold); otherwise it reports a stored token
-// that was not.
+// lyingStore answers RedeemAuthCode and RedeemSealedCode against what it
+// did, once lie is set: with dropToken it asks its store for no refresh
+// token (so none is stored although the checks hold); otherwise it
+// reports a stored token that was not (and, for a sealed code, a grant).
 type lyingStore struct {
 	storage.Store
 	dropToken bool
 	lie       atomic.Bool
+}
+
+func (l *lyingStore) RedeemSealedCode(ctx context.Context, r *storage.CodeRedemption, req *storage.AuthRequest) (*storage.SealedRedemption, error) {
+	if !l.lie.Load() {
+		return l.Store.RedeemSealedCode(ctx, r, req)
+	}
+	if l.dropToken {
+		r.RefreshToken = nil
+	}
+	res, err := l.Store.RedeemSealedCode(ctx, r, req)
+	if err == nil && !l.dropToken {
+		res.Granted, res.Stored = true, true
+	}
+	return res, err
 }
 
 func (l *lyingStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
@@ -202,10 +241,13 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 		dropToken bool
 		// verifier is the code_verifier sent; nil: the right one.
 		verifier func(*flow) string
+		// logout revokes the session between the code and its exchange.
+		logout bool
 	}{
 		{name: "checks hold, no token stored", dropToken: true},
 		{name: "a check fails, token reported stored",
 			verifier: func(*flow) string { return oauth2.GenerateVerifier() }},
+		{name: "session ended, token reported stored", logout: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
@@ -217,6 +259,9 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 			verifier := f.verifier
 			if tc.verifier != nil {
 				verifier = tc.verifier(f)
+			}
+			if tc.logout {
+				revokeSessions(t, ls, "alice")
 			}
 			ls.lie.Store(true)
 			_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
