@@ -19,7 +19,8 @@ import (
 // ($9: client, redirect URI, challenge, dpop_jkt) and the request's
 // session is live for its user (storage.Session.Active at $2, with $10
 // the last activity an idle session needs after, NULL: no idle timeout)
-// and its user is enabled; then, only with that row, the session's client
+// and its user is enabled (each row read once, in sess and usr, which the
+// answer reuses); then, only with that row, the session's client
 // (for back-channel logout) and the family's first refresh token ($11: one
 // was asked for). It returns what it did and the session and user it
 // judged, which the token endpoint would otherwise read in round trips of
@@ -29,10 +30,14 @@ var redeemSealedCode = `WITH tombstone AS (
 		VALUES ($1, $4, $5, $3, $2, $6)
 		ON CONFLICT (code_hash) DO NOTHING
 		RETURNING 1
+	), sess AS (
+		SELECT id, user_id, expires_at, last_seen_at, revoked_at FROM sessions WHERE id = $8
+	), usr AS (
+		SELECT * FROM users WHERE id = $7
 	), granted AS (
-		SELECT 1 FROM tombstone, sessions s, users u
-		WHERE $9::boolean AND s.id = $8 AND s.user_id = $7 AND s.revoked_at IS NULL AND s.expires_at > $2
-			AND ($10::timestamptz IS NULL OR s.last_seen_at > $10) AND u.id = $7 AND NOT u.disabled
+		SELECT 1 FROM tombstone, sess s, usr u
+		WHERE $9::boolean AND s.user_id = $7 AND s.revoked_at IS NULL AND s.expires_at > $2
+			AND ($10::timestamptz IS NULL OR s.last_seen_at > $10) AND NOT u.disabled
 	), served AS (
 		INSERT INTO session_clients (session_id, client_id) SELECT $8, $5 FROM granted ON CONFLICT DO NOTHING
 	), issued AS (
@@ -45,7 +50,7 @@ var redeemSealedCode = `WITH tombstone AS (
 	SELECT EXISTS (SELECT 1 FROM tombstone), EXISTS (SELECT 1 FROM granted), EXISTS (SELECT 1 FROM issued),
 		COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
 		` + userSelect("u", true) + `
-	FROM (VALUES (1)) AS one (x) LEFT JOIN sessions s ON s.id = $8 LEFT JOIN users u ON u.id = $7`
+	FROM (VALUES (1)) AS one (x) LEFT JOIN sess s ON true LEFT JOIN usr u ON true`
 
 // RedeemSealedCode implements storage.AuthRequests with a single statement
 // (redeemSealedCode), so the exchange of a sealed code costs one round
@@ -57,6 +62,14 @@ var redeemSealedCode = `WITH tombstone AS (
 // When no tombstone was inserted, a second read fetches the one that
 // exists: the INSERT waited for any concurrent winner to commit, so a
 // loser of a race always sees the winner's tombstone.
+//
+// The session is read, not locked: a logout that commits while this
+// statement runs (after its snapshot) does not stop it, and the
+// session's logout then misses the client it records. That window is
+// the statement's duration; the tokens it issues still name the revoked
+// session (`sid`), which the access token's liveness check and a refresh
+// without offline_access refuse. A FOR SHARE lock would close it at the
+// price of a lock (a WAL record) on the session row per flow.
 func (s *Store) RedeemSealedCode(ctx context.Context, red *storage.CodeRedemption, r *storage.AuthRequest) (*storage.SealedRedemption, error) {
 	now := red.Now.Truncate(time.Microsecond) // as PostgreSQL keeps times
 	if red.CodeHash == "" || !now.Before(r.CodeExpiresAt.Truncate(time.Microsecond)) {
