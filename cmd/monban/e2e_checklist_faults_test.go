@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -141,12 +142,8 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	})
 
 	t.Run("R3/code-consume-stored", func(t *testing.T) {
-		// The code the login page answers with is stored.
-		lb := newBrowser(t, p.URL)
 		f := fx.a.start()
-		page, body := lb.visit(f.URL)
-		resp, _ := lb.submit(page, body, map[string]string{"username": "alice", "password": alicePassword})
-		code := fx.a.callbackParams(resp, f, p.URL).Get("code")
+		code := fx.storedCodeFor(t, newBrowser(t, p.URL), fx.a, f)
 		store.fail("RedeemAuthCode")
 		_, err := fx.a.exchange(code, f)
 		store.heal()
@@ -241,7 +238,8 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 		dropToken bool
 		// verifier is the code_verifier sent; nil: the right one.
 		verifier func(*flow) string
-		// logout revokes the session between the code and its exchange.
+		// logout revokes the session between the code and its exchange
+		// (which only a sealed code's exchange checks).
 		logout bool
 	}{
 		{name: "checks hold, no token stored", dropToken: true},
@@ -249,30 +247,42 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 			verifier: func(*flow) string { return oauth2.GenerateVerifier() }},
 		{name: "session ended, token reported stored", logout: true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
-			fx := newSSOFixture(t, ls)
-			br := newBrowser(t, fx.p.URL)
-			fx.signIn(t, br, fx.a)
-			f := fx.a.start()
-			code := fx.codeFor(t, br, fx.a, f)
-			verifier := f.verifier
-			if tc.verifier != nil {
-				verifier = tc.verifier(f)
+		// The SSO answer's code is sealed (RedeemSealedCode); the login
+		// page's is stored (RedeemAuthCode).
+		for _, sealed := range []bool{true, false} {
+			if tc.logout && !sealed {
+				continue
 			}
-			if tc.logout {
-				revokeSessions(t, ls, "alice")
-			}
-			ls.lie.Store(true)
-			_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
-			ls.lie.Store(false)
-			if got := grantError(err); got != "temporarily_unavailable" {
-				t.Fatalf("exchange: %q, want temporarily_unavailable", got)
-			}
-			if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
-				t.Fatalf("the code after the failed exchange: %v, want invalid_grant (burned)", err)
-			}
-		})
+			t.Run(fmt.Sprintf("%s/sealed=%v", tc.name, sealed), func(t *testing.T) {
+				ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
+				fx := newSSOFixture(t, ls)
+				br := newBrowser(t, fx.p.URL)
+				f := fx.a.start()
+				var code string
+				if sealed {
+					fx.signIn(t, br, fx.a)
+					code = fx.sealedCodeFor(t, br, fx.a, f)
+				} else {
+					code = fx.storedCodeFor(t, br, fx.a, f)
+				}
+				verifier := f.verifier
+				if tc.verifier != nil {
+					verifier = tc.verifier(f)
+				}
+				if tc.logout {
+					revokeSessions(t, ls, "alice")
+				}
+				ls.lie.Store(true)
+				_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
+				ls.lie.Store(false)
+				if got := grantError(err); got != "temporarily_unavailable" {
+					t.Fatalf("exchange: %q, want temporarily_unavailable", got)
+				}
+				if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
+					t.Fatalf("the code after the failed exchange: %v, want invalid_grant (burned)", err)
+				}
+			})
+		}
 	}
 }
 

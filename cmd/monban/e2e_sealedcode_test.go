@@ -36,6 +36,20 @@ func (fx *ssoFixture) sealedCodeFor(t *testing.T, br *browser, r *rp, f *flow) s
 	return code
 }
 
+// storedCodeFor signs br in as alice through the login page for f and
+// returns the code it answers with, which is stored (not sealed), without
+// redeeming it.
+func (fx *ssoFixture) storedCodeFor(t *testing.T, br *browser, r *rp, f *flow) string {
+	t.Helper()
+	page, body := br.visit(f.URL)
+	resp, _ := br.submit(page, body, map[string]string{"username": "alice", "password": alicePassword})
+	code := r.callbackParams(resp, f, fx.p.URL).Get("code")
+	if code == "" || pending.IsSealedCode(code) {
+		t.Fatalf("the login page's code %q is not a stored code", code)
+	}
+	return code
+}
+
 // TestSealedCodes: a browser with a live session gets a sealed code,
 // which carries its request (nothing is stored at /authorize), and the
 // code keeps every property of a stored one (security checklist T1–T5):
