@@ -111,7 +111,7 @@ func encodeCode(r *storage.AuthRequest) ([]byte, error) {
 	if r.UserID == "" || r.SessionID == "" || r.CodeExpiresAt.IsZero() {
 		return nil, &Error{Reason: ErrUnsealable}
 	}
-	b := make([]byte, 0, 384)
+	b := make([]byte, 0, maxCodePlaintext)
 	b = appendString(appendString(b, r.UserID), r.SessionID)
 	b = binary.AppendVarint(b, r.AuthTime.UnixMicro())
 	b = binary.AppendUvarint(b, uint64(len(r.AMR)))
@@ -119,15 +119,16 @@ func encodeCode(r *storage.AuthRequest) ([]byte, error) {
 		b = appendString(b, m)
 	}
 	b = binary.AppendVarint(b, r.CodeExpiresAt.UnixMicro())
-	rest, err := encode(&storage.AuthRequest{
+	kept := storage.AuthRequest{
 		ID: r.ID, ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, Nonce: r.Nonce,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod,
 		ACR: r.ACR, Claims: r.Claims, DPoPJKT: r.DPoPJKT, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-	})
+	}
+	b, err := appendEncoding(b, &kept)
 	if err != nil {
 		return nil, err
 	}
-	if b = append(b, rest...); len(b) > maxCodePlaintext {
+	if len(b) > maxCodePlaintext {
 		return nil, &Error{Reason: ErrTooLarge}
 	}
 	return b, nil
@@ -135,7 +136,7 @@ func encodeCode(r *storage.AuthRequest) ([]byte, error) {
 
 // decodeCode is encodeCode's inverse.
 func decodeCode(b []byte) (*storage.AuthRequest, error) {
-	d := &decoder{b: b}
+	d := &decoder{s: string(b)}
 	userID, sessionID := d.string(), d.string()
 	authTime := time.UnixMicro(d.varint()).UTC()
 	amr := d.list()
@@ -143,7 +144,7 @@ func decodeCode(b []byte) (*storage.AuthRequest, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	r, err := decode(d.b)
+	r, err := decode(d.s)
 	if err != nil {
 		return nil, err
 	}

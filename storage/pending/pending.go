@@ -128,10 +128,16 @@ func newBox(key []byte, prefix string, maxLen int) (box, error) {
 // seal returns the prefix and the base64url text of a random nonce and
 // plain's sealing.
 func (b box) seal(plain []byte) string {
-	buf := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
-	_, _ = rand.Read(buf) // crypto/rand.Read never fails (Go 1.24+)
-	buf = b.aead.Seal(buf, buf[:nonceSize], plain, []byte(b.prefix))
-	return b.prefix + base64.RawURLEncoding.EncodeToString(buf)
+	enc := base64.RawURLEncoding
+	n := nonceSize + len(plain) + tagSize
+	text := len(b.prefix) + enc.EncodedLen(n)
+	out := make([]byte, text+n) // the text, then the raw bytes it encodes
+	raw := out[text : text+nonceSize]
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails (Go 1.24+)
+	raw = b.aead.Seal(raw, raw, plain, []byte(b.prefix))
+	copy(out, b.prefix)
+	enc.Encode(out[len(b.prefix):text], raw)
+	return string(out[:text])
 }
 
 // open returns the plaintext of a value seal returned; its errors are
@@ -147,7 +153,7 @@ func (b box) open(sealed string) ([]byte, error) {
 	if len(raw) < nonceSize+tagSize {
 		return nil, &Error{Reason: ErrMalformed}
 	}
-	plain, err := b.aead.Open(nil, raw[:nonceSize], raw[nonceSize:], []byte(b.prefix))
+	plain, err := b.aead.Open(raw[nonceSize:nonceSize], raw[:nonceSize], raw[nonceSize:], []byte(b.prefix)) // in place
 	if err != nil {
 		return nil, &Error{Reason: ErrForged}
 	}
@@ -179,7 +185,7 @@ func (s *Sealer) Open(sealed string) (*storage.AuthRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := decode(plain)
+	r, err := decode(string(plain))
 	if err != nil { // authentic but undecodable: a bug, not an attack
 		return nil, &Error{Reason: ErrMalformed, Err: err}
 	}
