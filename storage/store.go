@@ -174,7 +174,8 @@ type AuthRequests interface {
 	// expiry, travelled in the code and was never stored. In one atomic
 	// operation it leaves the code's tombstone under r.CodeHash (request
 	// req.ID, client req.ClientID, family r.FamilyID, until
-	// req.CodeExpiresAt) and, only when every check holds, records that
+	// req.CodeExpiresAt plus SealedCodeTombstoneGrace) and, only when
+	// every check holds, records that
 	// req.SessionID served req.ClientID (as AddSessionClient) and stores
 	// r.RefreshToken (when not nil) from req. The checks are
 	// CodeRedemption's (client, redirect URI, challenge, dpop_jkt, an

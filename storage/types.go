@@ -337,6 +337,14 @@ type CodeRedemption struct {
 	SessionIdle time.Duration
 }
 
+// SealedCodeTombstoneGrace is how long RedeemSealedCode keeps a sealed
+// code's tombstone beyond the code's expiry. A sealed code is checked
+// against its expiry by the clock of the replica that opens it, and its
+// tombstone is cleaned up by another's: without the grace a replica whose
+// clock lags could accept the code again once its tombstone is gone. A
+// stored code has no such window (its row is gone once redeemed).
+const SealedCodeTombstoneGrace = 5 * time.Minute
+
 // SealedRedemption is what RedeemSealedCode read and did, in the statement
 // that consumed the code.
 type SealedRedemption struct {

@@ -58,7 +58,8 @@ func (s *Store) RedeemSealedCode(_ context.Context, red *storage.CodeRedemption,
 		}
 	}
 	s.codeTombstones[red.CodeHash] = codeTombstone{
-		requestID: r.ID, clientID: r.ClientID, familyID: red.FamilyID, expiresAt: ts(r.CodeExpiresAt),
+		requestID: r.ID, clientID: r.ClientID, familyID: red.FamilyID,
+		expiresAt: ts(r.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace)),
 	}
 	return out, nil
 }

@@ -97,7 +97,8 @@ func (s *Store) RedeemSealedCode(ctx context.Context, red *storage.CodeRedemptio
 	dest := append([]any{&inserted, &out.Granted, &out.Stored, &sess.ID, &sess.UserID,
 		scanOptTime{&sess.ExpiresAt}, scanOptTime{&sess.LastSeenAt}, scanOptTime{&sess.RevokedAt}},
 		userDest(&u, &addr, &attrs)...)
-	err := s.db.QueryRow(ctx, redeemSealedCode, red.CodeHash, red.Now, red.FamilyID, r.ID, r.ClientID, r.CodeExpiresAt,
+	err := s.db.QueryRow(ctx, redeemSealedCode, red.CodeHash, red.Now, red.FamilyID, r.ID, r.ClientID,
+		r.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace),
 		r.UserID, r.SessionID, match, idleCut, issue,
 		rt.ID, rt.TokenHash, r.Scopes, r.AuthTime, r.AMR, rt.CreatedAt, rt.ExpiresAt, rt.FamilyExpiresAt, rt.DPoPJKT,
 		r.Claims.IDToken, r.Claims.UserInfo).Scan(dest...)

@@ -197,6 +197,30 @@ func testRedeemSealedCode(t *testing.T, s storage.Store) {
 	}
 }
 
+// testSealedTombstoneGrace: a sealed code's tombstone outlives the code
+// by storage.SealedCodeTombstoneGrace, so the cleanup run by a replica
+// whose clock is ahead does not reopen the code to one whose clock lags.
+func testSealedTombstoneGrace(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	sd := seedRows(t, s)
+	f := newSealedFixture(sd, "req-sealed-grace", sd.user.ID, sd.session.ID)
+	f.red.SessionIdle = 0
+	_, err := s.RedeemSealedCode(ctx, f.red, f.req)
+	mustOK(t, err, "RedeemSealedCode")
+	_, err = s.DeleteExpiredAuthRequests(ctx, f.req.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace-time.Second), 1000)
+	mustOK(t, err, "DeleteExpiredAuthRequests")
+	again := deepCopy(f.red)
+	again.FamilyID, again.Now = "family-late", f.req.CodeExpiresAt.Add(-time.Second) // a lagging clock
+	again.RefreshToken.ID, again.RefreshToken.TokenHash = "rt-late", storage.HashToken("late")
+	_, err = s.RedeemSealedCode(ctx, again, f.req)
+	wantCodeReused(t, err, f.req, f.red.FamilyID, "RedeemSealedCode after the cleanup, within the grace")
+	n, err := s.DeleteExpiredAuthRequests(ctx, f.req.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace+time.Second), 1000)
+	mustOK(t, err, "DeleteExpiredAuthRequests")
+	if n == 0 {
+		t.Errorf("the cleanup after the grace removed nothing")
+	}
+}
+
 // testConcurrentSealedRedeem: of concurrent redemptions of one sealed
 // code, each with its own refresh token, exactly one wins, exactly one
 // refresh token is stored (the winner's), and every loser sees the

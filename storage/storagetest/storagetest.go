@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"AuthCodeExpiry", testAuthCodeExpiry},
 		{"RedeemAuthCode", testRedeemAuthCode},
 		{"RedeemSealedCode", testRedeemSealedCode},
+		{"SealedTombstoneGrace", testSealedTombstoneGrace},
 		{"ExpiredAuthRequestCleanup", testExpiredAuthRequestCleanup},
 		{"SessionLifecycle", testSessionLifecycle},
 		{"SessionList", testSessionList},
