@@ -133,12 +133,22 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 		}
 		return p.saveAndGo(w, r, req, p.browser.ConsentURL(req.ID))
 	}
-	// Fast path: the session is good and nothing needs asking. The request
-	// is stored with its code, and the session recorded as serving the
-	// client (for logout), in one round trip, and the browser goes
-	// straight back to the client without a hop through a page.
+	// Fast path: the session is good and nothing needs asking, and the
+	// browser goes straight back to the client without a hop through a
+	// page. With a code sealer the code carries the request, sealed, and
+	// nothing is written: the exchange checks the session and records it
+	// as serving the client (RedeemSealedCode). Otherwise, or when the
+	// code would be too long, the request is stored with its code, and the
+	// session recorded as serving the client (for logout), in one round
+	// trip.
+	req.CodeExpiresAt = now.Add(p.cfg.CodeTTL)
+	if p.cfg.Codes != nil {
+		if code, err := p.cfg.Codes.Seal(req); err == nil {
+			return p.redirectCode(w, r, req, code)
+		}
+	}
 	code := storage.NewToken()
-	req.CodeHash, req.CodeExpiresAt = storage.HashToken(code), now.Add(p.cfg.CodeTTL)
+	req.CodeHash = storage.HashToken(code)
 	err = p.store.CreateSessionAuthRequest(ctx, req)
 	if errors.Is(err, storage.ErrNotFound) { // the session was deleted meanwhile: as without one
 		if promptNone {

@@ -113,6 +113,13 @@ type Config struct {
 	// Browser must open values with the same key. nil: such requests are
 	// stored at once, as before (tests that drive op without the pages).
 	Pending *pending.Sealer
+	// Codes seals the authorization code of a request answered at once
+	// from a live SSO session (the fast path of authorize.go): the code
+	// carries the request, so /authorize writes nothing and the token
+	// endpoint consumes the code in its one statement (RedeemSealedCode,
+	// issue #21). Its key must be its own, not Pending's. nil: such codes
+	// are stored with their request, as before.
+	Codes *pending.CodeSealer
 	// AdminsRequireMFA makes administrators sign in with a second factor
 	// (issue 17): their requests need acr.MFA.
 	AdminsRequireMFA bool

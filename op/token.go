@@ -16,6 +16,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/pending"
 )
 
 // CodeExchange redeems an authorization code (RFC 6749 §4.1.3) in one
@@ -33,6 +34,9 @@ import (
 // client replaying it, already authenticated here, is the client the code
 // was issued to: another client must not be able to revoke a stranger's
 // grant with a leaked code.
+//
+// A sealed code (Config.Codes), which carries its request instead of
+// naming a stored one, is exchanged by sealedCodeExchange in the same way.
 func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	p := s.p
 	c := r.Client.(client).c
@@ -41,40 +45,29 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, err
 	}
 	now := p.now()
+	if pending.IsSealedCode(r.Data.Code) { // the fast path's codes (sealedcode.go)
+		return p.sealedCodeExchange(ctx, c, r.Data, jkt, now)
+	}
 	red := &storage.CodeRedemption{
 		CodeHash: storage.HashToken(r.Data.Code), Now: now, FamilyID: storage.NewID(),
 		ClientID: c.ID, RedirectURI: r.Data.RedirectURI, CodeChallenge: pkceChallenge(r.Data.CodeVerifier),
 		DPoPJKT: jkt,
 	}
-	var first *newToken
 	// A redirect_uri PostgreSQL cannot hold matches no stored one: the
 	// exchange fails below, and the store is asked for no token.
-	if c.HasGrant(string(oidc.GrantTypeRefreshToken)) && storable(red.RedirectURI) {
-		rt := p.newRefreshToken(red.FamilyID, c, now)
-		if c.Public() {
-			// RFC 9449 §5: a public client's refresh tokens are bound to
-			// the key too; a confidential client's are bound to its
-			// credentials, and it may change keys.
-			rt.record.DPoPJKT = jkt
-		}
-		first, red.RefreshToken = &rt, rt.record
+	first := p.firstRefreshToken(c, red.FamilyID, jkt, now)
+	if first != nil && storable(red.RedirectURI) {
+		red.RefreshToken = first.record
 	} else {
-		red.RedirectURI = ""
+		first, red.RedirectURI = nil, ""
 	}
 	req, stored, err := p.store.RedeemAuthCode(ctx, red)
 	var reused *storage.CodeReusedError
 	switch {
 	case errors.As(err, &reused):
-		if reused.ClientID == c.ID {
-			if err := p.revokeCodeFamily(ctx, c, reused.FamilyID, now); err != nil {
-				return nil, p.serverError(ctx, err)
-			}
-			p.audit(ctx, storage.AuditEntry{Action: storage.ActionCodeReuse, Target: "client:" + c.ID,
-				Detail: "family " + reused.FamilyID + " revoked"}, "family_id", reused.FamilyID, "request_id", reused.RequestID)
-		}
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
+		return nil, p.codeReused(ctx, c, reused, now)
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
+		return nil, errBadCode()
 	case err != nil:
 		return nil, p.serverError(ctx, err)
 	}
@@ -96,6 +89,42 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
 		user: req.User, first: first,
 	}, nil)
+}
+
+// errBadCode is the answer for a code that is unknown, forged, expired or
+// already used (RFC 6749 §5.2: invalid_grant), which all look the same.
+func errBadCode() error {
+	return oidc.ErrInvalidGrant().WithDescription("the code is invalid, expired or already used")
+}
+
+// firstRefreshToken is the first refresh token of the family a code
+// exchange by c starts, or nil when c has no refresh grant.
+func (p *Provider) firstRefreshToken(c *storage.Client, familyID, jkt string, now time.Time) *newToken {
+	if !c.HasGrant(string(oidc.GrantTypeRefreshToken)) {
+		return nil
+	}
+	rt := p.newRefreshToken(familyID, c, now)
+	if c.Public() {
+		// RFC 9449 §5: a public client's refresh tokens are bound to the
+		// key too; a confidential client's are bound to its credentials,
+		// and it may change keys.
+		rt.record.DPoPJKT = jkt
+	}
+	return &rt
+}
+
+// codeReused answers a second use of a code (RFC 6749 §4.1.2): it is
+// denied and, when the client replaying it is the one the code was issued
+// to, the tokens the first use issued are revoked (revokeCodeFamily).
+func (p *Provider) codeReused(ctx context.Context, c *storage.Client, reused *storage.CodeReusedError, now time.Time) error {
+	if reused.ClientID == c.ID {
+		if err := p.revokeCodeFamily(ctx, c, reused.FamilyID, now); err != nil {
+			return p.serverError(ctx, err)
+		}
+		p.audit(ctx, storage.AuditEntry{Action: storage.ActionCodeReuse, Target: "client:" + c.ID,
+			Detail: "family " + reused.FamilyID + " revoked"}, "family_id", reused.FamilyID, "request_id", reused.RequestID)
+	}
+	return errBadCode()
 }
 
 // checkRedemption is the code exchange's checks of the consumed request

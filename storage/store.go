@@ -169,6 +169,26 @@ type AuthRequests interface {
 	// consumed request, with FamilyID and User (nil when the user does not
 	// exist), and whether the refresh token was stored.
 	RedeemAuthCode(ctx context.Context, r *CodeRedemption) (req *AuthRequest, stored bool, err error)
+	// RedeemSealedCode is RedeemAuthCode for a sealed code (package
+	// storage/pending, CodeSealer): req, authenticated and with its code's
+	// expiry, travelled in the code and was never stored. In one atomic
+	// operation it leaves the code's tombstone under r.CodeHash (request
+	// req.ID, client req.ClientID, family r.FamilyID, until
+	// req.CodeExpiresAt plus SealedCodeTombstoneGrace) and, only when
+	// every check holds, records that
+	// req.SessionID served req.ClientID (as AddSessionClient) and stores
+	// r.RefreshToken (when not nil) from req. The checks are
+	// CodeRedemption's (client, redirect URI, challenge, dpop_jkt, an
+	// existing enabled user) and that the session req.SessionID exists,
+	// belongs to req.UserID and is live at r.Now (not revoked, not past
+	// its expiry, not idle past r.SessionIdle): a logout, a forced logout
+	// or a disabled user between the code's issue and its exchange leaves
+	// nothing issued. Of N concurrent callers exactly one leaves the
+	// tombstone; a code whose tombstone exists is a *CodeReusedError
+	// naming the first redemption's family, and nothing else happens. An
+	// expired code (req.CodeExpiresAt not after r.Now), or one whose
+	// client no longer exists, is ErrNotFound, and nothing is written.
+	RedeemSealedCode(ctx context.Context, r *CodeRedemption, req *AuthRequest) (*SealedRedemption, error)
 	// DeleteAuthRequest removes the request, or returns ErrNotFound.
 	DeleteAuthRequest(ctx context.Context, id string) error
 }

@@ -324,11 +324,42 @@ type CodeRedemption struct {
 	// RefreshToken, when not nil, is stored if and only if the code is
 	// live, ClientID, RedirectURI and CodeChallenge equal the request's,
 	// the request's DPoPJKT is "" or equals DPoPJKT, and the request's
-	// user exists and is not disabled. The caller sets
+	// user exists and is not disabled (for RedeemSealedCode: and its
+	// session is live, see SessionIdle). The caller sets
 	// ID, TokenHash, ClientID, CreatedAt, ExpiresAt, FamilyExpiresAt and
 	// DPoPJKT; the store takes FamilyID from the redemption and UserID,
 	// SessionID, Scopes, AuthTime, AMR and Claims from the request.
 	RefreshToken *RefreshToken
+	// SessionIdle is the session idle timeout (0: none) by which
+	// RedeemSealedCode judges the request's session live at Now, as
+	// Session.Active does. RedeemAuthCode does not use it: a stored
+	// request goes with its session (ON DELETE CASCADE).
+	SessionIdle time.Duration
+}
+
+// SealedCodeTombstoneGrace is how long RedeemSealedCode keeps a sealed
+// code's tombstone beyond the code's expiry. A sealed code is checked
+// against its expiry by the clock of the replica that opens it, and its
+// tombstone is cleaned up by another's: without the grace a replica whose
+// clock lags could accept the code again once its tombstone is gone. A
+// stored code has no such window (its row is gone once redeemed).
+const SealedCodeTombstoneGrace = 5 * time.Minute
+
+// SealedRedemption is what RedeemSealedCode read and did, in the statement
+// that consumed the code.
+type SealedRedemption struct {
+	// User is the request's user (its ClaimsView), nil when there is no
+	// such user.
+	User *User
+	// Session is the request's session, nil when there is none (logged
+	// out). Only ID, UserID, ExpiresAt, LastSeenAt and RevokedAt are set:
+	// what Session.Active reads.
+	Session *Session
+	// Granted: every check held, and the session is now recorded as
+	// serving the client (as AddSessionClient, for logout).
+	Granted bool
+	// Stored: the refresh token was stored (Granted, and one was given).
+	Stored bool
 }
 
 // ReuseGrace is the optional grace window for refresh-token rotation

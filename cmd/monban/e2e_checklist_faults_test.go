@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,6 +52,13 @@ func (f *faultyStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedempt
 		return nil, false, err
 	}
 	return f.Store.RedeemAuthCode(ctx, r)
+}
+
+func (f *faultyStore) RedeemSealedCode(ctx context.Context, r *storage.CodeRedemption, req *storage.AuthRequest) (*storage.SealedRedemption, error) {
+	if err := f.fault("RedeemSealedCode"); err != nil {
+		return nil, err
+	}
+	return f.Store.RedeemSealedCode(ctx, r, req)
 }
 
 func (f *faultyStore) RotateRefreshToken(ctx context.Context, oldHash string, next *storage.RefreshToken, now time.Time, grace storage.ReuseGrace) (*storage.RefreshToken, error) {
@@ -121,7 +129,21 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 
 	t.Run("R3/code-consume", func(t *testing.T) {
 		f := fx.a.start()
-		code := fx.codeFor(t, br, fx.a, f)
+		code := fx.sealedCodeFor(t, br, fx.a, f) // the SSO answer's code
+		store.fail("RedeemSealedCode")
+		_, err := fx.a.exchange(code, f)
+		store.heal()
+		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
+			t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
+		}
+		if _, err := fx.a.exchange(code, f); err != nil {
+			t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
+		}
+	})
+
+	t.Run("R3/code-consume-stored", func(t *testing.T) {
+		f := fx.a.start()
+		code := fx.storedCodeFor(t, newBrowser(t, p.URL), fx.a, f)
 		store.fail("RedeemAuthCode")
 		_, err := fx.a.exchange(code, f)
 		store.heal()
@@ -171,14 +193,28 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	})
 }
 
-// lyingStore answers RedeemAuthCode against what it did, once lie is set:
-// with dropToken it asks its store for no refresh token (so none is
-// stored although the checks hold); otherwise it reports a stored token
-// that was not.
+// lyingStore answers RedeemAuthCode and RedeemSealedCode against what it
+// did, once lie is set: with dropToken it asks its store for no refresh
+// token (so none is stored although the checks hold); otherwise it
+// reports a stored token that was not (and, for a sealed code, a grant).
 type lyingStore struct {
 	storage.Store
 	dropToken bool
 	lie       atomic.Bool
+}
+
+func (l *lyingStore) RedeemSealedCode(ctx context.Context, r *storage.CodeRedemption, req *storage.AuthRequest) (*storage.SealedRedemption, error) {
+	if !l.lie.Load() {
+		return l.Store.RedeemSealedCode(ctx, r, req)
+	}
+	if l.dropToken {
+		r.RefreshToken = nil
+	}
+	res, err := l.Store.RedeemSealedCode(ctx, r, req)
+	if err == nil && !l.dropToken {
+		res.Granted, res.Stored = true, true
+	}
+	return res, err
 }
 
 func (l *lyingStore) RedeemAuthCode(ctx context.Context, r *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
@@ -202,32 +238,51 @@ func TestCodeExchangeFailsClosedWhenStoreDisagrees(t *testing.T) {
 		dropToken bool
 		// verifier is the code_verifier sent; nil: the right one.
 		verifier func(*flow) string
+		// logout revokes the session between the code and its exchange
+		// (which only a sealed code's exchange checks).
+		logout bool
 	}{
 		{name: "checks hold, no token stored", dropToken: true},
 		{name: "a check fails, token reported stored",
 			verifier: func(*flow) string { return oauth2.GenerateVerifier() }},
+		{name: "session ended, token reported stored", logout: true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
-			fx := newSSOFixture(t, ls)
-			br := newBrowser(t, fx.p.URL)
-			fx.signIn(t, br, fx.a)
-			f := fx.a.start()
-			code := fx.codeFor(t, br, fx.a, f)
-			verifier := f.verifier
-			if tc.verifier != nil {
-				verifier = tc.verifier(f)
+		// The SSO answer's code is sealed (RedeemSealedCode); the login
+		// page's is stored (RedeemAuthCode).
+		for _, sealed := range []bool{true, false} {
+			if tc.logout && !sealed {
+				continue
 			}
-			ls.lie.Store(true)
-			_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
-			ls.lie.Store(false)
-			if got := grantError(err); got != "temporarily_unavailable" {
-				t.Fatalf("exchange: %q, want temporarily_unavailable", got)
-			}
-			if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
-				t.Fatalf("the code after the failed exchange: %v, want invalid_grant (burned)", err)
-			}
-		})
+			t.Run(fmt.Sprintf("%s/sealed=%v", tc.name, sealed), func(t *testing.T) {
+				ls := &lyingStore{Store: memory.New(), dropToken: tc.dropToken}
+				fx := newSSOFixture(t, ls)
+				br := newBrowser(t, fx.p.URL)
+				f := fx.a.start()
+				var code string
+				if sealed {
+					fx.signIn(t, br, fx.a)
+					code = fx.sealedCodeFor(t, br, fx.a, f)
+				} else {
+					code = fx.storedCodeFor(t, br, fx.a, f)
+				}
+				verifier := f.verifier
+				if tc.verifier != nil {
+					verifier = tc.verifier(f)
+				}
+				if tc.logout {
+					revokeSessions(t, ls, "alice")
+				}
+				ls.lie.Store(true)
+				_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(verifier))
+				ls.lie.Store(false)
+				if got := grantError(err); got != "temporarily_unavailable" {
+					t.Fatalf("exchange: %q, want temporarily_unavailable", got)
+				}
+				if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
+					t.Fatalf("the code after the failed exchange: %v, want invalid_grant (burned)", err)
+				}
+			})
+		}
 	}
 }
 

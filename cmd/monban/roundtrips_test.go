@@ -113,18 +113,18 @@ func TestRoundTripsPerFlow(t *testing.T) {
 }
 
 // The counts, warm (see BENCHMARKS.md, "Statements per flow").
-//   - SSO: the session with its user (a batch of two reads); the
-//     authorize transaction (a batch: synchronous_commit off for it,
-//     session_clients, the auth request with its code); RedeemAuthCode
-//     (one statement, the only synchronous commit: the code consumed,
-//     its tombstone, its user read and the family's first refresh token).
+//   - SSO: the session with its user (a batch of two reads); nothing
+//     else at /authorize, whose code carries the request sealed
+//     (pending.CodeSealer); RedeemSealedCode at /token (one statement,
+//     the only commit: the code's tombstone, the session's liveness, its
+//     user read, session_clients and the family's first refresh token).
 //   - refresh: the rotation, one statement that checks the token, its
 //     client, scopes, DPoP key, user, group rule and session and returns
 //     the successor with the user (RotateRefreshGrant); a refused
 //     request reads the grant and diagnoses it, as before.
 const (
-	wantSSOTrips          = 3
-	wantSSOStatements     = 6
+	wantSSOTrips          = 2
+	wantSSOStatements     = 3
 	wantRefreshTrips      = 1
 	wantRefreshStatements = 1
 )

@@ -11,4 +11,10 @@
 // the prefix as additional data. The key is for this purpose only. The
 // GCM tag makes the value tamper-evident and keeps its parameters (state,
 // nonce, login_hint) confidential; ExpiresAt, inside it, bounds its life.
+//
+// The package seals a second kind of value the same way, with a key and a
+// prefix of its own (code.go, CodeSealer): the authorization code of a
+// request answered at once from a live SSO session, which carries the
+// request to the token endpoint so that the authorization endpoint stores
+// nothing on that path either (issue #21).
 package pending

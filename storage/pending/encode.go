@@ -35,8 +35,11 @@ import (
 var errDecode = errors.New("pending: bad encoding")
 
 // encode returns r's encoding, or ErrTooLarge.
-func encode(r *storage.AuthRequest) ([]byte, error) {
-	b := make([]byte, 0, 256)
+func encode(r *storage.AuthRequest) ([]byte, error) { return appendEncoding(make([]byte, 0, 256), r) }
+
+// appendEncoding appends r's encoding to b; ErrTooLarge when b grows past
+// MaxPlaintext.
+func appendEncoding(b []byte, r *storage.AuthRequest) ([]byte, error) {
 	for _, s := range []string{r.ID, r.ClientID, r.RedirectURI, r.State, r.Nonce, r.ResponseMode,
 		r.CodeChallenge, r.CodeChallengeMethod, r.LoginHint, r.HintSubject} {
 		b = appendString(b, s)
@@ -86,52 +89,60 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// decoder reads an encoding; the first problem sticks in err.
+// decoder reads an encoding, held as a string so that the strings it
+// returns are slices of it, not copies; the first problem sticks in err.
 type decoder struct {
-	b   []byte
+	s   string
 	err error
 }
 
+// uvarint is binary.Uvarint on d.s.
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errDecode
-		return 0
+	var x uint64
+	var shift uint
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 { // overflows 64 bits
+				break
+			}
+			d.s = d.s[i+1:]
+			return x | uint64(c)<<shift
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
 	}
-	d.b = d.b[n:]
-	return v
+	d.err = errDecode
+	return 0
 }
 
+// varint is binary.Varint on d.s (zig-zag over uvarint).
 func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
+	ux := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errDecode
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 func (d *decoder) string() string {
 	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
+	if d.err != nil || n > uint64(len(d.s)) {
 		d.err = errDecode
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.s = d.s[n:]
 	return s
 }
 
 func (d *decoder) list() []string {
 	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) { // each element takes at least a byte
+	if d.err != nil || n > uint64(len(d.s)) { // each element takes at least a byte
 		d.err = errDecode
 		return nil
 	}
@@ -146,8 +157,8 @@ func (d *decoder) list() []string {
 }
 
 // decode is encode's inverse.
-func decode(b []byte) (*storage.AuthRequest, error) {
-	d := &decoder{b: b}
+func decode(b string) (*storage.AuthRequest, error) {
+	d := &decoder{s: b}
 	r := &storage.AuthRequest{}
 	for _, p := range []*string{&r.ID, &r.ClientID, &r.RedirectURI, &r.State, &r.Nonce, &r.ResponseMode,
 		&r.CodeChallenge, &r.CodeChallengeMethod, &r.LoginHint, &r.HintSubject} {
@@ -164,21 +175,21 @@ func decode(b []byte) (*storage.AuthRequest, error) {
 	}
 	r.CreatedAt = time.UnixMicro(d.varint()).UTC()
 	r.ExpiresAt = time.UnixMicro(d.varint()).UTC()
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && len(d.s) != 0 {
 		r.ACR = d.string()
 	}
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && len(d.s) != 0 {
 		r.Claims.IDToken = claimNames(d.uvarint(), d)
 		r.Claims.UserInfo = claimNames(d.uvarint(), d)
 	}
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && len(d.s) != 0 {
 		if jkt := d.string(); d.err == nil && len(jkt) == sha256.Size {
 			r.DPoPJKT = base64.RawURLEncoding.EncodeToString([]byte(jkt))
 		} else {
 			d.err = errDecode
 		}
 	}
-	if d.err == nil && len(d.b) != 0 {
+	if d.err == nil && len(d.s) != 0 {
 		d.err = errDecode
 	}
 	if d.err != nil {
@@ -188,12 +199,12 @@ func decode(b []byte) (*storage.AuthRequest, error) {
 }
 
 func (d *decoder) byte() byte {
-	if d.err != nil || len(d.b) == 0 {
+	if d.err != nil || len(d.s) == 0 {
 		d.err = errDecode
 		return 0
 	}
-	c := d.b[0]
-	d.b = d.b[1:]
+	c := d.s[0]
+	d.s = d.s[1:]
 	return c
 }
 

@@ -84,28 +84,80 @@ func (e *Error) Unwrap() []error {
 // Sealer seals and opens pending authorization requests. It is safe for
 // concurrent use. Every replica behind one issuer needs the same key.
 type Sealer struct {
-	aead cipher.AEAD
-	now  func() time.Time
+	box box
+	now func() time.Time
 }
 
 // New returns a Sealer with key (KeySize bytes, for this purpose only)
 // and clock now (nil: time.Now).
 func New(key []byte, now func() time.Time) (*Sealer, error) {
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("pending: key must be %d bytes, got %d", KeySize, len(key))
-	}
-	block, err := aes.NewCipher(key)
+	b, err := newBox(key, Prefix, MaxSealedLen)
 	if err != nil {
-		return nil, fmt.Errorf("pending: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("pending: %w", err)
+		return nil, err
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Sealer{aead: aead, now: now}, nil
+	return &Sealer{box: b, now: now}, nil
+}
+
+// box is an AES-256-GCM key for the values of one prefix, which is the
+// additional data of every sealing: a value sealed for one prefix never
+// opens as another's, even under the same key.
+type box struct {
+	aead   cipher.AEAD
+	prefix string
+	maxLen int // the longest value open accepts
+}
+
+func newBox(key []byte, prefix string, maxLen int) (box, error) {
+	if len(key) != KeySize {
+		return box{}, fmt.Errorf("pending: key must be %d bytes, got %d", KeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return box{}, fmt.Errorf("pending: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return box{}, fmt.Errorf("pending: %w", err)
+	}
+	return box{aead: aead, prefix: prefix, maxLen: maxLen}, nil
+}
+
+// seal returns the prefix and the base64url text of a random nonce and
+// plain's sealing.
+func (b box) seal(plain []byte) string {
+	enc := base64.RawURLEncoding
+	n := nonceSize + len(plain) + tagSize
+	text := len(b.prefix) + enc.EncodedLen(n)
+	out := make([]byte, text+n) // the text, then the raw bytes it encodes
+	raw := out[text : text+nonceSize]
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails (Go 1.24+)
+	raw = b.aead.Seal(raw, raw, plain, []byte(b.prefix))
+	copy(out, b.prefix)
+	enc.Encode(out[len(b.prefix):text], raw)
+	return string(out[:text])
+}
+
+// open returns the plaintext of a value seal returned; its errors are
+// *Error with Reason ErrMalformed or ErrForged.
+func (b box) open(sealed string) ([]byte, error) {
+	if !strings.HasPrefix(sealed, b.prefix) || len(sealed) > b.maxLen {
+		return nil, &Error{Reason: ErrMalformed}
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sealed[len(b.prefix):])
+	if err != nil {
+		return nil, &Error{Reason: ErrMalformed, Err: err}
+	}
+	if len(raw) < nonceSize+tagSize {
+		return nil, &Error{Reason: ErrMalformed}
+	}
+	plain, err := b.aead.Open(raw[nonceSize:nonceSize], raw[:nonceSize], raw[nonceSize:], []byte(b.prefix)) // in place
+	if err != nil {
+		return nil, &Error{Reason: ErrForged}
+	}
+	return plain, nil
 }
 
 // IsSealed reports whether id has the form of a sealed value (it may
@@ -122,31 +174,18 @@ func (s *Sealer) Seal(r *storage.AuthRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	buf := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
-	_, _ = rand.Read(buf) // crypto/rand.Read never fails (Go 1.24+)
-	buf = s.aead.Seal(buf, buf[:nonceSize], plain, []byte(Prefix))
-	return Prefix + base64.RawURLEncoding.EncodeToString(buf), nil
+	return s.box.seal(plain), nil
 }
 
 // Open checks and decodes a sealed value. Its errors are *Error with
 // Reason ErrMalformed, ErrForged or ErrExpired (at or after ExpiresAt by
 // the Sealer's clock).
 func (s *Sealer) Open(sealed string) (*storage.AuthRequest, error) {
-	if !IsSealed(sealed) || len(sealed) > MaxSealedLen {
-		return nil, &Error{Reason: ErrMalformed}
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(sealed[len(Prefix):])
+	plain, err := s.box.open(sealed)
 	if err != nil {
-		return nil, &Error{Reason: ErrMalformed, Err: err}
+		return nil, err
 	}
-	if len(raw) < nonceSize+tagSize {
-		return nil, &Error{Reason: ErrMalformed}
-	}
-	plain, err := s.aead.Open(nil, raw[:nonceSize], raw[nonceSize:], []byte(Prefix))
-	if err != nil {
-		return nil, &Error{Reason: ErrForged}
-	}
-	r, err := decode(plain)
+	r, err := decode(string(plain))
 	if err != nil { // authentic but undecodable: a bug, not an attack
 		return nil, &Error{Reason: ErrMalformed, Err: err}
 	}

@@ -119,6 +119,12 @@ func (a *App) assemble(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The codes of SSO answers carry their request (issue #21), sealed
+	// with a key of their own, derived as the pending requests' is.
+	codes, err := pending.NewCodeSealer(codeKey(cfg.CSRFKey), cfg.Now)
+	if err != nil {
+		return err
+	}
 	mail, devMail, err := a.newMailer()
 	if err != nil {
 		return err
@@ -158,6 +164,7 @@ func (a *App) assemble(ctx context.Context) error {
 		Events:              a.metrics,
 		UILocales:           i18n.Catalogs().Supported(),
 		Pending:             sealer,
+		Codes:               codes,
 		AdminsRequireMFA:    cfg.AdminsRequireMFA,
 		DeviceFlow:          cfg.DeviceFlow,
 		DeviceInterval:      cfg.DeviceInterval,
@@ -364,13 +371,22 @@ func dpopNonceKey(csrfKey []byte) []byte {
 // pendingKey is the key that seals pending authorization requests: derived
 // from csrfKey (itself deriveKey(secret, "csrf")) for this purpose only,
 // or random per process when csrfKey is nil, like the CSRF key.
-func pendingKey(csrfKey []byte) []byte {
+func pendingKey(csrfKey []byte) []byte { return sealKey(csrfKey, "monban pending auth request") }
+
+// codeKey is the key that seals the authorization codes of SSO answers
+// (pending.CodeSealer), derived as pendingKey but with a label of its
+// own, so that neither key opens the other's values.
+func codeKey(csrfKey []byte) []byte { return sealKey(csrfKey, "monban authorization code") }
+
+// sealKey is the HMAC-SHA256 of label under csrfKey, or a random key per
+// process when csrfKey is nil.
+func sealKey(csrfKey []byte, label string) []byte {
 	if csrfKey == nil {
 		k := make([]byte, pending.KeySize)
 		_, _ = rand.Read(k) // never fails (Go 1.24+)
 		return k
 	}
 	m := hmac.New(sha256.New, csrfKey)
-	m.Write([]byte("monban pending auth request"))
+	m.Write([]byte(label))
 	return m.Sum(nil)
 }
