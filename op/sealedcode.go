@@ -56,8 +56,8 @@ func (p *Provider) sealedCodeExchange(ctx context.Context, c *storage.Client, tr
 	}
 	req.FamilyID, req.User = red.FamilyID, res.User
 	checkErr := checkRedemption(req, c, tr, jkt)
-	if checkErr == nil && (res.Session == nil || res.Session.UserID != req.UserID || !p.sessions.Live(res.Session, now)) {
-		checkErr = oidc.ErrInvalidGrant().WithDescription("the session the code was issued in has ended")
+	if checkErr == nil {
+		checkErr = p.checkCodeSession(req, res.Session, now)
 	}
 	if res.Granted != (checkErr == nil) || res.Stored != (first != nil && checkErr == nil) {
 		// Fail closed: whatever the store issued is taken back.

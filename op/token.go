@@ -51,7 +51,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 	red := &storage.CodeRedemption{
 		CodeHash: storage.HashToken(r.Data.Code), Now: now, FamilyID: storage.NewID(),
 		ClientID: c.ID, RedirectURI: r.Data.RedirectURI, CodeChallenge: pkceChallenge(r.Data.CodeVerifier),
-		DPoPJKT: jkt,
+		DPoPJKT: jkt, SessionIdle: p.sessions.IdleTimeout(),
 	}
 	// A redirect_uri PostgreSQL cannot hold matches no stored one: the
 	// exchange fails below, and the store is asked for no token.
@@ -72,6 +72,9 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		return nil, p.serverError(ctx, err)
 	}
 	checkErr := checkRedemption(req, c, r.Data, jkt)
+	if checkErr == nil {
+		checkErr = p.checkCodeSession(req, req.Session, now)
+	}
 	if want := first != nil && checkErr == nil; stored != want {
 		// Fail closed: whatever the store issued is taken back.
 		if err := p.revokeCodeFamily(ctx, c, red.FamilyID, now); err != nil {
@@ -145,6 +148,23 @@ func checkRedemption(req *storage.AuthRequest, c *storage.Client, tr *oidc.Acces
 	}
 	if req.User == nil || req.User.Disabled {
 		return oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
+	}
+	return nil
+}
+
+// checkCodeSession is the exchange's check of the session the code was
+// issued in, as the store read it (sess, nil when absent): it must still
+// be live for the request's user. A logout marks its session revoked and
+// leaves the requests authenticated by it, so without this check a code
+// issued just before the logout would still get tokens (OIDC Core §3.1.3.2
+// leaves validating the grant to the server). A request naming no session
+// (none do when issued by the sign-in pages) is judged by its user alone.
+func (p *Provider) checkCodeSession(req *storage.AuthRequest, sess *storage.Session, now time.Time) error {
+	if req.SessionID == "" {
+		return nil
+	}
+	if sess == nil || sess.UserID != req.UserID || !p.sessions.Live(sess, now) {
+		return oidc.ErrInvalidGrant().WithDescription("the session the code was issued in has ended")
 	}
 	return nil
 }

@@ -166,8 +166,8 @@ type AuthRequests interface {
 	// hold. Concurrent redemptions of one code: exactly one consumes it,
 	// so at most one refresh token is stored. The code is consumed (and
 	// its tombstone left) whether or not the checks hold. It returns the
-	// consumed request, with FamilyID and User (nil when the user does not
-	// exist), and whether the refresh token was stored.
+	// consumed request, with FamilyID, User and Session (each nil when it
+	// does not exist), and whether the refresh token was stored.
 	RedeemAuthCode(ctx context.Context, r *CodeRedemption) (req *AuthRequest, stored bool, err error)
 	// RedeemSealedCode is RedeemAuthCode for a sealed code (package
 	// storage/pending, CodeSealer): req, authenticated and with its code's

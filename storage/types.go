@@ -188,20 +188,24 @@ type AuthRequest struct {
 	CodeHash      string
 	CodeExpiresAt time.Time
 
-	// FamilyID is set only on the request RedeemAuthCode (or
-	// RedeemAuthCode) returns: a new
+	// FamilyID is set only on the request RedeemAuthCode returns: a new
 	// ID that names everything issued based on the code (the refresh-token
 	// family, and the first access token), kept in the code's tombstone so
 	// that a replay can revoke it (RFC 6749 §4.1.2). It is not stored with
 	// the request: CreateAuthRequest ignores it and GetAuthRequest leaves
 	// it empty.
 	FamilyID string
-	// User, when not nil, is the request's user as the store read it in
-	// the same statement that consumed the code (RedeemAuthCode, where it
-	// is optional; RedeemAuthCode, where nil means there is no such user),
-	// so the token endpoint need not read it again; nil: read it. Like the
-	// token path's other reads it is the user's ClaimsView.
+	// User is the request's user as RedeemAuthCode read it in the
+	// statement that consumed the code, so the token endpoint need not
+	// read it again (its ClaimsView, like the token path's other reads);
+	// nil: there is no such user.
 	User *User
+	// Session is the request's session as RedeemAuthCode read it in that
+	// statement (only ID, UserID, ExpiresAt, LastSeenAt and RevokedAt:
+	// what Session.Active reads); nil: there is no such session. A
+	// logout marks the session revoked and leaves the request, so the
+	// exchange must see that the session has ended.
+	Session *Session
 }
 
 // Authenticated reports whether a user is bound to the request.
@@ -324,16 +328,17 @@ type CodeRedemption struct {
 	// RefreshToken, when not nil, is stored if and only if the code is
 	// live, ClientID, RedirectURI and CodeChallenge equal the request's,
 	// the request's DPoPJKT is "" or equals DPoPJKT, and the request's
-	// user exists and is not disabled (for RedeemSealedCode: and its
-	// session is live, see SessionIdle). The caller sets
+	// user exists and is not disabled, and the request's session (when
+	// it names one) belongs to that user and is live at Now (see
+	// SessionIdle). The caller sets
 	// ID, TokenHash, ClientID, CreatedAt, ExpiresAt, FamilyExpiresAt and
 	// DPoPJKT; the store takes FamilyID from the redemption and UserID,
 	// SessionID, Scopes, AuthTime, AMR and Claims from the request.
 	RefreshToken *RefreshToken
-	// SessionIdle is the session idle timeout (0: none) by which
-	// RedeemSealedCode judges the request's session live at Now, as
-	// Session.Active does. RedeemAuthCode does not use it: a stored
-	// request goes with its session (ON DELETE CASCADE).
+	// SessionIdle is the session idle timeout (0: none) by which the
+	// store judges the request's session live at Now, as Session.Active
+	// does: a logout between the code's issue and its exchange leaves
+	// nothing issued.
 	SessionIdle time.Duration
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
@@ -55,7 +56,8 @@ func (fx *ssoFixture) storedCodeFor(t *testing.T, br *browser, r *rp, f *flow) s
 // code keeps every property of a stored one (security checklist T1–T5):
 // single use with the family revoked on replay, bound to its client, its
 // redirect_uri and its PKCE verifier, short-lived; and a logout between
-// /authorize and /token wins. A code that does not open is invalid_grant.
+// /authorize and /token wins, for a stored code too. A code that does not
+// open is invalid_grant.
 func TestSealedCodes(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		fx := newLogoutFixture(t, store)
@@ -192,8 +194,10 @@ func TestSealedCodes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() {
-					_, _ = store.UpdateUser(t.Context(), u.ID, func(u *storage.User) error { u.Disabled = false; return nil })
+				t.Cleanup(func() { // t.Context() has ended when cleanups run
+					if _, err := store.UpdateUser(context.Background(), u.ID, func(u *storage.User) error { u.Disabled = false; return nil }); err != nil {
+						t.Error(err)
+					}
 				})
 			}},
 		} {
@@ -210,6 +214,21 @@ func TestSealedCodes(t *testing.T) {
 				clients, err := store.ListSessionClients(t.Context(), lsid)
 				if err != nil || slices.Contains(clients, "app-b") {
 					t.Fatalf("session clients %v (%v): app-b recorded without tokens", clients, err)
+				}
+			})
+			// A stored code (the sign-in page's, here forced by
+			// prompt=login) outlives its session's logout in the store
+			// (the session is marked revoked, the request stays): the
+			// exchange must refuse it all the same.
+			t.Run("stored code, before the exchange: "+tc.name, func(t *testing.T) {
+				lb := newBrowser(t, fx.p.URL)
+				tok := fx.signIn(t, lb, fx.a)
+				f := fx.b.start()
+				f.URL += "&prompt=login"
+				code := fx.storedCodeFor(t, lb, fx.b, f)
+				tc.end(t, lb, tok)
+				if _, err := fx.b.exchange(code, f); grantError(err) != "invalid_grant" {
+					t.Fatalf("exchange of a stored code after %s: %v, want invalid_grant", tc.name, err)
 				}
 			})
 		}

@@ -150,8 +150,13 @@ func (s *Store) RedeemAuthCode(_ context.Context, red *storage.CodeRedemption) (
 		cv := s.userOut(u).ClaimsView()
 		r.User = &cv
 	}
+	sessionLive := r.SessionID == ""
+	if sess, found := s.sessions[r.SessionID]; found {
+		r.Session = sessionView(sess)
+		sessionLive = sess.UserID == r.UserID && sess.Active(ts(red.Now), red.SessionIdle)
+	}
 	stored := false
-	if t := red.RefreshToken; t != nil && ok && !u.Disabled && r.ClientID == red.ClientID &&
+	if t := red.RefreshToken; t != nil && ok && !u.Disabled && sessionLive && r.ClientID == red.ClientID &&
 		r.RedirectURI == red.RedirectURI && r.CodeChallenge == red.CodeChallenge &&
 		(r.DPoPJKT == "" || r.DPoPJKT == red.DPoPJKT) {
 		if err := s.checkNewRefresh(t); err != nil {
@@ -174,7 +179,7 @@ func (s *Store) RedeemAuthCode(_ context.Context, red *storage.CodeRedemption) (
 // caller holds s.mu.
 func (s *Store) restoreAuthRequest(r *storage.AuthRequest) {
 	delete(s.codeTombstones, r.CodeHash)
-	r.FamilyID, r.User = "", nil
+	r.FamilyID, r.User, r.Session = "", nil, nil
 	s.authRequests[r.ID] = r
 	s.authByCode[r.CodeHash] = r.ID
 }

@@ -35,8 +35,7 @@ func (s *Store) RedeemSealedCode(_ context.Context, red *storage.CodeRedemption,
 	}
 	sess, sessOK := s.sessions[r.SessionID]
 	if sessOK {
-		out.Session = &storage.Session{ID: sess.ID, UserID: sess.UserID, ExpiresAt: sess.ExpiresAt,
-			LastSeenAt: sess.LastSeenAt, RevokedAt: sess.RevokedAt}
+		out.Session = sessionView(sess)
 	}
 	out.Granted = userOK && !u.Disabled && sessOK && sess.UserID == r.UserID && sess.Active(now, red.SessionIdle) &&
 		r.ClientID == red.ClientID && r.RedirectURI == red.RedirectURI && r.CodeChallenge == red.CodeChallenge &&
@@ -62,4 +61,11 @@ func (s *Store) RedeemSealedCode(_ context.Context, red *storage.CodeRedemption,
 		expiresAt: ts(r.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace)),
 	}
 	return out, nil
+}
+
+// sessionView is what a code redemption returns of a session: the fields
+// Session.Active reads.
+func sessionView(sess *storage.Session) *storage.Session {
+	return &storage.Session{ID: sess.ID, UserID: sess.UserID, ExpiresAt: sess.ExpiresAt,
+		LastSeenAt: sess.LastSeenAt, RevokedAt: sess.RevokedAt}
 }

@@ -148,11 +148,14 @@ func (s *Store) IssueAuthCode(ctx context.Context, id, codeHash string, expiresA
 // ($13: a token was asked for). A DELETE … RETURNING of the request; the
 // INSERT of the code's tombstone (RFC 6749 §4.1.2) when the code is live;
 // the INSERT of the refresh token, whose WHERE is the exchange's checks
-// (the same ones op checks in Go, so the two must agree); the request's
-// user, which the token endpoint would otherwise read in a round trip of
-// its own. Every part sees the same snapshot and commits together, so of
-// concurrent callers exactly one gets the row, and with it the only
-// refresh token.
+// (the same ones op checks in Go, so the two must agree), the request's
+// session live for its user included ($15: the last activity an idle
+// session needs after, NULL: no idle timeout), since a logout marks the
+// session revoked and leaves its pending requests; the request's user
+// and session, which the token endpoint would otherwise read in round
+// trips of their own. Every part sees the same snapshot and commits
+// together, so of concurrent callers exactly one gets the row, and with
+// it the only refresh token.
 var redeemAuthCode = `WITH consumed AS (
 		DELETE FROM auth_requests WHERE code_hash = $1 RETURNING *
 	), tombstone AS (
@@ -163,14 +166,20 @@ var redeemAuthCode = `WITH consumed AS (
 			auth_time, amr, created_at, expires_at, family_expires_at, dpop_jkt, id_token_claims, userinfo_claims)
 		SELECT $4, $5, $3, r.client_id, r.user_id, r.session_id, r.scopes,
 			r.auth_time, r.amr, $6, $7, $8, $9, r.id_token_claims, r.userinfo_claims
-		FROM consumed r JOIN users u ON u.id = r.user_id
+		FROM consumed r JOIN users u ON u.id = r.user_id LEFT JOIN sessions s ON s.id = r.session_id
 		WHERE $13 AND r.code_expires_at > $2 AND r.client_id = $10 AND r.redirect_uri = $11
 			AND r.code_challenge = $12 AND r.dpop_jkt IN ('', $14) AND NOT u.disabled
+			AND (r.session_id = '' OR s.user_id = r.user_id AND s.revoked_at IS NULL AND s.expires_at > $2
+				AND ($15::timestamptz IS NULL OR s.last_seen_at > $15))
 		RETURNING 1
 	)
-	SELECT c.*, ` + userSelect("u", true) + `, EXISTS (SELECT 1 FROM issued)
-	FROM (SELECT ` + authRequestColumns + `, code_expires_at > $2, user_id AS join_user_id FROM consumed) AS c
-	LEFT JOIN users u ON u.id = c.join_user_id`
+	SELECT c.*, ` + userSelect("u", true) + `,
+		COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
+		EXISTS (SELECT 1 FROM issued)
+	FROM (SELECT ` + authRequestColumns + `, code_expires_at > $2, user_id AS join_user_id,
+		session_id AS join_session_id FROM consumed) AS c
+	LEFT JOIN users u ON u.id = c.join_user_id
+	LEFT JOIN sessions s ON s.id = c.join_session_id`
 
 // RedeemAuthCode implements storage.AuthRequests with a single statement
 // (redeemAuthCode), so the exchange costs one round trip and one
@@ -184,20 +193,23 @@ var redeemAuthCode = `WITH consumed AS (
 // commit, so a loser of a race always sees the winner's tombstone.
 func (s *Store) RedeemAuthCode(ctx context.Context, red *storage.CodeRedemption) (*storage.AuthRequest, bool, error) {
 	var (
-		live, stored bool
-		userID       string // the request's, again: the join's key
-		u            storage.User
-		addr, attrs  []byte
-		rt           storage.RefreshToken
+		live, stored      bool
+		userID, sessionID string // the request's, again: the joins' keys
+		u                 storage.User
+		sess              storage.Session
+		addr, attrs       []byte
+		rt                storage.RefreshToken
 	)
 	issue := red.RefreshToken != nil
 	if issue {
 		rt = *red.RefreshToken
 	}
-	dest := append([]any{&live, &userID}, userDest(&u, &addr, &attrs)...)
+	dest := append([]any{&live, &userID, &sessionID}, userDest(&u, &addr, &attrs)...)
+	dest = append(dest, &sess.ID, &sess.UserID, scanOptTime{&sess.ExpiresAt}, scanOptTime{&sess.LastSeenAt},
+		scanOptTime{&sess.RevokedAt}, &stored)
 	r, err := scanAuthRequest(s.db.QueryRow(ctx, redeemAuthCode, red.CodeHash, red.Now, red.FamilyID,
 		rt.ID, rt.TokenHash, rt.CreatedAt, rt.ExpiresAt, rt.FamilyExpiresAt, rt.DPoPJKT,
-		red.ClientID, red.RedirectURI, red.CodeChallenge, issue, red.DPoPJKT), append(dest, &stored)...)
+		red.ClientID, red.RedirectURI, red.CodeChallenge, issue, red.DPoPJKT, idleCutoff(red)), dest...)
 	if err == nil {
 		err = finishUser(&u, addr, attrs)
 	}
@@ -222,6 +234,9 @@ func (s *Store) RedeemAuthCode(ctx context.Context, red *storage.CodeRedemption)
 	if u.ID != "" { // "": no such user (any more)
 		cv := u.ClaimsView()
 		r.User = &cv
+	}
+	if sess.ID != "" { // "": no such session
+		r.Session = &sess
 	}
 	return r, stored, nil
 }

@@ -77,11 +77,6 @@ func (s *Store) RedeemSealedCode(ctx context.Context, red *storage.CodeRedemptio
 	}
 	match := r.ClientID == red.ClientID && r.RedirectURI == red.RedirectURI && r.CodeChallenge == red.CodeChallenge &&
 		(r.DPoPJKT == "" || r.DPoPJKT == red.DPoPJKT)
-	var idleCut *time.Time
-	if red.SessionIdle > 0 {
-		cut := red.Now.Add(-red.SessionIdle)
-		idleCut = &cut
-	}
 	issue := red.RefreshToken != nil
 	var rt storage.RefreshToken
 	if issue {
@@ -99,7 +94,7 @@ func (s *Store) RedeemSealedCode(ctx context.Context, red *storage.CodeRedemptio
 		userDest(&u, &addr, &attrs)...)
 	err := s.db.QueryRow(ctx, redeemSealedCode, red.CodeHash, red.Now, red.FamilyID, r.ID, r.ClientID,
 		r.CodeExpiresAt.Add(storage.SealedCodeTombstoneGrace),
-		r.UserID, r.SessionID, match, idleCut, issue,
+		r.UserID, r.SessionID, match, idleCutoff(red), issue,
 		rt.ID, rt.TokenHash, r.Scopes, r.AuthTime, r.AMR, rt.CreatedAt, rt.ExpiresAt, rt.FamilyExpiresAt, rt.DPoPJKT,
 		r.Claims.IDToken, r.Claims.UserInfo).Scan(dest...)
 	if err == nil {
@@ -128,4 +123,15 @@ func (s *Store) RedeemSealedCode(ctx context.Context, red *storage.CodeRedemptio
 		out.User = &cv
 	}
 	return &out, nil
+}
+
+// idleCutoff is the last activity after which a session is live at
+// red.Now under red.SessionIdle (Session.Active), nil without an idle
+// timeout: the redemption statements' session check.
+func idleCutoff(red *storage.CodeRedemption) *time.Time {
+	if red.SessionIdle <= 0 {
+		return nil
+	}
+	cut := red.Now.Add(-red.SessionIdle)
+	return &cut
 }

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,15 +16,18 @@ type redeemFixture struct {
 	red *storage.CodeRedemption
 }
 
-// newRedeemFixture stores request id of sd.client for userID, issues its
-// code and returns the redemption that passes every check, with a refresh
-// token to store.
+// newRedeemFixture stores request id of sd.client for userID, signed in
+// with a session of its own ("session-"+id, live), issues its code and
+// returns the redemption that passes every check, with a refresh token to
+// store.
 func newRedeemFixture(t *testing.T, s storage.Store, sd seed, id, userID string) redeemFixture {
 	t.Helper()
 	ctx := t.Context()
+	sess := newSession("session-"+id, userID, at(-time.Hour))
+	mustOK(t, s.CreateSession(ctx, sess), "CreateSession")
 	req := newAuthRequest(id, sd.client.ID)
 	mustOK(t, s.CreateAuthRequest(ctx, req), "CreateAuthRequest")
-	mustOK(t, s.AuthenticateAuthRequest(ctx, req.ID, storage.AuthResult{UserID: userID, SessionID: sd.session.ID,
+	mustOK(t, s.AuthenticateAuthRequest(ctx, req.ID, storage.AuthResult{UserID: userID, SessionID: sess.ID,
 		AuthTime: at(-10 * time.Second), AMR: []string{"pwd", "otp"}}), "AuthenticateAuthRequest")
 	codeHash := storage.HashToken("code-" + id)
 	mustOK(t, s.IssueAuthCode(ctx, req.ID, codeHash, at(time.Minute)), "IssueAuthCode")
@@ -43,8 +47,9 @@ func newRedeemFixture(t *testing.T, s storage.Store, sd seed, id, userID string)
 // testRedeemAuthCode: RedeemAuthCode consumes the code whatever the
 // checks say, and stores the family's first refresh token, filled from
 // the request, only when every check holds (RFC 6749 §4.1.3, RFC 7636
-// §4.6); a replay is ErrCodeReused naming the family either way (RFC 6749
-// §4.1.2).
+// §4.6), the request's session still live among them (a logout marks it
+// revoked and leaves the request); a replay is ErrCodeReused naming the
+// family either way (RFC 6749 §4.1.2).
 func testRedeemAuthCode(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
@@ -54,6 +59,9 @@ func testRedeemAuthCode(t *testing.T, s storage.Store) {
 		change     func(t *testing.T, red *storage.CodeRedemption, userID string)
 		wantStored bool
 		wantUser   bool
+		// wantRevoked: the session returned is marked revoked;
+		// noSession: none is returned (the user's deletion took it).
+		wantRevoked, noSession bool
 	}{
 		{name: "every check holds", change: func(*testing.T, *storage.CodeRedemption, string) {}, wantStored: true, wantUser: true},
 		{name: "no refresh token asked for", change: func(_ *testing.T, red *storage.CodeRedemption, _ string) {
@@ -86,7 +94,20 @@ func testRedeemAuthCode(t *testing.T, s storage.Store) {
 		}, wantUser: true},
 		{name: "user deleted", change: func(t *testing.T, _ *storage.CodeRedemption, userID string) {
 			mustOK(t, s.DeleteUser(ctx, userID), "DeleteUser")
-		}},
+		}, noSession: true},
+		{name: "session logged out", change: func(t *testing.T, red *storage.CodeRedemption, userID string) {
+			mustOK(t, s.RevokeSession(ctx, sessionOf(red), at(0)), "RevokeSession")
+		}, wantUser: true, wantRevoked: true},
+		{name: "every session of the user revoked", change: func(t *testing.T, _ *storage.CodeRedemption, userID string) {
+			_, err := s.RevokeUserSessions(ctx, userID, at(0))
+			mustOK(t, err, "RevokeUserSessions")
+		}, wantUser: true, wantRevoked: true},
+		{name: "session idle past the timeout", change: func(_ *testing.T, red *storage.CodeRedemption, _ string) {
+			red.SessionIdle = time.Hour / 2 // last seen at -59 min, now +30 s
+		}, wantUser: true},
+		{name: "session live within the idle timeout", change: func(_ *testing.T, red *storage.CodeRedemption, _ string) {
+			red.SessionIdle = 2 * time.Hour
+		}, wantStored: true, wantUser: true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,8 +132,12 @@ func testRedeemAuthCode(t *testing.T, s storage.Store) {
 				mustOK(t, err, "GetUser")
 				assertEqual(t, "RedeemAuthCode's user", wantU.ClaimsView(), *got.User)
 			}
+			if tc.noSession && got.Session != nil || !tc.noSession && (got.Session == nil || got.Session.ID != f.req.SessionID ||
+				got.Session.UserID != u.ID || got.Session.RevokedAt.IsZero() == tc.wantRevoked) {
+				t.Errorf("RedeemAuthCode's session: %+v, want %q of %q, revoked: %v", got.Session, f.req.SessionID, u.ID, tc.wantRevoked)
+			}
 			want := deepCopy(f.req)
-			want.FamilyID, got.User = f.red.FamilyID, nil
+			want.FamilyID, got.User, got.Session = f.red.FamilyID, nil, nil
 			assertEqual(t, "RedeemAuthCode's request", want, got)
 
 			rt, err := s.GetRefreshToken(ctx, asked.TokenHash)
@@ -121,7 +146,7 @@ func testRedeemAuthCode(t *testing.T, s storage.Store) {
 			} else {
 				mustOK(t, err, "GetRefreshToken")
 				wantRT := deepCopy(f.red.RefreshToken)
-				wantRT.FamilyID, wantRT.UserID, wantRT.SessionID = f.red.FamilyID, u.ID, sd.session.ID
+				wantRT.FamilyID, wantRT.UserID, wantRT.SessionID = f.red.FamilyID, u.ID, f.req.SessionID
 				wantRT.Scopes, wantRT.AuthTime, wantRT.AMR, wantRT.Claims = f.req.Scopes, f.req.AuthTime, f.req.AMR, f.req.Claims
 				assertEqual(t, "the stored refresh token", wantRT, rt)
 			}
@@ -204,4 +229,9 @@ func testConcurrentCodeRedeem(t *testing.T, s storage.Store) {
 			wantErr(t, err, storage.ErrNotFound, "GetRefreshToken of loser %d's token", i)
 		}
 	}
+}
+
+// sessionOf is the session newRedeemFixture signed the request of red in.
+func sessionOf(red *storage.CodeRedemption) string {
+	return "session-" + strings.TrimPrefix(red.FamilyID, "family-")
 }
