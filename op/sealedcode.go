@@ -2,9 +2,6 @@ package op
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -45,35 +42,9 @@ func (p *Provider) sealedCodeExchange(ctx context.Context, c *storage.Client, tr
 		red.RefreshToken = first.record
 	}
 	res, err := p.store.RedeemSealedCode(ctx, red, req)
-	var reused *storage.CodeReusedError
-	switch {
-	case errors.As(err, &reused):
-		return nil, p.codeReused(ctx, c, reused, now)
-	case errors.Is(err, storage.ErrNotFound):
-		return nil, errBadCode()
-	case err != nil:
-		return nil, p.serverError(ctx, err)
+	if err != nil {
+		return nil, p.redeemFailed(ctx, c, err, now)
 	}
 	req.FamilyID, req.User = red.FamilyID, res.User
-	checkErr := checkRedemption(req, c, tr, jkt)
-	if checkErr == nil {
-		checkErr = p.checkCodeSession(req, res.Session, now)
-	}
-	if res.Granted != (checkErr == nil) || res.Stored != (first != nil && checkErr == nil) {
-		// Fail closed: whatever the store issued is taken back.
-		if err := p.revokeCodeFamily(ctx, c, red.FamilyID, now); err != nil {
-			return nil, p.serverError(ctx, err)
-		}
-		return nil, p.serverError(ctx, fmt.Errorf("op: exchange of the sealed code of request %q: the store granted %v and stored a refresh token: %v, the checks say %v",
-			req.ID, res.Granted, res.Stored, checkErr))
-	}
-	if checkErr != nil {
-		return nil, checkErr
-	}
-	return p.issueTokens(ctx, c, grant{
-		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
-		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce, claims: req.Claims,
-		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
-		user: req.User, first: first,
-	}, nil)
+	return p.finishExchange(ctx, c, exchanged{req: req, session: res.Session, first: first, stored: res.Stored, granted: &res.Granted}, tr, jkt, now)
 }

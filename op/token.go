@@ -62,26 +62,61 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		first, red.RedirectURI = nil, ""
 	}
 	req, stored, err := p.store.RedeemAuthCode(ctx, red)
+	if err != nil {
+		return nil, p.redeemFailed(ctx, c, err, now)
+	}
+	return p.finishExchange(ctx, c, exchanged{req: req, session: req.Session, first: first, stored: stored}, r.Data, jkt, now)
+}
+
+// exchanged is what a code's redemption statement read and did: the
+// consumed request (with its user), the request's session, the first
+// refresh token asked for (nil: none), whether the store stored it, and,
+// when the store says so separately (RedeemSealedCode), whether its
+// checks held.
+type exchanged struct {
+	req     *storage.AuthRequest
+	session *storage.Session
+	first   *newToken
+	stored  bool
+	granted *bool
+}
+
+// redeemFailed answers a redemption the store refused: a replay
+// (codeReused), an unknown or expired code (invalid_grant), or a store
+// failure.
+func (p *Provider) redeemFailed(ctx context.Context, c *storage.Client, err error, now time.Time) error {
 	var reused *storage.CodeReusedError
 	switch {
 	case errors.As(err, &reused):
-		return nil, p.codeReused(ctx, c, reused, now)
+		return p.codeReused(ctx, c, reused, now)
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, errBadCode()
-	case err != nil:
-		return nil, p.serverError(ctx, err)
+		return errBadCode()
 	}
-	checkErr := checkRedemption(req, c, r.Data, jkt)
+	return p.serverError(ctx, err)
+}
+
+// finishExchange runs the exchange's checks (checkRedemption,
+// checkCodeSession) on what the redemption statement read, for their
+// precise errors, and issues the tokens when they hold. The statement made
+// the same checks before it stored anything; if the two disagree the
+// exchange fails closed: whatever the store issued is taken back.
+func (p *Provider) finishExchange(ctx context.Context, c *storage.Client, x exchanged, tr *oidc.AccessTokenRequest, jkt string, now time.Time) (*zop.Response, error) {
+	req := x.req
+	checkErr := checkRedemption(req, c, tr, jkt)
 	if checkErr == nil {
-		checkErr = p.checkCodeSession(req, req.Session, now)
+		checkErr = p.checkCodeSession(req, x.session, now)
 	}
-	if want := first != nil && checkErr == nil; stored != want {
-		// Fail closed: whatever the store issued is taken back.
-		if err := p.revokeCodeFamily(ctx, c, red.FamilyID, now); err != nil {
+	ok := checkErr == nil
+	if x.stored != (x.first != nil && ok) || x.granted != nil && *x.granted != ok {
+		if err := p.revokeCodeFamily(ctx, c, req.FamilyID, now); err != nil {
 			return nil, p.serverError(ctx, err)
 		}
-		return nil, p.serverError(ctx, fmt.Errorf("op: code exchange of request %q: the store stored a refresh token: %v, the checks say %v",
-			req.ID, stored, checkErr))
+		said := ""
+		if x.granted != nil {
+			said = fmt.Sprintf(" (its checks held: %v)", *x.granted)
+		}
+		return nil, p.serverError(ctx, fmt.Errorf("op: code exchange of request %q: the store stored a refresh token: %v%s, the checks say %v",
+			req.ID, x.stored, said, checkErr))
 	}
 	if checkErr != nil {
 		return nil, checkErr
@@ -90,7 +125,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		userID: req.UserID, sessionID: req.SessionID, scopes: req.Scopes,
 		authTime: req.AuthTime, amr: req.AMR, nonce: req.Nonce, claims: req.Claims,
 		familyID: req.FamilyID, offline: slices.Contains(req.Scopes, scopeOfflineAccess), jkt: jkt,
-		user: req.User, first: first,
+		user: req.User, first: x.first,
 	}, nil)
 }
 
