@@ -94,7 +94,7 @@ func (s *Store) LivenessVersion(ctx context.Context, jti, userID string) (int64,
 		err error
 	)
 	if s.liveness == nil {
-		v, err = readOneLiveness(ctx, s.db, livenessKey{jti, userID})
+		v, err = queryLiveness(ctx, s.db, livenessKey{jti, userID})
 	} else {
 		v, err = s.liveness.do(ctx, livenessKey{jti, userID})
 	}
@@ -121,8 +121,8 @@ type (
 	}
 )
 
-// readOneLiveness reads one key on db.
-func readOneLiveness(ctx context.Context, db querier, k livenessKey) (v livenessValue, err error) {
+// queryLiveness reads one key on db.
+func queryLiveness(ctx context.Context, db querier, k livenessKey) (v livenessValue, err error) {
 	err = db.QueryRow(ctx, `SELECT
 			COALESCE((SELECT version FROM liveness_versions WHERE user_id = $2), 0),
 			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
@@ -130,14 +130,14 @@ func readOneLiveness(ctx context.Context, db querier, k livenessKey) (v liveness
 	return v, err
 }
 
-// readLiveness reads keys on the pool: one alone as readOneLiveness
-// does, several in one statement (one snapshot) whose rows carry each
-// key's position.
+// readOneLiveness reads one key on the pool.
+func (s *Store) readOneLiveness(ctx context.Context, k livenessKey) (livenessValue, error) {
+	return queryLiveness(ctx, s.pool, k)
+}
+
+// readLiveness reads keys on the pool in one statement (one snapshot)
+// whose rows carry each key's position.
 func (s *Store) readLiveness(ctx context.Context, keys []livenessKey) ([]livenessValue, error) {
-	if len(keys) == 1 {
-		v, err := readOneLiveness(ctx, s.pool, keys[0])
-		return []livenessValue{v}, err
-	}
 	jtis, users := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		jtis[i], users[i] = k.jti, k.userID

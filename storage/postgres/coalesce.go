@@ -27,10 +27,11 @@ var errClosed = errors.New("store closed")
 // it. Batches run without any caller's cancellation (each caller may
 // leave; the statement is bounded by the store's deadline tracer).
 type coalescer[K, V any] struct {
-	// read reads keys in one statement and returns their values in the
-	// same order; its ctx is the caller's for a read alone, and
-	// context.Background() for a batch.
-	read        func(ctx context.Context, keys []K) ([]V, error)
+	// one reads a key alone, with its caller's context.
+	one func(ctx context.Context, key K) (V, error)
+	// many reads keys in one statement and returns their values in the
+	// same order; its context is context.Background().
+	many        func(ctx context.Context, keys []K) ([]V, error)
 	maxInFlight int
 	maxBatch    int
 
@@ -50,10 +51,12 @@ type batch[K, V any] struct {
 	done    chan struct{} // closed when vals or err is set
 }
 
-// newCoalescer returns a coalescer of read with at most maxInFlight
-// statements at once and at most maxBatch keys in each.
-func newCoalescer[K, V any](maxInFlight, maxBatch int, read func(context.Context, []K) ([]V, error)) *coalescer[K, V] {
-	return &coalescer[K, V]{read: read, maxInFlight: max(1, maxInFlight), maxBatch: max(1, maxBatch)}
+// newCoalescer returns a coalescer reading keys with one (alone) and
+// many (together), with at most maxInFlight statements at once and at
+// most maxBatch keys in each.
+func newCoalescer[K, V any](maxInFlight, maxBatch int, one func(context.Context, K) (V, error),
+	many func(context.Context, []K) ([]V, error)) *coalescer[K, V] {
+	return &coalescer[K, V]{one: one, many: many, maxInFlight: max(1, maxInFlight), maxBatch: max(1, maxBatch)}
 }
 
 // do reads key, alone or with other callers' keys.
@@ -68,17 +71,11 @@ func (c *coalescer[K, V]) do(ctx context.Context, key K) (V, error) {
 			c.inFlight++
 		}
 		c.mu.Unlock()
-		vals, err := c.read(ctx, []K{key})
+		v, err := c.one(ctx, key)
 		if alone {
 			c.release()
 		}
-		if err == nil && len(vals) != 1 {
-			err = fmt.Errorf("read returned %d values for 1 key", len(vals))
-		}
-		if err != nil {
-			return zero, err
-		}
-		return vals[0], nil
+		return v, err
 	}
 	b := c.join(key)
 	i := len(b.keys) - 1
@@ -156,7 +153,13 @@ func (c *coalescer[K, V]) next(spawn bool) *batch[K, V] {
 func (c *coalescer[K, V]) run(b *batch[K, V]) {
 	defer c.running.Done()
 	for ; b != nil; b = c.next(false) {
-		b.vals, b.err = c.read(context.Background(), b.keys)
+		if len(b.keys) == 1 {
+			var v V
+			v, b.err = c.one(context.Background(), b.keys[0])
+			b.vals = []V{v}
+		} else {
+			b.vals, b.err = c.many(context.Background(), b.keys)
+		}
 		if b.err == nil && len(b.vals) != len(b.keys) {
 			b.err = fmt.Errorf("read returned %d values for %d keys", len(b.vals), len(b.keys))
 		}

@@ -25,7 +25,7 @@ func SetLivenessCoalescing(s *Store, inFlight, batch int) {
 	}
 	s.liveness = nil
 	if inFlight > 0 {
-		s.liveness = newCoalescer(inFlight, batch, s.readLiveness)
+		s.liveness = newCoalescer(inFlight, batch, s.readOneLiveness, s.readLiveness)
 	}
 }
 
