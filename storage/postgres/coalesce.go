@@ -12,10 +12,12 @@ var errClosed = errors.New("store closed")
 
 // coalescer merges concurrent reads of one kind into few statements,
 // the way group commit merges WAL flushes ("natural batching", issue
-// #21): a call that finds fewer than maxInFlight reads running reads at
-// once, alone, on its own goroutine (no added latency when quiet); a call
-// that finds them all busy joins the queue, and whenever a read finishes
-// the queued calls are read together, up to maxBatch keys per statement.
+// #21): a call that finds fewer than maxInFlight reads running (alone or
+// batched) reads at once, alone, on its caller's goroutine (no added
+// latency when quiet); a call that finds them all busy joins the queue,
+// and whenever a read finishes, the calls queued meanwhile are read
+// together, on a goroutine of their own, up to maxBatch keys per
+// statement.
 //
 // Freshness: a queued call is read by a statement that starts after the
 // call joined the queue, so every call sees everything committed before
@@ -169,8 +171,11 @@ func (c *coalescer[K, V]) run(b *batch[K, V]) {
 
 // close fails the queued calls and waits for the batches running (each
 // bounded by the store's deadline tracer); calls made after it read
-// alone.
+// alone. A nil coalescer (a Store of Atomically) has nothing to close.
 func (c *coalescer[K, V]) close() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	c.closed = true
 	queued := c.queue

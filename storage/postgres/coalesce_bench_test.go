@@ -52,6 +52,16 @@ func BenchmarkLivenessVersion(b *testing.B) {
 }
 
 func benchLiveness(b *testing.B, s *postgres.Store, pg int) {
+	benchParallel(b, pg, func(ctx context.Context, n int) error {
+		_, _, err := s.LivenessVersion(ctx, "jti-"+strconv.Itoa(n%benchJTIs), "user-"+strconv.Itoa(n%benchUsers))
+		return err
+	})
+}
+
+// benchParallel runs call from ~16 goroutines, each with its own
+// sequence of n, and reports the CPU of this process and of pg's
+// process tree per call.
+func benchParallel(b *testing.B, pg int, call func(ctx context.Context, n int) error) {
 	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 	var seq atomic.Int64
 	b.ResetTimer()
@@ -61,7 +71,7 @@ func benchLiveness(b *testing.B, s *postgres.Store, pg int) {
 		n := int(seq.Add(1)) * 7
 		for pb.Next() {
 			n++
-			if _, _, err := s.LivenessVersion(ctx, "jti-"+strconv.Itoa(n%benchJTIs), "user-"+strconv.Itoa(n%benchUsers)); err != nil {
+			if err := call(ctx, n); err != nil {
 				b.Error(err)
 				return
 			}

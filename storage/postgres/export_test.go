@@ -17,12 +17,10 @@ func (s *Store) XactCounter(ctx context.Context, name string) (n int64, err erro
 }
 
 // SetLivenessCoalescing replaces the coalescer of LivenessVersion, for
-// benchmarks comparing settings: at most inFlight statements at once,
-// batch keys in each; inFlight 0 reads every call alone.
+// tests and benchmarks comparing settings: at most inFlight statements
+// at once, batch keys in each; inFlight 0 reads every call alone.
 func SetLivenessCoalescing(s *Store, inFlight, batch int) {
-	if s.liveness != nil {
-		s.liveness.close()
-	}
+	s.liveness.close()
 	s.liveness = nil
 	if inFlight > 0 {
 		s.liveness = newCoalescer(inFlight, batch, s.readOneLiveness, s.readLiveness)
@@ -33,8 +31,9 @@ func SetLivenessCoalescing(s *Store, inFlight, batch int) {
 // goroutine may still be finishing), then occupies every slot, as reads
 // in flight would, so that calls queue; release frees the slots, which
 // starts the queued batches.
-func HoldLiveness(s *Store) (release func()) {
-	c := s.liveness
+func HoldLiveness(s *Store) (release func()) { return hold(s.liveness) }
+
+func hold[K, V any](c *coalescer[K, V]) (release func()) {
 	c.mu.Lock()
 	for c.inFlight > 0 {
 		c.mu.Unlock()
@@ -53,8 +52,9 @@ func HoldLiveness(s *Store) (release func()) {
 
 // LivenessWaiting returns how many calls wait in the liveness
 // coalescer's queue.
-func LivenessWaiting(s *Store) int {
-	c := s.liveness
+func LivenessWaiting(s *Store) int { return waiting(s.liveness) }
+
+func waiting[K, V any](c *coalescer[K, V]) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
@@ -65,5 +65,5 @@ func LivenessWaiting(s *Store) int {
 }
 
 // ClosePool closes the store's pool alone, leaving the coalescer
-// running, so that its next statement fails.
+// running, so that their next statement fails.
 func ClosePool(s *Store) { s.pool.Close() }

@@ -226,9 +226,7 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 // Close closes every connection of the pool. It waits for connections in
 // use to be released; reads queued for a coalesced statement fail.
 func (s *Store) Close() {
-	if s.liveness != nil {
-		s.liveness.close()
-	}
+	s.liveness.close()
 	s.pool.Close()
 }
 
