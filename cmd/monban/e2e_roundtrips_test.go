@@ -15,7 +15,7 @@ import (
 // endpoint's grants with a pgx tracer (postgres.RoundTripCounter), once
 // the connection's statement cache is warm, and checks them against a
 // budget (issue 8: at most 3 each). Authorize with a live session 2
-// (GetSessionWithUser, one batch; CreateSessionAuthRequest, one batch
+// (GetSessionWithUser, one statement; CreateSessionAuthRequest, one batch
 // that also records the session's client; the session touch is at most
 // once a minute, the client cached). Code exchange 1 (RedeemAuthCode:
 // the code, its user and the first refresh token in one statement; the

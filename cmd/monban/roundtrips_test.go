@@ -113,7 +113,8 @@ func TestRoundTripsPerFlow(t *testing.T) {
 }
 
 // The counts, warm (see BENCHMARKS.md, "Statements per flow").
-//   - SSO: the session with its user (a batch of two reads); the
+//   - SSO: the session with its user (one statement, the user LEFT
+//     JOINed); the
 //     authorize transaction (a batch: synchronous_commit off for it,
 //     session_clients, the auth request with its code); RedeemAuthCode
 //     (one statement, the only synchronous commit: the code consumed,
@@ -124,7 +125,7 @@ func TestRoundTripsPerFlow(t *testing.T) {
 //     request reads the grant and diagnoses it, as before.
 const (
 	wantSSOTrips          = 3
-	wantSSOStatements     = 6
+	wantSSOStatements     = 5
 	wantRefreshTrips      = 1
 	wantRefreshStatements = 1
 )
