@@ -14,13 +14,14 @@ import (
 // TestPostgresRoundTrips counts the PostgreSQL round trips of the token
 // endpoint's grants with a pgx tracer (postgres.RoundTripCounter), once
 // the connection's statement cache is warm, and checks them against a
-// budget (issue 8: at most 3 each). Authorize with a live session 2
-// (GetSessionWithUser, one batch; CreateSessionAuthRequest, one batch
-// that also records the session's client; the session touch is at most
-// once a minute, the client cached). Code exchange 1 (RedeemAuthCode:
-// the code, its user and the first refresh token in one statement; the
-// client comes from the provider's cache); refresh 2 (GetRefreshGrant, one batch for the token, its session
-// and its user; RotateRefreshToken, one statement).
+// budget (issue 8: at most 3 each; issue #21 brought them to one each).
+// Authorize with a live session 1 (GetSessionWithUser, one statement; the
+// code carries the request sealed, so nothing is written; the session
+// touch is at most once a minute, the client cached). Code exchange 1
+// (RedeemSealedCode: the code's tombstone, the session's liveness, its
+// user and the first refresh token in one statement; the client comes
+// from the provider's cache); refresh 1 (RotateRefreshGrant, one
+// statement); client_credentials 0.
 func TestPostgresRoundTrips(t *testing.T) {
 	counter := &postgres.RoundTripCounter{}
 	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.WithTracer(counter))
@@ -84,9 +85,9 @@ func TestPostgresRoundTrips(t *testing.T) {
 		name      string
 		got, want int64
 	}{
-		{name: "authorize with a session", got: got.authorize, want: 2},
+		{name: "authorize with a session", got: got.authorize, want: 1},
 		{name: "code exchange", got: got.code, want: 1},
-		{name: "refresh", got: got.refresh, want: 2},
+		{name: "refresh", got: got.refresh, want: 1},
 		{name: "client_credentials", got: got.clientCredentials, want: 0}, // client cached, nothing stored
 	} {
 		t.Run(tc.name, func(t *testing.T) {

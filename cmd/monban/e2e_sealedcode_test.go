@@ -101,8 +101,8 @@ func TestSealedCodes(t *testing.T) {
 			if _, err := fx.a.refresh(tok.token.RefreshToken); grantError(err) != "invalid_grant" {
 				t.Fatalf("the first redemption's refresh token after the replay: %v, want invalid_grant", err)
 			}
-			// Another text of the same code (base64url decoding skips
-			// line breaks) is the same code: replayed, not redeemed.
+			// Another text of the same code (base64url decoding would
+			// skip line breaks) is refused, not redeemed.
 			if _, err := fx.a.exchange(code[:20]+"\n"+code[20:], f); grantError(err) != "invalid_grant" {
 				t.Fatalf("the code with a line break: %v, want invalid_grant", err)
 			}

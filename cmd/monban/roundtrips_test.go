@@ -113,7 +113,8 @@ func TestRoundTripsPerFlow(t *testing.T) {
 }
 
 // The counts, warm (see BENCHMARKS.md, "Statements per flow").
-//   - SSO: the session with its user (a batch of two reads); nothing
+//   - SSO: the session with its user (one statement, the user LEFT
+//     JOINed); nothing
 //     else at /authorize, whose code carries the request sealed
 //     (pending.CodeSealer); RedeemSealedCode at /token (one statement,
 //     the only commit: the code's tombstone, the session's liveness, its
@@ -124,7 +125,7 @@ func TestRoundTripsPerFlow(t *testing.T) {
 //     request reads the grant and diagnoses it, as before.
 const (
 	wantSSOTrips          = 2
-	wantSSOStatements     = 3
+	wantSSOStatements     = 2
 	wantRefreshTrips      = 1
 	wantRefreshStatements = 1
 )

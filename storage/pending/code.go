@@ -60,10 +60,12 @@ func IsSealedCode(code string) bool { return strings.HasPrefix(code, CodePrefix)
 
 // CodeHash is the key the tombstone of r's sealed code is kept under
 // (storage.CodeRedemption.CodeHash): the hash of its request ID, which the
-// seal authenticates, not of the code's text. base64url decoding skips
-// line breaks, so one sealed value has many texts; they all carry one ID
-// and share one tombstone, so none can be redeemed twice. Each request is
-// sealed once (its ID is new at the authorization endpoint).
+// seal authenticates, not of the code's text: should one sealing ever
+// open under two texts (Open refuses every text but the one Seal wrote,
+// against base64 decoding that skips line breaks and ignores unused low
+// bits), both still share one tombstone, so none can be redeemed twice.
+// Each request is sealed once (its ID is new at the authorization
+// endpoint).
 func CodeHash(r *storage.AuthRequest) string { return storage.HashToken(CodePrefix + r.ID) }
 
 // Seal returns the code for r, which must be bound to its user and

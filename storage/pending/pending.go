@@ -141,12 +141,15 @@ func (b box) seal(plain []byte) string {
 }
 
 // open returns the plaintext of a value seal returned; its errors are
-// *Error with Reason ErrMalformed or ErrForged.
+// *Error with Reason ErrMalformed or ErrForged. Only the one text seal
+// writes for a sealing opens: Go's base64 decoder would skip CR and LF
+// and (unless strict) ignore the unused low bits of the last character,
+// so the same sealing could be presented under many texts.
 func (b box) open(sealed string) ([]byte, error) {
-	if !strings.HasPrefix(sealed, b.prefix) || len(sealed) > b.maxLen {
+	if !strings.HasPrefix(sealed, b.prefix) || len(sealed) > b.maxLen || !base64URL(sealed[len(b.prefix):]) {
 		return nil, &Error{Reason: ErrMalformed}
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(sealed[len(b.prefix):])
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(sealed[len(b.prefix):])
 	if err != nil {
 		return nil, &Error{Reason: ErrMalformed, Err: err}
 	}
@@ -158,6 +161,18 @@ func (b box) open(sealed string) ([]byte, error) {
 		return nil, &Error{Reason: ErrForged}
 	}
 	return plain, nil
+}
+
+// base64URL reports whether s holds only characters of the base64url
+// alphabet (RFC 4648 §5), no padding.
+func base64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // IsSealed reports whether id has the form of a sealed value (it may

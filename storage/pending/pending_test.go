@@ -1,6 +1,7 @@
 package pending
 
 import (
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"strings"
@@ -153,7 +154,11 @@ func TestOpenRefuses(t *testing.T) {
 		{"tampered nonce", func() string { return flip(len(Prefix) + 1) }, ErrForged},
 		{"tampered body", func() string { return flip(len(sealed) / 2) }, ErrForged},
 		{"tampered tag", func() string { return flip(len(sealed) - 2) }, ErrForged},
-		{"truncated", func() string { return sealed[:len(sealed)-4] }, ErrForged},
+		{"truncated", func() string { // by three bytes, re-encoded: well-formed base64url
+			raw, _ := base64.RawURLEncoding.DecodeString(sealed[len(Prefix):])
+			return Prefix + base64.RawURLEncoding.EncodeToString(raw[:len(raw)-3])
+		}, ErrForged},
+		{"line break", func() string { return sealed[:10] + "\n" + sealed[10:] }, ErrMalformed},
 		{"other version", func() string { return "p2." + sealed[len(Prefix):] }, ErrMalformed},
 		{"stored id", func() string { return storage.NewID() }, ErrMalformed},
 		{"empty", func() string { return "" }, ErrMalformed},

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,18 +82,96 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 // LivenessVersion implements storage.AccessTokens: two primary-key
 // reads in one statement. The versions are counted by the triggers of
 // migration 00028 when a change that can end a token's liveness commits.
+//
+// Concurrent calls are coalesced (coalescer): while livenessInFlight
+// reads run, further calls queue and are then read together, in one
+// statement that starts after each of them began, so a revocation
+// committed before a call is seen by it, as with a read of its own.
+// Inside Atomically the read runs on the transaction.
 func (s *Store) LivenessVersion(ctx context.Context, jti, userID string) (int64, bool, error) {
 	var (
-		version int64
-		revoked bool
+		v   livenessValue
+		err error
 	)
-	if err := s.db.QueryRow(ctx, `SELECT
-			COALESCE((SELECT version FROM liveness_versions WHERE user_id = $2), 0),
-			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
-		jti, userID).Scan(&version, &revoked); err != nil {
+	if s.liveness == nil {
+		v, err = queryLiveness(ctx, s.db, livenessKey{jti, userID})
+	} else {
+		v, err = s.liveness.do(ctx, livenessKey{jti, userID})
+	}
+	if err != nil {
 		return 0, false, wrapErr(err, "read liveness version")
 	}
-	return version, revoked, nil
+	return v.version, v.revoked, nil
+}
+
+// Coalescing of LivenessVersion: at most livenessInFlight statements at
+// once, each reading at most livenessBatch keys. One in flight batched
+// most (PostgreSQL 0.013 ms per introspection against 0.022 with two, 4
+// rounds), but a statement stalled on one connection would then hold
+// every liveness read of the replica until the deadline bound; with two,
+// the other slot goes on.
+const (
+	livenessInFlight = 2
+	livenessBatch    = 128
+)
+
+// livenessKey and livenessValue are a LivenessVersion call's arguments
+// and results.
+type (
+	livenessKey   struct{ jti, userID string }
+	livenessValue struct {
+		version int64
+		revoked bool
+	}
+)
+
+// queryLiveness reads one key on db.
+func queryLiveness(ctx context.Context, db querier, k livenessKey) (v livenessValue, err error) {
+	err = db.QueryRow(ctx, `SELECT
+			COALESCE((SELECT version FROM liveness_versions WHERE user_id = $2), 0),
+			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1)`,
+		k.jti, k.userID).Scan(&v.version, &v.revoked)
+	return v, err
+}
+
+// readOneLiveness reads one key on the pool.
+func (s *Store) readOneLiveness(ctx context.Context, k livenessKey) (livenessValue, error) {
+	return queryLiveness(ctx, s.pool, k)
+}
+
+// readLiveness reads keys on the pool in one statement (one snapshot)
+// whose rows carry each key's position.
+func (s *Store) readLiveness(ctx context.Context, keys []livenessKey) ([]livenessValue, error) {
+	jtis, users := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		jtis[i], users[i] = k.jti, k.userID
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT k.i, COALESCE(v.version, 0),
+			k.jti <> '' AND EXISTS (SELECT 1 FROM access_token_revocations r WHERE r.jti = k.jti)
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(jti, user_id, i)
+		LEFT JOIN liveness_versions v ON v.user_id = k.user_id`, jtis, users)
+	vals := make([]livenessValue, len(keys))
+	seen := make([]bool, len(keys))
+	var (
+		i int
+		v livenessValue
+	)
+	_, err := pgx.ForEachRow(rows, []any{&i, &v.version, &v.revoked}, func() error {
+		if i < 1 || i > len(keys) || seen[i-1] {
+			return fmt.Errorf("row for key %d of %d", i, len(keys))
+		}
+		vals[i-1], seen[i-1] = v, true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, ok := range seen {
+		if !ok {
+			return nil, fmt.Errorf("no row for key %d of %d", i+1, len(keys))
+		}
+	}
+	return vals, nil
 }
 
 // absentIsNil turns "no row" into success: the caller's pointer stays nil.

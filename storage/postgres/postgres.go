@@ -38,6 +38,9 @@ type Store struct {
 	// timeout bounds Ping, which pgx does not trace (deadlineTracer
 	// bounds everything else).
 	timeout time.Duration
+	// liveness coalesces concurrent LivenessVersion reads; nil inside
+	// Atomically, whose statements run on its transaction, one by one.
+	liveness *coalescer[livenessKey, livenessValue]
 }
 
 // querier is what the store's statements run on: *pgxpool.Pool, or the
@@ -141,6 +144,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
 	s := &Store{pool: pool, db: pool, timeout: timeout}
+	s.liveness = newCoalescer(livenessInFlight, livenessBatch, s.readOneLiveness, s.readLiveness)
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -220,8 +224,11 @@ func poolConfig(dsn string) (*pgxpool.Config, error) {
 }
 
 // Close closes every connection of the pool. It waits for connections in
-// use to be released.
-func (s *Store) Close() { s.pool.Close() }
+// use to be released; reads queued for a coalesced statement fail.
+func (s *Store) Close() {
+	s.liveness.close()
+	s.pool.Close()
+}
 
 // Ping checks that the database answers a query, within the store's
 // bound.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,11 +14,15 @@ import (
 
 const sessionColumns = `id, token_hash, user_id, auth_time, amr, created_at, last_seen_at, expires_at, revoked_at, ended_at, address, user_agent`
 
+// sessionDest returns the scan destinations of sessionColumns.
+func sessionDest(ss *storage.Session) []any {
+	return []any{&ss.ID, &ss.TokenHash, &ss.UserID, &ss.AuthTime, &ss.AMR, &ss.CreatedAt,
+		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt}, &ss.Address, &ss.UserAgent}
+}
+
 func scanSession(row pgx.Row) (*storage.Session, error) {
 	var ss storage.Session
-	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.UserID, &ss.AuthTime, &ss.AMR, &ss.CreatedAt,
-		&ss.LastSeenAt, &ss.ExpiresAt, scanOptTime{&ss.RevokedAt}, scanOptTime{&ss.EndedAt}, &ss.Address, &ss.UserAgent)
-	if err != nil {
+	if err := row.Scan(sessionDest(&ss)...); err != nil {
 		return nil, err
 	}
 	return &ss, nil
@@ -54,30 +59,33 @@ func (s *Store) GetSessionByTokenHash(ctx context.Context, tokenHash string) (*s
 	return ss, nil
 }
 
-// GetSessionWithUser implements storage.Sessions: two lookups keyed on
-// the token hash, sent as one pgx batch (one network round trip).
+// GetSessionWithUser implements storage.Sessions in one statement: the
+// session by its token hash, its user LEFT JOINed (absent: nil), both
+// from one snapshot.
 func (s *Store) GetSessionWithUser(ctx context.Context, tokenHash string) (*storage.Session, *storage.User, error) {
 	var (
-		ss *storage.Session
-		u  *storage.User
+		ss          storage.Session
+		u           storage.User
+		addr, attrs []byte
 	)
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, tokenHash).
-		QueryRow(func(row pgx.Row) (err error) {
-			ss, err = scanSession(row)
-			return err
-		})
-	b.Queue(selectUser+`
-		WHERE u.id = (SELECT user_id FROM sessions WHERE token_hash = $1)`, tokenHash).
-		QueryRow(func(row pgx.Row) (err error) {
-			u, err = scanUser(row)
-			return absentIsNil(err)
-		})
-	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
+	dest := append(sessionDest(&ss), userDest(&u, &addr, &attrs)...)
+	err := s.db.QueryRow(ctx, selectSessionWithUser, tokenHash).Scan(dest...)
+	if err == nil {
+		err = finishUser(&u, addr, attrs)
+	}
+	if err != nil {
 		return nil, nil, wrapErr(err, "get session with user")
 	}
-	return ss, u, nil
+	if u.ID == "" {
+		return &ss, nil, nil
+	}
+	return &ss, &u, nil
 }
+
+// selectSessionWithUser reads a session by its token hash, with its user.
+var selectSessionWithUser = `SELECT s.` + strings.ReplaceAll(sessionColumns, ", ", ", s.") + `, ` + userSelectJoined("u") + `
+	FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+	WHERE s.token_hash = $1`
 
 // ListUserSessions implements storage.Sessions: sessions not revoked
 // (expired or not), newest first.

@@ -33,13 +33,26 @@ func userBoolFields(u *storage.User) []*bool {
 // userSelect is the select list of a user read from the users row
 // aliased alias, ending with the names of the user's groups (sorted by
 // bytes). outer is for a LEFT JOIN whose row may be absent (every column
-// then reads as empty) and leaves out the password hash (the token path
-// never reads it: User.ClaimsView). scanUserInto scans it.
+// then reads as empty) and leaves out the password hash and the creation
+// time (the token path never reads them: User.ClaimsView). userDest
+// scans it.
 func userSelect(alias string, outer bool) string {
+	return userSelectOf(alias, outer, !outer)
+}
+
+// userSelectJoined is userSelect for a LEFT JOIN that keeps the whole
+// user: every column as userSelect(alias, false) reads it when the row
+// is there, all empty (the ID too) when it is not.
+func userSelectJoined(alias string) string { return userSelectOf(alias, true, true) }
+
+// userSelectOf is the select list of userSelect: outer reads an absent
+// row as empty columns; whole keeps the password hash and the creation
+// time.
+func userSelectOf(alias string, outer, whole bool) string {
 	var cols []string
 	for _, c := range userTextColumns {
 		switch {
-		case outer && c == "password_hash":
+		case !whole && c == "password_hash":
 			cols = append(cols, "''")
 		case outer:
 			cols = append(cols, "COALESCE("+alias+"."+c+", '')")
@@ -55,7 +68,7 @@ func userSelect(alias string, outer bool) string {
 		}
 	}
 	created := alias + ".created_at"
-	if outer {
+	if !whole {
 		created = "NULL::timestamptz"
 	}
 	cols = append(cols, created, alias+".updated_at", alias+".address", alias+".attributes",

@@ -40,19 +40,38 @@ func testGetRefreshGrant(t *testing.T, s storage.Store) {
 }
 
 // testGetSessionWithUser: the session by its cookie hash with its user,
-// exactly as GetSessionByTokenHash and GetUser return them.
+// exactly as GetSessionByTokenHash and GetUser return them (groups,
+// password hash, address and attributes included).
 func testGetSessionWithUser(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
 	_, _, err := s.GetSessionWithUser(ctx, storage.HashToken("session-unknown"))
 	wantErr(t, err, storage.ErrNotFound, "GetSessionWithUser(unknown)")
 	mustOK(t, s.RevokeSession(ctx, sd.session.ID, at(0)), "RevokeSession")
-	ss, u, err := s.GetSessionWithUser(ctx, sd.session.TokenHash)
-	mustOK(t, err, "GetSessionWithUser")
-	want, err := s.GetSessionByTokenHash(ctx, sd.session.TokenHash)
-	mustOK(t, err, "GetSessionByTokenHash")
-	assertEqual(t, "session (revoked ones too)", want, ss)
-	assertEqual(t, "user", sd.user, u)
+	grouped := newSession("session-grouped", sd.user2.ID, at(-time.Hour))
+	mustOK(t, s.CreateSession(ctx, grouped), "CreateSession")
+	for _, g := range []string{"ops", "dev"} {
+		mustOK(t, s.CreateGroup(ctx, newGroup("g-"+g, g)), "CreateGroup(%s)", g)
+		mustOK(t, s.AddGroupMember(ctx, "g-"+g, sd.user2.ID), "AddGroupMember(%s)", g)
+	}
+	for _, tc := range []struct {
+		name string
+		ss   *storage.Session
+	}{
+		{"revoked-session", sd.session},
+		{"user-in-groups", grouped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ss, u, err := s.GetSessionWithUser(ctx, tc.ss.TokenHash)
+			mustOK(t, err, "GetSessionWithUser")
+			want, err := s.GetSessionByTokenHash(ctx, tc.ss.TokenHash)
+			mustOK(t, err, "GetSessionByTokenHash")
+			assertEqual(t, "session", want, ss)
+			wantUser, err := s.GetUser(ctx, tc.ss.UserID)
+			mustOK(t, err, "GetUser")
+			assertEqual(t, "user", wantUser, u)
+		})
+	}
 }
 
 // testCreateSessionAuthRequest: the request and the session's client are
