@@ -124,10 +124,29 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*storage.Cl
 // authorization requests, consents and refresh tokens go with it (ON DELETE
 // CASCADE), so a client registered again under the same ID inherits none
 // of them.
+//
+// Its cascade locks the client's refresh tokens, which a rotation of one
+// of them may hold while it waits for the client's row (its foreign key's
+// KEY SHARE lock): PostgreSQL then aborts one of the two (deadlock
+// detected, ErrConflict). Outside Atomically the deletion is tried again.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-	if err != nil {
-		return wrapErr(err, "delete client %q", id)
+	return s.deleteParent(ctx, `DELETE FROM clients WHERE id = $1`, id, "delete client %q")
+}
+
+// deleteParent runs the DELETE of a row other tables cascade from,
+// trying again after a deadlock with a concurrent writer of those tables
+// (retryConflict) unless it runs inside Atomically, whose transaction
+// the deadlock has aborted.
+func (s *Store) deleteParent(ctx context.Context, query, id, op string) error {
+	once := func() error {
+		tag, err := s.db.Exec(ctx, query, id)
+		if err != nil {
+			return wrapErr(err, op, id)
+		}
+		return affected(tag.RowsAffected(), op, id)
 	}
-	return affected(tag.RowsAffected(), "delete client %q", id)
+	if _, inTx := s.db.(pgx.Tx); inTx {
+		return once()
+	}
+	return retryConflict(once)
 }

@@ -273,13 +273,11 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, oldHash, newHash string
 }
 
 // DeleteUser implements storage.Users: ON DELETE CASCADE removes the
-// user's sessions, consents, refresh tokens and memberships.
+// user's sessions, consents, refresh tokens and memberships; a
+// deadlock with a rotation of one of its tokens is tried again, as for
+// DeleteClient.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
-		return wrapErr(err, "delete user %q", id)
-	}
-	return affected(tag.RowsAffected(), "delete user %q", id)
+	return s.deleteParent(ctx, `DELETE FROM users WHERE id = $1`, id, "delete user %q")
 }
 
 // CountEnabledAdmins implements storage.Users on the partial index of

@@ -120,6 +120,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"ReferencedRowsMustExist", testReferencedRowsMustExist},
 		{"DeleteClientCascades", testDeleteClientCascades},
+		{"ConcurrentClientDelete", testConcurrentClientDelete},
+		{"ConcurrentUserDelete", testConcurrentUserDelete},
 		{"TimesUTCMicroseconds", testTimesUTCMicroseconds},
 		{"SlicesNilVsEmpty", testSlicesNilVsEmpty},
 		{"ConcurrentCodeConsume", testConcurrentCodeConsume},
