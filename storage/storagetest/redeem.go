@@ -186,25 +186,37 @@ func testRedeemAuthCode(t *testing.T, s storage.Store) {
 // with its own refresh token, exactly one wins, exactly one refresh token
 // is stored (the winner's), and every loser sees the winner's tombstone.
 func testConcurrentCodeRedeem(t *testing.T, s storage.Store) {
-	const n = 50
-	ctx := t.Context()
 	sd := seedRows(t, s)
 	f := newRedeemFixture(t, s, sd, "req-redeem-race", sd.user.ID)
+	raceRedemptions(t, s, "RedeemAuthCode", f.req, f.red, func(red *storage.CodeRedemption) (bool, error) {
+		_, stored, err := s.RedeemAuthCode(t.Context(), red)
+		return stored, err
+	})
+}
+
+// raceRedemptions runs 50 concurrent redemptions (redeem, named name)
+// of req's code, each a copy of red with its own family and refresh
+// token, and checks that exactly one wins and stores its token and every
+// loser gets the winner's tombstone and stores nothing.
+func raceRedemptions(t *testing.T, s storage.Store, name string, req *storage.AuthRequest, red *storage.CodeRedemption,
+	redeem func(*storage.CodeRedemption) (stored bool, err error)) {
+	t.Helper()
+	const n = 50
 	reds := make([]*storage.CodeRedemption, n)
 	stored := make([]bool, n)
 	errs := race(n, func(i int) error {
-		red := deepCopy(f.red)
-		red.FamilyID = fmt.Sprintf("family-%d", i)
-		red.RefreshToken.ID, red.RefreshToken.TokenHash = fmt.Sprintf("rt-race-%d", i), storage.HashToken(fmt.Sprintf("race-%d", i))
-		reds[i] = red
+		r := deepCopy(red)
+		r.FamilyID = fmt.Sprintf("family-%d", i)
+		r.RefreshToken.ID, r.RefreshToken.TokenHash = fmt.Sprintf("rt-race-%d", i), storage.HashToken(fmt.Sprintf("race-%d-%s", i, req.ID))
+		reds[i] = r
 		var err error
-		_, stored[i], err = s.RedeemAuthCode(ctx, red)
+		stored[i], err = redeem(r)
 		return err
 	})
-	ok, counts := tally(t, "RedeemAuthCode", errs, storage.ErrCodeReused)
+	ok, counts := tally(t, name, errs, storage.ErrCodeReused)
 	if ok != 1 || counts[storage.ErrCodeReused] != n-1 {
-		t.Fatalf("%d concurrent RedeemAuthCode: %d succeeded and %d got ErrCodeReused; want 1 and %d",
-			n, ok, counts[storage.ErrCodeReused], n-1)
+		t.Fatalf("%d concurrent %s: %d succeeded and %d got ErrCodeReused; want 1 and %d",
+			n, name, ok, counts[storage.ErrCodeReused], n-1)
 	}
 	winner := -1
 	for i, err := range errs {
@@ -215,14 +227,14 @@ func testConcurrentCodeRedeem(t *testing.T, s storage.Store) {
 	if !stored[winner] {
 		t.Errorf("the winner stored no refresh token")
 	}
-	for i, red := range reds {
+	for i, r := range reds {
 		if i != winner {
-			wantCodeReused(t, errs[i], f.req, reds[winner].FamilyID, "loser %d", i)
+			wantCodeReused(t, errs[i], req, reds[winner].FamilyID, "loser %d", i)
 			if stored[i] {
 				t.Errorf("loser %d stored a refresh token", i)
 			}
 		}
-		_, err := s.GetRefreshToken(ctx, red.RefreshToken.TokenHash)
+		_, err := s.GetRefreshToken(t.Context(), r.RefreshToken.TokenHash)
 		if i == winner {
 			mustOK(t, err, "GetRefreshToken of the winner's token")
 		} else {

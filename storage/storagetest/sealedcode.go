@@ -226,47 +226,11 @@ func testSealedTombstoneGrace(t *testing.T, s storage.Store) {
 // refresh token is stored (the winner's), and every loser sees the
 // winner's tombstone.
 func testConcurrentSealedRedeem(t *testing.T, s storage.Store) {
-	const n = 50
-	ctx := t.Context()
 	sd := seedRows(t, s)
 	f := newSealedFixture(sd, "req-sealed-race", sd.user.ID, sd.session.ID)
 	f.red.SessionIdle = 0
-	reds := make([]*storage.CodeRedemption, n)
-	stored := make([]bool, n)
-	errs := race(n, func(i int) error {
-		red := deepCopy(f.red)
-		red.FamilyID = fmt.Sprintf("family-%d", i)
-		red.RefreshToken.ID, red.RefreshToken.TokenHash = fmt.Sprintf("rt-sealed-race-%d", i), storage.HashToken(fmt.Sprintf("sealed-race-%d", i))
-		reds[i] = red
-		got, err := s.RedeemSealedCode(ctx, red, deepCopy(f.req))
-		if err == nil {
-			stored[i] = got.Stored
-		}
-		return err
+	raceRedemptions(t, s, "RedeemSealedCode", f.req, f.red, func(red *storage.CodeRedemption) (bool, error) {
+		got, err := s.RedeemSealedCode(t.Context(), red, deepCopy(f.req))
+		return err == nil && got.Stored, err
 	})
-	ok, counts := tally(t, "RedeemSealedCode", errs, storage.ErrCodeReused)
-	if ok != 1 || counts[storage.ErrCodeReused] != n-1 {
-		t.Fatalf("%d concurrent RedeemSealedCode: %d succeeded and %d got ErrCodeReused; want 1 and %d",
-			n, ok, counts[storage.ErrCodeReused], n-1)
-	}
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			winner = i
-		}
-	}
-	if !stored[winner] {
-		t.Errorf("the winner stored no refresh token")
-	}
-	for i, red := range reds {
-		if i != winner {
-			wantCodeReused(t, errs[i], f.req, reds[winner].FamilyID, "loser %d", i)
-		}
-		_, err := s.GetRefreshToken(ctx, red.RefreshToken.TokenHash)
-		if i == winner {
-			mustOK(t, err, "GetRefreshToken of the winner's token")
-		} else {
-			wantErr(t, err, storage.ErrNotFound, "GetRefreshToken of loser %d's token", i)
-		}
-	}
 }
