@@ -33,7 +33,14 @@ func newRedeemFixture(t *testing.T, s storage.Store, sd seed, id, userID string)
 	mustOK(t, s.IssueAuthCode(ctx, req.ID, codeHash, at(time.Minute)), "IssueAuthCode")
 	req, err := s.GetAuthRequest(ctx, req.ID)
 	mustOK(t, err, "GetAuthRequest")
-	return redeemFixture{req: req, red: &storage.CodeRedemption{
+	return redeemFixture{req: req, red: passingRedemption(req, id, codeHash)}
+}
+
+// passingRedemption is the redemption of req's code (codeHash) that passes
+// every check, 30 s into the code's life, with a refresh token to store;
+// id names its family and token.
+func passingRedemption(req *storage.AuthRequest, id, codeHash string) *storage.CodeRedemption {
+	return &storage.CodeRedemption{
 		CodeHash: codeHash, Now: at(30 * time.Second), FamilyID: "family-" + id,
 		ClientID: req.ClientID, RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, DPoPJKT: req.DPoPJKT,
 		RefreshToken: &storage.RefreshToken{
@@ -41,7 +48,7 @@ func newRedeemFixture(t *testing.T, s storage.Store, sd seed, id, userID string)
 			CreatedAt: at(30 * time.Second), ExpiresAt: at(24 * time.Hour), FamilyExpiresAt: at(30 * 24 * time.Hour),
 			DPoPJKT: "jkt-" + id,
 		},
-	}}
+	}
 }
 
 // testRedeemAuthCode: RedeemAuthCode consumes the code whatever the

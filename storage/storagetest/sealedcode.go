@@ -17,16 +17,9 @@ func newSealedFixture(sd seed, id, userID, sessionID string) redeemFixture {
 	req := newAuthRequest(id, sd.client.ID)
 	req.UserID, req.SessionID, req.AuthTime, req.AMR = userID, sessionID, at(-10*time.Second), []string{"pwd", "otp"}
 	req.CodeExpiresAt = at(time.Minute)
-	return redeemFixture{req: req, red: &storage.CodeRedemption{
-		CodeHash: storage.HashToken("sealed-" + id), Now: at(30 * time.Second), FamilyID: "family-" + id,
-		ClientID: req.ClientID, RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, DPoPJKT: req.DPoPJKT,
-		SessionIdle: time.Hour,
-		RefreshToken: &storage.RefreshToken{
-			ID: "rt-" + id, TokenHash: storage.HashToken("refresh-" + id), ClientID: req.ClientID,
-			CreatedAt: at(30 * time.Second), ExpiresAt: at(24 * time.Hour), FamilyExpiresAt: at(30 * 24 * time.Hour),
-			DPoPJKT: "jkt-" + id,
-		},
-	}}
+	red := passingRedemption(req, id, storage.HashToken("sealed-"+id))
+	red.SessionIdle = time.Hour
+	return redeemFixture{req: req, red: red}
 }
 
 // testRedeemSealedCode: RedeemSealedCode burns the code (its tombstone)

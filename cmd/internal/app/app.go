@@ -359,14 +359,7 @@ var errNoStore = errors.New("app: neither Store nor DatabaseURL is set")
 // dpopNonceKey keys the DPoP server nonces: derived from csrfKey for this
 // purpose only, so replicas accept each other's nonces, or nil (random
 // per process, op.Config.DPoPNonceKey) without one.
-func dpopNonceKey(csrfKey []byte) []byte {
-	if csrfKey == nil {
-		return nil
-	}
-	m := hmac.New(sha256.New, csrfKey)
-	m.Write([]byte("monban dpop nonce"))
-	return m.Sum(nil)
-}
+func dpopNonceKey(csrfKey []byte) []byte { return purposeKey(csrfKey, "monban dpop nonce") }
 
 // pendingKey is the key that seals pending authorization requests: derived
 // from csrfKey (itself deriveKey(secret, "csrf")) for this purpose only,
@@ -378,13 +371,22 @@ func pendingKey(csrfKey []byte) []byte { return sealKey(csrfKey, "monban pending
 // own, so that neither key opens the other's values.
 func codeKey(csrfKey []byte) []byte { return sealKey(csrfKey, "monban authorization code") }
 
-// sealKey is the HMAC-SHA256 of label under csrfKey, or a random key per
-// process when csrfKey is nil.
+// sealKey is purposeKey(csrfKey, label), or a random key per process
+// when csrfKey is nil.
 func sealKey(csrfKey []byte, label string) []byte {
-	if csrfKey == nil {
-		k := make([]byte, pending.KeySize)
-		_, _ = rand.Read(k) // never fails (Go 1.24+)
+	if k := purposeKey(csrfKey, label); k != nil {
 		return k
+	}
+	k := make([]byte, pending.KeySize)
+	_, _ = rand.Read(k) // never fails (Go 1.24+)
+	return k
+}
+
+// purposeKey is the HMAC-SHA256 of label under csrfKey, a key for that
+// purpose only, or nil when csrfKey is nil.
+func purposeKey(csrfKey []byte, label string) []byte {
+	if csrfKey == nil {
+		return nil
 	}
 	m := hmac.New(sha256.New, csrfKey)
 	m.Write([]byte(label))
