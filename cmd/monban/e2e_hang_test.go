@@ -20,8 +20,8 @@ const hangBound = 10 * time.Second
 // TestChecklistR1DatabaseHangs is issue #13 item 9 (checklist R1,
 // "connections hang"): with the PostgreSQL processes stopped (SIGSTOP,
 // so connections are accepted and nothing answers, unlike a server that
-// is down), /authorize with a live session, /token, /userinfo and /readyz
-// answer 503 instead of waiting; once the processes continue, sign-in and
+// is down), /authorize with a live session, /token, /userinfo (for a
+// token seen before or not) and /readyz answer 503 instead of waiting; once the processes continue, sign-in and
 // readiness recover without a restart.
 func TestChecklistR1DatabaseHangs(t *testing.T) {
 	store := newPostgresStore(t)
@@ -56,6 +56,22 @@ func TestChecklistR1DatabaseHangs(t *testing.T) {
 		return req
 	}
 
+	// A token this replica has seen live: its check under the hang is the
+	// liveness-version read that concurrent requests share
+	// (LivenessVersion, coalesced), not the full status read.
+	remembered, err := fx.a.exchange(fx.code(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	userinfo := func(access string) *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, fx.p.URL+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+access)
+		return req
+	}
+	if resp := do(t, userinfo(remembered.token.AccessToken)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("userinfo before the hang: %d", resp.StatusCode)
+	}
+
 	pgtest.SuspendServer(t)
 	for _, tc := range []struct {
 		name string
@@ -69,11 +85,8 @@ func TestChecklistR1DatabaseHangs(t *testing.T) {
 		{"R1/hang/token-refresh", func() *http.Request {
 			return token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.token.RefreshToken}})
 		}},
-		{"R1/hang/userinfo", func() *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, fx.p.URL+"/userinfo", nil)
-			req.Header.Set("Authorization", "Bearer "+tok.token.AccessToken)
-			return req
-		}},
+		{"R1/hang/userinfo", func() *http.Request { return userinfo(tok.token.AccessToken) }},
+		{"R1/hang/userinfo-remembered-token", func() *http.Request { return userinfo(remembered.token.AccessToken) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := do(t, tc.req())
