@@ -127,33 +127,29 @@ func TestChecklistR3FaultInjection(t *testing.T) {
 	br := newBrowser(t, p.URL)
 	tk := fx.signIn(t, br, fx.a)
 
-	t.Run("R3/code-consume", func(t *testing.T) {
-		f := fx.a.start()
-		code := fx.sealedCodeFor(t, br, fx.a, f) // the SSO answer's code
-		store.fail("RedeemSealedCode")
-		_, err := fx.a.exchange(code, f)
-		store.heal()
-		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
-			t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
-		}
-		if _, err := fx.a.exchange(code, f); err != nil {
-			t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
-		}
-	})
-
-	t.Run("R3/code-consume-stored", func(t *testing.T) {
-		f := fx.a.start()
-		code := fx.storedCodeFor(t, newBrowser(t, p.URL), fx.a, f)
-		store.fail("RedeemAuthCode")
-		_, err := fx.a.exchange(code, f)
-		store.heal()
-		if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
-			t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
-		}
-		if _, err := fx.a.exchange(code, f); err != nil {
-			t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
-		}
-	})
+	for _, tc := range []struct {
+		name, method string
+		code         func(t *testing.T, f *flow) string
+	}{
+		{"R3/code-consume", "RedeemSealedCode", func(t *testing.T, f *flow) string { return fx.sealedCodeFor(t, br, fx.a, f) }}, // the SSO answer's code
+		{"R3/code-consume-stored", "RedeemAuthCode", func(t *testing.T, f *flow) string {
+			return fx.storedCodeFor(t, newBrowser(t, p.URL), fx.a, f)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := fx.a.start()
+			code := tc.code(t, f)
+			store.fail(tc.method)
+			_, err := fx.a.exchange(code, f)
+			store.heal()
+			if err == nil || !strings.Contains(err.Error(), "temporarily_unavailable") {
+				t.Fatalf("code exchange with the store failing: %v, want temporarily_unavailable", err)
+			}
+			if _, err := fx.a.exchange(code, f); err != nil {
+				t.Fatalf("the same code after the store recovered: %v (it must be unused)", err)
+			}
+		})
+	}
 
 	t.Run("R3/refresh-rotate", func(t *testing.T) {
 		store.fail("RotateRefreshGrant", "RotateRefreshToken") // either way of rotating
