@@ -71,27 +71,14 @@ func memoryProvider(t *testing.T) (*Provider, *memory.Store, time.Time) {
 // the rotation before nor the refused replays after it write any.
 func TestAuditRefreshReuse(t *testing.T) {
 	ctx := t.Context()
-	p, store, now := memoryProvider(t)
-	c := &storage.Client{ID: "app", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
-		SecretHash: storage.HashToken("s"), RedirectURIs: []string{"https://app.test/cb"},
-		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"api", "offline_access"},
-		CreatedAt: now, UpdatedAt: now}
-	must(t, store.CreateClient(ctx, c))
-	must(t, store.CreateUser(ctx, &storage.User{ID: "u-alice", Username: "alice", CreatedAt: now, UpdatedAt: now}))
+	f := newRefreshFixture(t)
+	store, now, refresh := f.store, f.now, f.refresh
 	first := storage.NewToken()
 	must(t, store.CreateRefreshToken(ctx, &storage.RefreshToken{
 		ID: "rt1", TokenHash: storage.HashToken(first), FamilyID: "fam1", ClientID: "app", UserID: "u-alice",
 		Scopes: []string{"api", "offline_access"}, AuthTime: now, CreatedAt: now,
 		ExpiresAt: now.Add(time.Hour), FamilyExpiresAt: now.Add(24 * time.Hour),
 	}))
-	refresh := func(token string) (string, error) {
-		resp, err := (&tokenServer{p: p}).RefreshToken(ctx, &zop.ClientRequest[oidc.RefreshTokenRequest]{
-			Client: client{c}, Request: &zop.Request[oidc.RefreshTokenRequest]{Data: &oidc.RefreshTokenRequest{RefreshToken: token}}})
-		if err != nil {
-			return "", err
-		}
-		return resp.Data.(*oidc.AccessTokenResponse).RefreshToken, nil
-	}
 	entries := func() []*storage.AuditEntry {
 		all, err := store.ListAudit(ctx, storage.AuditFilter{}, 0, 100)
 		must(t, err)
@@ -125,6 +112,38 @@ func TestAuditRefreshReuse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refreshFixture is a memory provider with a confidential web client
+// "app" that may refresh, and the user u-alice.
+type refreshFixture struct {
+	p     *Provider
+	store *memory.Store
+	now   time.Time
+	c     *storage.Client
+}
+
+func newRefreshFixture(t *testing.T) *refreshFixture {
+	t.Helper()
+	p, store, now := memoryProvider(t)
+	c := &storage.Client{ID: "app", AuthMethod: storage.AuthMethodBasic, ApplicationType: storage.ApplicationWeb,
+		SecretHash: storage.HashToken("s"), RedirectURIs: []string{"https://app.test/cb"},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"api", "offline_access"},
+		CreatedAt: now, UpdatedAt: now}
+	must(t, store.CreateClient(t.Context(), c))
+	must(t, store.CreateUser(t.Context(), &storage.User{ID: "u-alice", Username: "alice", CreatedAt: now, UpdatedAt: now}))
+	return &refreshFixture{p: p, store: store, now: now, c: c}
+}
+
+// refresh presents token at the token endpoint as the client and returns
+// the refresh token issued in exchange.
+func (f *refreshFixture) refresh(token string) (string, error) {
+	resp, err := (&tokenServer{p: f.p}).RefreshToken(context.Background(), &zop.ClientRequest[oidc.RefreshTokenRequest]{
+		Client: client{f.c}, Request: &zop.Request[oidc.RefreshTokenRequest]{Data: &oidc.RefreshTokenRequest{RefreshToken: token}}})
+	if err != nil {
+		return "", err
+	}
+	return resp.Data.(*oidc.AccessTokenResponse).RefreshToken, nil
 }
 
 func must(t *testing.T, err error) {

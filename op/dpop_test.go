@@ -112,7 +112,7 @@ func TestDPoPPublicRefreshFamily(t *testing.T) {
 		authTime: f.clock.Now(), offline: true, jkt: keyA.jkt(t)}, nil)
 	must(t, err)
 	rt := refreshTokenOf(t, resp.Data)
-	stored, err := f.store.GetRefreshToken(ctx, storage.HashToken(rt))
+	stored, err := f.store.GetRefreshToken(ctx, storage.TokenKey(rt))
 	must(t, err)
 	if stored.DPoPJKT != keyA.jkt(t) {
 		t.Fatalf("refresh token bound to %q, want %q", stored.DPoPJKT, keyA.jkt(t))
@@ -130,7 +130,7 @@ func TestDPoPPublicRefreshFamily(t *testing.T) {
 			if w.Code != http.StatusBadRequest || oauthError(t, w) != errCodeInvalidDPoPProof {
 				t.Fatalf("%d %s, want 400 invalid_dpop_proof", w.Code, w.Body)
 			}
-			if got, _ := f.store.GetRefreshToken(ctx, storage.HashToken(rt)); !got.RotatedAt.IsZero() || !got.RevokedAt.IsZero() {
+			if got, _ := f.store.GetRefreshToken(ctx, storage.TokenKey(rt)); !got.RotatedAt.IsZero() || !got.RevokedAt.IsZero() {
 				t.Error("a refused refresh rotated or revoked the token")
 			}
 		})
@@ -140,7 +140,7 @@ func TestDPoPPublicRefreshFamily(t *testing.T) {
 		t.Fatalf("refresh with key A: token_type %v, cnf %q", body["token_type"], cnfJKT(claims))
 	}
 	next, _ := body["refresh_token"].(string)
-	if got, err := f.store.GetRefreshToken(ctx, storage.HashToken(next)); err != nil || got.DPoPJKT != keyA.jkt(t) {
+	if got, err := f.store.GetRefreshToken(ctx, storage.TokenKey(next)); err != nil || got.DPoPJKT != keyA.jkt(t) {
 		t.Errorf("successor: %+v, %v; want bound to key A", got, err)
 	}
 }

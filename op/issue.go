@@ -80,7 +80,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *storage.Client, g grant, 
 	fid, jti := g.familyID, storage.NewID()
 	if refreshed == nil { // a code exchange, which started g.familyID
 		if g.familyID == "" {
-			g.familyID = storage.NewID()
+			g.familyID = storage.NewOrderedID()
 		}
 		fid, jti = "", g.familyID
 		if first == nil && c.HasGrant(string(oidc.GrantTypeRefreshToken)) {

@@ -46,7 +46,7 @@ func errNotYourToken() error {
 }
 
 func (p *Provider) revokeRefreshToken(ctx context.Context, c *storage.Client, token string) error {
-	rt, err := p.store.GetRefreshToken(ctx, storage.HashToken(token))
+	rt, err := p.store.GetRefreshToken(ctx, storage.TokenKey(token))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil

@@ -33,7 +33,7 @@ func (p *Provider) sealedCodeExchange(ctx context.Context, c *storage.Client, tr
 		return nil, errBadCode()
 	}
 	red := &storage.CodeRedemption{
-		CodeHash: pending.CodeHash(req), Now: now, FamilyID: storage.NewID(),
+		CodeHash: pending.CodeHash(req), Now: now, FamilyID: storage.NewOrderedID(),
 		ClientID: c.ID, RedirectURI: tr.RedirectURI, CodeChallenge: pkceChallenge(tr.CodeVerifier),
 		DPoPJKT: jkt, SessionIdle: p.sessions.IdleTimeout(),
 	}

@@ -49,7 +49,7 @@ func (s *tokenServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oid
 		return p.sealedCodeExchange(ctx, c, r.Data, jkt, now)
 	}
 	red := &storage.CodeRedemption{
-		CodeHash: storage.HashToken(r.Data.Code), Now: now, FamilyID: storage.NewID(),
+		CodeHash: storage.HashToken(r.Data.Code), Now: now, FamilyID: storage.NewOrderedID(),
 		ClientID: c.ID, RedirectURI: r.Data.RedirectURI, CodeChallenge: pkceChallenge(r.Data.CodeVerifier),
 		DPoPJKT: jkt, SessionIdle: p.sessions.IdleTimeout(),
 	}
@@ -275,7 +275,7 @@ func (s *tokenServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oid
 	p := s.p
 	c := r.Client.(client).c
 	now := p.now()
-	hash := storage.HashToken(r.Data.RefreshToken)
+	hash := storage.TokenKey(r.Data.RefreshToken)
 	// An empty scope parameter is the same as none (RFC 6749 §3.1): the
 	// original scopes (checklist B6).
 	requested := slices.DeleteFunc(slices.Clone([]string(r.Data.Scopes)), func(s string) bool { return s == "" })
@@ -423,7 +423,7 @@ type newToken struct {
 // absolute lifetime is set when the family starts; the store keeps it on
 // rotation.
 func (p *Provider) newRefreshToken(familyID string, c *storage.Client, n time.Time) newToken {
-	tok := storage.NewToken()
+	tok := storage.NewOrderedToken()
 	ttl := p.cfg.RefreshTokenTTL
 	if c.RefreshTokenTTL > 0 {
 		ttl = c.RefreshTokenTTL
@@ -431,7 +431,7 @@ func (p *Provider) newRefreshToken(familyID string, c *storage.Client, n time.Ti
 	// Each token lives until the idle limit; the family until its absolute
 	// lifetime, which the store keeps on rotation and checks too.
 	return newToken{token: tok, record: &storage.RefreshToken{
-		ID: storage.NewID(), TokenHash: storage.HashToken(tok), FamilyID: familyID,
+		ID: storage.NewOrderedID(), TokenHash: storage.TokenKey(tok), FamilyID: familyID,
 		ClientID: c.ID, CreatedAt: n, ExpiresAt: n.Add(min(ttl, p.cfg.RefreshTokenIdleTTL)), FamilyExpiresAt: n.Add(ttl),
 	}}
 }

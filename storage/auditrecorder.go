@@ -40,7 +40,7 @@ func (r *AuditRecorder) RecordChange(ctx context.Context, e AuditEntry) error {
 
 func (r *AuditRecorder) write(ctx context.Context, e *AuditEntry, extra []any) error {
 	if e.ID == "" {
-		e.ID = NewID()
+		e.ID = NewOrderedID()
 	}
 	if e.Time.IsZero() {
 		now := time.Now

@@ -77,7 +77,7 @@ func (m *Manager) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 	}
 	s := &storage.Session{
-		ID:         storage.NewID(),
+		ID:         storage.NewOrderedID(),
 		TokenHash:  storage.HashToken(token),
 		UserID:     a.UserID,
 		AuthTime:   authTime,
