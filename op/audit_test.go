@@ -117,6 +117,7 @@ func TestAuditRefreshReuse(t *testing.T) {
 // refreshFixture is a memory provider with a confidential web client
 // "app" that may refresh, and the user u-alice.
 type refreshFixture struct {
+	ctx   context.Context
 	p     *Provider
 	store *memory.Store
 	now   time.Time
@@ -132,13 +133,13 @@ func newRefreshFixture(t *testing.T) *refreshFixture {
 		CreatedAt: now, UpdatedAt: now}
 	must(t, store.CreateClient(t.Context(), c))
 	must(t, store.CreateUser(t.Context(), &storage.User{ID: "u-alice", Username: "alice", CreatedAt: now, UpdatedAt: now}))
-	return &refreshFixture{p: p, store: store, now: now, c: c}
+	return &refreshFixture{ctx: t.Context(), p: p, store: store, now: now, c: c}
 }
 
 // refresh presents token at the token endpoint as the client and returns
 // the refresh token issued in exchange.
 func (f *refreshFixture) refresh(token string) (string, error) {
-	resp, err := (&tokenServer{p: f.p}).RefreshToken(context.Background(), &zop.ClientRequest[oidc.RefreshTokenRequest]{
+	resp, err := (&tokenServer{p: f.p}).RefreshToken(f.ctx, &zop.ClientRequest[oidc.RefreshTokenRequest]{
 		Client: client{f.c}, Request: &zop.Request[oidc.RefreshTokenRequest]{Data: &oidc.RefreshTokenRequest{RefreshToken: token}}})
 	if err != nil {
 		return "", err

@@ -278,8 +278,8 @@ func (c *Consent) Covers(scopes []string) bool {
 // authorization grant share a FamilyID; rotation marks the presented token
 // rotated and creates its successor in the same family.
 type RefreshToken struct {
-	ID        string
-	TokenHash string
+	ID        string // NewOrderedID
+	TokenHash string // TokenKey of the token: what the "hash" of the methods below is
 	FamilyID  string
 	ClientID  string
 	UserID    string
