@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monban-idp/monban/storage/postgres/pgproc"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -135,7 +137,7 @@ func TestProcCPU(t *testing.T) {
 	// Spin until the kernel has counted a tick (10 ms of CPU), with a
 	// bound on the work so a broken meter fails instead of hanging.
 	sum := 0
-	for i := 0; i < 1<<34 && procCPU(os.Getpid(), false) == m.srv; i++ {
+	for i := 0; i < 1<<34 && pgproc.CPU(os.Getpid(), false) == m.srv; i++ {
 		for j := range 1 << 16 {
 			sum += j
 		}

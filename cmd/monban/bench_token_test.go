@@ -6,11 +6,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/monban-idp/monban/storage"
+	"github.com/monban-idp/monban/storage/postgres/pgproc"
 )
 
 // BenchmarkClientCredentials measures one client_credentials grant (RFC
@@ -90,18 +90,10 @@ func benchmarkRefresh(b *testing.B, alg string, omit bool) {
 // time per operation swings with the other tenants, CPU time much less.
 // Call it after the set-up, deferring the function it returns.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
+	start := pgproc.Self()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((pgproc.Self()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

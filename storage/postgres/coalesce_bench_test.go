@@ -2,13 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +12,7 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
+	"github.com/monban-idp/monban/storage/postgres/pgproc"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
 )
 
@@ -65,7 +62,7 @@ func benchParallel(b *testing.B, pg int, call func(ctx context.Context, n int) e
 	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 	var seq atomic.Int64
 	b.ResetTimer()
-	self, server := cpuTime(), treeCPU(pg)
+	self, server := pgproc.Self(), pgproc.TreeCPU(pg)
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		n := int(seq.Add(1)) * 7
@@ -77,8 +74,8 @@ func benchParallel(b *testing.B, pg int, call func(ctx context.Context, n int) e
 			}
 		}
 	})
-	b.ReportMetric(float64((cpuTime()-self).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	b.ReportMetric(float64((treeCPU(pg)-server).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+	b.ReportMetric(float64((pgproc.Self()-self).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((pgproc.TreeCPU(pg)-server).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
 }
 
 // seedLiveness creates benchUsers users, moves the version of every
@@ -117,67 +114,6 @@ func postmasterPID(tb testing.TB, dsn string) int {
 	if err := conn.QueryRow(context.Background(), `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
 		tb.Fatal(err)
 	}
-	f, ok := statFields(backend)
-	if !ok {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
+	ppid, _ := pgproc.Parent(backend)
 	return ppid
-}
-
-// cpuTime is this process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// treeCPU is the CPU time of the postmaster root and its children, live
-// (utime+stime) and reaped (cutime+cstime), from /proc.
-func treeCPU(root int) time.Duration {
-	if root <= 0 {
-		return 0
-	}
-	ticks := procTicks(root, 4)
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == root {
-			continue
-		}
-		if f, ok := statFields(pid); ok && f[1] == strconv.Itoa(root) {
-			ticks += procTicks(pid, 2)
-		}
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100
-}
-
-// procTicks sums n of the CPU fields of /proc/pid/stat from utime on.
-func procTicks(pid, n int) int64 {
-	f, ok := statFields(pid)
-	if !ok {
-		return 0
-	}
-	var ticks int64
-	for _, s := range f[11 : 11+n] {
-		v, _ := strconv.ParseInt(s, 10, 64)
-		ticks += v
-	}
-	return ticks
-}
-
-// statFields returns the fields of /proc/pid/stat after "pid (comm)".
-func statFields(pid int) ([]string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return nil, false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return nil, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	return f, len(f) >= 15
 }

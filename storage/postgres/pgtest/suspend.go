@@ -1,14 +1,12 @@
 package pgtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/monban-idp/monban/storage/postgres/pgproc"
 )
 
 // SuspendServer stops every process of the test binary's server with
@@ -61,7 +59,7 @@ func (c *cluster) signalAll(sig syscall.Signal) error {
 	if err := c.proc.Signal(sig); err != nil {
 		return fmt.Errorf("signal postgres: %w", err)
 	}
-	children, err := childPIDs(c.proc.Pid)
+	children, err := pgproc.Children(c.proc.Pid)
 	if err != nil {
 		return err
 	}
@@ -72,39 +70,4 @@ func (c *cluster) signalAll(sig syscall.Signal) error {
 		}
 	}
 	return nil
-}
-
-// childPIDs lists the processes whose parent is ppid, from /proc.
-func childPIDs(ppid int) ([]int, error) {
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err == nil && len(stats) == 0 {
-		err = errors.New("no processes found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list processes in /proc: %w", err)
-	}
-	var pids []int
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// "pid (comm) state ppid …"; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		if p, err := strconv.Atoi(string(f[1])); err != nil || p != ppid {
-			continue
-		}
-		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		if err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids, nil
 }
