@@ -13,11 +13,7 @@ import (
 
 func newCodeSealer(t testing.TB, k []byte, clock *storagetest.Clock) *CodeSealer {
 	t.Helper()
-	s, err := NewCodeSealer(k, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return mustMake(t, NewCodeSealer, k, clock)
 }
 
 // answered is typical() answered from a live session at t0.
@@ -129,15 +125,7 @@ func TestCodeOpenRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flip := func(i int) string {
-		b := []byte(code)
-		if b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-		return string(b)
-	}
+	flip := func(i int) string { return flipped(code, i) }
 	// A pending request sealed with the code key, and one sealed with
 	// its own key: neither is a code.
 	samePending, err := New(key(1), clock.Now)
@@ -149,11 +137,7 @@ func TestCodeOpenRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := newCodeSealer(t, key(2), clock)
-	for _, tc := range []struct {
-		name  string
-		value func() string
-		want  error
-	}{
+	checkRefusals(t, s.Open, []refusal{
 		{"tampered nonce", func() string { return flip(len(CodePrefix) + 1) }, ErrForged},
 		{"tampered body", func() string { return flip(len(code) / 2) }, ErrForged},
 		{"tampered tag", func() string { return flip(len(code) - 2) }, ErrForged},
@@ -167,15 +151,7 @@ func TestCodeOpenRefuses(t *testing.T) {
 		{"prefix only", func() string { return CodePrefix }, ErrMalformed},
 		{"not base64", func() string { return CodePrefix + "!!!!" + code[len(CodePrefix)+4:] }, ErrMalformed},
 		{"oversize", func() string { return CodePrefix + strings.Repeat("A", MaxCodeLen) }, ErrMalformed},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.Open(tc.value())
-			var pe *Error
-			if got != nil || !errors.Is(err, tc.want) || !errors.As(err, &pe) {
-				t.Fatalf("Open = %v, %v; want a *pending.Error matching %v", got, err, tc.want)
-			}
-		})
-	}
+	})
 	// And a code is no pending request.
 	if got, err := samePending.Open(code); got != nil || err == nil {
 		t.Fatalf("Sealer.Open(code) = %v, %v; want an error", got, err)
@@ -193,24 +169,12 @@ func TestCodeExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp := req.CodeExpiresAt.Truncate(time.Microsecond)
-	for _, tc := range []struct {
-		name string
-		at   time.Time
-		want error
-	}{
+	checkExpiry(t, clock, s.Open, code, []moment{
 		{"fresh", t0, nil},
 		{"a microsecond before expiry", exp.Add(-time.Microsecond), nil},
 		{"at expiry", exp, ErrExpired},
 		{"before the request's expiry, after the code's", req.ExpiresAt.Add(-time.Second), ErrExpired},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			clock.Set(tc.at)
-			_, err := s.Open(code)
-			if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
-				t.Fatalf("Open at %v: %v, want %v", tc.at, err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestCodeHash: a sealed code has one text (one with a line break, or
