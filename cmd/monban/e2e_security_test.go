@@ -37,68 +37,86 @@ func (fx *ssoFixture) codeFor(t *testing.T, br *browser, r *rp, f *flow) string 
 }
 
 // TestCodeAndPKCE is issue #2's "must show" 3 for the token endpoint
-// (checklist T1, T5).
+// (checklist T1, T2, T3, T5), for both kinds of code: the sealed one a
+// live session answers /authorize with, and the stored one the sign-in
+// page issues (here forced by prompt=login).
 func TestCodeAndPKCE(t *testing.T) {
 	forEachStore(t, func(t *testing.T, store storage.Store) {
 		fx := newSSOFixture(t, store)
 		br := newBrowser(t, fx.p.URL)
 		fx.signIn(t, br, fx.a)
-
-		t.Run("T1/code-replay", func(t *testing.T) {
-			f := fx.a.start()
-			code := fx.codeFor(t, br, fx.a, f)
-			if _, err := fx.a.exchange(code, f); err != nil {
-				t.Fatalf("first redemption: %v", err)
-			}
-			_, err := fx.a.exchange(code, f)
-			if got := grantError(err); got != "invalid_grant" {
-				t.Fatalf("replay: got %q, want invalid_grant", got)
-			}
-		})
-		for _, tc := range []struct {
-			name     string
-			verifier func(f *flow) []oauth2.AuthCodeOption
+		for _, kind := range []struct {
+			name string
+			code func(t *testing.T, f *flow) string
 		}{
-			{"T5/wrong-verifier", func(*flow) []oauth2.AuthCodeOption {
-				return []oauth2.AuthCodeOption{oauth2.VerifierOption(oauth2.GenerateVerifier())}
-			}},
-			{"T5/missing-verifier", func(*flow) []oauth2.AuthCodeOption { return nil }},
-			{"T5/short-verifier", func(f *flow) []oauth2.AuthCodeOption {
-				return []oauth2.AuthCodeOption{oauth2.VerifierOption(f.verifier[:42])}
+			{"sealed", func(t *testing.T, f *flow) string { return fx.sealedCodeFor(t, br, fx.a, f) }},
+			{"stored", func(t *testing.T, f *flow) string {
+				f.URL += "&prompt=login"
+				return fx.storedCodeFor(t, br, fx.a, f)
 			}},
 		} {
-			t.Run(tc.name, func(t *testing.T) {
+			t.Run(kind.name+"/T1/code-replay", func(t *testing.T) {
 				f := fx.a.start()
-				code := fx.codeFor(t, br, fx.a, f)
-				_, err := fx.a.oauth.Exchange(fx.a.ctx, code, tc.verifier(f)...)
+				code := kind.code(t, f)
+				if _, err := fx.a.exchange(code, f); err != nil {
+					t.Fatalf("first redemption: %v", err)
+				}
+				_, err := fx.a.exchange(code, f)
+				if got := grantError(err); got != "invalid_grant" {
+					t.Fatalf("replay: got %q, want invalid_grant", got)
+				}
+			})
+			for _, tc := range []struct {
+				name string
+				opts func(f *flow) []oauth2.AuthCodeOption
+			}{
+				{"T5/wrong-verifier", func(*flow) []oauth2.AuthCodeOption {
+					return []oauth2.AuthCodeOption{oauth2.VerifierOption(oauth2.GenerateVerifier())}
+				}},
+				{"T5/missing-verifier", func(*flow) []oauth2.AuthCodeOption { return nil }},
+				{"T5/short-verifier", func(f *flow) []oauth2.AuthCodeOption {
+					return []oauth2.AuthCodeOption{oauth2.VerifierOption(f.verifier[:42])}
+				}},
+				{"T3/another-redirect-uri", func(f *flow) []oauth2.AuthCodeOption {
+					return []oauth2.AuthCodeOption{oauth2.VerifierOption(f.verifier), oauth2.SetAuthURLParam("redirect_uri", redirectA+"/")}
+				}},
+			} {
+				t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
+					f := fx.a.start()
+					code := kind.code(t, f)
+					_, err := fx.a.oauth.Exchange(fx.a.ctx, code, tc.opts(f)...)
+					if got := grantError(err); got != "invalid_grant" {
+						t.Fatalf("got %q, want invalid_grant", got)
+					}
+					// The code is burned: even the right request fails now.
+					if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
+						t.Fatalf("code still usable after a failed redemption: %v", err)
+					}
+				})
+			}
+			t.Run(kind.name+"/T5/downgrade", func(t *testing.T) {
+				// A confidential client may skip PKCE, but then a verifier at
+				// the token endpoint is an attack (RFC 9700 §4.8).
+				f := &flow{state: randomString(), nonce: randomString(), verifier: oauth2.GenerateVerifier()}
+				f.URL = fx.a.oauth.AuthCodeURL(f.state)
+				code := kind.code(t, f)
+				_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(f.verifier))
 				if got := grantError(err); got != "invalid_grant" {
 					t.Fatalf("got %q, want invalid_grant", got)
 				}
-				// The code is burned: even the right verifier fails now.
+			})
+			t.Run(kind.name+"/T2/code-bound-to-client", func(t *testing.T) {
+				f := fx.a.start()
+				code := kind.code(t, f)
+				_, err := fx.b.oauth.Exchange(fx.b.ctx, code, oauth2.VerifierOption(f.verifier))
+				if got := grantError(err); got != "invalid_grant" {
+					t.Fatalf("got %q, want invalid_grant", got)
+				}
 				if _, err := fx.a.exchange(code, f); grantError(err) != "invalid_grant" {
-					t.Fatalf("code still usable after a failed redemption: %v", err)
+					t.Fatalf("the code after another client tried it: %v, want invalid_grant (burned)", err)
 				}
 			})
 		}
-		t.Run("T5/downgrade", func(t *testing.T) {
-			// A confidential client may skip PKCE, but then a verifier at
-			// the token endpoint is an attack (RFC 9700 §4.8).
-			f := &flow{state: randomString(), nonce: randomString(), verifier: oauth2.GenerateVerifier()}
-			f.URL = fx.a.oauth.AuthCodeURL(f.state)
-			code := fx.codeFor(t, br, fx.a, f)
-			_, err := fx.a.oauth.Exchange(fx.a.ctx, code, oauth2.VerifierOption(f.verifier))
-			if got := grantError(err); got != "invalid_grant" {
-				t.Fatalf("got %q, want invalid_grant", got)
-			}
-		})
-		t.Run("T2/code-bound-to-client", func(t *testing.T) {
-			f := fx.a.start()
-			code := fx.codeFor(t, br, fx.a, f)
-			_, err := fx.b.oauth.Exchange(fx.b.ctx, code, oauth2.VerifierOption(f.verifier))
-			if got := grantError(err); got != "invalid_grant" {
-				t.Fatalf("got %q, want invalid_grant", got)
-			}
-		})
 	})
 }
 
