@@ -409,6 +409,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := errors.Join(err, cfg.Validate(*dev)); err != nil {
 		return named("serve", err)
 	}
+	tuneGC(c.getenv)
 	return named("serve", runServe(ctx, cfg, *dev, c.stdout))
 }
 
