@@ -202,10 +202,12 @@ type Sessions interface {
 	// GetSessionByTokenHash returns the session whose cookie token hashes to
 	// tokenHash (revoked or not), or ErrNotFound.
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
-	// GetSessionWithUser returns, in one round trip, the session whose
-	// cookie token hashes to tokenHash (revoked or not) and its user (nil
-	// when absent), or ErrNotFound when there is no such session.
-	GetSessionWithUser(ctx context.Context, tokenHash string) (*Session, *User, error)
+	// GetSessionWithUserActive returns, in one round trip, the session
+	// whose cookie token hashes to tokenHash (revoked or not) and whether
+	// its user exists and is not disabled (all that a request answered
+	// from the session needs of the user), or ErrNotFound when there is
+	// no such session.
+	GetSessionWithUserActive(ctx context.Context, tokenHash string) (s *Session, userActive bool, err error)
 	// ListUserSessions returns the user's sessions that are not revoked,
 	// newest first.
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)

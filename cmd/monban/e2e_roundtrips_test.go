@@ -15,7 +15,7 @@ import (
 // endpoint's grants with a pgx tracer (postgres.RoundTripCounter), once
 // the connection's statement cache is warm, and checks them against a
 // budget (issue 8: at most 3 each; issue #21 brought them to one each).
-// Authorize with a live session 1 (GetSessionWithUser, one statement; the
+// Authorize with a live session 1 (GetSessionWithUserActive, one statement; the
 // code carries the request sealed, so nothing is written; the session
 // touch is at most once a minute, the client cached). Code exchange 1
 // (RedeemSealedCode: the code's tombstone, the session's liveness, its

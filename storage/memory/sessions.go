@@ -51,20 +51,17 @@ func (s *Store) GetSessionByTokenHash(_ context.Context, tokenHash string) (*sto
 	return cloneSession(s.sessions[id]), nil
 }
 
-// GetSessionWithUser implements storage.Sessions.
-func (s *Store) GetSessionWithUser(_ context.Context, tokenHash string) (*storage.Session, *storage.User, error) {
+// GetSessionWithUserActive implements storage.Sessions.
+func (s *Store) GetSessionWithUserActive(_ context.Context, tokenHash string) (*storage.Session, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id, ok := s.sessionByHash[tokenHash]
 	if !ok {
-		return nil, nil, notFound("session token", "")
+		return nil, false, notFound("session token", "")
 	}
 	ss := s.sessions[id]
-	var u *storage.User
-	if found, ok := s.users[ss.UserID]; ok {
-		u = s.userOut(found)
-	}
-	return cloneSession(ss), u, nil
+	u, ok := s.users[ss.UserID]
+	return cloneSession(ss), ok && !u.Disabled, nil
 }
 
 // ListUserSessions implements storage.Sessions. Sessions created at the same

@@ -37,22 +37,10 @@ func userBoolFields(u *storage.User) []*bool {
 // time (the token path never reads them: User.ClaimsView). userDest
 // scans it.
 func userSelect(alias string, outer bool) string {
-	return userSelectOf(alias, outer, !outer)
-}
-
-// userSelectJoined is userSelect for a LEFT JOIN that keeps the whole
-// user: every column as userSelect(alias, false) reads it when the row
-// is there, all empty (the ID too) when it is not.
-func userSelectJoined(alias string) string { return userSelectOf(alias, true, true) }
-
-// userSelectOf is the select list of userSelect: outer reads an absent
-// row as empty columns; whole keeps the password hash and the creation
-// time.
-func userSelectOf(alias string, outer, whole bool) string {
 	var cols []string
 	for _, c := range userTextColumns {
 		switch {
-		case !whole && c == "password_hash":
+		case outer && c == "password_hash":
 			cols = append(cols, "''")
 		case outer:
 			cols = append(cols, "COALESCE("+alias+"."+c+", '')")
@@ -68,7 +56,7 @@ func userSelectOf(alias string, outer, whole bool) string {
 		}
 	}
 	created := alias + ".created_at"
-	if !whole {
+	if outer {
 		created = "NULL::timestamptz"
 	}
 	cols = append(cols, created, alias+".updated_at", alias+".address", alias+".attributes",

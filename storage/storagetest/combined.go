@@ -39,37 +39,34 @@ func testGetRefreshGrant(t *testing.T, s storage.Store) {
 	}
 }
 
-// testGetSessionWithUser: the session by its cookie hash with its user,
-// exactly as GetSessionByTokenHash and GetUser return them (groups,
-// password hash, address and attributes included).
-func testGetSessionWithUser(t *testing.T, s storage.Store) {
+// testGetSessionWithUserActive: the session by its cookie hash, exactly
+// as GetSessionByTokenHash returns it (revoked or not), and whether its
+// user may still use it (exists and is not disabled).
+func testGetSessionWithUserActive(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	sd := seedRows(t, s)
-	_, _, err := s.GetSessionWithUser(ctx, storage.HashToken("session-unknown"))
-	wantErr(t, err, storage.ErrNotFound, "GetSessionWithUser(unknown)")
+	_, _, err := s.GetSessionWithUserActive(ctx, storage.HashToken("session-unknown"))
+	wantErr(t, err, storage.ErrNotFound, "GetSessionWithUserActive(unknown)")
 	mustOK(t, s.RevokeSession(ctx, sd.session.ID, at(0)), "RevokeSession")
-	grouped := newSession("session-grouped", sd.user2.ID, at(-time.Hour))
-	mustOK(t, s.CreateSession(ctx, grouped), "CreateSession")
-	for _, g := range []string{"ops", "dev"} {
-		mustOK(t, s.CreateGroup(ctx, newGroup("g-"+g, g)), "CreateGroup(%s)", g)
-		mustOK(t, s.AddGroupMember(ctx, "g-"+g, sd.user2.ID), "AddGroupMember(%s)", g)
-	}
+	ofDisabled := newSession("session-of-disabled", sd.user2.ID, at(-time.Hour))
+	mustOK(t, s.CreateSession(ctx, ofDisabled), "CreateSession")
+	_, err = s.UpdateUser(ctx, sd.user2.ID, func(u *storage.User) error { u.Disabled = true; return nil })
+	mustOK(t, err, "UpdateUser(disabled)")
 	for _, tc := range []struct {
-		name string
-		ss   *storage.Session
+		name   string
+		ss     *storage.Session
+		active bool
 	}{
-		{"revoked-session", sd.session},
-		{"user-in-groups", grouped},
+		{"revoked-session-of-enabled-user", sd.session, true},
+		{"session-of-disabled-user", ofDisabled, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ss, u, err := s.GetSessionWithUser(ctx, tc.ss.TokenHash)
-			mustOK(t, err, "GetSessionWithUser")
+			ss, active, err := s.GetSessionWithUserActive(ctx, tc.ss.TokenHash)
+			mustOK(t, err, "GetSessionWithUserActive")
 			want, err := s.GetSessionByTokenHash(ctx, tc.ss.TokenHash)
 			mustOK(t, err, "GetSessionByTokenHash")
 			assertEqual(t, "session", want, ss)
-			wantUser, err := s.GetUser(ctx, tc.ss.UserID)
-			mustOK(t, err, "GetUser")
-			assertEqual(t, "user", wantUser, u)
+			assertEqual(t, "user active", tc.active, active)
 		})
 	}
 }

@@ -52,9 +52,9 @@ func testSessionClientInfo(t *testing.T, s storage.Store) {
 			mustOK(t, err, "GetSessionByTokenHash")
 			return []*storage.Session{a}
 		}},
-		{"GetSessionWithUser", func(t *testing.T) []*storage.Session {
-			a, _, err := s.GetSessionWithUser(ctx, with.TokenHash)
-			mustOK(t, err, "GetSessionWithUser")
+		{"GetSessionWithUserActive", func(t *testing.T) []*storage.Session {
+			a, _, err := s.GetSessionWithUserActive(ctx, with.TokenHash)
+			mustOK(t, err, "GetSessionWithUserActive")
 			return []*storage.Session{a}
 		}},
 		{"ListUserSessions", func(t *testing.T) []*storage.Session {

@@ -141,7 +141,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentEndSession", testConcurrentEndSession},
 		{"AuditLog", testAuditLog},
 		{"GetRefreshGrant", testGetRefreshGrant},
-		{"GetSessionWithUser", testGetSessionWithUser},
+		{"GetSessionWithUserActive", testGetSessionWithUserActive},
 		{"CreateSessionAuthRequest", testCreateSessionAuthRequest},
 		{"CleanupBatches", testCleanupBatches},
 		{"DeleteEndedSessions", testDeleteEndedSessions},

@@ -29,7 +29,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s *storage.Session) error
 	GetSession(ctx context.Context, id string) (*storage.Session, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (*storage.Session, error)
-	GetSessionWithUser(ctx context.Context, tokenHash string) (*storage.Session, *storage.User, error)
+	GetSessionWithUserActive(ctx context.Context, tokenHash string) (*storage.Session, bool, error)
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
 	RenewSession(ctx context.Context, id, newTokenHash string, authTime time.Time, amr []string) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -151,7 +151,7 @@ func (m *Manager) Current(r *http.Request) (*storage.Session, error) {
 		return nil, nil
 	}
 	ctx := r.Context()
-	s, u, err := m.store.GetSessionWithUser(ctx, storage.HashToken(c.Value))
+	s, userActive, err := m.store.GetSessionWithUserActive(ctx, storage.HashToken(c.Value))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
@@ -162,7 +162,7 @@ func (m *Manager) Current(r *http.Request) (*storage.Session, error) {
 	// A disabled user's sessions are revoked when they are disabled; the
 	// user is checked here too, so no page or SSO answer can rely on a
 	// session whose revocation raced with that (OIDC Core §3.1.2.1).
-	if !m.Live(s, now) || u == nil || u.Disabled {
+	if !m.Live(s, now) || !userActive {
 		return nil, nil
 	}
 	if now.Sub(s.LastSeenAt) >= touchInterval {
