@@ -32,6 +32,18 @@ func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, err
 	return revoked, nil
 }
 
+// selectAccessTokenStatus is GetAccessTokenStatus's statement, built once.
+var selectAccessTokenStatus = `SELECT
+		$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
+		$3 <> '' AND (EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3 AND revoked_at IS NOT NULL)
+			OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
+		COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
+		` + userSelect("u", true) + `,
+		COALESCE((SELECT version FROM liveness_versions WHERE $4 <> '' AND user_id = $4), 0)
+	FROM (SELECT 1) AS one
+	LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
+	LEFT JOIN users u ON $4 <> '' AND u.id = $4`
+
 // GetAccessTokenStatus implements storage.AccessTokens in one statement
 // that returns one row: the deny-list and family checks as EXISTS
 // subqueries, the session's and the user's columns the token path needs
@@ -52,16 +64,7 @@ func (s *Store) GetAccessTokenStatus(ctx context.Context, q storage.AccessTokenQ
 	dest := append([]any{&st.Revoked, &st.FamilyRevoked,
 		&ss.ID, &ss.UserID, scanOptTime{&ss.ExpiresAt}, scanOptTime{&ss.LastSeenAt}, scanOptTime{&ss.RevokedAt}},
 		userDest(&u, &addr, &attrs)...)
-	err := s.db.QueryRow(ctx, `SELECT
-			$1 <> '' AND EXISTS (SELECT 1 FROM access_token_revocations WHERE jti = $1),
-			$3 <> '' AND (EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3 AND revoked_at IS NOT NULL)
-				OR NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $3)),
-			COALESCE(s.id, ''), COALESCE(s.user_id, ''), s.expires_at, s.last_seen_at, s.revoked_at,
-			`+userSelect("u", true)+`,
-			COALESCE((SELECT version FROM liveness_versions WHERE $4 <> '' AND user_id = $4), 0)
-		FROM (SELECT 1) AS one
-		LEFT JOIN sessions s ON $2 <> '' AND s.id = $2
-		LEFT JOIN users u ON $4 <> '' AND u.id = $4`,
+	err := s.db.QueryRow(ctx, selectAccessTokenStatus,
 		q.JTI, q.SessionID, q.FamilyID, q.UserID).Scan(append(dest, &st.Version)...)
 	if err == nil {
 		err = finishUser(&u, addr, attrs)

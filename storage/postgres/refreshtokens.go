@@ -144,6 +144,21 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *st
 	return t, err
 }
 
+// rotateRefreshGrant is RotateRefreshGrant's statement, built once (the
+// user's select list is assembled at start-up, not per rotation).
+var rotateRefreshGrant = `WITH old AS (` + rotateOld + `
+			AND t.client_id = $10 AND (t.dpop_jkt = '' OR t.dpop_jkt = $11)
+			AND COALESCE($12::text[], '{}') <@ COALESCE(t.scopes, '{}')
+			AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND NOT u.disabled
+				AND (cardinality(COALESCE($13::text[], '{}')) = 0 OR EXISTS (SELECT 1
+					FROM group_members gm JOIN groups g ON g.id = gm.group_id
+					WHERE gm.user_id = u.id AND g.name = ANY ($13::text[]))))
+			AND ('offline_access' = ANY (COALESCE(t.scopes, '{}')) OR ` + sessionLive + `)
+		RETURNING ` + rotatedFamily + `, t.reuses > 0 AS grace_reuse, ` + sessionLive + ` AS session_live
+	), ins AS (` + insertSuccessor + `)
+	SELECT ins.*, old.grace_reuse, old.session_live, ` + userSelect("u", true) + `
+	FROM ins CROSS JOIN old JOIN users u ON u.id = old.user_id`
+
 // RotateRefreshGrant implements storage.RefreshTokens in one statement:
 // the rotation of rotateOnce, whose UPDATE also requires cond (client,
 // DPoP key, scopes, an enabled user in an allowed group, a live session
@@ -162,18 +177,7 @@ func (s *Store) RotateRefreshGrant(ctx context.Context, oldHash string, next *st
 	var addr, attrs []byte
 	dest := append(append(refreshTokenDest(g.Token), &g.GraceReuse, &g.SessionLive), userDest(g.User, &addr, &attrs)...)
 	err := retryConflict(func() error {
-		return s.db.QueryRow(ctx, `WITH old AS (`+rotateOld+`
-				AND t.client_id = $10 AND (t.dpop_jkt = '' OR t.dpop_jkt = $11)
-				AND COALESCE($12::text[], '{}') <@ COALESCE(t.scopes, '{}')
-				AND EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND NOT u.disabled
-					AND (cardinality(COALESCE($13::text[], '{}')) = 0 OR EXISTS (SELECT 1
-						FROM group_members gm JOIN groups g ON g.id = gm.group_id
-						WHERE gm.user_id = u.id AND g.name = ANY ($13::text[]))))
-				AND ('offline_access' = ANY (COALESCE(t.scopes, '{}')) OR `+sessionLive+`)
-			RETURNING `+rotatedFamily+`, t.reuses > 0 AS grace_reuse, `+sessionLive+` AS session_live
-		), ins AS (`+insertSuccessor+`)
-		SELECT ins.*, old.grace_reuse, old.session_live, `+userSelect("u", true)+`
-		FROM ins CROSS JOIN old JOIN users u ON u.id = old.user_id`,
+		return s.db.QueryRow(ctx, rotateRefreshGrant,
 			oldHash, now, grace.On(), now.Add(-grace.Window), grace.MaxReuses,
 			next.ID, next.TokenHash, next.CreatedAt, next.ExpiresAt,
 			cond.ClientID, cond.DPoPJKT, cond.Scopes, cond.AllowedGroups, idleCut).Scan(dest...)
