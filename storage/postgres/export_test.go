@@ -23,7 +23,7 @@ func SetLivenessCoalescing(s *Store, inFlight, batch int) {
 	s.liveness.close()
 	s.liveness = nil
 	if inFlight > 0 {
-		s.liveness = newCoalescer(inFlight, batch, s.readOneLiveness, s.readLiveness)
+		s.liveness = newCoalescer(inFlight, batch, 0, s.readOneLiveness, s.readLiveness)
 	}
 }
 
@@ -35,17 +35,19 @@ func HoldLiveness(s *Store) (release func()) { return hold(s.liveness) }
 
 func hold[K, V any](c *coalescer[K, V]) (release func()) {
 	c.mu.Lock()
-	for c.inFlight > 0 {
+	for len(c.busy) > 0 {
 		c.mu.Unlock()
 		runtime.Gosched()
 		c.mu.Lock()
 	}
-	held := c.maxInFlight
-	c.inFlight = held
+	held := make([]*slot, c.maxInFlight)
+	for i := range held {
+		held[i] = c.acquire(c.now())
+	}
 	c.mu.Unlock()
 	return func() {
-		for range held {
-			c.release()
+		for _, sl := range held {
+			c.release(sl)
 		}
 	}
 }

@@ -144,7 +144,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
 	s := &Store{pool: pool, db: pool, timeout: timeout}
-	s.liveness = newCoalescer(livenessInFlight, livenessBatch, s.readOneLiveness, s.readLiveness)
+	s.liveness = newCoalescer(livenessInFlight, livenessBatch, livenessStallAfter, s.readOneLiveness, s.readLiveness)
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
