@@ -22,8 +22,8 @@ var errClosed = errors.New("store closed")
 // beside those running only when each of them has run for stallAfter: a
 // statement stalled on its connection does not hold every read for
 // longer than that, while under load one statement at a time batches the
-// most. The first call to find the reads stalled takes the queue, its
-// own key with it, to the new slot.
+// most. The first call to find the reads stalled joins the queue and
+// starts its first batch in the new slot.
 //
 // Freshness: a queued call is read by a statement that starts after the
 // call joined the queue, so every call sees everything committed before

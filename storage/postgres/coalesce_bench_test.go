@@ -26,7 +26,9 @@ const (
 // BenchmarkLivenessVersion reads liveness versions from ~16 goroutines
 // (on 2 CPUs) and reports the CPU of this process (cpu-ns/op) and of the
 // PostgreSQL server's processes (pg-cpu-ns/op) per read: each call read
-// alone ("alone") and coalesced with 1, 2 or 4 statements in flight.
+// alone ("alone"), coalesced with 1, 2 or 4 statements always open, and
+// as Open sets it up ("default": a second statement once the first has
+// stalled).
 func BenchmarkLivenessVersion(b *testing.B) {
 	dsn := pgtest.NewDatabase(b)
 	s, err := postgres.Open(b.Context(), dsn)
@@ -46,6 +48,10 @@ func BenchmarkLivenessVersion(b *testing.B) {
 			benchLiveness(b, s, pg)
 		})
 	}
+	b.Run("default", func(b *testing.B) {
+		postgres.ResetLivenessCoalescing(s)
+		benchLiveness(b, s, pg)
+	})
 }
 
 func benchLiveness(b *testing.B, s *postgres.Store, pg int) {

@@ -69,3 +69,9 @@ func waiting[K, V any](c *coalescer[K, V]) int {
 // ClosePool closes the store's pool alone, leaving the coalescer
 // running, so that their next statement fails.
 func ClosePool(s *Store) { s.pool.Close() }
+
+// ResetLivenessCoalescing puts back the coalescer Open makes.
+func ResetLivenessCoalescing(s *Store) {
+	s.liveness.close()
+	s.liveness = newCoalescer(livenessInFlight, livenessBatch, livenessStallAfter, s.readOneLiveness, s.readLiveness)
+}
