@@ -68,7 +68,7 @@ func benchParallel(b *testing.B, pg int, call func(ctx context.Context, n int) e
 	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
 	var seq atomic.Int64
 	b.ResetTimer()
-	self, server := pgproc.Self(), pgproc.TreeCPU(pg)
+	defer meterCPU(b, pg)()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		n := int(seq.Add(1)) * 7
@@ -80,8 +80,17 @@ func benchParallel(b *testing.B, pg int, call func(ctx context.Context, n int) e
 			}
 		}
 	})
-	b.ReportMetric(float64((pgproc.Self()-self).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	b.ReportMetric(float64((pgproc.TreeCPU(pg)-server).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+}
+
+// meterCPU starts measuring the CPU of this process and of pg's process
+// tree; the function it returns reports both per operation (cpu-ns/op,
+// pg-cpu-ns/op).
+func meterCPU(b *testing.B, pg int) func() {
+	self, server := pgproc.Self(), pgproc.TreeCPU(pg)
+	return func() {
+		b.ReportMetric(float64((pgproc.Self()-self).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64((pgproc.TreeCPU(pg)-server).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+	}
 }
 
 // seedLiveness creates benchUsers users, moves the version of every

@@ -8,7 +8,6 @@ import (
 
 	"github.com/monban-idp/monban/storage"
 	"github.com/monban-idp/monban/storage/postgres"
-	"github.com/monban-idp/monban/storage/postgres/pgproc"
 	"github.com/monban-idp/monban/storage/postgres/pgtest"
 )
 
@@ -114,12 +113,10 @@ func sealedRedemption(p ssoPerson, n int) (*storage.CodeRedemption, *storage.Aut
 func benchSerial(b *testing.B, pg int, call func(ctx context.Context, n int) error) {
 	ctx := context.Background()
 	b.ResetTimer()
-	self, server := pgproc.Self(), pgproc.TreeCPU(pg)
+	defer meterCPU(b, pg)()
 	for n := 0; b.Loop(); n++ {
 		if err := call(ctx, n); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((pgproc.Self()-self).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	b.ReportMetric(float64((pgproc.TreeCPU(pg)-server).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
 }
