@@ -63,8 +63,9 @@ func (s *Store) GetSessionByTokenHash(ctx context.Context, tokenHash string) (*s
 // the session by its token hash and, from the same snapshot, whether its
 // user is there and enabled. Only that column of the user is read: the
 // whole user (two JSON columns and the groups' subquery) cost every SSO
-// answer at /authorize ~10 % of its PostgreSQL time for nothing
-// (BENCHMARKS.md, seventh pass).
+// answer at /authorize ~17 µs more of PostgreSQL's CPU (52–57 against
+// 35–39 µs per read) and pgx's decoding, for nothing (BENCHMARKS.md,
+// seventh pass).
 func (s *Store) GetSessionWithUserActive(ctx context.Context, tokenHash string) (*storage.Session, bool, error) {
 	var (
 		ss     storage.Session
