@@ -209,23 +209,32 @@ func TestLivenessSeesEarlierRevocations(t *testing.T) {
 		}
 	}
 
-	t.Run("under load", func(t *testing.T) {
-		postgres.SetLivenessCoalescing(s, 1, 128)
-		loadCtx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for g := range 8 {
-			wg.Go(func() {
-				for i := 0; loadCtx.Err() == nil; i++ {
-					_, _, _ = s.LivenessVersion(loadCtx, "jti-"+strconv.Itoa(i), "user-"+strconv.Itoa(g))
-				}
-			})
-		}
-		defer func() { stop(); wg.Wait() }()
-		for i := range 200 {
-			jti := "load-" + strconv.Itoa(i)
-			check(t, jti, func() (int64, bool, error) { return s.LivenessVersion(ctx, jti, "user-1") })
-		}
-	})
+	for _, tc := range []struct {
+		name  string
+		setUp func()
+	}{
+		{"under load, one statement in flight", func() { postgres.SetLivenessCoalescing(s, 1, 128) }},
+		// A second statement once the first has stalled, as Open sets it up.
+		{"under load, as Open sets it up", func() { postgres.ResetLivenessCoalescing(s) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setUp()
+			loadCtx, stop := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i := 0; loadCtx.Err() == nil; i++ {
+						_, _, _ = s.LivenessVersion(loadCtx, "jti-"+strconv.Itoa(i), "user-"+strconv.Itoa(g))
+					}
+				})
+			}
+			defer func() { stop(); wg.Wait() }()
+			for i := range 200 {
+				jti := "load-" + tc.name + "-" + strconv.Itoa(i)
+				check(t, jti, func() (int64, bool, error) { return s.LivenessVersion(ctx, jti, "user-1") })
+			}
+		})
+	}
 	t.Run("queued behind a read in flight", func(t *testing.T) {
 		postgres.SetLivenessCoalescing(s, 1, 128)
 		for i := range 20 {
